@@ -1,0 +1,40 @@
+# Two commands a new user needs: `make run` and `make test`. Each makes its own virtualenv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_DB ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-unit test-integration lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/jobledger serve
+
+# The whole suite. PostgreSQL tests use JOBLEDGER_TEST_DATABASE_URL (default: the local server).
+test: $(STAMP)
+	JOBLEDGER_TEST_DATABASE_URL=$${JOBLEDGER_TEST_DATABASE_URL:-$(TEST_DB)} \
+		$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: $(STAMP)
+	JOBLEDGER_TEST_DATABASE_URL=$${JOBLEDGER_TEST_DATABASE_URL:-$(TEST_DB)} \
+		$(BIN)/pytest -q tests/integration tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	JOBLEDGER_BENCH_DATABASE_URL=$${JOBLEDGER_BENCH_DATABASE_URL:-$(TEST_DB)} \
+		$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

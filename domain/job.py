@@ -1,0 +1,399 @@
+"""The Job aggregate: a job's configuration, changed only by past-tense events.
+
+Every change event carries the actor who caused it and the value it replaced, so the audit
+trail ("who changed what, from what to what") is a property of the events themselves and
+any projection of it needs no state of its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.domain import Aggregate
+
+from domain import values
+from domain.errors import InvalidInput, NotFound
+from domain.log_level import LogLevel
+
+if TYPE_CHECKING:
+    from domain.schedule import CronSchedule
+
+SECRET_SET = "(set)"  # what the audit shows instead of a secret: only that it is there
+
+
+class Job(Aggregate):
+    """A batch job: what runs (job type and program), when (schedule) and with what."""
+
+    class Event(Aggregate.Event):
+        actor: str
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            """{field: {"from": old, "to": new}} for the audit trail; secrets by name only."""
+            return {}
+
+    class Registered(Event, Aggregate.Created):
+        name: str
+        description: str
+        job_type: str
+        program: dict[str, Any]
+        parameters: dict[str, Any]
+        schedule: dict[str, str] | None
+        log_level: str
+        enabled: bool
+        policies: dict[str, Any]
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            fields = {
+                "name": self.name,
+                "description": self.description,
+                "job_type": self.job_type,
+                "program": self.program,
+                "parameters": self.parameters,
+                "schedule": self.schedule,
+                "log_level": self.log_level,
+                "enabled": self.enabled,
+                **self.policies,
+            }
+            return {key: {"from": None, "to": value} for key, value in fields.items()}
+
+    class Renamed(Event):
+        name: str
+        previous: str
+
+        def apply(self, job: Job) -> None:
+            job.name = self.name
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"name": {"from": self.previous, "to": self.name}}
+
+    class DescriptionChanged(Event):
+        description: str
+        previous: str
+
+        def apply(self, job: Job) -> None:
+            job.description = self.description
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"description": {"from": self.previous, "to": self.description}}
+
+    class ProgramChanged(Event):
+        program: dict[str, Any]
+        previous: dict[str, Any]
+
+        def apply(self, job: Job) -> None:
+            job.program = self.program
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"program": {"from": self.previous, "to": self.program}}
+
+    class ParametersChanged(Event):
+        parameters: dict[str, Any]
+        previous: dict[str, Any]
+
+        def apply(self, job: Job) -> None:
+            job.parameters = self.parameters
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"parameters": {"from": self.previous, "to": self.parameters}}
+
+    class Scheduled(Event):
+        cron: str
+        timezone: str
+        previous: dict[str, str] | None
+
+        def apply(self, job: Job) -> None:
+            job.schedule = {"cron": self.cron, "timezone": self.timezone}
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            new = {"cron": self.cron, "timezone": self.timezone}
+            return {"schedule": {"from": self.previous, "to": new}}
+
+    class Unscheduled(Event):
+        previous: dict[str, str]
+
+        def apply(self, job: Job) -> None:
+            job.schedule = None
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"schedule": {"from": self.previous, "to": None}}
+
+    class SecretStored(Event):
+        name: str
+        ciphertext: str
+        replaced: bool
+
+        def apply(self, job: Job) -> None:
+            job.secrets[self.name] = {
+                "ciphertext": self.ciphertext,
+                "updated_at": self.timestamp,
+                "updated_by": self.actor,
+            }
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            before = SECRET_SET if self.replaced else None
+            return {f"secrets.{self.name}": {"from": before, "to": SECRET_SET}}
+
+    class SecretRemoved(Event):
+        name: str
+
+        def apply(self, job: Job) -> None:
+            job.secrets.pop(self.name, None)
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {f"secrets.{self.name}": {"from": SECRET_SET, "to": None}}
+
+    class LogLevelChanged(Event):
+        log_level: str
+        previous: str
+
+        def apply(self, job: Job) -> None:
+            job.log_level = self.log_level
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"log_level": {"from": self.previous, "to": self.log_level}}
+
+    class Enabled(Event):
+        def apply(self, job: Job) -> None:
+            job.enabled = True
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"enabled": {"from": False, "to": True}}
+
+    class Disabled(Event):
+        def apply(self, job: Job) -> None:
+            job.enabled = False
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"enabled": {"from": True, "to": False}}
+
+    class PoliciesChanged(Event):
+        policies: dict[str, Any]
+        previous: dict[str, Any]
+
+        def apply(self, job: Job) -> None:
+            job.policies = {**job.policies, **self.policies}
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {
+                key: {"from": self.previous.get(key), "to": value}
+                for key, value in self.policies.items()
+            }
+
+    class Deleted(Event):
+        def apply(self, job: Job) -> None:
+            job.deleted = True
+            job.secrets = {}
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"deleted": {"from": False, "to": True}}
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        description: str,
+        job_type: str,
+        program: dict[str, Any],
+        parameters: dict[str, Any],
+        schedule: dict[str, str] | None,
+        log_level: str,
+        enabled: bool,
+        policies: dict[str, Any],
+        actor: str,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.job_type = job_type
+        self.program = program
+        self.parameters = parameters
+        self.schedule = schedule
+        self.log_level = log_level
+        self.enabled = enabled
+        self.policies = policies
+        self.created_by = actor
+        self.secrets: dict[str, dict[str, Any]] = {}
+        self.deleted = False
+
+    def __repr__(self) -> str:
+        # The default repr lists every attribute; ours leaves the secrets' ciphertexts out.
+        return (
+            f"Job(id={self.id}, version={self.version}, name={self.name!r}, "
+            f"job_type={self.job_type!r}, secrets={sorted(self.secrets)})"
+        )
+
+    @property
+    def timeout_seconds(self) -> int | None:
+        return self.policies.get("timeout_seconds")
+
+    @property
+    def threshold(self) -> LogLevel:
+        return LogLevel.parse(self.log_level)
+
+    def secret_names(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "updated_at": info["updated_at"], "updated_by": info["updated_by"]}
+            for name, info in sorted(self.secrets.items())
+        ]
+
+    def check_not_deleted(self) -> None:
+        if self.deleted:
+            raise NotFound("job", self.id)
+
+    # Commands. Each validates, does nothing when nothing would change, and records one event.
+
+    def rename(self, name: str, actor: str) -> None:
+        self.check_not_deleted()
+        name = values.job_name(name)
+        if name != self.name:
+            self.trigger_event(self.Renamed, name=name, previous=self.name, actor=actor)
+
+    def change_description(self, description: str, actor: str) -> None:
+        self.check_not_deleted()
+        description = values.description(description)
+        if description != self.description:
+            self.trigger_event(
+                self.DescriptionChanged,
+                description=description,
+                previous=self.description,
+                actor=actor,
+            )
+
+    def change_program(self, program: dict[str, Any], actor: str) -> None:
+        """`program` must already be checked against the job type's schema by the caller."""
+        self.check_not_deleted()
+        program = values.json_object(program, "program")
+        if program != self.program:
+            self.trigger_event(
+                self.ProgramChanged, program=program, previous=self.program, actor=actor
+            )
+
+    def change_parameters(self, parameters: dict[str, Any], actor: str) -> None:
+        self.check_not_deleted()
+        parameters = values.parameters(parameters)
+        if parameters != self.parameters:
+            self.trigger_event(
+                self.ParametersChanged,
+                parameters=parameters,
+                previous=self.parameters,
+                actor=actor,
+            )
+
+    def schedule_with(self, schedule: CronSchedule, actor: str) -> None:
+        self.check_not_deleted()
+        if schedule.to_dict() != self.schedule:
+            self.trigger_event(
+                self.Scheduled,
+                cron=schedule.cron,
+                timezone=schedule.timezone,
+                previous=self.schedule,
+                actor=actor,
+            )
+
+    def unschedule(self, actor: str) -> None:
+        self.check_not_deleted()
+        if self.schedule is not None:
+            self.trigger_event(self.Unscheduled, previous=self.schedule, actor=actor)
+
+    def store_secret(self, name: str, ciphertext: str, actor: str) -> None:
+        """Record an already-encrypted secret. The plain value never reaches the aggregate."""
+        self.check_not_deleted()
+        self.trigger_event(
+            self.SecretStored,
+            name=values.secret_name(name),
+            ciphertext=ciphertext,
+            replaced=name in self.secrets,
+            actor=actor,
+        )
+
+    def remove_secret(self, name: str, actor: str) -> None:
+        self.check_not_deleted()
+        if name not in self.secrets:
+            raise NotFound("secret", name)
+        self.trigger_event(self.SecretRemoved, name=name, actor=actor)
+
+    def change_log_level(self, log_level: object, actor: str) -> None:
+        self.check_not_deleted()
+        level = LogLevel.parse(log_level).name
+        if level != self.log_level:
+            self.trigger_event(
+                self.LogLevelChanged, log_level=level, previous=self.log_level, actor=actor
+            )
+
+    def enable(self, actor: str) -> None:
+        self.check_not_deleted()
+        if not self.enabled:
+            self.trigger_event(self.Enabled, actor=actor)
+
+    def disable(self, actor: str) -> None:
+        self.check_not_deleted()
+        if self.enabled:
+            self.trigger_event(self.Disabled, actor=actor)
+
+    def change_policies(self, changes: dict[str, Any], actor: str) -> None:
+        self.check_not_deleted()
+        checked = validate_policies(changes, partial=True)
+        new = {k: v for k, v in checked.items() if self.policies.get(k) != v}
+        if new:
+            previous = {k: self.policies.get(k) for k in new}
+            self.trigger_event(self.PoliciesChanged, policies=new, previous=previous, actor=actor)
+
+    def delete(self, actor: str) -> None:
+        self.check_not_deleted()
+        self.trigger_event(self.Deleted, actor=actor)
+
+
+DEFAULT_POLICIES: dict[str, Any] = {
+    "timeout_seconds": None,
+    "overlap": "skip",
+    "misfire": "run_once",
+    "max_retries": 0,
+    "retry_backoff_seconds": 60,
+}
+
+_POLICY_RULES = {
+    "timeout_seconds": values.timeout_seconds,
+    "overlap": lambda v: values.choice(v, "overlap", values.OVERLAP_POLICIES),
+    "misfire": lambda v: values.choice(v, "misfire", values.MISFIRE_POLICIES),
+    "max_retries": values.max_retries,
+    "retry_backoff_seconds": values.retry_backoff_seconds,
+}
+
+
+def validate_policies(policies: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Check run policies; with `partial`, only the keys given, else fill in the defaults."""
+    unknown = set(policies) - set(_POLICY_RULES)
+    if unknown:
+        raise InvalidInput(sorted(unknown)[0], "is not a run policy")
+    base: dict[str, Any] = {} if partial else dict(DEFAULT_POLICIES)
+    base.update(policies)
+    return {key: _POLICY_RULES[key](value) for key, value in base.items()}
+
+
+def register(
+    *,
+    name: object,
+    job_type: str,
+    program: dict[str, Any],
+    actor: str,
+    description: object = "",
+    parameters: object = None,
+    schedule: CronSchedule | None = None,
+    log_level: object = "Info",
+    enabled: bool = True,
+    policies: dict[str, Any] | None = None,
+) -> Job:
+    """Validate everything first, so bad input creates nothing."""
+    if not isinstance(enabled, bool):
+        raise InvalidInput("enabled", "must be true or false")
+    return Job(
+        name=values.job_name(name),
+        description=values.description(description),
+        job_type=values.job_type_name(job_type),
+        program=values.json_object(program, "program"),
+        parameters=values.parameters(parameters),
+        schedule=schedule.to_dict() if schedule else None,
+        log_level=LogLevel.parse(log_level).name,
+        enabled=enabled,
+        policies=validate_policies(policies or {}),
+        actor=actor,
+    )

@@ -1,0 +1,251 @@
+"""The Run aggregate: one execution of a job, from request to outcome.
+
+A run is a small state machine. Its log lives on a stream of its own (`domain.run_log`), so
+recording the outcome of a run never replays thousands of log events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import Conflict
+
+TRIGGERS = ("schedule", "manual", "retry")
+FINISHED = ("succeeded", "failed", "timed_out", "cancelled", "skipped", "abandoned")
+MAX_ERROR_LENGTH = 4_000
+
+# Fixed namespace for the name-based ids of scheduled runs. Never change it: two scheduler
+# processes must derive the same id for the same (job, fire time) to collide in the store.
+SCHEDULED_RUN_NAMESPACE = uuid5(NAMESPACE_URL, "https://jobledger.dev/ns/scheduled-run")
+
+
+def scheduled_run_id(job_id: UUID, fire_time: datetime) -> UUID:
+    """The id of the run for one slot of a job's schedule: the same slot gives the same id."""
+    if fire_time.tzinfo is None:
+        raise ValueError("fire_time must be timezone-aware")
+    # The instant in whole microseconds since the epoch: independent of the zone it is
+    # written in, so every scheduler derives the same id for the same slot.
+    micros = round(fire_time.timestamp() * 1_000_000)
+    return uuid5(SCHEDULED_RUN_NAMESPACE, f"{job_id}/{micros}")
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_ERROR_LENGTH:
+        return text
+    return text[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+class Run(Aggregate):
+    """One execution of a job at a given job version."""
+
+    class Requested(Aggregate.Created):
+        job_id: UUID
+        job_version: int
+        job_name: str
+        job_type: str
+        trigger: str
+        scheduled_for: datetime | None
+        requested_by: str
+        parameters: dict[str, Any]
+        log_level: str
+        timeout_seconds: int | None
+        attempt: int
+        retry_of: UUID | None
+
+    class Started(Aggregate.Event):
+        worker: str
+        attempt: int
+
+        def apply(self, run: Run) -> None:
+            run.status = "running"
+            run.worker = self.worker
+            run.started_at = self.timestamp
+
+    class Finished(Aggregate.Event):
+        """Base of the events that end a run."""
+
+        status = ""
+
+        def apply(self, run: Run) -> None:
+            run.status = self.status
+            run.finished_at = self.timestamp
+
+    class Succeeded(Finished):
+        status = "succeeded"
+        exit_code: int | None
+
+        def apply(self, run: Run) -> None:
+            super().apply(run)
+            run.exit_code = self.exit_code
+
+    class Failed(Finished):
+        status = "failed"
+        exit_code: int | None
+        error: str | None
+
+        def apply(self, run: Run) -> None:
+            super().apply(run)
+            run.exit_code = self.exit_code
+            run.error = self.error
+
+    class TimedOut(Finished):
+        status = "timed_out"
+        timeout_seconds: int
+
+        def apply(self, run: Run) -> None:
+            super().apply(run)
+            run.error = f"timed out after {self.timeout_seconds} s"
+
+    class CancelRequested(Aggregate.Event):
+        actor: str
+
+        def apply(self, run: Run) -> None:
+            run.cancel_requested_by = self.actor
+
+    class Cancelled(Finished):
+        status = "cancelled"
+        actor: str
+
+    class Skipped(Finished):
+        status = "skipped"
+        reason: str
+
+        def apply(self, run: Run) -> None:
+            super().apply(run)
+            run.error = self.reason
+
+    class Abandoned(Finished):
+        status = "abandoned"
+        reason: str
+
+        def apply(self, run: Run) -> None:
+            super().apply(run)
+            run.error = self.reason
+
+    def __init__(
+        self,
+        *,
+        job_id: UUID,
+        job_version: int,
+        job_name: str,
+        job_type: str,
+        trigger: str,
+        scheduled_for: datetime | None,
+        requested_by: str,
+        parameters: dict[str, Any],
+        log_level: str,
+        timeout_seconds: int | None,
+        attempt: int,
+        retry_of: UUID | None,
+    ) -> None:
+        self.job_id = job_id
+        self.job_version = job_version
+        self.job_name = job_name
+        self.job_type = job_type
+        self.trigger = trigger
+        self.scheduled_for = scheduled_for
+        self.requested_by = requested_by
+        self.parameters = parameters
+        self.log_level = log_level
+        self.timeout_seconds = timeout_seconds
+        self.attempt = attempt
+        self.retry_of = retry_of
+        self.status = "queued"
+        self.worker: str | None = None
+        self.started_at: datetime | None = None
+        self.finished_at: datetime | None = None
+        self.exit_code: int | None = None
+        self.error: str | None = None
+        self.cancel_requested_by: str | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    def _require(self, *statuses: str, action: str) -> None:
+        if self.status not in statuses:
+            raise Conflict(f"run {self.id} is {self.status}; cannot {action}")
+
+    def start(self, worker: str) -> None:
+        self._require("queued", action="start it")
+        self.trigger_event(self.Started, worker=worker, attempt=self.attempt)
+
+    def succeed(self, exit_code: int | None = 0) -> None:
+        self._require("running", action="record success")
+        self.trigger_event(self.Succeeded, exit_code=exit_code)
+
+    def fail(self, exit_code: int | None, error: str | None) -> None:
+        self._require("running", action="record failure")
+        self.trigger_event(self.Failed, exit_code=exit_code, error=_clip(error))
+
+    def time_out(self) -> None:
+        self._require("running", action="record a timeout")
+        self.trigger_event(self.TimedOut, timeout_seconds=self.timeout_seconds or 0)
+
+    def request_cancel(self, actor: str) -> None:
+        """Ask to stop the run. A queued run is cancelled at once; a running one by its worker."""
+        self._require("queued", "running", action="cancel it")
+        if self.cancel_requested_by is None:
+            self.trigger_event(self.CancelRequested, actor=actor)
+        if self.status == "queued":
+            self.trigger_event(self.Cancelled, actor=actor)
+
+    def confirm_cancelled(self) -> None:
+        self._require("running", action="record cancellation")
+        self.trigger_event(self.Cancelled, actor=self.cancel_requested_by or "system")
+
+    def skip(self, reason: str) -> None:
+        self._require("queued", action="skip it")
+        self.trigger_event(self.Skipped, reason=reason)
+
+    def abandon(self, reason: str) -> None:
+        self._require("queued", "running", action="abandon it")
+        self.trigger_event(self.Abandoned, reason=_clip(reason) or "")
+
+
+def request(
+    *,
+    job_id: UUID,
+    job_version: int,
+    job_name: str,
+    job_type: str,
+    trigger: str,
+    requested_by: str,
+    parameters: dict[str, Any],
+    log_level: str,
+    timeout_seconds: int | None,
+    scheduled_for: datetime | None = None,
+    attempt: int = 1,
+    retry_of: UUID | None = None,
+    run_id: UUID | None = None,
+) -> Run:
+    """Create a run request. Scheduled runs take their name-based id from (job, fire time)."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unknown trigger {trigger!r}")
+    if run_id is None:
+        if trigger == "schedule":
+            if scheduled_for is None:
+                raise ValueError("a scheduled run needs its fire time")
+            run_id = scheduled_run_id(job_id, scheduled_for)
+        else:
+            run_id = uuid4()
+    return Run._create(
+        Run.Requested,
+        id=run_id,
+        job_id=job_id,
+        job_version=job_version,
+        job_name=job_name,
+        job_type=job_type,
+        trigger=trigger,
+        scheduled_for=scheduled_for,
+        requested_by=requested_by,
+        parameters=parameters,
+        log_level=log_level,
+        timeout_seconds=timeout_seconds,
+        attempt=attempt,
+        retry_of=retry_of,
+    )

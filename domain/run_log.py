@@ -1,0 +1,80 @@
+"""A run's log: entries batched into events on a stream of their own, one stream per run.
+
+The log threshold is applied here, where entries are produced: entries below it are
+discarded and never become events, as the product promises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.log_level import LogLevel
+
+RUN_LOG_NAMESPACE = uuid5(NAMESPACE_URL, "https://jobledger.dev/ns/run-log")
+MAX_MESSAGE_LENGTH = 16 * 1024
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# One entry as stored in an event: [sequence number, ISO-8601 UTC time, level, message].
+# A list rather than a mapping keeps events compact when thousands share one batch.
+Entry = list
+
+
+def run_log_id(run_id: UUID) -> UUID:
+    """The id of a run's log stream, derived from the run's id so neither needs a lookup."""
+    return uuid5(RUN_LOG_NAMESPACE, str(run_id))
+
+
+def format_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+class RunLog(Aggregate):
+    """The log of one run. Holds only counters, so replaying it is cheap."""
+
+    class Opened(Aggregate.Created):
+        run_id: UUID
+        threshold: str
+
+    class EntriesRecorded(Aggregate.Event):
+        entries: list[Entry]
+
+        def apply(self, log: RunLog) -> None:
+            log.next_seq = self.entries[-1][0] + 1
+            log.entry_count += len(self.entries)
+
+    def __init__(self, *, run_id: UUID, threshold: str) -> None:
+        self.run_id = run_id
+        self.threshold = threshold
+        self.next_seq = 1
+        self.entry_count = 0
+        self.discarded = 0
+
+    def record(self, entries: Iterable[tuple[datetime, LogLevel, str]]) -> int:
+        """Append one batch of entries; drop those below the threshold. Returns how many kept."""
+        threshold = LogLevel.parse(self.threshold)
+        kept: list[Entry] = []
+        seq = self.next_seq
+        for at, level, message in entries:
+            if level < threshold:
+                self.discarded += 1
+                continue
+            if len(message) > MAX_MESSAGE_LENGTH:
+                message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
+            kept.append([seq, format_time(at), int(level), message])
+            seq += 1
+        if kept:
+            self.trigger_event(self.EntriesRecorded, entries=kept)
+        return len(kept)
+
+
+def open_log(run_id: UUID, threshold: LogLevel | str) -> RunLog:
+    return RunLog._create(
+        RunLog.Opened,
+        id=run_log_id(run_id),
+        run_id=run_id,
+        threshold=LogLevel.parse(threshold).name,
+    )

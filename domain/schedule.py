@@ -1,0 +1,227 @@
+"""When a job runs: the `CronSchedule` value object, and the daylight-saving rule it owns.
+
+A cron expression names WALL-CLOCK slots: local dates and times to the second, such as
+"2026-03-29 01:30:00" in Europe/London. Turning slots into instants is a domain rule,
+not something left to a library, and it is this one:
+
+    Each matching wall-clock slot fires exactly once, at the first instant at which
+    the zone's clocks show that slot or a later time.
+
+Spelled out:
+
+* A slot that occurs once fires then.
+* A slot that occurs twice, because the clocks go back, fires at its FIRST occurrence
+  (fold=0) only. Europe/London on 2026-10-25: ``30 1 * * *`` fires at 00:30 UTC (01:30
+  BST) and not again at 01:30 GMT. Interval fields follow the wall clock the same way:
+  ``0 * * * *`` fires at 01:00 BST but not at 01:00 GMT, and ``*/15 * * * *`` fires at
+  01:00, 01:15, 01:30 and 01:45 BST, then not until 02:00 GMT, 75 minutes later.
+* A slot that does not occur, because the clocks jump forward over it, fires at the
+  instant of the jump, which is the first instant after the gap. Europe/London on
+  2026-03-29: ``30 1 * * *`` fires at 01:00 UTC (shown as 02:00 BST). Every slot in the
+  gap, and a slot at its far edge (02:00 here), lands on that same instant, which fires
+  once: ``*/15 * * * *`` fires at 00:45 UTC, 01:00 UTC (for 01:00 to 02:00 local), 01:15.
+* Hence fire instants strictly increase and never repeat, and a once-a-day job fires
+  exactly once on every local calendar day.
+
+Results are always aware datetimes in UTC. croniter is not used at run time: it fires
+twice in the repeated hour, and lacks several of the forms we accept (see
+`domain.cron_match`); our matcher and this mapping are tested against it where they agree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from itertools import islice
+from typing import Any
+
+from domain.cron_describe import describe_fields
+from domain.cron_fields import normalise_cron, parse_fields
+from domain.cron_match import CronMatcher
+from domain.errors import InvalidInput
+
+TIMEZONE_INPUT = "schedule.timezone"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_SECOND = timedelta(seconds=1)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+_OFFSET_LIKE = re.compile(r"(?:UTC|GMT|Z)?\s*[+-−]\s*[0-9]{1,2}(?::?[0-9]{2})?", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class CronSchedule:
+    """When a job fires: a cron expression read in an IANA time zone.
+
+    Constructing one (directly or with `parse`) validates and normalises both parts, so
+    every instance is valid, and spellings of one schedule compare equal.
+    """
+
+    cron: str
+    timezone: str = "UTC"
+    # Parsed once per expression and shared; the scheduler asks 100,000 of these per tick.
+    _matcher: CronMatcher = field(init=False, repr=False, compare=False)
+    _zone: zoneinfo.ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        cron = normalise_cron(self.cron)[0]
+        matcher = _matcher_for(cron)
+        name, zone = _resolve_zone(self.timezone)
+        object.__setattr__(self, "cron", cron)
+        object.__setattr__(self, "timezone", name)
+        object.__setattr__(self, "_matcher", matcher)
+        object.__setattr__(self, "_zone", zone)
+
+    @classmethod
+    def parse(cls, cron: str, timezone: str = "UTC") -> CronSchedule:
+        """Validate and normalise; raise InvalidInput naming schedule.cron or .timezone."""
+        return cls(cron, timezone)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"cron": self.cron, "timezone": self.timezone}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CronSchedule:
+        if not isinstance(data, Mapping):
+            raise InvalidInput("schedule", f"expected a mapping, got {type(data).__name__}")
+        if "cron" not in data:
+            raise InvalidInput("schedule.cron", "the cron expression is missing")
+        return cls(data["cron"], data.get("timezone", "UTC"))
+
+    def next_fire_time(self, after: datetime) -> datetime:
+        """The first fire instant strictly after aware `after`, in UTC."""
+        slot = self._matcher.next_after(_high_water(_checked(after), self._zone))
+        if slot is None:
+            raise ValueError(f"{self.cron!r} does not fire again before the year 10000")
+        return _first_reach(slot, self._zone)
+
+    def fire_times(self, after: datetime, count: int) -> list[datetime]:
+        """The next `count` fire instants strictly after `after`, ascending, in UTC."""
+        if count < 0:
+            raise ValueError(f"count must not be negative, got {count}")
+        return list(islice(self.iter_fire_times(after), count))
+
+    def iter_fire_times(self, after: datetime) -> Iterator[datetime]:
+        """Every fire instant strictly after aware `after`, ascending, in UTC, each once."""
+        return self._fire_times(_checked(after))
+
+    def _fire_times(self, after: datetime) -> Iterator[datetime]:
+        # Walking slots, rather than calling next_fire_time again, saves a conversion per
+        # step. Slots map to instants monotonically, so skipping instants already yielded
+        # drops exactly the gap slots that share one instant. Tests check the two agree.
+        zone, matcher, last = self._zone, self._matcher, after
+        slot: datetime | None = _high_water(after, zone)
+        while (slot := matcher.next_after(slot)) is not None:
+            instant = _first_reach(slot, zone)
+            if instant > last:
+                yield instant
+                last = instant
+
+    def describe(self) -> str:
+        """A short plain-English description, e.g. "at 09:00 on Monday through Friday"."""
+        return describe_fields(normalise_cron(self.cron)[1]) or f"cron: {self.cron}"
+
+
+def _checked(after: datetime) -> datetime:
+    if not isinstance(after, datetime) or after.utcoffset() is None:
+        raise ValueError(f"after must be a timezone-aware datetime, got {after!r}")
+    return after
+
+
+def _high_water(after: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
+    """The latest wall-clock reading the zone's clocks have shown by `after` (naive).
+
+    Slots up to it have fired; slots after it have not. That is `after`'s own reading,
+    except in the repeated stretch after the clocks went back, when they have already
+    shown later readings, up to the moment they changed.
+    """
+    local = after.astimezone(zone)
+    wall = local.replace(tzinfo=None)
+    if not local.fold:
+        return wall
+    before = local.replace(fold=0).utcoffset() or timedelta(0)
+    now = local.utcoffset() or timedelta(0)
+    if before <= now:
+        return wall  # fold=1 outside an ambiguous reading carries no meaning
+    high = _whole_seconds(after)
+    low = high - -(-(before - now) // _ONE_SECOND)  # a second before the change, or earlier
+    change = _first_second(low, high, lambda t: datetime.fromtimestamp(t, zone).utcoffset() == now)
+    last_reading = datetime.fromtimestamp(change, timezone.utc) + before - _ONE_MICROSECOND
+    return max(wall, last_reading.replace(tzinfo=None))
+
+
+def _first_reach(slot: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
+    """The first instant at which the zone's clocks show naive `slot` or later, in UTC."""
+    # fold=0 is the earlier of two readings; a reading that comes back unchanged exists.
+    instant = slot.replace(tzinfo=zone).astimezone(timezone.utc)
+    if instant.astimezone(zone).replace(tzinfo=None) == slot:
+        return instant
+    # The clocks jumped over `slot`. Its two interpretations bracket the jump.
+    other = slot.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    low, high = sorted((_whole_seconds(instant), _whole_seconds(other)))
+    jump = _first_second(
+        low, high, lambda t: datetime.fromtimestamp(t, zone).replace(tzinfo=None) >= slot
+    )
+    return datetime.fromtimestamp(jump, timezone.utc)
+
+
+def _whole_seconds(instant: datetime) -> int:
+    return (instant - _EPOCH) // _ONE_SECOND
+
+
+def _first_second(low: int, high: int, reached: Callable[[int], bool]) -> int:
+    """The first POSIX second in (low, high] where `reached` holds; it flips once there.
+
+    Only called at a transition, and tzdata transitions fall on whole seconds.
+    """
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reached(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+@lru_cache(maxsize=4096)
+def _matcher_for(cron: str) -> CronMatcher:
+    return CronMatcher(parse_fields(normalise_cron(cron)[1]))
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    # available_timezones() also lists the host's 'localtime' (whatever /etc/localtime
+    # says, so not portable) and tzdata's 'Factory' placeholder; neither is a place.
+    return frozenset(zoneinfo.available_timezones() - {"localtime", "Factory", "posixrules"})
+
+
+def _resolve_zone(name: object) -> tuple[str, zoneinfo.ZoneInfo]:
+    if not isinstance(name, str):
+        raise InvalidInput(
+            TIMEZONE_INPUT, f"expected an IANA time zone name as text, got {type(name).__name__}"
+        )
+    name = name.strip()
+    if not name:
+        raise InvalidInput(
+            TIMEZONE_INPUT, "the time zone is empty; expected an IANA name such as 'Europe/London'"
+        )
+    if name not in _zone_names():
+        raise InvalidInput(TIMEZONE_INPUT, _unknown_zone(name))
+    return name, zoneinfo.ZoneInfo(name)
+
+
+def _unknown_zone(name: str) -> str:
+    if _OFFSET_LIKE.fullmatch(name):
+        return (
+            f"'{name}' is a fixed UTC offset, not a time zone; use an IANA name such as "
+            "'Europe/Berlin', which also knows when daylight saving starts and ends"
+        )
+    by_case = {known.lower(): known for known in _zone_names()}
+    guess = by_case.get(name.lower()) or next(
+        iter(difflib.get_close_matches(name, _zone_names(), n=1, cutoff=0.8)), None
+    )
+    hint = f"; did you mean '{guess}'?" if guess else ""
+    return f"unknown time zone '{name}'{hint}"

@@ -1,0 +1,123 @@
+"""Small value rules shared by the aggregates: names, parameters, secret names, policies."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from domain.errors import InvalidInput
+
+MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 4_000
+MAX_PARAMETERS_BYTES = 64 * 1024
+MAX_SECRET_BYTES = 16 * 1024
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+MAX_RETRIES = 20
+
+# Secret names become environment variables and PowerShell hashtable keys, so they must be
+# identifiers: that keeps them unambiguous in every place the engine injects them.
+SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+OVERLAP_POLICIES = ("skip", "allow", "queue")
+MISFIRE_POLICIES = ("run_once", "skip", "run_all")
+
+
+def job_name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("name", "must be a non-empty string")
+    value = value.strip()
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidInput("name", f"is {len(value)} characters; the limit is {MAX_NAME_LENGTH}")
+    return value
+
+
+def description(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput("description", "must be a string")
+    if len(value) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInput(
+            "description", f"is {len(value)} characters; the limit is {MAX_DESCRIPTION_LENGTH}"
+        )
+    return value
+
+
+def json_object(value: object, field: str, limit: int = MAX_PARAMETERS_BYTES) -> dict[str, Any]:
+    """A JSON object (not a list or scalar) whose encoding fits in `limit` bytes."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(field, f"must be a JSON object, got {type(value).__name__}")
+    try:
+        encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(field, f"is not plain JSON: {error}") from None
+    size = len(encoded.encode())
+    if size > limit:
+        raise InvalidInput(field, f"is {size} bytes as JSON; the limit is {limit}")
+    # Round-trip so the stored value is plain JSON (no tuples, no subclasses).
+    result: dict[str, Any] = json.loads(encoded)
+    return result
+
+
+def parameters(value: object, field: str = "parameters") -> dict[str, Any]:
+    return json_object(value, field)
+
+
+def secret_name(value: object) -> str:
+    if not isinstance(value, str) or not SECRET_NAME.match(value):
+        raise InvalidInput(
+            "secret.name",
+            f"{value!r} is not a valid secret name: use letters, digits and underscores, "
+            "starting with a letter or underscore, at most 64 characters",
+        )
+    return value
+
+
+def secret_value(value: object) -> str:
+    # Never echo the value in an error: only its type or size.
+    if not isinstance(value, str):
+        raise InvalidInput("secret.value", f"must be a string, got {type(value).__name__}")
+    if not value:
+        raise InvalidInput("secret.value", "must not be empty")
+    if len(value.encode()) > MAX_SECRET_BYTES:
+        raise InvalidInput("secret.value", f"is larger than {MAX_SECRET_BYTES} bytes")
+    return value
+
+
+def timeout_seconds(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInput("timeout_seconds", "must be a positive whole number of seconds or null")
+    if value > MAX_TIMEOUT_SECONDS:
+        raise InvalidInput("timeout_seconds", f"must be at most {MAX_TIMEOUT_SECONDS} (7 days)")
+    return value
+
+
+def choice(value: object, field: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise InvalidInput(field, f"{value!r} is not one of {', '.join(allowed)}")
+    return str(value)
+
+
+def max_retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
+        raise InvalidInput("max_retries", f"must be a whole number from 0 to {MAX_RETRIES}")
+    return value
+
+
+def retry_backoff_seconds(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 86_400:
+        raise InvalidInput("retry_backoff_seconds", "must be a whole number from 0 to 86400")
+    return value
+
+
+def job_type_name(value: object) -> str:
+    if not isinstance(value, str) or not re.match(r"^[a-z][a-z0-9_.-]{0,63}$", value):
+        raise InvalidInput(
+            "job_type", f"{value!r} is not a job type name (lowercase letters, digits, _ . -)"
+        )
+    return value

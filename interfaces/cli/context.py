@@ -1,0 +1,51 @@
+"""Opening the system for one command, and the arguments several commands share."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import UUID
+
+from domain.errors import InvalidInput
+from interfaces.bootstrap import System, build
+from interfaces.settings import Settings
+
+
+@contextmanager
+def opened(*, catch_up: bool = False) -> Iterator[System]:
+    """Build the system from the environment; with `catch_up`, bring the views up to date."""
+    system = build(Settings.from_env())
+    try:
+        if catch_up:
+            system.catch_up()
+        yield system
+    finally:
+        system.close()
+
+
+def job_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a job id (a UUID)") from None
+
+
+def parse_uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidInput(field, f"{value!r} is not a UUID") from None
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def actor() -> str:
+    """The principal recorded on events caused from this command line."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"

@@ -1,0 +1,49 @@
+"""`jobledger`: the command line. Exit codes: 0 done, 1 failed (not found, conflict, store
+unreachable), 2 bad usage or invalid input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from domain.errors import Conflict, InvalidInput, JobLedgerError, NotFound
+from interfaces.cli import jobs, keys, projections, secrets, serve
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="jobledger",
+        description="Schedule, run and record batch jobs. Every change is an immutable event.",
+        epilog="Store: JOBLEDGER_DATABASE_URL (sqlite:///path or postgresql://...), default a "
+        "SQLite file in JOBLEDGER_DATA_DIR (./jobledger-data). Exit codes: 0 done, 1 failed, "
+        "2 bad usage or invalid input.",
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (serve, jobs, secrets, projections, keys):
+        module.register(commands)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int | None] = args.handler
+    try:
+        return handler(args) or EXIT_OK
+    except InvalidInput as error:
+        print(f"jobledger: invalid {error.field}: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except (NotFound, Conflict) as error:
+        print(f"jobledger: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except JobLedgerError as error:
+        print(f"jobledger: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""`jobledger projections rebuild|run`: replay history into the read models."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from typing import Any
+
+from interfaces.cli.context import opened
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("projections", help="rebuild or run the read models")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="drop every view and replay the whole history into it",
+        description="Drop the jobs, runs, logs and audit views and rebuild them from the "
+        "event history. Stop other projection processes first.",
+    )
+    rebuild.set_defaults(handler=rebuild_views)
+    run = sub.add_parser(
+        "run", help="keep the views up to date until stopped (for multi-process deployments)"
+    )
+    run.set_defaults(handler=run_views)
+
+
+def rebuild_views(args: argparse.Namespace) -> int:
+    with opened() as system:
+        started = time.perf_counter()
+        count = system.rebuild_projections()
+        elapsed = time.perf_counter() - started
+        print(f"Rebuilt {len(system.projections)} views from {count} events in {elapsed:.2f} s")
+    return 0
+
+
+def run_views(args: argparse.Namespace) -> int:
+    with opened() as system:
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame: object) -> None:
+            stop.set()
+            system.follower.wakeup.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        system.follower.run(stop)
+    return 0

@@ -1,0 +1,57 @@
+"""What every JobLedger projection shares: it handles events in batches.
+
+A projection is an `eventsourcing.projection.Projection` whose view is a `TrackingRecorder`
+that writes its rows and its tracking position in one transaction. Handling one event per
+transaction caps a rebuild at the commit rate of the database, so ours fold a batch of
+events into one change set (a run requested, started and finished in the same batch becomes
+one row written once) and the view writes that change set with the batch's last position.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.projection import Projection
+
+
+class BatchView(TrackingRecorder, ABC):
+    """A view that applies a projection's change set and its tracking in one transaction."""
+
+    @abstractmethod
+    def apply(self, changes: Any, tracking: Tracking) -> None:
+        """Write `changes` (the projection's own change-set type) and record `tracking`."""
+
+    @abstractmethod
+    def drop(self) -> None:
+        """Drop this view's tables and its tracking row, for a rebuild from zero."""
+
+
+TView = TypeVar("TView", bound=BatchView)
+
+
+class BatchProjection(Projection[TView], Generic[TView]):
+    """A projection that folds a batch of events into one change set."""
+
+    # Event classes this projection reads; the follower skips the rest without decoding.
+    event_classes: tuple[type, ...] = ()
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
+        self.process_batch([domain_event], tracking)
+
+    def process_batch(self, events: Sequence[Any], tracking: Tracking) -> None:
+        """Fold `events` (in notification order) and write them with `tracking`, atomically."""
+        changes = self.new_changes()
+        for event in events:
+            self.fold(changes, event)
+        self.view.apply(changes, tracking)
+
+    @abstractmethod
+    def new_changes(self) -> Any:
+        """An empty change set."""
+
+    @abstractmethod
+    def fold(self, changes: Any, event: Any) -> None:
+        """Add one event's effect to the change set (ignore events of no interest)."""

@@ -1,0 +1,133 @@
+"""Follows the event store's notification log and feeds the projections, batch by batch.
+
+The same loop serves both stores. eventsourcing's SQLite recorder has no subscription, so
+the follower reads pages of notifications itself and, when it has caught up, waits on a
+wake-up: set in-process by the application after each save, by PostgreSQL's LISTEN/NOTIFY
+across processes, and otherwise by a short poll.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Tracking
+from eventsourcing.utils import get_topic
+
+from projections.base import BatchProjection
+
+
+class Wakeup(Protocol):
+    """Something the follower can sleep on until new events may have been stored."""
+
+    def wait(self, timeout: float) -> None: ...
+
+    def set(self) -> None: ...
+
+
+class ThreadWakeup:
+    """An in-process wake-up: the application sets it after each save."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def wait(self, timeout: float) -> None:
+        self._event.wait(timeout)
+        self._event.clear()
+
+    def set(self) -> None:
+        self._event.set()
+
+
+class EventFollower:
+    """Reads notifications in order and hands each projection the events it reads."""
+
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[Any],
+        projections: Sequence[BatchProjection[Any]],
+        *,
+        batch_size: int = 2000,
+        wakeup: Wakeup | None = None,
+        poll_interval: float = 0.25,
+    ) -> None:
+        self.recorder = recorder
+        self.mapper = mapper
+        self.projections = list(projections)
+        self.batch_size = batch_size
+        self.wakeup = wakeup or ThreadWakeup()
+        self.poll_interval = poll_interval
+        self._topics = {
+            p.name: frozenset(get_topic(cls) for cls in p.event_classes) for p in self.projections
+        }
+        self._wanted = frozenset().union(*self._topics.values())
+        self._positions: dict[str, int] = {}
+        self._progress = threading.Condition()
+
+    def positions(self) -> dict[str, int]:
+        """Each projection's tracking position, as recorded in its own view."""
+        return {p.name: p.view.max_tracking_id(p.name) or 0 for p in self.projections}
+
+    def catch_up(self) -> int:
+        """Process every event stored so far. Returns how many notifications were read."""
+        if not self._positions:
+            self._positions = self.positions()
+        read = 0
+        while True:
+            start = min(self._positions.values(), default=0)
+            page = self.recorder.select_notifications(
+                start=start, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not page:
+                return read
+            self._process_page(page)
+            read += len(page)
+
+    def reset(self) -> None:
+        """Forget the cached positions (after views were dropped for a rebuild)."""
+        self._positions = {}
+
+    def _process_page(self, page: Sequence[Any]) -> None:
+        decoded: list[tuple[int, str, Any]] = [
+            (n.id, n.topic, self.mapper.to_domain_event(n))
+            for n in page
+            if n.topic in self._wanted
+        ]
+        last_id = page[-1].id
+        for projection in self.projections:
+            position = self._positions[projection.name]
+            if position >= last_id:
+                continue
+            topics = self._topics[projection.name]
+            events = [e for nid, topic, e in decoded if nid > position and topic in topics]
+            try:
+                projection.process_batch(events, Tracking(projection.name, last_id))
+            except IntegrityError:
+                # Another follower (a second projection process, or a command-line catch-up)
+                # recorded this position first. Its transaction holds the same rows, so ours
+                # was rolled back whole: re-read our position and go on from there.
+                self._positions[projection.name] = projection.view.max_tracking_id(
+                    projection.name
+                ) or 0
+                continue
+            self._positions[projection.name] = last_id
+        with self._progress:
+            self._progress.notify_all()
+
+    def run(self, stop: threading.Event) -> None:
+        """Catch up, then wait for more, until `stop` is set."""
+        while not stop.is_set():
+            if self.catch_up() == 0:
+                self.wakeup.wait(self.poll_interval)
+
+    def wait_until(self, notification_id: int, timeout: float = 10.0) -> bool:
+        """Block until every projection has processed `notification_id` (for tests and CLI)."""
+        def caught_up() -> bool:
+            return all(p >= notification_id for p in self._positions.values()) and bool(
+                self._positions
+            )
+
+        with self._progress:
+            return self._progress.wait_for(caught_up, timeout)

@@ -1,0 +1,46 @@
+"""First-class fakes for unit tests: an in-memory vault and the in-memory event store."""
+
+from __future__ import annotations
+
+import base64
+from uuid import UUID
+
+from adapters.job_types import JobTypeCatalog
+from application.app import JobLedger
+from domain.errors import SecretUnavailable
+
+
+class FakeVault:
+    """Reversible, job- and name-bound 'encryption' that keeps values out of plain sight."""
+
+    def __init__(self) -> None:
+        self.shredded: set[UUID] = set()
+
+    def encrypt(self, job_id: UUID, name: str, value: str) -> str:
+        if job_id in self.shredded:
+            raise SecretUnavailable(job_id, name, "its job's data key was destroyed")
+        raw = f"{job_id}|{name}|{value}".encode()
+        return "fake." + base64.b64encode(bytes(b ^ 0x5A for b in raw)).decode()
+
+    def decrypt(self, job_id: UUID, name: str, ciphertext: str) -> str:
+        if job_id in self.shredded:
+            raise SecretUnavailable(job_id, name, "its job's data key was destroyed")
+        raw = bytes(b ^ 0x5A for b in base64.b64decode(ciphertext[5:])).decode()
+        owner, secret, value = raw.split("|", 2)
+        assert (owner, secret) == (str(job_id), name), "ciphertext bound to another secret"
+        return value
+
+    def shred(self, job_id: UUID) -> None:
+        self.shredded.add(job_id)
+
+
+def in_memory_ledger() -> JobLedger:
+    return JobLedger(
+        vault=FakeVault(),
+        job_types=JobTypeCatalog(),
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.popo",
+            "TRANSCODER_TOPIC": "adapters.orjson_transcoder:OrjsonTranscoder",
+            "MAPPER_TOPIC": "adapters.orjson_transcoder:TypedMapper",
+        },
+    )
