@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import calendar
 from bisect import bisect_left
-from datetime import MAXYEAR, datetime, timedelta
+from datetime import MAXYEAR
 
 from domain.cron_fields import CronFields
 
-_ONE_SECOND = timedelta(seconds=1)
+# A wall-clock time to the second: year, month, day, hour, minute, second. Plain tuples,
+# not naive datetimes, because datetime.replace() and arithmetic dominated the cost.
+Wall = tuple[int, int, int, int, int, int]
+
 _CACHE_LIMIT = 512  # months remembered per expression; a year of months many times over
 
 
@@ -36,14 +39,15 @@ class CronMatcher:
         self._months = fields.months
         self._cache: dict[int, tuple[int, ...]] = {}
 
-    def next_after(self, moment: datetime) -> datetime | None:
-        """The first matching wall time strictly after naive `moment`; None past year 9999."""
-        try:
-            start = moment.replace(microsecond=0) + _ONE_SECOND
-        except OverflowError:
-            return None
-        year, month, day = start.year, start.month, start.day
-        clock = (start.hour, start.minute, start.second)
+    def next_after(self, wall: Wall) -> Wall | None:
+        """The first matching wall time strictly after `wall`; None past the year 9999.
+
+        Slots are whole seconds, so a reading with a fraction of a second may be passed
+        truncated: the first slot after 12:00:00.5 is the first one after 12:00:00.
+        """
+        year, month, day, hour, minute, second = wall
+        # Second 60 is fine here: _time_from() then moves on to the next minute.
+        clock = (hour, minute, second + 1)
         while year <= MAXYEAR:
             if month in self._months:
                 days = self.days_in(year, month)
@@ -51,10 +55,10 @@ class CronMatcher:
                 if i < len(days) and days[i] == day:
                     time = self._time_from(clock)
                     if time is not None:
-                        return datetime(year, month, day, *time)
+                        return (year, month, day, *time)
                     i += 1
                 if i < len(days):
-                    return datetime(year, month, days[i], *self._earliest)
+                    return (year, month, days[i], *self._earliest)
             month += 1
             if month == 13:
                 month, year = 1, year + 1

@@ -42,13 +42,13 @@ from typing import Any
 
 from domain.cron_describe import describe_fields
 from domain.cron_fields import normalise_cron, parse_fields
-from domain.cron_match import CronMatcher
+from domain.cron_match import CronMatcher, Wall
 from domain.errors import InvalidInput
 
 TIMEZONE_INPUT = "schedule.timezone"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_SECOND = timedelta(seconds=1)
-_ONE_MICROSECOND = timedelta(microseconds=1)
+_ZERO = timedelta(0)
 _OFFSET_LIKE = re.compile(r"(?:UTC|GMT|Z)?\s*[+-−]\s*[0-9]{1,2}(?::?[0-9]{2})?", re.IGNORECASE)
 
 
@@ -113,7 +113,7 @@ class CronSchedule:
         # step. Slots map to instants monotonically, so skipping instants already yielded
         # drops exactly the gap slots that share one instant. Tests check the two agree.
         zone, matcher, last = self._zone, self._matcher, after
-        slot: datetime | None = _high_water(after, zone)
+        slot: Wall | None = _high_water(after, zone)
         while (slot := matcher.next_after(slot)) is not None:
             instant = _first_reach(slot, zone)
             if instant > last:
@@ -131,39 +131,44 @@ def _checked(after: datetime) -> datetime:
     return after
 
 
-def _high_water(after: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
-    """The latest wall-clock reading the zone's clocks have shown by `after` (naive).
+def _high_water(after: datetime, zone: zoneinfo.ZoneInfo) -> Wall:
+    """The latest wall-clock reading the zone's clocks have shown by `after`, to the second.
 
     Slots up to it have fired; slots after it have not. That is `after`'s own reading,
     except in the repeated stretch after the clocks went back, when they have already
     shown later readings, up to the moment they changed.
     """
     local = after.astimezone(zone)
-    wall = local.replace(tzinfo=None)
-    if not local.fold:
-        return wall
-    before = local.replace(fold=0).utcoffset() or timedelta(0)
-    now = local.utcoffset() or timedelta(0)
-    if before <= now:
-        return wall  # fold=1 outside an ambiguous reading carries no meaning
-    high = _whole_seconds(after)
-    low = high - -(-(before - now) // _ONE_SECOND)  # a second before the change, or earlier
-    change = _first_second(low, high, lambda t: datetime.fromtimestamp(t, zone).utcoffset() == now)
-    last_reading = datetime.fromtimestamp(change, timezone.utc) + before - _ONE_MICROSECOND
-    return max(wall, last_reading.replace(tzinfo=None))
+    if local.fold:
+        before = local.replace(fold=0).utcoffset() or _ZERO
+        now = local.utcoffset() or _ZERO
+        if before > now:  # fold=1 outside an ambiguous reading carries no meaning
+            high = _whole_seconds(after)
+            low = high - -(-(before - now) // _ONE_SECOND)  # before the change
+            change = _first_second(
+                low, high, lambda t: datetime.fromtimestamp(t, zone).utcoffset() == now
+            )
+            # The last reading before the change, to the second: one second before it.
+            local = datetime.fromtimestamp(change - 1, timezone.utc) + before
+    return (local.year, local.month, local.day, local.hour, local.minute, local.second)
 
 
-def _first_reach(slot: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
-    """The first instant at which the zone's clocks show naive `slot` or later, in UTC."""
-    # fold=0 is the earlier of two readings; a reading that comes back unchanged exists.
-    instant = slot.replace(tzinfo=zone).astimezone(timezone.utc)
-    if instant.astimezone(zone).replace(tzinfo=None) == slot:
-        return instant
-    # The clocks jumped over `slot`. Its two interpretations bracket the jump.
-    other = slot.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
-    low, high = sorted((_whole_seconds(instant), _whole_seconds(other)))
+def _first_reach(slot: Wall, zone: zoneinfo.ZoneInfo) -> datetime:
+    """The first instant at which the zone's clocks show `slot` or later, in UTC."""
+    local = datetime(*slot, tzinfo=zone)
+    # fold=0 takes the offset from before a transition and fold=1 the one after, so
+    # equal offsets mean an ordinary time, a drop means the clocks went back (fold=0
+    # is then the first occurrence) and a rise means the clocks jumped over `slot`.
+    before = local.utcoffset() or _ZERO
+    if before >= (datetime(*slot, tzinfo=zone, fold=1).utcoffset() or _ZERO):
+        return local.astimezone(timezone.utc)
+    # Fire at the jump. It lies between the two readings of `slot`: as if no jump
+    # (offset before, the later instant) and as if jumped already (the earlier one).
+    wall = datetime(*slot)
     jump = _first_second(
-        low, high, lambda t: datetime.fromtimestamp(t, zone).replace(tzinfo=None) >= slot
+        _whole_seconds(datetime(*slot, tzinfo=zone, fold=1)),
+        _whole_seconds(local),
+        lambda t: datetime.fromtimestamp(t, zone).replace(tzinfo=None) >= wall,
     )
     return datetime.fromtimestamp(jump, timezone.utc)
 

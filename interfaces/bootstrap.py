@@ -19,17 +19,17 @@ from projections.audit import AuditProjection
 from projections.jobs import JobsProjection
 from projections.logs import LogsProjection
 from projections.runs import RunsProjection
-from psycopg.conninfo import make_conninfo
 
 from adapters.data_keys import DataKeyStore
 from adapters.data_keys_postgres import PostgresDataKeyStore
 from adapters.data_keys_sqlite import SQLiteDataKeyStore
+from adapters.event_store_config import StoreSettings, conninfo, store_env
 from adapters.job_types import JobTypeCatalog
 from adapters.master_key import MasterKey, load_master_key
 from adapters.pg_wakeup import PostgresWakeup
 from adapters.secret_vault import SecretVault
 from application.app import JobLedger
-from interfaces.settings import Settings, StoreSettings
+from interfaces.settings import Settings
 from projections.base import BatchProjection
 from projections.follower import EventFollower, Wakeup
 
@@ -54,46 +54,6 @@ VIEW_TOPICS = {
         "audit": "adapters.postgres_views:PostgresAuditView",
     },
 }
-
-
-def store_env(store: StoreSettings) -> dict[str, str]:
-    """The eventsourcing environment for a store, with our orjson encoding."""
-    env = {
-        "TRANSCODER_TOPIC": "adapters.orjson_transcoder:OrjsonTranscoder",
-        "MAPPER_TOPIC": "adapters.orjson_transcoder:TypedMapper",
-        "CREATE_TABLE": "y",
-    }
-    if store.kind == "sqlite":
-        assert store.sqlite_path is not None
-        store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        env.update(
-            PERSISTENCE_MODULE="eventsourcing.sqlite",
-            SQLITE_DBNAME=str(store.sqlite_path),
-            SQLITE_LOCK_TIMEOUT="30",
-        )
-    else:
-        env.update(
-            PERSISTENCE_MODULE="eventsourcing.postgres",
-            POSTGRES_DBNAME=store.dbname,
-            POSTGRES_HOST=store.host,
-            POSTGRES_PORT=str(store.port),
-            POSTGRES_USER=store.user,
-            POSTGRES_PASSWORD=store.password,
-            POSTGRES_SCHEMA=store.schema,
-            POSTGRES_POOL_SIZE="4",
-            POSTGRES_MAX_OVERFLOW="8",
-        )
-    return env
-
-
-def conninfo(store: StoreSettings) -> str:
-    return make_conninfo(
-        host=store.host,
-        port=store.port,
-        dbname=store.dbname,
-        user=store.user,
-        password=store.password or None,
-    )
 
 
 def data_key_store(store: StoreSettings) -> DataKeyStore:

@@ -9,12 +9,16 @@ one row written once) and the view writes that change set with the batch's last 
 
 from __future__ import annotations
 
+import base64
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
+import orjson
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
+
+from domain.errors import InvalidInput
 
 
 class BatchView(TrackingRecorder, ABC):
@@ -55,3 +59,33 @@ class BatchProjection(Projection[TView], Generic[TView]):
     @abstractmethod
     def fold(self, changes: Any, event: Any) -> None:
         """Add one event's effect to the change set (ignore events of no interest)."""
+
+
+# Keyset pagination. A cursor is the sort key of the last row of a page, as base64url JSON:
+# opaque to callers, stable across both stores, and needing no server-side state. Each view
+# revives the key's values to their types (UUID, datetime) itself.
+
+MAX_PAGE_SIZE = 1000
+
+
+def encode_cursor(*key: Any) -> str:
+    """The cursor for the page after the row whose sort key is `key`."""
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    """The sort key in `cursor`, as JSON values; InvalidInput if it is not one of ours."""
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, list) or len(key) != size:
+        raise InvalidInput("cursor", "is not a cursor this service issued")
+    return key
+
+
+def page_size(limit: int, maximum: int = MAX_PAGE_SIZE) -> int:
+    """`limit` checked: at least 1, at most `maximum` (larger asks get `maximum`)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInput("limit", "must be a positive integer")
+    return min(limit, maximum)

@@ -191,4 +191,3 @@ def delete_job(args: argparse.Namespace) -> int:
         system.app.delete_job(args.job_id, actor=actor())
     print(f"Deleted job {args.job_id}; its secrets can no longer be decrypted.")
     return 0
-
