@@ -93,10 +93,11 @@ class CronSchedule:
 
     def next_fire_time(self, after: datetime) -> datetime:
         """The first fire instant strictly after aware `after`, in UTC."""
-        slot = self._matcher.next_after(_high_water(_checked(after), self._zone))
+        wall, offset = _high_water(_checked(after), self._zone)
+        slot = self._matcher.next_after(wall)
         if slot is None:
             raise ValueError(f"{self.cron!r} does not fire again before the year 10000")
-        return _first_reach(slot, self._zone)
+        return _first_reach(slot, self._zone, offset)
 
     def fire_times(self, after: datetime, count: int) -> list[datetime]:
         """The next `count` fire instants strictly after `after`, ascending, in UTC."""
@@ -113,12 +114,14 @@ class CronSchedule:
         # step. Slots map to instants monotonically, so skipping instants already yielded
         # drops exactly the gap slots that share one instant. Tests check the two agree.
         zone, matcher, last = self._zone, self._matcher, after
-        slot: Wall | None = _high_water(after, zone)
+        slot: Wall | None
+        slot, offset = _high_water(after, zone)
         while (slot := matcher.next_after(slot)) is not None:
-            instant = _first_reach(slot, zone)
+            instant = _first_reach(slot, zone, offset)
             if instant > last:
                 yield instant
                 last = instant
+                offset = datetime(*slot, tzinfo=timezone.utc) - instant  # next guess
 
     def describe(self) -> str:
         """A short plain-English description, e.g. "at 09:00 on Monday through Friday"."""
@@ -131,36 +134,49 @@ def _checked(after: datetime) -> datetime:
     return after
 
 
-def _high_water(after: datetime, zone: zoneinfo.ZoneInfo) -> Wall:
+def _high_water(after: datetime, zone: zoneinfo.ZoneInfo) -> tuple[Wall, timedelta]:
     """The latest wall-clock reading the zone's clocks have shown by `after`, to the second.
 
     Slots up to it have fired; slots after it have not. That is `after`'s own reading,
     except in the repeated stretch after the clocks went back, when they have already
-    shown later readings, up to the moment they changed.
+    shown later readings, up to the moment they changed. Also returns the UTC offset
+    of that reading, as a guess for `_first_reach`.
     """
     local = after.astimezone(zone)
+    offset = local.utcoffset() or _ZERO
     if local.fold:
         before = local.replace(fold=0).utcoffset() or _ZERO
-        now = local.utcoffset() or _ZERO
-        if before > now:  # fold=1 outside an ambiguous reading carries no meaning
+        if before > offset:  # fold=1 outside an ambiguous reading carries no meaning
             high = _whole_seconds(after)
-            low = high - -(-(before - now) // _ONE_SECOND)  # before the change
+            low = high - -(-(before - offset) // _ONE_SECOND)  # before the change
             change = _first_second(
-                low, high, lambda t: datetime.fromtimestamp(t, zone).utcoffset() == now
+                low, high, lambda t: datetime.fromtimestamp(t, zone).utcoffset() == offset
             )
             # The last reading before the change, to the second: one second before it.
-            local = datetime.fromtimestamp(change - 1, timezone.utc) + before
-    return (local.year, local.month, local.day, local.hour, local.minute, local.second)
+            local, offset = datetime.fromtimestamp(change - 1, timezone.utc) + before, before
+    return (local.year, local.month, local.day, local.hour, local.minute, local.second), offset
 
 
-def _first_reach(slot: Wall, zone: zoneinfo.ZoneInfo) -> datetime:
-    """The first instant at which the zone's clocks show `slot` or later, in UTC."""
+def _first_reach(slot: Wall, zone: zoneinfo.ZoneInfo, guess: timedelta) -> datetime:
+    """The first instant at which the zone's clocks show `slot` or later, in UTC.
+
+    `guess` is the zone's offset at a nearby instant. It is nearly always right, and
+    checking it by converting back costs less than asking the zone about `slot`.
+    """
+    instant = datetime(*slot, tzinfo=timezone.utc) - guess
+    back = instant.astimezone(zone)
+    # fold=1 would be the second of two readings; fold=0 the first or only one.
+    if not back.fold and slot == (back.year, back.month, back.day, back.hour, back.minute, back.second):
+        return instant
+    return _first_reach_near_change(slot, zone)
+
+
+def _first_reach_near_change(slot: Wall, zone: zoneinfo.ZoneInfo) -> datetime:
     local = datetime(*slot, tzinfo=zone)
     # fold=0 takes the offset from before a transition and fold=1 the one after, so
     # equal offsets mean an ordinary time, a drop means the clocks went back (fold=0
     # is then the first occurrence) and a rise means the clocks jumped over `slot`.
-    before = local.utcoffset() or _ZERO
-    if before >= (datetime(*slot, tzinfo=zone, fold=1).utcoffset() or _ZERO):
+    if (local.utcoffset() or _ZERO) >= (datetime(*slot, tzinfo=zone, fold=1).utcoffset() or _ZERO):
         return local.astimezone(timezone.utc)
     # Fire at the jump. It lies between the two readings of `slot`: as if no jump
     # (offset before, the later instant) and as if jumped already (the earlier one).

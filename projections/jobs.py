@@ -1,0 +1,321 @@
+"""The jobs read model: one row per live job, with a summary of its latest run.
+
+The projection folds a batch of Job and Run events into a `JobsChanges`: per job, either
+the whole new row (registered in this batch) or the columns later events set; per job, the
+newest run requested in the batch; per earlier run, its latest status. Secrets appear by
+name, time and actor only: `Job.SecretStored.ciphertext` is never copied anywhere.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.utils import get_topic
+
+from domain.errors import InvalidInput
+from domain.job import Job
+from domain.run import Run
+from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
+
+# The columns the projection writes from Job events. The last-run summary is written from
+# Run events on its own, and next_run_at belongs to the scheduler, so a job's configuration
+# change never overwrites either.
+CONFIG_COLUMNS = (
+    "id",
+    "version",
+    "name",
+    "description",
+    "job_type",
+    "program",
+    "parameters",
+    "schedule_cron",
+    "schedule_timezone",
+    "log_level",
+    "enabled",
+    "policies",
+    "secrets",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+)
+
+
+@dataclass
+class JobChange:
+    """What one batch does to one job."""
+
+    job_id: UUID
+    row: dict[str, Any] | None = None  # the whole row, when registered in this batch
+    fields: dict[str, Any] = field(default_factory=dict)  # columns set by later events
+    policies: dict[str, Any] = field(default_factory=dict)  # policy values changed
+    secrets: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # None: removed
+    deleted: bool = False
+
+    def merge_into(self, row: dict[str, Any]) -> dict[str, Any]:
+        """`row` (the job as it was, CONFIG_COLUMNS) with this batch's changes applied."""
+        new = dict(row)
+        new.update(self.fields)
+        if self.policies:
+            new["policies"] = {**row["policies"], **self.policies}
+        if self.secrets:
+            by_name = {s["name"]: s for s in row["secrets"]}
+            for name, info in self.secrets.items():
+                if info is None:
+                    by_name.pop(name, None)
+                else:
+                    by_name[name] = info
+            new["secrets"] = [by_name[name] for name in sorted(by_name)]
+        return new
+
+
+@dataclass
+class LastRun:
+    """The newest run requested for a job in a batch, with its status by the batch's end."""
+
+    run_id: UUID
+    status: str
+    requested_at: datetime
+
+
+@dataclass
+class JobsChanges:
+    """A batch of Job and Run events folded per job (see the module docstring)."""
+
+    jobs: dict[UUID, JobChange] = field(default_factory=dict)
+    last_runs: dict[UUID, LastRun] = field(default_factory=dict)  # by job id
+    run_status: dict[UUID, str] = field(default_factory=dict)  # runs requested earlier
+    run_jobs: dict[UUID, UUID] = field(default_factory=dict)  # run id -> job id, this batch
+
+    def split(self) -> tuple[list[dict[str, Any]], list[JobChange], list[UUID]]:
+        """(rows to insert, changes to existing rows, ids of rows to delete)."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[JobChange] = []
+        deletes: list[UUID] = []
+        for change in self.jobs.values():
+            if change.row is not None:
+                if not change.deleted:  # registered and deleted in one batch: no row at all
+                    inserts.append(change.merge_into(change.row))
+            elif change.deleted:
+                deletes.append(change.job_id)
+            else:
+                updates.append(change)
+        return inserts, updates, deletes
+
+
+class JobsView(BatchView):
+    """The jobs view: writes `JobsChanges`, answers job queries with JSON-ready dicts.
+
+    A job dict has: id, version, name, description, job_type, program, parameters,
+    schedule ({"cron", "timezone"} or None), schedule_cron, schedule_timezone, log_level,
+    enabled, policies, secrets ([{name, updated_at, updated_by}], by name), next_run_at,
+    last_run_id, last_run_status, last_run_at (the run's request time), created_at,
+    created_by, updated_at, updated_by.
+    """
+
+    name = "jobs"  # the tracking name: Tracking("jobs", notification_id)
+
+    @abstractmethod
+    def apply(self, changes: JobsChanges, tracking: Tracking) -> None:
+        """Write the folded batch and `tracking` in one transaction."""
+
+    @abstractmethod
+    def set_next_run_at(self, job_id: UUID, next_run_at: datetime | None) -> None:
+        """For the scheduler: record when a job fires next (not tracked; rebuild clears it)."""
+
+    @abstractmethod
+    def get_job(self, job_id: UUID) -> dict[str, Any] | None:
+        """The live job, or None if there is none (never registered, deleted, not yet seen)."""
+
+    @abstractmethod
+    def list_jobs(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of jobs ordered by (name, id), and the cursor of the next page or None.
+
+        `name_prefix` matches case-sensitively, by code point.
+        """
+
+
+def jobs_cursor(job: dict[str, Any]) -> str:
+    return encode_cursor(job["name"], str(job["id"]))
+
+
+def parse_jobs_cursor(cursor: str) -> tuple[str, UUID]:
+    name, job_id = decode_cursor(cursor, 2)
+    try:
+        if not isinstance(name, str):
+            raise ValueError
+        return name, UUID(job_id)
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput("cursor", "is not a cursor this service issued") from None
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The least string above every string starting with `prefix` (a range, not LIKE,
+    so both stores use the (name, id) index and match case-sensitively)."""
+    return prefix + "\U0010ffff"
+
+
+def job_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """A job row (already decoded to Python values) in the shape queries return."""
+    cron, timezone = row["schedule_cron"], row["schedule_timezone"]
+    job = dict(row)
+    job["schedule"] = None if cron is None else {"cron": cron, "timezone": timezone}
+    return job
+
+
+# Run events and the status the job's last-run summary shows after each.
+RUN_STATUS: dict[type, str] = {
+    Run.Started: "running",
+    Run.Succeeded: "succeeded",
+    Run.Failed: "failed",
+    Run.TimedOut: "timed_out",
+    Run.Cancelled: "cancelled",
+    Run.Skipped: "skipped",
+    Run.Abandoned: "abandoned",
+}
+
+Handler = Callable[[JobsChanges, Any], None]
+
+
+def _job(changes: JobsChanges, event: Any) -> JobChange:
+    """The job's change, touched by `event`: every Job event moves version and updated_*."""
+    change = changes.jobs.get(event.originator_id)
+    if change is None:
+        change = changes.jobs[event.originator_id] = JobChange(event.originator_id)
+    change.fields["version"] = event.originator_version
+    change.fields["updated_at"] = event.timestamp
+    change.fields["updated_by"] = event.actor
+    return change
+
+
+def _registered(changes: JobsChanges, e: Job.Registered) -> None:
+    schedule = e.schedule or {}
+    _job(changes, e).row = {
+        "id": e.originator_id,
+        "version": e.originator_version,
+        "name": e.name,
+        "description": e.description,
+        "job_type": e.job_type,
+        "program": e.program,
+        "parameters": e.parameters,
+        "schedule_cron": schedule.get("cron"),
+        "schedule_timezone": schedule.get("timezone"),
+        "log_level": e.log_level,
+        "enabled": e.enabled,
+        "policies": dict(e.policies),
+        "secrets": [],
+        "created_at": e.timestamp,
+        "created_by": e.actor,
+        "updated_at": e.timestamp,
+        "updated_by": e.actor,
+    }
+
+
+def _setter(column: str, attribute: str) -> Handler:
+    def handle(changes: JobsChanges, e: Any) -> None:
+        _job(changes, e).fields[column] = getattr(e, attribute)
+
+    return handle
+
+
+def _scheduled(changes: JobsChanges, e: Job.Scheduled) -> None:
+    _job(changes, e).fields.update(schedule_cron=e.cron, schedule_timezone=e.timezone)
+
+
+def _unscheduled(changes: JobsChanges, e: Job.Unscheduled) -> None:
+    _job(changes, e).fields.update(schedule_cron=None, schedule_timezone=None)
+
+
+def _secret_stored(changes: JobsChanges, e: Job.SecretStored) -> None:
+    # Name, time and actor only: the ciphertext stays in the event store.
+    info = {"name": e.name, "updated_at": e.timestamp, "updated_by": e.actor}
+    _job(changes, e).secrets[e.name] = info
+
+
+def _secret_removed(changes: JobsChanges, e: Job.SecretRemoved) -> None:
+    _job(changes, e).secrets[e.name] = None
+
+
+def _enabled(changes: JobsChanges, e: Job.Enabled) -> None:
+    _job(changes, e).fields["enabled"] = True
+
+
+def _disabled(changes: JobsChanges, e: Job.Disabled) -> None:
+    _job(changes, e).fields["enabled"] = False
+
+
+def _policies_changed(changes: JobsChanges, e: Job.PoliciesChanged) -> None:
+    _job(changes, e).policies.update(e.policies)
+
+
+def _deleted(changes: JobsChanges, e: Job.Deleted) -> None:
+    _job(changes, e).deleted = True
+
+
+def _run_requested(changes: JobsChanges, e: Run.Requested) -> None:
+    changes.run_jobs[e.originator_id] = e.job_id
+    last = changes.last_runs.get(e.job_id)
+    if last is None or e.timestamp >= last.requested_at:
+        changes.last_runs[e.job_id] = LastRun(e.originator_id, "queued", e.timestamp)
+
+
+def _run_progressed(changes: JobsChanges, e: Any) -> None:
+    status = RUN_STATUS[type(e)]
+    job_id = changes.run_jobs.get(e.originator_id)
+    if job_id is None:
+        # Requested in an earlier batch: the view updates the job whose last run it is.
+        changes.run_status[e.originator_id] = status
+        return
+    last = changes.last_runs[job_id]
+    if last.run_id == e.originator_id:  # else a newer run of the job superseded it
+        last.status = status
+
+
+HANDLERS: dict[type, Handler] = {
+    Job.Registered: _registered,
+    Job.Renamed: _setter("name", "name"),
+    Job.DescriptionChanged: _setter("description", "description"),
+    Job.ProgramChanged: _setter("program", "program"),
+    Job.ParametersChanged: _setter("parameters", "parameters"),
+    Job.Scheduled: _scheduled,
+    Job.Unscheduled: _unscheduled,
+    Job.SecretStored: _secret_stored,
+    Job.SecretRemoved: _secret_removed,
+    Job.LogLevelChanged: _setter("log_level", "log_level"),
+    Job.Enabled: _enabled,
+    Job.Disabled: _disabled,
+    Job.PoliciesChanged: _policies_changed,
+    Job.Deleted: _deleted,
+    Run.Requested: _run_requested,
+    **dict.fromkeys(RUN_STATUS, _run_progressed),
+}
+
+
+class JobsProjection(BatchProjection[JobsView]):
+    """Keeps the jobs view: job configuration from Job events, last run from Run events."""
+
+    name = "jobs"
+    event_classes = tuple(HANDLERS)
+    topics = tuple(get_topic(cls) for cls in HANDLERS)
+
+    def new_changes(self) -> JobsChanges:
+        return JobsChanges()
+
+    def fold(self, changes: JobsChanges, event: Any) -> None:
+        handler = HANDLERS.get(type(event))
+        if handler is not None:
+            handler(changes, event)

@@ -1,0 +1,234 @@
+"""The runs read model: one row per run, newest first, filterable by job, status and time.
+
+A run requested in a batch becomes one whole row, with its later events of the same batch
+already applied (requested, started and finished in one batch: one INSERT). Events of runs
+requested in earlier batches become a patch of the columns they set.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.utils import get_topic
+
+from domain.errors import InvalidInput
+from domain.run import Run
+from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
+
+STATUSES = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "timed_out",
+    "cancelled",
+    "skipped",
+    "abandoned",
+)
+
+# Every column of a run row, in table order.
+RUN_COLUMNS = (
+    "id",
+    "job_id",
+    "job_name",
+    "job_version",
+    "job_type",
+    "trigger",
+    "status",
+    "scheduled_for",
+    "requested_at",
+    "requested_by",
+    "started_at",
+    "finished_at",
+    "exit_code",
+    "error",
+    "attempt",
+    "retry_of",
+    "worker",
+    "log_level",
+    "timeout_seconds",
+    "cancel_requested_by",
+    "version",
+)
+
+# The columns later events set. None of them ever sets a column back to NULL, so a patch
+# is written as "COALESCE(new, old)" per column: one statement for every kind of patch.
+PATCH_COLUMNS = (
+    "status",
+    "worker",
+    "started_at",
+    "finished_at",
+    "exit_code",
+    "error",
+    "cancel_requested_by",
+    "version",
+)
+
+
+@dataclass
+class RunsChanges:
+    """A batch of Run events folded per run."""
+
+    new: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # whole rows (RUN_COLUMNS)
+    patches: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # some PATCH_COLUMNS
+
+    def patch_rows(self) -> list[tuple[Any, ...]]:
+        """The patches as (PATCH_COLUMNS values..., run id), None where a column is unset."""
+        return [
+            (*(patch.get(column) for column in PATCH_COLUMNS), run_id)
+            for run_id, patch in self.patches.items()
+        ]
+
+
+class RunsView(BatchView):
+    """The runs view: writes `RunsChanges`, answers run queries with JSON-ready dicts.
+
+    A run dict has the keys of RUN_COLUMNS.
+    """
+
+    name = "runs"  # the tracking name: Tracking("runs", notification_id)
+
+    @abstractmethod
+    def apply(self, changes: RunsChanges, tracking: Tracking) -> None:
+        """Write the folded batch and `tracking` in one transaction."""
+
+    @abstractmethod
+    def get_run(self, run_id: UUID) -> dict[str, Any] | None:
+        """The run, or None if the view has not seen it."""
+
+    @abstractmethod
+    def list_runs(
+        self,
+        *,
+        job_id: UUID | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of runs, newest first by (requested_at, id), and the next page's cursor.
+
+        `since` is inclusive and `until` exclusive, both on requested_at.
+        """
+
+    @abstractmethod
+    def count_by_status(self) -> dict[str, int]:
+        """How many runs have each status (every status, zeros included)."""
+
+    @abstractmethod
+    def running_runs(self) -> list[dict[str, Any]]:
+        """Runs now running: [{id, job_id, worker, started_at}], oldest start first."""
+
+
+def check_status(status: str | None) -> str | None:
+    if status is not None and status not in STATUSES:
+        raise InvalidInput("status", f"{status!r} is not a run status: {', '.join(STATUSES)}")
+    return status
+
+
+def runs_cursor(run: dict[str, Any]) -> str:
+    return encode_cursor(run["requested_at"], str(run["id"]))
+
+
+def parse_runs_cursor(cursor: str) -> tuple[datetime, UUID]:
+    requested_at, run_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(requested_at), UUID(run_id)
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput("cursor", "is not a cursor this service issued") from None
+
+
+Handler = Callable[[RunsChanges, Any], None]
+
+
+def _requested(changes: RunsChanges, e: Run.Requested) -> None:
+    changes.new[e.originator_id] = {
+        "id": e.originator_id,
+        "job_id": e.job_id,
+        "job_name": e.job_name,
+        "job_version": e.job_version,
+        "job_type": e.job_type,
+        "trigger": e.trigger,
+        "status": "queued",
+        "scheduled_for": e.scheduled_for,
+        "requested_at": e.timestamp,
+        "requested_by": e.requested_by,
+        "started_at": None,
+        "finished_at": None,
+        "exit_code": None,
+        "error": None,
+        "attempt": e.attempt,
+        "retry_of": e.retry_of,
+        "worker": None,
+        "log_level": e.log_level,
+        "timeout_seconds": e.timeout_seconds,
+        "cancel_requested_by": None,
+        "version": e.originator_version,
+    }
+
+
+def _target(changes: RunsChanges, e: Any) -> dict[str, Any]:
+    """The run's row if requested in this batch, else its patch; with the new version."""
+    target = changes.new.get(e.originator_id)
+    if target is None:
+        target = changes.patches.setdefault(e.originator_id, {})
+    target["version"] = e.originator_version
+    return target
+
+
+def _started(changes: RunsChanges, e: Run.Started) -> None:
+    _target(changes, e).update(status="running", worker=e.worker, started_at=e.timestamp)
+
+
+def _finished(**columns: Callable[[Any], Any]) -> Handler:
+    """A handler for an event that ends a run, setting `columns` from the event too."""
+
+    def handle(changes: RunsChanges, e: Any) -> None:
+        target = _target(changes, e)
+        target["status"] = e.status
+        target["finished_at"] = e.timestamp
+        for column, value in columns.items():
+            target[column] = value(e)
+
+    return handle
+
+
+def _cancel_requested(changes: RunsChanges, e: Run.CancelRequested) -> None:
+    _target(changes, e)["cancel_requested_by"] = e.actor
+
+
+HANDLERS: dict[type, Handler] = {
+    Run.Requested: _requested,
+    Run.Started: _started,
+    Run.Succeeded: _finished(exit_code=lambda e: e.exit_code),
+    Run.Failed: _finished(exit_code=lambda e: e.exit_code, error=lambda e: e.error),
+    # The same text the aggregate shows (Run.TimedOut.apply).
+    Run.TimedOut: _finished(error=lambda e: f"timed out after {e.timeout_seconds} s"),
+    Run.CancelRequested: _cancel_requested,
+    Run.Cancelled: _finished(),
+    Run.Skipped: _finished(error=lambda e: e.reason),
+    Run.Abandoned: _finished(error=lambda e: e.reason),
+}
+
+
+class RunsProjection(BatchProjection[RunsView]):
+    """Keeps the runs view from Run events."""
+
+    name = "runs"
+    event_classes = tuple(HANDLERS)
+    topics = tuple(get_topic(cls) for cls in HANDLERS)
+
+    def new_changes(self) -> RunsChanges:
+        return RunsChanges()
+
+    def fold(self, changes: RunsChanges, event: Any) -> None:
+        handler = HANDLERS.get(type(event))
+        if handler is not None:
+            handler(changes, event)
