@@ -46,7 +46,7 @@ MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "O
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _MONTH_LENGTHS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # longest each month gets
 
-# ASCII digits only: str.isdigit() would let through signs' absence but also '²' and '٣'.
+# ASCII digits only: str.isdigit() would also accept '²' and '٣'.
 _NUMBER = re.compile(r"[0-9]+")
 _DAY = r"(?:[0-9]+|SUN|MON|TUE|WED|THU|FRI|SAT)"
 _NTH_WEEKDAY = re.compile(rf"({_DAY})#([0-9]+)")
@@ -100,7 +100,9 @@ class CronFields:
 def normalise_cron(cron: object) -> tuple[str, tuple[str, ...]]:
     """Return the expression's stored form and its six field texts (seconds first)."""
     if not isinstance(cron, str):
-        raise InvalidInput(CRON_INPUT, f"expected a cron expression as text, got {type(cron).__name__}")
+        raise InvalidInput(
+            CRON_INPUT, f"expected a cron expression as text, got {type(cron).__name__}"
+        )
     parts = cron.split()
     if not parts:
         raise InvalidInput(

@@ -39,6 +39,10 @@ class CronMatcher:
         self._months = fields.months
         self._cache: dict[int, tuple[int, ...]] = {}
 
+    @property
+    def fields(self) -> CronFields:
+        return self._fields
+
     def next_after(self, wall: Wall) -> Wall | None:
         """The first matching wall time strictly after `wall`; None past the year 9999.
 

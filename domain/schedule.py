@@ -35,21 +35,21 @@ import re
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
 from typing import Any
 
 from domain.cron_describe import describe_fields
-from domain.cron_fields import normalise_cron, parse_fields
+from domain.cron_fields import CRON_INPUT, normalise_cron, parse_fields
 from domain.cron_match import CronMatcher, Wall
 from domain.errors import InvalidInput
 
 TIMEZONE_INPUT = "schedule.timezone"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_SECOND = timedelta(seconds=1)
 _ZERO = timedelta(0)
-_OFFSET_LIKE = re.compile(r"(?:UTC|GMT|Z)?\s*[+-−]\s*[0-9]{1,2}(?::?[0-9]{2})?", re.IGNORECASE)
+_OFFSET_LIKE = re.compile(r"(?:UTC|GMT|Z)?\s*[+-]\s*[0-9]{1,2}(?::?[0-9]{2})?", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,20 +75,26 @@ class CronSchedule:
         object.__setattr__(self, "_matcher", matcher)
         object.__setattr__(self, "_zone", zone)
 
+    def __reduce__(self) -> tuple[type[CronSchedule], tuple[str, str]]:
+        # Pickle and copy the text only; loading re-parses into the shared matcher.
+        return (CronSchedule, (self.cron, self.timezone))
+
     @classmethod
     def parse(cls, cron: str, timezone: str = "UTC") -> CronSchedule:
         """Validate and normalise; raise InvalidInput naming schedule.cron or .timezone."""
         return cls(cron, timezone)
 
     def to_dict(self) -> dict[str, str]:
+        """The stored form, for events and the API: {"cron": ..., "timezone": ...}."""
         return {"cron": self.cron, "timezone": self.timezone}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CronSchedule:
+        """Rebuild from `to_dict` output, validating again; a missing timezone means UTC."""
         if not isinstance(data, Mapping):
             raise InvalidInput("schedule", f"expected a mapping, got {type(data).__name__}")
         if "cron" not in data:
-            raise InvalidInput("schedule.cron", "the cron expression is missing")
+            raise InvalidInput(CRON_INPUT, "the cron expression is missing")
         return cls(data["cron"], data.get("timezone", "UTC"))
 
     def next_fire_time(self, after: datetime) -> datetime:
@@ -121,11 +127,11 @@ class CronSchedule:
             if instant > last:
                 yield instant
                 last = instant
-                offset = datetime(*slot, tzinfo=timezone.utc) - instant  # next guess
+                offset = datetime(*slot, tzinfo=UTC) - instant  # next guess
 
     def describe(self) -> str:
         """A short plain-English description, e.g. "at 09:00 on Monday through Friday"."""
-        return describe_fields(normalise_cron(self.cron)[1]) or f"cron: {self.cron}"
+        return describe_fields(self._matcher.fields.texts) or f"cron: {self.cron}"
 
 
 def _checked(after: datetime) -> datetime:
@@ -153,8 +159,8 @@ def _high_water(after: datetime, zone: zoneinfo.ZoneInfo) -> tuple[Wall, timedel
                 low, high, lambda t: datetime.fromtimestamp(t, zone).utcoffset() == offset
             )
             # The last reading before the change, to the second: one second before it.
-            local, offset = datetime.fromtimestamp(change - 1, timezone.utc) + before, before
-    return (local.year, local.month, local.day, local.hour, local.minute, local.second), offset
+            local, offset = datetime.fromtimestamp(change - 1, UTC) + before, before
+    return _wall(local), offset
 
 
 def _first_reach(slot: Wall, zone: zoneinfo.ZoneInfo, guess: timedelta) -> datetime:
@@ -163,10 +169,10 @@ def _first_reach(slot: Wall, zone: zoneinfo.ZoneInfo, guess: timedelta) -> datet
     `guess` is the zone's offset at a nearby instant. It is nearly always right, and
     checking it by converting back costs less than asking the zone about `slot`.
     """
-    instant = datetime(*slot, tzinfo=timezone.utc) - guess
+    instant = datetime(*slot, 0, UTC) - guess  # positional: keywords cost
     back = instant.astimezone(zone)
     # fold=1 would be the second of two readings; fold=0 the first or only one.
-    if not back.fold and slot == (back.year, back.month, back.day, back.hour, back.minute, back.second):
+    if not back.fold and slot == _wall(back):
         return instant
     return _first_reach_near_change(slot, zone)
 
@@ -177,7 +183,7 @@ def _first_reach_near_change(slot: Wall, zone: zoneinfo.ZoneInfo) -> datetime:
     # equal offsets mean an ordinary time, a drop means the clocks went back (fold=0
     # is then the first occurrence) and a rise means the clocks jumped over `slot`.
     if (local.utcoffset() or _ZERO) >= (datetime(*slot, tzinfo=zone, fold=1).utcoffset() or _ZERO):
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
     # Fire at the jump. It lies between the two readings of `slot`: as if no jump
     # (offset before, the later instant) and as if jumped already (the earlier one).
     wall = datetime(*slot)
@@ -186,7 +192,11 @@ def _first_reach_near_change(slot: Wall, zone: zoneinfo.ZoneInfo) -> datetime:
         _whole_seconds(local),
         lambda t: datetime.fromtimestamp(t, zone).replace(tzinfo=None) >= wall,
     )
-    return datetime.fromtimestamp(jump, timezone.utc)
+    return datetime.fromtimestamp(jump, UTC)
+
+
+def _wall(moment: datetime) -> Wall:
+    return (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
 
 
 def _whole_seconds(instant: datetime) -> int:

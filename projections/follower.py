@@ -91,9 +91,7 @@ class EventFollower:
 
     def _process_page(self, page: Sequence[Any]) -> None:
         decoded: list[tuple[int, str, Any]] = [
-            (n.id, n.topic, self.mapper.to_domain_event(n))
-            for n in page
-            if n.topic in self._wanted
+            (n.id, n.topic, self.mapper.to_domain_event(n)) for n in page if n.topic in self._wanted
         ]
         last_id = page[-1].id
         for projection in self.projections:
@@ -108,9 +106,9 @@ class EventFollower:
                 # Another follower (a second projection process, or a command-line catch-up)
                 # recorded this position first. Its transaction holds the same rows, so ours
                 # was rolled back whole: re-read our position and go on from there.
-                self._positions[projection.name] = projection.view.max_tracking_id(
-                    projection.name
-                ) or 0
+                self._positions[projection.name] = (
+                    projection.view.max_tracking_id(projection.name) or 0
+                )
                 continue
             self._positions[projection.name] = last_id
         with self._progress:
@@ -124,6 +122,7 @@ class EventFollower:
 
     def wait_until(self, notification_id: int, timeout: float = 10.0) -> bool:
         """Block until every projection has processed `notification_id` (for tests and CLI)."""
+
         def caught_up() -> bool:
             return all(p >= notification_id for p in self._positions.values()) and bool(
                 self._positions

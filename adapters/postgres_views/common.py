@@ -1,0 +1,74 @@
+"""What the PostgreSQL views share: schema-qualified SQL, the write transaction and `drop`.
+
+Every statement is a template whose `{s}` is the datastore's schema, composed once when the
+view is constructed. Tables use native types: uuid, timestamptz, jsonb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composable, Composed, Identifier
+
+# The view tables are rebuildable from the event store and their tracking position commits
+# in the same transaction, so a crash can lose only the last few view transactions, which
+# the follower then simply re-applies from the recorded position: no need to wait for the
+# WAL flush on every batch.
+ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
+
+UTC_SESSION = "SET TIME ZONE 'UTC'"
+DROP_TABLE = "DROP TABLE IF EXISTS {s}.{table}"
+DROP_TRACKING = "DELETE FROM {s}.{tracking} WHERE application_name = %s"
+
+
+class PostgresView(PostgresTrackingRecorder):
+    """A view's tables next to eventsourcing's tracking table, in the datastore's schema."""
+
+    name: str  # the view's tracking name (from the abstract view)
+    TABLES: tuple[str, ...] = ()  # dropped by `drop`
+    DDL: tuple[str, ...] = ()  # CREATE TABLE / INDEX templates, all IF NOT EXISTS
+    QUERIES: Mapping[str, str] = {}  # the view's other statement templates, by name
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.extend(self.compose(ddl) for ddl in self.DDL)
+        self.q = {key: self.compose(template) for key, template in self.QUERIES.items()}
+
+    def compose(self, template: str, **identifiers: str) -> Composed:
+        """`template` with `{s}` as this view's schema (and other `{name}`s as identifiers)."""
+        names: dict[str, Composable] = {k: Identifier(v) for k, v in identifiers.items()}
+        return SQL(template).format(s=Identifier(self.datastore.schema), **names)  # type: ignore[arg-type]
+
+    @contextmanager
+    def writing(self, tracking: Tracking) -> Iterator[Cursor[DictRow]]:
+        """One write transaction that records `tracking` with whatever the caller writes."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(ASYNC_COMMIT)
+            # Tracking first: a position already recorded fails before any row is written,
+            # and the tracking row's lock serialises two followers of the same view, so the
+            # read-modify-writes that follow see every earlier batch.
+            self._insert_tracking(cursor, tracking)
+            yield cursor
+
+    def fetch(self, query: Composed, params: Any = ()) -> list[DictRow]:
+        """The rows of one read-only statement (the pool's connections autocommit)."""
+        with self.datastore.get_connection() as conn:
+            # Times come back in the session's zone: make it UTC (once per connection), so
+            # results are the same as SQLite's whatever the server's TimeZone setting.
+            if conn.pgconn.parameter_status(b"TimeZone") != b"UTC":
+                conn.execute(UTC_SESSION)
+            return conn.execute(query, params).fetchall()
+
+    def drop(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for table in self.TABLES:
+                cursor.execute(self.compose(DROP_TABLE, table=table))
+            cursor.execute(
+                self.compose(DROP_TRACKING, tracking=self.tracking_table_name), (self.name,)
+            )

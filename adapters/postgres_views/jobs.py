@@ -1,0 +1,186 @@
+"""The jobs view in PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import Tracking
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from adapters.postgres_views.common import PostgresView
+from projections.base import page_size
+from projections.jobs import (
+    CONFIG_COLUMNS,
+    JobsChanges,
+    JobsView,
+    job_dict,
+    jobs_cursor,
+    parse_jobs_cursor,
+    prefix_upper_bound,
+)
+
+DDL = (
+    # Names sort by code point (COLLATE "C"), as in SQLite, so pages and prefix ranges are
+    # the same in both stores and whatever the database's locale.
+    """CREATE TABLE IF NOT EXISTS {s}.view_jobs (
+        id uuid PRIMARY KEY,
+        version integer NOT NULL,
+        name text COLLATE "C" NOT NULL,
+        description text NOT NULL,
+        job_type text NOT NULL,
+        program jsonb NOT NULL,
+        parameters jsonb NOT NULL,
+        schedule_cron text,
+        schedule_timezone text,
+        log_level text NOT NULL,
+        enabled boolean NOT NULL,
+        policies jsonb NOT NULL,
+        secrets jsonb NOT NULL,
+        next_run_at timestamptz,
+        last_run_id uuid,
+        last_run_status text,
+        last_run_at timestamptz,
+        created_at timestamptz NOT NULL,
+        created_by text NOT NULL,
+        updated_at timestamptz NOT NULL,
+        updated_by text NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON {s}.view_jobs (name, id)",
+    # Later run events name only the run: their status goes to the job whose last run it is.
+    "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON {s}.view_jobs (last_run_id)",
+    "CREATE INDEX IF NOT EXISTS view_jobs_next_run_idx ON {s}.view_jobs (next_run_at)"
+    " WHERE next_run_at IS NOT NULL",
+)
+
+JSON_COLUMNS = ("program", "parameters", "policies", "secrets")
+COLUMNS = (*CONFIG_COLUMNS, "next_run_at", "last_run_id", "last_run_status", "last_run_at")
+_VALUES = ["%s::jsonb" if c in JSON_COLUMNS else "%s" for c in CONFIG_COLUMNS]
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM {{s}}.view_jobs"
+QUERIES = {
+    "select_one": f"{SELECT} WHERE id = %s",
+    "select_many": f"{SELECT} WHERE id = ANY(%s)",
+    "insert": f"INSERT INTO {{s}}.view_jobs ({', '.join(CONFIG_COLUMNS)})"
+    f" VALUES ({', '.join(_VALUES)})",
+    "update": "UPDATE {s}.view_jobs SET "
+    + ", ".join(f"{c} = {v}" for c, v in zip(CONFIG_COLUMNS[1:], _VALUES[1:], strict=True))
+    + " WHERE id = %s",
+    "delete": "DELETE FROM {s}.view_jobs WHERE id = ANY(%s)",
+    "set_last_run": "UPDATE {s}.view_jobs AS j"
+    " SET last_run_id = u.run_id, last_run_status = u.status, last_run_at = u.at"
+    " FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::timestamptz[])"
+    " AS u(job_id, run_id, status, at)"
+    " WHERE j.id = u.job_id AND (j.last_run_at IS NULL OR j.last_run_at <= u.at)",
+    "set_last_run_status": "UPDATE {s}.view_jobs AS j SET last_run_status = u.status"
+    " FROM unnest(%s::uuid[], %s::text[]) AS u(run_id, status)"
+    " WHERE j.last_run_id = u.run_id",
+    "set_next_run": "UPDATE {s}.view_jobs SET next_run_at = %s WHERE id = %s",
+}
+WHERE = {
+    "enabled": "enabled = %s",
+    "job_type": "job_type = %s",
+    "name_prefix": "name >= %s AND name < %s",
+    "cursor": "(name, id) > (%s, %s)",
+}
+ORDER = " ORDER BY name, id LIMIT %s"
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _encode(row: dict[str, Any]) -> list[Any]:
+    """A job row (CONFIG_COLUMNS) as statement parameters, in CONFIG_COLUMNS order."""
+    return [_dumps(row[c]) if c in JSON_COLUMNS else row[c] for c in CONFIG_COLUMNS]
+
+
+def _decode(row: DictRow) -> dict[str, Any]:
+    """A view_jobs row with its secrets' times (JSON strings) back as datetimes."""
+    for secret in row["secrets"]:
+        secret["updated_at"] = datetime.fromisoformat(secret["updated_at"])
+    return row
+
+
+class PostgresJobsView(PostgresView, JobsView):
+    """The jobs view in table view_jobs."""
+
+    TABLES = ("view_jobs",)
+    DDL = DDL
+    QUERIES = QUERIES
+
+    def apply(self, changes: JobsChanges, tracking: Tracking) -> None:
+        inserts, updates, deletes = changes.split()
+        with self.writing(tracking) as cursor:
+            if inserts:
+                cursor.executemany(self.q["insert"], [_encode(row) for row in inserts])
+            if updates:
+                # Policies and secrets change by parts: merge them into the rows as they are.
+                current = self._select(cursor, [change.job_id for change in updates])
+                # A job the view never saw registered (not possible when it is built from
+                # the start of the log) has nothing to change.
+                rows = [c.merge_into(current[c.job_id]) for c in updates if c.job_id in current]
+                cursor.executemany(
+                    self.q["update"], [[*_encode(row)[1:], row["id"]] for row in rows]
+                )
+            if deletes:
+                cursor.execute(self.q["delete"], (deletes,))
+            if changes.run_status:
+                cursor.execute(
+                    self.q["set_last_run_status"],
+                    (list(changes.run_status), list(changes.run_status.values())),
+                )
+            if changes.last_runs:
+                lasts = changes.last_runs.values()
+                cursor.execute(
+                    self.q["set_last_run"],
+                    (
+                        list(changes.last_runs),
+                        [last.run_id for last in lasts],
+                        [last.status for last in lasts],
+                        [last.requested_at for last in lasts],
+                    ),
+                )
+
+    def _select(self, cursor: Cursor[DictRow], job_ids: list[UUID]) -> dict[UUID, DictRow]:
+        cursor.execute(self.q["select_many"], (job_ids,))
+        return {row["id"]: row for row in cursor.fetchall()}
+
+    def set_next_run_at(self, job_id: UUID, next_run_at: datetime | None) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(self.q["set_next_run"], (next_run_at, job_id))
+
+    def get_job(self, job_id: UUID) -> dict[str, Any] | None:
+        rows = self.fetch(self.q["select_one"], (job_id,))
+        return job_dict(_decode(rows[0])) if rows else None
+
+    def list_jobs(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        limit = page_size(limit)
+        where: list[str] = []
+        params: list[Any] = []
+        if enabled is not None:
+            where.append(WHERE["enabled"])
+            params.append(enabled)
+        if job_type is not None:
+            where.append(WHERE["job_type"])
+            params.append(job_type)
+        if name_prefix:
+            where.append(WHERE["name_prefix"])
+            params += [name_prefix, prefix_upper_bound(name_prefix)]
+        if cursor is not None:
+            where.append(WHERE["cursor"])
+            params += parse_jobs_cursor(cursor)
+        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
+        rows = self.fetch(self.compose(query), [*params, limit + 1])  # +1: a next page?
+        jobs = [job_dict(_decode(row)) for row in rows[:limit]]
+        return jobs, jobs_cursor(jobs[-1]) if len(rows) > limit else None

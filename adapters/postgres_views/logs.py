@@ -1,0 +1,79 @@
+"""The logs view in PostgreSQL: entries streamed in with COPY, in text format.
+
+Entries reach COPY as they are in the events: the ISO-8601 time text goes straight to the
+timestamptz column and the log id is formatted once per event, so the only Python work
+per entry is one `write_row` call (psycopg's C code).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+
+from adapters.postgres_views.common import PostgresView
+from domain.log_level import LogLevel
+from domain.run_log import run_log_id
+from projections.base import page_size
+from projections.logs import LogsChanges, LogsView, level_name, min_level_number
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS {s}.view_log_entries (
+        log_id uuid NOT NULL,
+        seq integer NOT NULL,
+        at timestamptz NOT NULL,
+        level smallint NOT NULL,
+        message text NOT NULL,
+        PRIMARY KEY (log_id, seq)
+    )""",
+)
+
+QUERIES = {
+    "copy": "COPY {s}.view_log_entries (log_id, seq, at, level, message) FROM STDIN",
+    "select": "SELECT seq, at, level, message FROM {s}.view_log_entries"
+    " WHERE log_id = %s AND seq > %s AND level >= %s ORDER BY seq LIMIT %s",
+}
+
+
+class PostgresLogsView(PostgresView, LogsView):
+    """The logs view in table view_log_entries, keyed by (log id, seq)."""
+
+    TABLES = ("view_log_entries",)
+    DDL = DDL
+    QUERIES = QUERIES
+
+    def apply(self, changes: LogsChanges, tracking: Tracking) -> None:
+        with self.writing(tracking) as cursor:
+            if changes.batches:
+                with cursor.copy(self.q["copy"]) as copy:
+                    write = copy.write_row
+                    for log_id, entries in changes.batches:
+                        lid = str(log_id)
+                        for seq, at, level, message in entries:
+                            # PostgreSQL text cannot hold NUL; a process may well print one.
+                            if "\x00" in message:
+                                message = message.replace("\x00", "\ufffd")
+                            write((lid, seq, at, level, message))
+
+    def entries(
+        self,
+        run_id: UUID,
+        *,
+        min_level: LogLevel | str | int | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        limit = page_size(limit)
+        level = min_level_number(min_level) or 0
+        rows = self.fetch(self.q["select"], (run_log_id(run_id), after, level, limit + 1))
+        entries = [
+            {
+                "seq": row["seq"],
+                "at": row["at"],
+                "level": level_name(row["level"]),
+                "message": row["message"],
+            }
+            for row in rows[:limit]
+        ]
+        return entries, entries[-1]["seq"] if len(rows) > limit else None

@@ -1,0 +1,144 @@
+"""The runs view in PostgreSQL: new runs by COPY, patches as one UPDATE over arrays."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from operator import itemgetter
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+
+from adapters.postgres_views.common import PostgresView
+from projections.base import page_size
+from projections.runs import (
+    PATCH_COLUMNS,
+    RUN_COLUMNS,
+    STATUSES,
+    RunsChanges,
+    RunsView,
+    check_status,
+    parse_runs_cursor,
+    runs_cursor,
+)
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS {s}.view_runs (
+        id uuid PRIMARY KEY,
+        job_id uuid NOT NULL,
+        job_name text NOT NULL,
+        job_version integer NOT NULL,
+        job_type text NOT NULL,
+        trigger text NOT NULL,
+        status text NOT NULL,
+        scheduled_for timestamptz,
+        requested_at timestamptz NOT NULL,
+        requested_by text NOT NULL,
+        started_at timestamptz,
+        finished_at timestamptz,
+        exit_code integer,
+        error text,
+        attempt integer NOT NULL,
+        retry_of uuid,
+        worker text,
+        log_level text NOT NULL,
+        timeout_seconds integer,
+        cancel_requested_by text,
+        version integer NOT NULL
+    )""",
+    # Newest first, with or without a job or status filter: each listing reads one index
+    # range in order and stops after a page, however many runs there are.
+    "CREATE INDEX IF NOT EXISTS view_runs_time_idx ON {s}.view_runs (requested_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS view_runs_job_idx"
+    " ON {s}.view_runs (job_id, requested_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS view_runs_status_idx"
+    " ON {s}.view_runs (status, requested_at DESC, id DESC)",
+)
+
+PATCH_TYPES = {
+    "status": "text",
+    "worker": "text",
+    "started_at": "timestamptz",
+    "finished_at": "timestamptz",
+    "exit_code": "integer",
+    "error": "text",
+    "cancel_requested_by": "text",
+    "version": "integer",
+}
+SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM {{s}}.view_runs"
+QUERIES = {
+    "select_one": f"{SELECT} WHERE id = %s",
+    "copy": f"COPY {{s}}.view_runs ({', '.join(RUN_COLUMNS)}) FROM STDIN",
+    # Later events never set a column back to NULL, so NULL in a patch means "unchanged".
+    "patch": "UPDATE {s}.view_runs AS r SET "
+    + ", ".join(f"{c} = COALESCE(u.{c}, r.{c})" for c in PATCH_COLUMNS)
+    + " FROM unnest("
+    + ", ".join(f"%s::{PATCH_TYPES[c]}[]" for c in PATCH_COLUMNS)
+    + ", %s::uuid[]) AS u("
+    + ", ".join(PATCH_COLUMNS)
+    + ", id) WHERE r.id = u.id",
+    "count": "SELECT status, count(*) AS n FROM {s}.view_runs GROUP BY status",
+    "running": "SELECT id, job_id, worker, started_at FROM {s}.view_runs"
+    " WHERE status = 'running' ORDER BY started_at, id",
+}
+WHERE = {
+    "job_id": "job_id = %s",
+    "status": "status = %s",
+    "since": "requested_at >= %s",
+    "until": "requested_at < %s",
+    "cursor": "(requested_at, id) < (%s, %s)",
+}
+ORDER = " ORDER BY requested_at DESC, id DESC LIMIT %s"
+_ROW = itemgetter(*RUN_COLUMNS)
+
+
+class PostgresRunsView(PostgresView, RunsView):
+    """The runs view in table view_runs."""
+
+    TABLES = ("view_runs",)
+    DDL = DDL
+    QUERIES = QUERIES
+
+    def apply(self, changes: RunsChanges, tracking: Tracking) -> None:
+        with self.writing(tracking) as cursor:
+            if changes.new:
+                with cursor.copy(self.q["copy"]) as copy:
+                    for row in changes.new.values():
+                        copy.write_row(_ROW(row))
+            if changes.patches:
+                columns = list(zip(*changes.patch_rows(), strict=True))
+                cursor.execute(self.q["patch"], [list(column) for column in columns])
+
+    def get_run(self, run_id: UUID) -> dict[str, Any] | None:
+        rows = self.fetch(self.q["select_one"], (run_id,))
+        return rows[0] if rows else None
+
+    def list_runs(
+        self,
+        *,
+        job_id: UUID | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        limit = page_size(limit)
+        filters = {"job_id": job_id, "status": check_status(status), "since": since, "until": until}
+        where = [WHERE[key] for key, value in filters.items() if value is not None]
+        params: list[Any] = [value for value in filters.values() if value is not None]
+        if cursor is not None:
+            where.append(WHERE["cursor"])
+            params += parse_runs_cursor(cursor)
+        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
+        rows = self.fetch(self.compose(query), [*params, limit + 1])  # +1: a next page?
+        runs: list[dict[str, Any]] = rows[:limit]
+        return runs, runs_cursor(runs[-1]) if len(rows) > limit else None
+
+    def count_by_status(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({row["status"]: row["n"] for row in self.fetch(self.q["count"])})
+        return counts
+
+    def running_runs(self) -> list[dict[str, Any]]:
+        return list(self.fetch(self.q["running"]))

@@ -1,0 +1,215 @@
+"""The jobs view in SQLite."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor
+
+from adapters.sqlite_views.common import (
+    SQLiteView,
+    chunks,
+    dt,
+    dumps,
+    placeholders,
+    to_uuid,
+    ts,
+)
+from projections.base import page_size
+from projections.jobs import (
+    CONFIG_COLUMNS,
+    JobsChanges,
+    JobsView,
+    LastRun,
+    job_dict,
+    jobs_cursor,
+    parse_jobs_cursor,
+    prefix_upper_bound,
+)
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS view_jobs (
+        id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        job_type TEXT NOT NULL,
+        program TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        schedule_cron TEXT,
+        schedule_timezone TEXT,
+        log_level TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        policies TEXT NOT NULL,
+        secrets TEXT NOT NULL,
+        next_run_at TEXT,
+        last_run_id TEXT,
+        last_run_status TEXT,
+        last_run_at TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON view_jobs (name, id)",
+    # Later run events name only the run: their status goes to the job whose last run it is.
+    "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON view_jobs (last_run_id)",
+    "CREATE INDEX IF NOT EXISTS view_jobs_next_run_idx ON view_jobs (next_run_at)"
+    " WHERE next_run_at IS NOT NULL",
+)
+
+COLUMNS = (*CONFIG_COLUMNS, "next_run_at", "last_run_id", "last_run_status", "last_run_at")
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM view_jobs"
+INSERT = (
+    f"INSERT INTO view_jobs ({', '.join(CONFIG_COLUMNS)})"
+    f" VALUES ({placeholders(len(CONFIG_COLUMNS))})"
+)
+UPDATE = f"UPDATE view_jobs SET {', '.join(f'{c} = ?' for c in CONFIG_COLUMNS[1:])} WHERE id = ?"
+DELETE = "DELETE FROM view_jobs WHERE id = ?"
+SET_LAST_RUN = (
+    "UPDATE view_jobs SET last_run_id = ?, last_run_status = ?, last_run_at = ?"
+    " WHERE id = ? AND (last_run_at IS NULL OR last_run_at <= ?)"
+)
+SET_LAST_RUN_STATUS = "UPDATE view_jobs SET last_run_status = ? WHERE last_run_id = ?"
+SET_NEXT_RUN = "UPDATE view_jobs SET next_run_at = ? WHERE id = ?"
+WHERE = {
+    "enabled": "enabled = ?",
+    "job_type": "job_type = ?",
+    "name_prefix": "name >= ? AND name < ?",
+    "cursor": "(name, id) > (?, ?)",
+}
+ORDER = " ORDER BY name, id LIMIT ?"
+
+
+def _encode(row: dict[str, Any]) -> list[Any]:
+    """A job row (CONFIG_COLUMNS) as SQLite values, in CONFIG_COLUMNS order."""
+    return [
+        str(row["id"]),
+        row["version"],
+        row["name"],
+        row["description"],
+        row["job_type"],
+        dumps(row["program"]),
+        dumps(row["parameters"]),
+        row["schedule_cron"],
+        row["schedule_timezone"],
+        row["log_level"],
+        int(row["enabled"]),
+        dumps(row["policies"]),
+        dumps(row["secrets"]),
+        ts(row["created_at"]),
+        row["created_by"],
+        ts(row["updated_at"]),
+        row["updated_by"],
+    ]
+
+
+def _decode(record: Any) -> dict[str, Any]:
+    """A view_jobs record (all COLUMNS) as Python values."""
+    row = dict(zip(COLUMNS, record, strict=True))
+    row["id"] = UUID(row["id"])
+    for column in ("program", "parameters", "policies", "secrets"):
+        row[column] = orjson.loads(row[column])
+    for secret in row["secrets"]:
+        secret["updated_at"] = datetime.fromisoformat(secret["updated_at"])
+    row["enabled"] = bool(row["enabled"])
+    row["last_run_id"] = to_uuid(row["last_run_id"])
+    for column in ("created_at", "updated_at", "next_run_at", "last_run_at"):
+        row[column] = dt(row[column])
+    return row
+
+
+def _last_run(job_id: UUID, last: LastRun) -> tuple[Any, ...]:
+    at = ts(last.requested_at)
+    return (str(last.run_id), last.status, at, str(job_id), at)
+
+
+class SQLiteJobsView(SQLiteView, JobsView):
+    """The jobs view in table view_jobs."""
+
+    TABLES = ("view_jobs",)
+    DDL = DDL
+
+    def apply(self, changes: JobsChanges, tracking: Tracking) -> None:
+        inserts, updates, deletes = changes.split()
+        with self.writing(tracking) as cursor:
+            if inserts:
+                cursor.executemany(INSERT, [_encode(row) for row in inserts])
+            if updates:
+                # Policies and secrets change by parts: merge them into the rows as they are.
+                current = self._select(cursor, [change.job_id for change in updates])
+                # A job the view never saw registered (not possible when it is built from
+                # the start of the log) has nothing to change.
+                updates = [change for change in updates if change.job_id in current]
+                rows = [change.merge_into(current[change.job_id]) for change in updates]
+                cursor.executemany(UPDATE, [[*_encode(row)[1:], str(row["id"])] for row in rows])
+            if deletes:
+                cursor.executemany(DELETE, [(str(job_id),) for job_id in deletes])
+            if changes.run_status:
+                cursor.executemany(
+                    SET_LAST_RUN_STATUS,
+                    [(status, str(run_id)) for run_id, status in changes.run_status.items()],
+                )
+            if changes.last_runs:
+                cursor.executemany(
+                    SET_LAST_RUN,
+                    [_last_run(job_id, last) for job_id, last in changes.last_runs.items()],
+                )
+
+    @staticmethod
+    def _select(cursor: SQLiteCursor, job_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+        found: dict[UUID, dict[str, Any]] = {}
+        for part in chunks(job_ids):
+            cursor.execute(
+                f"{SELECT} WHERE id IN ({placeholders(len(part))})", [str(i) for i in part]
+            )
+            for record in cursor.fetchall():
+                row = _decode(record)
+                found[row["id"]] = row
+        return found
+
+    def set_next_run_at(self, job_id: UUID, next_run_at: datetime | None) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(SET_NEXT_RUN, (ts(next_run_at), str(job_id)))
+
+    def get_job(self, job_id: UUID) -> dict[str, Any] | None:
+        with self.reading() as cursor:
+            cursor.execute(f"{SELECT} WHERE id = ?", (str(job_id),))
+            record = cursor.fetchone()
+        return None if record is None else job_dict(_decode(record))
+
+    def list_jobs(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        limit = page_size(limit)
+        where: list[str] = []
+        params: list[Any] = []
+        if enabled is not None:
+            where.append(WHERE["enabled"])
+            params.append(int(enabled))
+        if job_type is not None:
+            where.append(WHERE["job_type"])
+            params.append(job_type)
+        if name_prefix:
+            where.append(WHERE["name_prefix"])
+            params += [name_prefix, prefix_upper_bound(name_prefix)]
+        if cursor is not None:
+            after_name, after_id = parse_jobs_cursor(cursor)
+            where.append(WHERE["cursor"])
+            params += [after_name, str(after_id)]
+        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
+        with self.reading() as db:
+            db.execute(query, [*params, limit + 1])  # one more: is there a next page?
+            records = db.fetchall()
+        jobs = [job_dict(_decode(record)) for record in records[:limit]]
+        return jobs, jobs_cursor(jobs[-1]) if len(records) > limit else None

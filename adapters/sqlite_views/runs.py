@@ -1,0 +1,173 @@
+"""The runs view in SQLite."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+
+from adapters.sqlite_views.common import SQLiteView, dt, placeholders, to_uuid, ts, uid
+from projections.base import page_size
+from projections.runs import (
+    PATCH_COLUMNS,
+    RUN_COLUMNS,
+    STATUSES,
+    RunsChanges,
+    RunsView,
+    check_status,
+    parse_runs_cursor,
+    runs_cursor,
+)
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS view_runs (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        job_name TEXT NOT NULL,
+        job_version INTEGER NOT NULL,
+        job_type TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        status TEXT NOT NULL,
+        scheduled_for TEXT,
+        requested_at TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        exit_code INTEGER,
+        error TEXT,
+        attempt INTEGER NOT NULL,
+        retry_of TEXT,
+        worker TEXT,
+        log_level TEXT NOT NULL,
+        timeout_seconds INTEGER,
+        cancel_requested_by TEXT,
+        version INTEGER NOT NULL
+    )""",
+    # Newest first, with or without a job or status filter: each listing reads one index
+    # range in order and stops after a page, however many runs there are.
+    "CREATE INDEX IF NOT EXISTS view_runs_time_idx ON view_runs (requested_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS view_runs_job_idx"
+    " ON view_runs (job_id, requested_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS view_runs_status_idx"
+    " ON view_runs (status, requested_at DESC, id DESC)",
+)
+
+SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM view_runs"
+INSERT = f"INSERT INTO view_runs VALUES ({placeholders(len(RUN_COLUMNS))})"
+# Later events never set a column back to NULL, so NULL in a patch means "unchanged".
+PATCH = (
+    f"UPDATE view_runs SET {', '.join(f'{c} = COALESCE(?, {c})' for c in PATCH_COLUMNS)}"
+    " WHERE id = ?"
+)
+WHERE = {
+    "job_id": "job_id = ?",
+    "status": "status = ?",
+    "since": "requested_at >= ?",
+    "until": "requested_at < ?",
+    "cursor": "(requested_at, id) < (?, ?)",
+}
+ORDER = " ORDER BY requested_at DESC, id DESC LIMIT ?"
+COUNT = "SELECT status, count(*) FROM view_runs GROUP BY status"
+RUNNING = (
+    "SELECT id, job_id, worker, started_at FROM view_runs"
+    " WHERE status = 'running' ORDER BY started_at, id"
+)
+
+_UUIDS = ("id", "job_id", "retry_of")
+_TIMES = ("scheduled_for", "requested_at", "started_at", "finished_at")
+_TIME_PATCHES = tuple(i for i, c in enumerate(PATCH_COLUMNS) if c in _TIMES)
+
+
+def _encode(row: dict[str, Any]) -> list[Any]:
+    values = [row[column] for column in RUN_COLUMNS]
+    for i, column in enumerate(RUN_COLUMNS):
+        if column in _UUIDS:
+            values[i] = uid(values[i])
+        elif column in _TIMES:
+            values[i] = ts(values[i])
+    return values
+
+
+def _encode_patch(patch: tuple[Any, ...]) -> list[Any]:
+    values = list(patch)
+    for i in _TIME_PATCHES:
+        values[i] = ts(values[i])
+    values[-1] = str(values[-1])  # the run id
+    return values
+
+
+def _decode(record: Any) -> dict[str, Any]:
+    run = dict(zip(RUN_COLUMNS, record, strict=True))
+    for column in _UUIDS:
+        run[column] = to_uuid(run[column])
+    for column in _TIMES:
+        run[column] = dt(run[column])
+    return run
+
+
+class SQLiteRunsView(SQLiteView, RunsView):
+    """The runs view in table view_runs."""
+
+    TABLES = ("view_runs",)
+    DDL = DDL
+
+    def apply(self, changes: RunsChanges, tracking: Tracking) -> None:
+        with self.writing(tracking) as cursor:
+            if changes.new:
+                cursor.executemany(INSERT, [_encode(row) for row in changes.new.values()])
+            if changes.patches:
+                cursor.executemany(PATCH, [_encode_patch(p) for p in changes.patch_rows()])
+
+    def get_run(self, run_id: UUID) -> dict[str, Any] | None:
+        with self.reading() as cursor:
+            cursor.execute(f"{SELECT} WHERE id = ?", (str(run_id),))
+            record = cursor.fetchone()
+        return None if record is None else _decode(record)
+
+    def list_runs(
+        self,
+        *,
+        job_id: UUID | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        limit = page_size(limit)
+        filters: dict[str, Any] = {
+            "job_id": uid(job_id),
+            "status": check_status(status),
+            "since": ts(since),
+            "until": ts(until),
+        }
+        where = [WHERE[key] for key, value in filters.items() if value is not None]
+        params = [value for value in filters.values() if value is not None]
+        if cursor is not None:
+            requested_at, run_id = parse_runs_cursor(cursor)
+            where.append(WHERE["cursor"])
+            params += [ts(requested_at), str(run_id)]
+        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
+        with self.reading() as db:
+            db.execute(query, [*params, limit + 1])  # one more: is there a next page?
+            records = db.fetchall()
+        runs = [_decode(record) for record in records[:limit]]
+        return runs, runs_cursor(runs[-1]) if len(records) > limit else None
+
+    def count_by_status(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        with self.reading() as cursor:
+            cursor.execute(COUNT)
+            counts.update({status: count for status, count in cursor.fetchall()})
+        return counts
+
+    def running_runs(self) -> list[dict[str, Any]]:
+        with self.reading() as cursor:
+            cursor.execute(RUNNING)
+            records = cursor.fetchall()
+        return [
+            {"id": UUID(i), "job_id": UUID(j), "worker": worker, "started_at": dt(started)}
+            for i, j, worker, started in records
+        ]

@@ -1,0 +1,1 @@
+"""JobLedger's benchmarks: `python -m bench --help`. See bench/README.md."""

@@ -1,0 +1,614 @@
+"""One contract for the four read-model views, run against SQLite and PostgreSQL.
+
+Events come from driving the real aggregates, through the store's own encoding (orjson and
+the typed mapper), and are fed to the projections in batches with increasing positions, as
+the follower does. The PostgreSQL run needs JOBLEDGER_TEST_DATABASE_URL; each test gets its
+own schema, because tests share one database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import orjson
+import psycopg
+import pytest
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
+from eventsourcing.utils import Environment
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from adapters.orjson_transcoder import OrjsonTranscoder, TypedMapper
+from adapters.postgres_views import (
+    PostgresAuditView,
+    PostgresJobsView,
+    PostgresLogsView,
+    PostgresRunsView,
+)
+from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
+from domain import run as runs
+from domain.errors import InvalidInput
+from domain.job import Job, register
+from domain.log_level import LogLevel
+from domain.run_log import open_log
+from projections.audit import AuditProjection
+from projections.base import BatchProjection
+from projections.jobs import JobsProjection
+from projections.logs import LogsProjection
+from projections.runs import RunsProjection
+
+DATABASE_URL = os.environ.get("JOBLEDGER_TEST_DATABASE_URL")
+CIPHERTEXT = "v1.CIPHERTEXT-THAT-MUST-NEVER-LEAVE-THE-EVENT-STORE"
+MAPPER = TypedMapper(transcoder=OrjsonTranscoder())
+PROJECTIONS = (JobsProjection, RunsProjection, LogsProjection, AuditProjection)
+
+
+@dataclass
+class Views:
+    """The four projections over one store, fed batch by batch like the follower does."""
+
+    jobs: JobsProjection
+    runs: RunsProjection
+    logs: LogsProjection
+    audit: AuditProjection
+    position: int = 0
+    batches: list[tuple[list[Any], int]] = field(default_factory=list)
+
+    @property
+    def projections(self) -> list[BatchProjection[Any]]:
+        return [self.jobs, self.runs, self.logs, self.audit]
+
+    def feed(self, *aggregates: Any) -> int:
+        """One batch: the pending events of `aggregates`, in that order, through the store's
+        encoding. Positions leave gaps, as other events would in a real log."""
+        events = [
+            MAPPER.to_domain_event(MAPPER.to_stored_event(event))
+            for aggregate in aggregates
+            for event in aggregate.collect_events()
+        ]
+        self.position += 1 + len(events)
+        self.apply(events, self.position)
+        self.batches.append((events, self.position))
+        return self.position
+
+    def apply(self, events: list[Any], position: int) -> None:
+        for projection in self.projections:
+            projection.process_batch(events, Tracking(projection.name, position))
+
+
+def make_views(env: dict[str, str], view_classes: tuple[type, ...]) -> tuple[Views, list[Any]]:
+    """The views as the composition root builds them: a factory per projection name."""
+    factories = [InfrastructureFactory.construct(Environment(p.name, env)) for p in PROJECTIONS]
+    projections = [
+        projection(view=factory.tracking_recorder(view_class))
+        for projection, factory, view_class in zip(
+            PROJECTIONS, factories, view_classes, strict=True
+        )
+    ]
+    return Views(*projections), factories  # type: ignore[arg-type]
+
+
+def new_job(name: str = "nightly", **kwargs: Any) -> Job:
+    args: dict[str, Any] = {"job_type": "shell", "program": {"cmd": "true"}, "actor": "alice"}
+    return register(name=name, **{**args, **kwargs})
+
+
+def new_run(job: Job, **kwargs: Any) -> runs.Run:
+    args: dict[str, Any] = {
+        "job_id": job.id,
+        "job_version": job.version,
+        "job_name": job.name,
+        "job_type": job.job_type,
+        "trigger": "manual",
+        "requested_by": "bob",
+        "parameters": {},
+        "log_level": "Info",
+        "timeout_seconds": 60,
+    }
+    return runs.request(**{**args, **kwargs})
+
+
+def dump(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def page_all(query: Any, limit: int, **filters: Any) -> list[Any]:
+    """Every item of a keyset-paginated query, page by page, checking each page's size."""
+    items: list[Any] = []
+    cursor = None
+    while True:
+        page, cursor = query(limit=limit, cursor=cursor, **filters)
+        items += page
+        if cursor is None:
+            assert len(page) <= limit
+            return items
+        assert len(page) == limit
+
+
+class ViewsContract:
+    """The behaviour every backend's views must have. Subclasses provide `views`."""
+
+    @pytest.fixture
+    def views(self) -> Iterator[Views]:
+        raise NotImplementedError
+
+    # --- jobs ---------------------------------------------------------------------------
+
+    def test_job_lifecycle(self, views: Views) -> None:
+        from domain.schedule import CronSchedule
+
+        job = new_job(schedule=CronSchedule.parse("0 2 * * *", "UTC"))
+        views.feed(job)
+        state = views.jobs.view.get_job(job.id)
+        assert state is not None and state["version"] == 1 and state["enabled"] is True
+        assert state["schedule"] == {"cron": "0 2 * * *", "timezone": "UTC"}
+        assert (state["schedule_cron"], state["schedule_timezone"]) == ("0 2 * * *", "UTC")
+        assert state["program"] == {"cmd": "true"} and state["parameters"] == {}
+        assert state["created_at"] == state["updated_at"] == job.created_on
+        assert state["next_run_at"] is None and state["last_run_id"] is None
+
+        job.rename("nightly-etl", "bob")
+        views.feed(job)
+        job.store_secret("TOKEN", CIPHERTEXT, "bob")
+        job.change_log_level("Warning", "carol")
+        job.change_policies({"max_retries": 2}, "carol")
+        views.feed(job)
+        job.disable("dave")
+        views.feed(job)
+
+        state = views.jobs.view.get_job(job.id)
+        assert state is not None
+        assert state["version"] == job.version == 6
+        assert (state["name"], state["log_level"], state["enabled"]) == (
+            "nightly-etl",
+            "Warning",
+            False,
+        )
+        assert state["policies"] == {**job.policies, "max_retries": 2}
+        token = job.secrets["TOKEN"]
+        assert state["secrets"] == [
+            {"name": "TOKEN", "updated_at": token["updated_at"], "updated_by": "bob"}
+        ]
+        assert (state["created_by"], state["updated_by"]) == ("alice", "dave")
+        assert state["updated_at"] == job.modified_on
+        assert views.jobs.view.list_jobs()[0] == [state]
+
+        job.delete("erin")
+        views.feed(job)
+        assert views.jobs.view.get_job(job.id) is None
+        assert views.jobs.view.list_jobs() == ([], None)
+
+    def test_the_jobs_view_matches_a_job_replayed_from_its_events(self, views: Views) -> None:
+        job = new_job(description="d", parameters={"n": 1}, policies={"timeout_seconds": 5})
+        job.store_secret("A", CIPHERTEXT, "alice")
+        views.feed(job)  # registered and changed in one batch: one insert
+        job.store_secret("B", CIPHERTEXT, "bob")
+        job.remove_secret("A", "bob")
+        job.change_program({"cmd": "false"}, "bob")
+        job.change_parameters({"n": 2}, "bob")
+        job.change_description("new", "bob")
+        job.change_policies({"overlap": "queue", "timeout_seconds": None}, "bob")
+        views.feed(job)
+        state = views.jobs.view.get_job(job.id)
+        assert state is not None
+        assert {key: state[key] for key in ("description", "program", "parameters")} == {
+            "description": "new",
+            "program": {"cmd": "false"},
+            "parameters": {"n": 2},
+        }
+        assert state["policies"] == job.policies
+        assert state["secrets"] == job.secret_names()
+
+    def test_no_ciphertext_anywhere(self, views: Views) -> None:
+        job = new_job()
+        job.store_secret("TOKEN", CIPHERTEXT, "alice")
+        views.feed(job)
+        job.store_secret("TOKEN", CIPHERTEXT + "-2", "bob")
+        job.store_secret("OTHER", CIPHERTEXT + "-3", "bob")
+        views.feed(job)
+        results = [
+            views.jobs.view.get_job(job.id),
+            views.jobs.view.list_jobs(),
+            views.audit.view.history(job.id),
+            views.audit.view.entries(),
+            views.audit.view.entries(job_id=job.id),
+        ]
+        text = dump(results)
+        assert "TOKEN" in text and "OTHER" in text
+        assert CIPHERTEXT not in text
+        history = views.audit.view.history(job.id)
+        assert [entry["changes"] for entry in history[1:]] == [
+            {"secrets.TOKEN": {"from": None, "to": "(set)"}},
+            {"secrets.TOKEN": {"from": "(set)", "to": "(set)"}},
+            {"secrets.OTHER": {"from": None, "to": "(set)"}},
+        ]
+
+    def test_list_jobs_filters_and_pages_by_name_then_id(self, views: Views) -> None:
+        jobs = [
+            new_job("alpha"),
+            new_job("alpha-2", job_type="python"),
+            new_job("Alpha"),
+            new_job("beta"),
+            new_job("beta"),
+            new_job("gamma", enabled=False, job_type="python"),
+            new_job("alphabet", enabled=False),
+        ]
+        views.feed(*jobs[:3])
+        views.feed(*jobs[3:])
+        expected = sorted(jobs, key=lambda j: (j.name, str(j.id)))
+        listed = page_all(views.jobs.view.list_jobs, 2)
+        assert [j["id"] for j in listed] == [j.id for j in expected]
+        assert [j["name"] for j in listed][:4] == ["Alpha", "alpha", "alpha-2", "alphabet"]
+
+        def names(**filters: Any) -> list[str]:
+            return [j["name"] for j in page_all(views.jobs.view.list_jobs, 1, **filters)]
+
+        assert names(name_prefix="alpha") == ["alpha", "alpha-2", "alphabet"]
+        assert names(name_prefix="alpha", enabled=True) == ["alpha", "alpha-2"]
+        assert names(enabled=False) == ["alphabet", "gamma"]
+        assert names(job_type="python") == ["alpha-2", "gamma"]
+        assert names(name_prefix="zeta") == []
+        with pytest.raises(InvalidInput):
+            views.jobs.view.list_jobs(cursor="garbage")
+
+    def test_last_run_summary(self, views: Views) -> None:
+        job, other = new_job(), new_job("other")
+        views.feed(job, other)
+        first = new_run(job)
+        views.feed(first)
+        state = views.jobs.view.get_job(job.id)
+        assert state is not None
+        assert (state["last_run_id"], state["last_run_status"]) == (first.id, "queued")
+        assert state["last_run_at"] == first.created_on
+
+        first.start("w1")
+        views.feed(first)
+        assert views.jobs.view.get_job(job.id)["last_run_status"] == "running"  # type: ignore[index]
+
+        second = new_run(job)
+        second.start("w2")
+        first.succeed()  # older run finishing in the same batch: the newer one stays last
+        views.feed(second, first)
+        state = views.jobs.view.get_job(job.id)
+        assert state is not None
+        assert (state["last_run_id"], state["last_run_status"]) == (second.id, "running")
+        assert state["last_run_at"] == second.created_on
+
+        second.fail(1, "boom")
+        views.feed(second)
+        assert views.jobs.view.get_job(job.id)["last_run_status"] == "failed"  # type: ignore[index]
+
+        # A run requested, started and finished in one batch.
+        third = new_run(job)
+        third.start("w3")
+        third.time_out()
+        views.feed(third)
+        state = views.jobs.view.get_job(job.id)
+        assert state is not None
+        assert (state["last_run_id"], state["last_run_status"]) == (third.id, "timed_out")
+        assert views.jobs.view.get_job(other.id)["last_run_id"] is None  # type: ignore[index]
+
+        # Runs of a deleted job change nothing and fail nothing.
+        job.delete("alice")
+        late = new_run(job)
+        views.feed(job, late)
+        late.skip("job deleted")
+        views.feed(late)
+        assert views.jobs.view.get_job(job.id) is None
+
+    def test_next_run_at_is_the_schedulers_to_set(self, views: Views) -> None:
+        job = new_job()
+        views.feed(job)
+        at = datetime(2030, 1, 1, 2, tzinfo=UTC)
+        views.jobs.view.set_next_run_at(job.id, at)
+        job.rename("renamed", "bob")
+        views.feed(job)  # a configuration change keeps it
+        assert views.jobs.view.get_job(job.id)["next_run_at"] == at  # type: ignore[index]
+        views.jobs.view.set_next_run_at(job.id, None)
+        assert views.jobs.view.get_job(job.id)["next_run_at"] is None  # type: ignore[index]
+
+    # --- runs ---------------------------------------------------------------------------
+
+    def test_runs_filters_and_keyset_pagination(self, views: Views) -> None:
+        a, b = new_job("a"), new_job("b")
+        views.feed(a, b)
+        made: list[runs.Run] = []
+        for i in range(30):
+            run = new_run(a if i % 3 else b)
+            if i % 4 == 0:
+                run.start(f"w{i}")
+            made.append(run)
+            if i % 5 == 4:
+                views.feed(*made[-5:])
+        for i, run in enumerate(made):  # later progress: patches of existing rows
+            if run.status == "running" and i % 8 == 0:
+                run.fail(3, "exit 3")
+            elif run.status == "running":
+                run.succeed(0)
+            elif i % 7 == 0:
+                run.request_cancel("carol")
+        views.feed(*made)
+
+        def newest_first(selected: list[runs.Run]) -> list[UUID]:
+            ordered = sorted(selected, key=lambda r: (r.created_on, str(r.id)), reverse=True)
+            return [r.id for r in ordered]
+
+        def ids(**filters: Any) -> list[UUID]:
+            found = [r["id"] for r in page_all(views.runs.view.list_runs, 4, **filters)]
+            assert len(found) == len(set(found))  # no duplicates across pages
+            return found
+
+        assert ids() == newest_first(made)
+        assert ids(job_id=b.id) == newest_first([r for r in made if r.job_id == b.id])
+        for status in ("succeeded", "failed", "cancelled", "queued"):
+            assert ids(status=status) == newest_first([r for r in made if r.status == status])
+        since, until = made[10].created_on, made[20].created_on
+        assert ids(since=since, until=until) == newest_first(made[10:20])
+        assert ids(job_id=a.id, status="succeeded", since=since) == newest_first(
+            [r for r in made[10:] if r.job_id == a.id and r.status == "succeeded"]
+        )
+        assert ids(job_id=uuid4()) == []
+
+        run = views.runs.view.get_run(made[8].id)
+        assert run is not None
+        assert {k: run[k] for k in ("status", "exit_code", "error", "worker", "version")} == {
+            "status": "failed",
+            "exit_code": 3,
+            "error": "exit 3",
+            "worker": "w8",
+            "version": 3,
+        }
+        assert run["requested_at"] == made[8].created_on
+        assert run["finished_at"] == made[8].finished_at
+        assert (run["job_id"], run["job_name"], run["trigger"]) == (a.id, "a", "manual")
+        cancelled = views.runs.view.get_run(made[7].id)
+        assert cancelled is not None and cancelled["cancel_requested_by"] == "carol"
+        assert views.runs.view.get_run(uuid4()) is None
+        with pytest.raises(InvalidInput):
+            views.runs.view.list_runs(status="exploded")
+
+    def test_run_counts_and_running_runs(self, views: Views) -> None:
+        job = new_job()
+        queued, running, done = new_run(job), new_run(job), new_run(job)
+        running.start("w-1")
+        done.start("w-2")
+        done.succeed()
+        scheduled = new_run(
+            job, trigger="schedule", scheduled_for=datetime(2025, 1, 31, 2, tzinfo=UTC)
+        )
+        retry = new_run(job, trigger="retry", attempt=2, retry_of=done.id)
+        views.feed(job, queued, running, done, scheduled, retry)
+        counts = views.runs.view.count_by_status()
+        assert counts == {**dict.fromkeys(counts, 0), "queued": 3, "running": 1, "succeeded": 1}
+        assert views.runs.view.running_runs() == [
+            {"id": running.id, "job_id": job.id, "worker": "w-1", "started_at": running.started_at}
+        ]
+        got = views.runs.view.get_run(scheduled.id)
+        assert got is not None and got["scheduled_for"] == scheduled.scheduled_for
+        got = views.runs.view.get_run(retry.id)
+        assert got is not None and (got["attempt"], got["retry_of"]) == (2, done.id)
+
+    # --- logs ---------------------------------------------------------------------------
+
+    def test_logs_min_level_and_after_pagination(self, views: Views) -> None:
+        run_id, other_id = uuid4(), uuid4()
+        log, other = open_log(run_id, "Debug"), open_log(other_id, "Verbose")
+        t0 = datetime(2025, 1, 31, 2, 0, 0, 123456, tzinfo=UTC)
+        levels = [LogLevel.Info, LogLevel.Warning, LogLevel.Verbose, LogLevel.Error] * 5
+        made = [(t0 + timedelta(seconds=i), level, f"line {i}") for i, level in enumerate(levels)]
+        log.record(made[:9])
+        other.record([(t0, LogLevel.Error, "elsewhere")])
+        views.feed(log, other)
+        log.record(made[9:])
+        views.feed(log)
+
+        kept = [m for m in made if m[1] >= LogLevel.Debug]
+        entries, next_after = views.logs.view.entries(run_id)
+        assert next_after is None
+        assert [(e["seq"], e["at"], e["level"], e["message"]) for e in entries] == [
+            (seq, at, level.name, message) for seq, (at, level, message) in enumerate(kept, 1)
+        ]
+
+        warnings, _ = views.logs.view.entries(run_id, min_level="Warning")
+        assert [e["level"] for e in warnings] == ["Warning", "Error"] * 5
+
+        def pages(**kwargs: Any) -> list[list[int]]:
+            result, after = [], 0
+            while after is not None:
+                page, after = views.logs.view.entries(run_id, after=after, limit=4, **kwargs)
+                result.append([e["seq"] for e in page])
+            return result
+
+        assert sum(pages(), []) == list(range(1, len(kept) + 1))
+        assert [len(p) for p in pages()] == [4, 4, 4, 3]
+        assert sum(pages(min_level=LogLevel.Error), []) == [
+            e["seq"] for e in entries if e["level"] == "Error"
+        ]
+        assert views.logs.view.entries(run_id, after=len(kept)) == ([], None)
+        assert views.logs.view.entries(other_id)[0][0]["message"] == "elsewhere"
+        assert views.logs.view.entries(uuid4()) == ([], None)
+
+    # --- audit --------------------------------------------------------------------------
+
+    def test_audit_history_and_entries(self, views: Views) -> None:
+        job, other = new_job("first"), new_job("other")
+        views.feed(job, other)
+        job.change_description("described", "bob")
+        views.feed(job)  # the job's name comes from its earlier audit row
+        job.rename("second", "carol")
+        job.change_log_level("Error", "carol")
+        views.feed(job)
+        other.disable("bob")
+        job.delete("dave")
+        views.feed(other, job)
+
+        history = views.audit.view.history(job.id)
+        assert [(h["version"], h["event"], h["job_name"], h["actor"]) for h in history] == [
+            (1, "Registered", "first", "alice"),
+            (2, "DescriptionChanged", "first", "bob"),
+            (3, "Renamed", "second", "carol"),
+            (4, "LogLevelChanged", "second", "carol"),
+            (5, "Deleted", "second", "dave"),
+        ]
+        assert history[0]["changes"]["name"] == {"from": None, "to": "first"}
+        assert history[1]["changes"] == {"description": {"from": "", "to": "described"}}
+        assert history[2]["changes"] == {"name": {"from": "first", "to": "second"}}
+        assert history[3]["changes"] == {"log_level": {"from": "Info", "to": "Error"}}
+        assert history[4]["changes"] == {"deleted": {"from": False, "to": True}}
+        assert all(h["job_id"] == job.id for h in history)
+        assert [h["at"] for h in history] == sorted(h["at"] for h in history)
+
+        def keys(**filters: Any) -> list[tuple[UUID, int]]:
+            found = page_all(views.audit.view.entries, 2, **filters)
+            return [(e["job_id"], e["version"]) for e in found]
+
+        everything = sorted(
+            history + views.audit.view.history(other.id),
+            key=lambda e: (e["at"], str(e["job_id"]), e["version"]),
+            reverse=True,
+        )
+        assert keys() == [(e["job_id"], e["version"]) for e in everything]
+        assert keys(job_id=job.id) == [(job.id, v) for v in (5, 4, 3, 2, 1)]
+        assert keys(actor="bob") == [(other.id, 2), (job.id, 2)]
+        since, until = history[2]["at"], history[4]["at"]
+        assert keys(since=since, until=until) == [
+            (e["job_id"], e["version"]) for e in everything if since <= e["at"] < until
+        ]
+        assert (job.id, 3) in keys(since=since, until=until)
+        assert views.audit.view.history(uuid4()) == []
+        with pytest.raises(InvalidInput):
+            views.audit.view.entries(cursor="garbage")
+
+    # --- exactly once, rebuild ----------------------------------------------------------
+
+    def test_a_position_already_recorded_is_refused_and_writes_nothing(self, views: Views) -> None:
+        job = new_job()
+        run = new_run(job)
+        views.feed(job, run)
+        position = views.position
+
+        late_job, late_run = new_job("late"), new_run(job)
+        log = open_log(late_run.id, "Info")
+        log.record([(datetime.now(UTC), LogLevel.Error, "never")])
+        run.start("w")
+        events = [e for a in (late_job, late_run, log, run) for e in a.collect_events()]
+        for stale in (position, position - 1):
+            for projection in views.projections:
+                with pytest.raises(IntegrityError):
+                    projection.process_batch(events, Tracking(projection.name, stale))
+                assert projection.view.max_tracking_id(projection.name) == position
+
+        assert views.jobs.view.get_job(late_job.id) is None
+        assert views.jobs.view.get_job(job.id)["last_run_status"] == "queued"  # type: ignore[index]
+        assert views.runs.view.get_run(late_run.id) is None
+        assert views.runs.view.get_run(run.id)["status"] == "queued"  # type: ignore[index]
+        assert views.logs.view.entries(late_run.id) == ([], None)
+        assert views.audit.view.history(late_job.id) == []
+
+        views.apply(events, position + 1)  # the next position goes through
+        assert views.runs.view.get_run(run.id)["status"] == "running"  # type: ignore[index]
+
+    def test_an_empty_batch_moves_the_position(self, views: Views) -> None:
+        views.apply([], 41)
+        for projection in views.projections:
+            assert projection.view.max_tracking_id(projection.name) == 41
+
+    def test_drop_then_create_then_reapply_gives_the_same_results(self, views: Views) -> None:
+        job, other = new_job("one"), new_job("two")
+        job.store_secret("S", CIPHERTEXT, "alice")
+        views.feed(job, other)
+        made = [new_run(job), new_run(other), new_run(job)]
+        made[0].start("w")
+        views.feed(*made)
+        made[0].succeed()
+        made[1].skip("overlap")
+        log = open_log(made[0].id, "Info")
+        log.record([(datetime.now(UTC), LogLevel.Info, f"m{i}") for i in range(5)])
+        job.rename("one-renamed", "bob")
+        other.delete("bob")
+        views.feed(*made, log, job, other)
+
+        def snapshot() -> str:
+            return dump(
+                [
+                    views.jobs.view.list_jobs(),
+                    [views.jobs.view.get_job(j.id) for j in (job, other)],
+                    views.runs.view.list_runs(limit=2),
+                    views.runs.view.list_runs(),
+                    views.runs.view.count_by_status(),
+                    views.runs.view.running_runs(),
+                    [views.logs.view.entries(r.id) for r in made],
+                    [views.audit.view.history(j.id) for j in (job, other)],
+                    views.audit.view.entries(),
+                ]
+            )
+
+        before = snapshot()
+        for projection in views.projections:
+            projection.view.drop()
+            assert projection.view.max_tracking_id(projection.name) is None
+            projection.view.create_table()
+        assert views.jobs.view.list_jobs() == ([], None)
+        assert views.runs.view.list_runs() == ([], None)
+        for events, position in views.batches:
+            views.apply(events, position)
+        assert snapshot() == before
+
+
+class TestSQLiteViews(ViewsContract):
+    """The views in a SQLite file."""
+
+    @pytest.fixture
+    def views(self, tmp_path: Path) -> Iterator[Views]:
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(tmp_path / "views.sqlite3"),
+        }
+        classes = (SQLiteJobsView, SQLiteRunsView, SQLiteLogsView, SQLiteAuditView)
+        views, factories = make_views(env, classes)
+        yield views
+        for factory in factories:
+            factory.close()
+
+
+@pytest.mark.postgres
+class TestPostgresViews(ViewsContract):
+    """The views in PostgreSQL, each test in a schema of its own."""
+
+    @pytest.fixture
+    def views(self) -> Iterator[Views]:
+        if not DATABASE_URL:
+            pytest.skip("set JOBLEDGER_TEST_DATABASE_URL to run the PostgreSQL contract tests")
+        params = conninfo_to_dict(DATABASE_URL)
+        schema = f"t_{secrets.token_hex(6)}"
+        with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": str(params.get("dbname", "")),
+            "POSTGRES_HOST": str(params.get("host", "127.0.0.1")),
+            "POSTGRES_PORT": str(params.get("port", "5432")),
+            "POSTGRES_USER": str(params.get("user", "postgres")),
+            "POSTGRES_PASSWORD": str(params.get("password", "")),
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": "1",
+        }
+        classes = (PostgresJobsView, PostgresRunsView, PostgresLogsView, PostgresAuditView)
+        try:
+            views, factories = make_views(env, classes)
+            try:
+                yield views
+            finally:
+                for factory in factories:
+                    factory.close()
+        finally:
+            with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
