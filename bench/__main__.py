@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -41,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"run only these benchmarks (repeatable or comma-separated): {', '.join(BENCHMARKS)}",
     )
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        help="give up a benchmark on one store after this many seconds (default 900)",
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "latest.json", help="where to write JSON"
     )
     args = parser.parse_args(argv)
@@ -55,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
     pg_url = env_pg_url()
 
+    signal.signal(signal.SIGALRM, _timed_out)
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     results: list[Result] = []
@@ -66,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             progress(f"=== {name} on {kind} (scale {args.scale:g})")
             try:
                 with fresh_store(kind, pg_url, name.replace("+", "-")) as bench:
-                    results.extend(run(bench, args.scale))
+                    # A watchdog: a hung database call fails this benchmark, not the run.
+                    signal.setitimer(signal.ITIMER_REAL, args.timeout)
+                    try:
+                        results.extend(run(bench, args.scale))
+                    finally:
+                        signal.setitimer(signal.ITIMER_REAL, 0)
             except Exception as error:  # one failing benchmark must not stop the others
                 traceback.print_exc(file=sys.stderr)
                 results.append(
@@ -101,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(r.error for r in results) else 0
 
 
+class BenchTimeout(Exception):
+    """A benchmark ran past --timeout."""
+
+
+def _timed_out(_signum: int, _frame: Any) -> None:
+    raise BenchTimeout("ran past --timeout (a hung database call?)")
+
+
 def fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
@@ -112,8 +133,18 @@ def render_table(results: list[Result]) -> str:
     rows = [header]
     for r in results:
         if r.error:
-            rows.append([r.benchmark, r.store, f"{r.n:,}", f"ERROR {r.error}"[:60], "-", "-",
-                         fmt(r.goal), "-"])
+            rows.append(
+                [
+                    r.benchmark,
+                    r.store,
+                    f"{r.n:,}",
+                    f"ERROR {r.error}"[:60],
+                    "-",
+                    "-",
+                    fmt(r.goal),
+                    "-",
+                ]
+            )
             continue
         rows.append(
             [
@@ -130,8 +161,12 @@ def render_table(results: list[Result]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
-    notes = [f"  {r.benchmark} [{r.store}]: baseline = {r.baseline_label}"
-             + (f"; {r.notes}" if r.notes else "") for r in results if not r.error]
+    notes = [
+        f"  {r.benchmark} [{r.store}]: baseline = {r.baseline_label}"
+        + (f"; {r.notes}" if r.notes else "")
+        for r in results
+        if not r.error
+    ]
     return "\n".join(lines) + ("\n\nBaselines and notes:\n" + "\n".join(notes) if notes else "")
 
 

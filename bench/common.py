@@ -155,9 +155,9 @@ def fresh_store(kind: str, pg_url: str, label: str) -> Iterator[BenchStore]:
             yield BenchStore(kind, store, data_dir, key, schema=schema)
         finally:
             with psycopg.connect(conninfo(store), autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(schema)
-                ))
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

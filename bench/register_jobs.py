@@ -58,8 +58,9 @@ def sample_rows(app: Any, *, with_secret: bool) -> list[tuple[str, bytes]]:
     if with_secret:
         # A ciphertext of exactly the size the vault produces: nonce + value + GCM tag.
         blob = os.urandom(12 + len(SECRET_VALUE.encode()) + 16)
-        job.store_secret("api_token", "v1." + base64.urlsafe_b64encode(blob).rstrip(b"=").decode(),
-                         args["actor"])
+        job.store_secret(
+            "api_token", "v1." + base64.urlsafe_b64encode(blob).rstrip(b"=").decode(), args["actor"]
+        )
     stored = [app.mapper.to_stored_event(e) for e in job.collect_events()]
     return [(s.topic, s.state) for s in stored]
 
@@ -92,7 +93,10 @@ def run_baseline(bench: BenchStore, n: int, rows: list[tuple[str, bytes]]) -> fl
             )
             conn.execute("CREATE UNIQUE INDEX ON raw_events (notification_id)")
             values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
-            insert = f"INSERT INTO raw_events (originator_id, originator_version, topic, state) VALUES {values}"
+            insert = (
+                "INSERT INTO raw_events (originator_id, originator_version, topic, state)"
+                f" VALUES {values}"
+            )
 
             def params() -> list[Any]:
                 ident = uuid.uuid4()
@@ -107,8 +111,8 @@ def run_baseline(bench: BenchStore, n: int, rows: list[tuple[str, bytes]]) -> fl
                 conn.execute(insert, params(), prepare=True)
             return time.perf_counter() - started
 
-    with contextlib.closing(bench.sqlite_connect()) as conn:
-        conn.execute(
+    with contextlib.closing(bench.sqlite_connect()) as lite:
+        lite.execute(
             "CREATE TABLE raw_events (originator_id TEXT, originator_version INTEGER,"
             " topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"
         )
@@ -122,10 +126,10 @@ def run_baseline(bench: BenchStore, n: int, rows: list[tuple[str, bytes]]) -> fl
                 out += [ident, version, topic, state]
             return out
 
-        conn.execute(insert, sqlite_params())  # warm up
+        lite.execute(insert, sqlite_params())  # warm up
         started = time.perf_counter()
         for _ in range(n):
-            conn.execute(insert, sqlite_params())  # autocommit: one transaction each
+            lite.execute(insert, sqlite_params())  # autocommit: one transaction each
         return time.perf_counter() - started
 
 
@@ -141,8 +145,10 @@ def run(bench: BenchStore, scale: float, *, with_secret: bool = False) -> list[R
         rows = sample_rows(bare.app, with_secret=with_secret)
     finally:
         bare.close()
-    progress(f"{label} [{bench.kind}]: baseline, {n:,} raw INSERTs of {len(rows)} row(s) "
-             f"({sum(len(s) for _, s in rows)} bytes of state) in one commit each")
+    progress(
+        f"{label} [{bench.kind}]: baseline, {n:,} raw INSERTs of {len(rows)} row(s) "
+        f"({sum(len(s) for _, s in rows)} bytes of state) in one commit each"
+    )
     base_seconds = run_baseline(bench, n, rows)
     progress(f"{label} [{bench.kind}]: baseline {rate(n, base_seconds):,.0f} jobs/s")
 
