@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from domain.schedule import CronSchedule
-
 from domain import job as job_model
 from domain import values
 from domain.errors import InvalidInput
 from domain.job import Job
+from domain.schedule import CronSchedule
 
 if TYPE_CHECKING:
     from application.app import JobLedger

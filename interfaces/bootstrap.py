@@ -15,10 +15,6 @@ from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment, resolve_topic
-from projections.audit import AuditProjection
-from projections.jobs import JobsProjection
-from projections.logs import LogsProjection
-from projections.runs import RunsProjection
 
 from adapters.data_keys import DataKeyStore
 from adapters.data_keys_postgres import PostgresDataKeyStore
@@ -30,8 +26,12 @@ from adapters.pg_wakeup import PostgresWakeup
 from adapters.secret_vault import SecretVault
 from application.app import JobLedger
 from interfaces.settings import Settings
+from projections.audit import AuditProjection
 from projections.base import BatchProjection
 from projections.follower import EventFollower, Wakeup
+from projections.jobs import JobsProjection
+from projections.logs import LogsProjection
+from projections.runs import RunsProjection
 
 PROJECTIONS: tuple[type[BatchProjection[Any]], ...] = (
     JobsProjection,
@@ -104,11 +104,17 @@ class System:
         self.follower.reset()
         return self.follower.catch_up()
 
-    def close(self) -> None:
+    def close_projections(self) -> None:
+        """Stop the background follower, if one was started."""
         self._stop.set()
         self.follower.wakeup.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        self._threads.clear()
+        self._stop = threading.Event()
+
+    def close(self) -> None:
+        self.close_projections()
         for projection in self.projections:
             datastore = getattr(projection.view, "datastore", None)
             if datastore is not None:

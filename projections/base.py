@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -19,6 +20,19 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from domain.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class BatchTracking(Tracking):
+    """A batch's position, with the position the batch starts after.
+
+    Views record it by compare-and-set: the tracking row moves from `previous` to
+    `notification_id` or the whole batch is refused. So two followers of the same view (two
+    projection processes, or a command-line catch-up beside `serve`) can never both apply
+    an overlapping batch, even one that starts from an older position.
+    """
+
+    previous: int = 0
 
 
 class BatchView(TrackingRecorder, ABC):

@@ -12,10 +12,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Tracking
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper
 from eventsourcing.utils import get_topic
 
-from projections.base import BatchProjection
+from projections.base import BatchProjection, BatchTracking
 
 
 class Wakeup(Protocol):
@@ -101,11 +101,13 @@ class EventFollower:
             topics = self._topics[projection.name]
             events = [e for nid, topic, e in decoded if nid > position and topic in topics]
             try:
-                projection.process_batch(events, Tracking(projection.name, last_id))
+                projection.process_batch(
+                    events, BatchTracking(projection.name, last_id, previous=position)
+                )
             except IntegrityError:
                 # Another follower (a second projection process, or a command-line catch-up)
-                # recorded this position first. Its transaction holds the same rows, so ours
-                # was rolled back whole: re-read our position and go on from there.
+                # moved this view's position first, so the compare-and-set refused our
+                # batch and rolled it back whole: re-read the position and go on from there.
                 self._positions[projection.name] = (
                     projection.view.max_tracking_id(projection.name) or 0
                 )

@@ -76,7 +76,8 @@ class RunsChanges:
     """A batch of Run events folded per run."""
 
     new: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # whole rows (RUN_COLUMNS)
-    patches: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # some PATCH_COLUMNS
+    # {"id": run id, **some PATCH_COLUMNS}: the id inside, so a view can send them as they are
+    patches: dict[UUID, dict[str, Any]] = field(default_factory=dict)
 
     def patch_rows(self) -> list[tuple[Any, ...]]:
         """The patches as (PATCH_COLUMNS values..., run id), None where a column is unset."""
@@ -178,7 +179,9 @@ def _target(changes: RunsChanges, e: Any) -> dict[str, Any]:
     """The run's row if requested in this batch, else its patch; with the new version."""
     target = changes.new.get(e.originator_id)
     if target is None:
-        target = changes.patches.setdefault(e.originator_id, {})
+        target = changes.patches.get(e.originator_id)
+        if target is None:
+            target = changes.patches[e.originator_id] = {"id": e.originator_id}
     target["version"] = e.originator_version
     return target
 

@@ -10,11 +10,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier
+
+from projections.base import BatchTracking
 
 # The view tables are rebuildable from the event store and their tracking position commits
 # in the same transaction, so a crash can lose only the last few view transactions, which
@@ -25,6 +27,15 @@ ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
 UTC_SESSION = "SET TIME ZONE 'UTC'"
 DROP_TABLE = "DROP TABLE IF EXISTS {s}.{table}"
 DROP_TRACKING = "DELETE FROM {s}.{tracking} WHERE application_name = %s"
+# Compare-and-set of the view's position (see projections.base.BatchTracking). The row lock
+# makes a second follower wait, re-check the WHERE against the new position, and update none.
+ADVANCE_TRACKING = (
+    "UPDATE {s}.{tracking} SET notification_id = %s "
+    "WHERE application_name = %s AND notification_id = %s"
+)
+START_TRACKING = (
+    "INSERT INTO {s}.{tracking} VALUES (%s, %s) ON CONFLICT (application_name) DO NOTHING"
+)
 
 
 class PostgresView(PostgresTrackingRecorder):
@@ -53,8 +64,29 @@ class PostgresView(PostgresTrackingRecorder):
             # Tracking first: a position already recorded fails before any row is written,
             # and the tracking row's lock serialises two followers of the same view, so the
             # read-modify-writes that follow see every earlier batch.
-            self._insert_tracking(cursor, tracking)
+            self._advance_tracking(cursor, tracking)
             yield cursor
+
+    def _advance_tracking(self, cursor: Cursor[DictRow], tracking: Tracking) -> None:
+        if not isinstance(tracking, BatchTracking):
+            self._insert_tracking(cursor, tracking)
+            return
+        tracking_table = {"tracking": self.tracking_table_name}
+        if tracking.previous:
+            cursor.execute(
+                self.compose(ADVANCE_TRACKING, **tracking_table),
+                (tracking.notification_id, self.name, tracking.previous),
+            )
+        else:
+            cursor.execute(
+                self.compose(START_TRACKING, **tracking_table),
+                (self.name, tracking.notification_id),
+            )
+        if cursor.rowcount != 1:
+            raise IntegrityError(
+                f"{self.name} is no longer at position {tracking.previous}: another follower "
+                "moved it"
+            )
 
     def fetch(self, query: Composed, params: Any = ()) -> list[DictRow]:
         """The rows of one read-only statement (the pool's connections autocommit)."""

@@ -69,14 +69,16 @@ QUERIES = {
     + ", ".join(f"{c} = {v}" for c, v in zip(CONFIG_COLUMNS[1:], _VALUES[1:], strict=True))
     + " WHERE id = %s",
     "delete": "DELETE FROM {s}.view_jobs WHERE id = ANY(%s)",
+    # The last-run maps go as JSON objects ({job id: LastRun}, {run id: status}): orjson
+    # writes them in C, where array parameters would cost Python work per value.
     "set_last_run": "UPDATE {s}.view_jobs AS j"
-    " SET last_run_id = u.run_id, last_run_status = u.status, last_run_at = u.at"
-    " FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::timestamptz[])"
-    " AS u(job_id, run_id, status, at)"
-    " WHERE j.id = u.job_id AND (j.last_run_at IS NULL OR j.last_run_at <= u.at)",
-    "set_last_run_status": "UPDATE {s}.view_jobs AS j SET last_run_status = u.status"
-    " FROM unnest(%s::uuid[], %s::text[]) AS u(run_id, status)"
-    " WHERE j.last_run_id = u.run_id",
+    " SET last_run_id = u.run_id, last_run_status = u.status, last_run_at = u.requested_at"
+    " FROM json_each(%s::json) AS e,"
+    " json_to_record(e.value) AS u(run_id uuid, status text, requested_at timestamptz)"
+    " WHERE j.id = e.key::uuid"
+    " AND (j.last_run_at IS NULL OR j.last_run_at <= u.requested_at)",
+    "set_last_run_status": "UPDATE {s}.view_jobs AS j SET last_run_status = u.value"
+    " FROM json_each_text(%s::json) AS u WHERE j.last_run_id = u.key::uuid",
     "set_next_run": "UPDATE {s}.view_jobs SET next_run_at = %s WHERE id = %s",
 }
 WHERE = {
@@ -89,7 +91,8 @@ ORDER = " ORDER BY name, id LIMIT %s"
 
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    # Keys may be UUIDs (the last-run maps); dataclasses (LastRun) become objects.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _encode(row: dict[str, Any]) -> list[Any]:
@@ -128,21 +131,9 @@ class PostgresJobsView(PostgresView, JobsView):
             if deletes:
                 cursor.execute(self.q["delete"], (deletes,))
             if changes.run_status:
-                cursor.execute(
-                    self.q["set_last_run_status"],
-                    (list(changes.run_status), list(changes.run_status.values())),
-                )
+                cursor.execute(self.q["set_last_run_status"], (_dumps(changes.run_status),))
             if changes.last_runs:
-                lasts = changes.last_runs.values()
-                cursor.execute(
-                    self.q["set_last_run"],
-                    (
-                        list(changes.last_runs),
-                        [last.run_id for last in lasts],
-                        [last.status for last in lasts],
-                        [last.requested_at for last in lasts],
-                    ),
-                )
+                cursor.execute(self.q["set_last_run"], (_dumps(changes.last_runs),))
 
     def _select(self, cursor: Cursor[DictRow], job_ids: list[UUID]) -> dict[UUID, DictRow]:
         cursor.execute(self.q["select_many"], (job_ids,))

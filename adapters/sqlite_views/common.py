@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
+
+from projections.base import BatchTracking
 
 T = TypeVar("T")
 
@@ -23,6 +25,14 @@ T = TypeVar("T")
 MAX_PARAMETERS = 500
 
 DROP_TRACKING = "DELETE FROM tracking WHERE application_name = ?"
+ADVANCE_TRACKING = (
+    "UPDATE tracking SET notification_id = ? WHERE application_name = ? AND notification_id = ? "
+    "RETURNING notification_id"
+)
+START_TRACKING = (
+    "INSERT INTO tracking VALUES (?, ?) ON CONFLICT (application_name) DO NOTHING "
+    "RETURNING notification_id"
+)
 
 
 def ts(at: datetime | None) -> str | None:
@@ -72,8 +82,24 @@ class SQLiteView(SQLiteTrackingRecorder):
             # Tracking first: a position already recorded fails before any row is written,
             # and the insert takes SQLite's write lock at once, so a second writer waits
             # here rather than failing later with the database busy.
-            self._insert_tracking(cursor, tracking)
+            self._advance_tracking(cursor, tracking)
             yield cursor
+
+    def _advance_tracking(self, cursor: SQLiteCursor, tracking: Tracking) -> None:
+        if not isinstance(tracking, BatchTracking):
+            self._insert_tracking(cursor, tracking)
+            return
+        if tracking.previous:
+            cursor.execute(
+                ADVANCE_TRACKING, (tracking.notification_id, self.name, tracking.previous)
+            )
+        else:
+            cursor.execute(START_TRACKING, (self.name, tracking.notification_id))
+        if cursor.fetchone() is None:
+            raise IntegrityError(
+                f"{self.name} is no longer at position {tracking.previous}: another follower "
+                "moved it"
+            )
 
     @contextmanager
     def reading(self) -> Iterator[SQLiteCursor]:

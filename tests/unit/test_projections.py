@@ -209,6 +209,7 @@ def test_events_of_earlier_runs_are_patches() -> None:
     changes: RunsChanges = fold(RunsProjection, *events)
     assert changes.new == {}
     assert changes.patches[failed.id] == {
+        "id": failed.id,
         "version": 3,
         "status": "failed",
         "worker": "w",
