@@ -129,7 +129,8 @@ class System:
 def build(settings: Settings, *, announce: Callable[[str], None] | None = None) -> System:
     """Open (creating on first start) the store, the key file and the views."""
     announce = announce or (lambda message: print(message, file=sys.stderr))
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Owner-only: the data directory holds the master key and the embedded database.
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     master_key = load_master_key(settings.master_key, settings.data_dir, announce)
     env = store_env(settings.store)
     keys = data_key_store(settings.store)

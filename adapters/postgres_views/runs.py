@@ -2,8 +2,9 @@
 
 A batch's new runs and its patches each go to the server as one JSON document, which
 orjson writes in C straight from the change set's dicts and PostgreSQL unpacks into rows
-(json_populate_recordset, json_to_recordset): measured about a third faster than COPY rows
-plus array parameters, whose per-value work psycopg does in Python.
+(json_populate_recordset, json_to_recordset). Measured: as fast as binary COPY for the new
+rows, and clearly faster than array parameters for the patches (psycopg dumps arrays in
+Python, value by value).
 """
 
 from __future__ import annotations

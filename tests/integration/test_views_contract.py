@@ -39,7 +39,7 @@ from domain.job import Job, register
 from domain.log_level import LogLevel
 from domain.run_log import open_log
 from projections.audit import AuditProjection
-from projections.base import BatchProjection
+from projections.base import BatchProjection, BatchTracking
 from projections.jobs import JobsProjection
 from projections.logs import LogsProjection
 from projections.runs import RunsProjection
@@ -295,6 +295,15 @@ class ViewsContract:
         assert (state["last_run_id"], state["last_run_status"]) == (third.id, "timed_out")
         assert views.jobs.view.get_job(other.id)["last_run_id"] is None  # type: ignore[index]
 
+        # A job registered with its first run in one batch.
+        born = new_job("born")
+        born_run = new_run(born)
+        born_run.start("w4")
+        views.feed(born, born_run)
+        state = views.jobs.view.get_job(born.id)
+        assert state is not None
+        assert (state["last_run_id"], state["last_run_status"]) == (born_run.id, "running")
+
         # Runs of a deleted job change nothing and fail nothing.
         job.delete("alice")
         late = new_run(job)
@@ -356,18 +365,18 @@ class ViewsContract:
         )
         assert ids(job_id=uuid4()) == []
 
-        run = views.runs.view.get_run(made[8].id)
-        assert run is not None
-        assert {k: run[k] for k in ("status", "exit_code", "error", "worker", "version")} == {
+        got = views.runs.view.get_run(made[8].id)
+        assert got is not None
+        assert {k: got[k] for k in ("status", "exit_code", "error", "worker", "version")} == {
             "status": "failed",
             "exit_code": 3,
             "error": "exit 3",
             "worker": "w8",
             "version": 3,
         }
-        assert run["requested_at"] == made[8].created_on
-        assert run["finished_at"] == made[8].finished_at
-        assert (run["job_id"], run["job_name"], run["trigger"]) == (a.id, "a", "manual")
+        assert got["requested_at"] == made[8].created_on
+        assert got["finished_at"] == made[8].finished_at
+        assert (got["job_id"], got["job_name"], got["trigger"]) == (a.id, "a", "manual")
         cancelled = views.runs.view.get_run(made[7].id)
         assert cancelled is not None and cancelled["cancel_requested_by"] == "carol"
         assert views.runs.view.get_run(uuid4()) is None
@@ -420,7 +429,8 @@ class ViewsContract:
         assert [e["level"] for e in warnings] == ["Warning", "Error"] * 5
 
         def pages(**kwargs: Any) -> list[list[int]]:
-            result, after = [], 0
+            result: list[list[int]] = []
+            after: int | None = 0
             while after is not None:
                 page, after = views.logs.view.entries(run_id, after=after, limit=4, **kwargs)
                 result.append([e["seq"] for e in page])
@@ -514,6 +524,35 @@ class ViewsContract:
 
         views.apply(events, position + 1)  # the next position goes through
         assert views.runs.view.get_run(run.id)["status"] == "running"  # type: ignore[index]
+
+    def test_a_batch_from_a_position_other_than_the_views_is_refused(self, views: Views) -> None:
+        """The follower's compare-and-set tracking: an overlapping batch (starting from an
+        older position, however far it reaches) is refused whole."""
+        job = new_job()
+        run = new_run(job)
+        for projection in views.projections:
+            tracking = BatchTracking(projection.name, 10, previous=0)
+            projection.process_batch([], tracking)
+        late_job = new_job("late")
+        log = open_log(run.id, "Info")
+        log.record([(datetime.now(UTC), LogLevel.Error, "never")])
+        events = [e for a in (job, run, late_job, log) for e in a.collect_events()]
+        for projection in views.projections:
+            for previous in (0, 5):
+                stale = BatchTracking(projection.name, 99, previous=previous)
+                with pytest.raises(IntegrityError):
+                    projection.process_batch(events, stale)
+            assert projection.view.max_tracking_id(projection.name) == 10
+        assert views.jobs.view.list_jobs() == ([], None)
+        assert views.runs.view.list_runs() == ([], None)
+        assert views.logs.view.entries(run.id) == ([], None)
+        assert views.audit.view.entries() == ([], None)
+
+        for projection in views.projections:  # from the view's own position: accepted
+            projection.process_batch(events, BatchTracking(projection.name, 20, previous=10))
+        assert views.runs.view.get_run(run.id) is not None
+        assert len(views.jobs.view.list_jobs()[0]) == 2
+        assert len(views.logs.view.entries(run.id)[0]) == 1
 
     def test_an_empty_batch_moves_the_position(self, views: Views) -> None:
         views.apply([], 41)

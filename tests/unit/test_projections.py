@@ -19,7 +19,7 @@ from domain.job import Job, register
 from domain.log_level import LogLevel
 from domain.run_log import RunLog, open_log
 from projections.audit import JOB_EVENTS, AuditChanges, AuditProjection
-from projections.base import BatchView, decode_cursor, encode_cursor, page_size
+from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor, page_size
 from projections.jobs import JobChange, JobsChanges, JobsProjection
 from projections.logs import LogsChanges, LogsProjection, level_name, min_level_number
 from projections.runs import RUN_COLUMNS, RunsChanges, RunsProjection, parse_runs_cursor
@@ -46,10 +46,11 @@ class FakeView(BatchView):
         return self.applied[-1][1].notification_id if self.applied else None
 
 
-def fold(projection_class: type, *events: Any) -> Any:
+def fold(projection_class: type[BatchProjection[Any]], *events: Any) -> Any:
     """The change set one batch of `events` becomes."""
     view = FakeView()
-    projection_class(view=view).process_batch(list(events), Tracking(projection_class.name, 7))
+    projection = projection_class(view=view)  # type: ignore[arg-type]
+    projection.process_batch(list(events), Tracking(projection_class.name, 7))
     (changes, tracking), *_ = view.applied
     assert tracking == Tracking(projection_class.name, 7)
     return changes
@@ -189,7 +190,7 @@ def test_a_run_requested_and_finished_in_one_batch_is_one_row() -> None:
     changes: RunsChanges = fold(RunsProjection, *run.collect_events())
     assert changes.patches == {}
     row = changes.new[run.id]
-    assert tuple(row) == RUN_COLUMNS  # the order COPY writes
+    assert tuple(row) == RUN_COLUMNS  # a whole row: every column
     assert row["status"] == "succeeded" and row["version"] == 3 and row["exit_code"] == 0
     assert row["worker"] == "worker-1" and row["scheduled_for"] == fire
     assert row["started_at"] <= row["finished_at"] and row["requested_at"] <= row["started_at"]
@@ -239,7 +240,7 @@ def test_log_entries_pass_through_untouched() -> None:
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     log.record((t0 + timedelta(seconds=i), LogLevel.Info, f"line {i}") for i in range(3))
     log.record([(t0, LogLevel.Verbose, "dropped"), (t0, LogLevel.Error, "kept")])
-    events = log.collect_events()
+    events: list[Any] = list(log.collect_events())
     changes: LogsChanges = fold(LogsProjection, *events)
     assert len(changes) == 4
     assert changes.batches[0][0] == log.id
@@ -308,7 +309,7 @@ def test_every_job_event_is_audited_and_shapes_the_jobs_view() -> None:
 
 def test_an_empty_batch_still_records_its_position() -> None:
     view = FakeView()
-    JobsProjection(view=view).process_batch([], Tracking("jobs", 12))
+    JobsProjection(view=view).process_batch([], Tracking("jobs", 12))  # type: ignore[arg-type]
     changes, tracking = view.applied[0]
     assert changes.split() == ([], [], []) and tracking.notification_id == 12
 
