@@ -83,6 +83,7 @@ def store_env(store: StoreSettings) -> dict[str, str]:
     else:
         env.update(
             PERSISTENCE_MODULE="eventsourcing.postgres",
+            APPLICATION_RECORDER_TOPIC="adapters.postgres_recorder:PostgresEventRecorder",
             POSTGRES_DBNAME=store.dbname,
             POSTGRES_HOST=store.host,
             POSTGRES_PORT=str(store.port),

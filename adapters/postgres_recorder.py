@@ -1,0 +1,62 @@
+"""eventsourcing's PostgreSQL application recorder, sending event states as binary parameters.
+
+The library sends a batch as an array of a composite type in text format, so psycopg
+escapes every byte of every state with a regular expression: a 200 kB log batch cost more
+in escaping than in the database. Four plain arrays in binary format carry the same rows
+with no escaping. Everything else (the table lock that keeps notification ids in commit
+order, the NOTIFY, RETURNING the ids) is the library's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+# Log batches make large states. PostgreSQL's default TOAST compression (pglz) costs more
+# server time than the insert itself; lz4 compresses as well for JSON text, several times
+# faster. Idempotent, so it runs on every start with the library's CREATE TABLE; a server
+# built without lz4 keeps pglz rather than refusing to start.
+LZ4_STATE = (
+    "DO $$ BEGIN ALTER TABLE {schema}.{table} ALTER COLUMN state SET COMPRESSION lz4; "
+    "EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL; END $$"
+)
+
+INSERT = (
+    "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+    " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
+    " RETURNING notification_id"
+)
+
+
+class PostgresEventRecorder(PostgresApplicationRecorder):
+    """The library's recorder with a cheaper encoding of inserted events."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = {
+            "schema": Identifier(self.datastore.schema),
+            "table": Identifier(self.events_table_name),
+        }
+        self.binary_insert_statement = SQL(INSERT).format(**names)
+        self.sql_create_statements.append(SQL(LZ4_STATE).format(**names))
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
+    ) -> None:
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self.binary_insert_statement,
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+        )
