@@ -54,6 +54,22 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.append(SQL(LZ4_STATE).format(**names))
         self.select_after_statement = SQL(SELECT_AFTER).format(**names)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The library pipelines this transaction. In pipeline mode a large write (a few MB
+        # of log batches in one save) can deadlock: psycopg blocks sending while the server
+        # blocks returning results (psycopg issue 685). Plain statements cost two more
+        # round trips on a local socket and never hang.
+        if not stored_events:
+            return []
+        with self.datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor() as curs:
+                self._insert_events(curs, stored_events, **kwargs)
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
     ) -> None:

@@ -64,13 +64,18 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGALRM, _timed_out)
     started_at = datetime.now(UTC)
+    code = code_version()
+    progress(f"measuring {code}")
+    load_at_start = os.getloadavg()
     started = time.perf_counter()
     results: list[Result] = []
     timings: dict[str, float] = {}
+    loads: dict[str, tuple[float, float]] = {}
     for name in names:
         run = BENCHMARKS[name][0]
         for kind in stores:
             t0 = time.perf_counter()
+            load_before = os.getloadavg()[0]
             progress(f"=== {name} on {kind} (scale {args.scale:g})")
             try:
                 with fresh_store(kind, pg_url, name.replace("+", "-")) as bench:
@@ -93,19 +98,30 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             timings[f"{name}/{kind}"] = time.perf_counter() - t0
+            # The 1-minute load average around each benchmark: ours is about 1 (plus the
+            # database server's share); much more means other work shared the machine.
+            loads[f"{name}/{kind}"] = (load_before, os.getloadavg()[0])
             progress(f"=== {name} on {kind}: {timings[f'{name}/{kind}']:.1f}s")
     total = time.perf_counter() - started
 
     print(render_table(results))
-    print(f"\nTotal wall time: {total:.1f}s (scale {args.scale:g}, stores: {', '.join(stores)})")
+    print(
+        f"\nTotal wall time: {total:.1f}s (scale {args.scale:g}, stores: {', '.join(stores)},"
+        f" code {code})"
+    )
     report = {
         "started_at": started_at.isoformat(),
+        "code": code,
         "total_seconds": total,
         "scale": args.scale,
         "stores": stores,
         "benchmarks": names,
         "seconds_per_benchmark": timings,
-        "machine": machine(pg_url if "postgres" in stores else None),
+        "load_average_1min_before_after": loads,
+        "machine": {
+            **machine(pg_url if "postgres" in stores else None),
+            "load_average_at_start": load_at_start,
+        },
         "results": [r.to_json() for r in results],
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -170,11 +186,33 @@ def render_table(results: list[Result]) -> str:
     return "\n".join(lines) + ("\n\nBaselines and notes:\n" + "\n".join(notes) if notes else "")
 
 
+def code_version() -> str:
+    """The commit measured, with "+changes" if files outside bench/ differ from it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (commit or "unknown") + ("+changes" if changed else "")
+
+
 def machine(pg_url: str | None) -> dict[str, Any]:
     info: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        # Other processes on the machine skew every figure: note how busy it was.
+        "load_average_at_end": os.getloadavg(),
     }
     if pg_url:
         try:

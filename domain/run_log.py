@@ -16,6 +16,9 @@ from domain.log_level import LogLevel
 
 RUN_LOG_NAMESPACE = uuid5(NAMESPACE_URL, "https://jobledger.dev/ns/run-log")
 MAX_MESSAGE_LENGTH = 16 * 1024
+# An event holds at most about this many characters of messages; a larger batch is split
+# into several events, so no single event (or the transaction saving it) grows unbounded.
+MAX_EVENT_CHARS = 1_000_000
 
 # One entry as stored in an event: [sequence number, ISO-8601 UTC time, level, message].
 # A list rather than a mapping keeps events compact when thousands share one batch.
@@ -60,17 +63,25 @@ class RunLog(Aggregate):
         """Append one batch of entries; drop those below the threshold. Returns how many kept."""
         threshold = LogLevel.parse(self.threshold)
         kept: list[Entry] = []
-        seq = self.next_seq
+        chars = 0
+        total = 0
         for at, level, message in entries:
             if level < threshold:
                 self.discarded += 1
                 continue
             if len(message) > MAX_MESSAGE_LENGTH:
                 message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
-            kept.append([seq, format_time(at), int(level), message])
-            seq += 1
+            if kept and chars + len(message) > MAX_EVENT_CHARS:
+                total += self._flush(kept)
+                kept, chars = [], 0
+            kept.append([self.next_seq + len(kept), format_time(at), int(level), message])
+            chars += len(message)
         if kept:
-            self.trigger_event(self.EntriesRecorded, entries=kept)
+            total += self._flush(kept)
+        return total
+
+    def _flush(self, kept: list[Entry]) -> int:
+        self.trigger_event(self.EntriesRecorded, entries=kept)
         return len(kept)
 
 

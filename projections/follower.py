@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper
@@ -75,25 +76,39 @@ class EventFollower:
         if not self._positions:
             self._positions = self.positions()
         read = 0
-        while True:
+        # While one page is written to the views (mostly waiting on the database, with the
+        # GIL released), the next is read and decoded in a second thread.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="follower-read") as reader:
             start = min(self._positions.values(), default=0)
-            page = self.recorder.select_notifications(
-                start=start, limit=self.batch_size, inclusive_of_start=False
-            )
-            if not page:
-                return read
-            self._process_page(page)
-            read += len(page)
+            ahead = reader.submit(self._read, start)
+            while True:
+                page, decoded = ahead.result()
+                if not page:
+                    return read
+                last_id = page[-1].id
+                ahead = reader.submit(self._read, last_id)
+                self._process_page(last_id, decoded)
+                read += len(page)
+                start = min(self._positions.values(), default=0)
+                if start != last_id:
+                    # A view fell behind (another follower moved it): read from there.
+                    ahead.result()
+                    ahead = reader.submit(self._read, start)
+
+    def _read(self, start: int) -> tuple[Sequence[Any], list[tuple[int, str, Any]]]:
+        page = self.recorder.select_notifications(
+            start=start, limit=self.batch_size, inclusive_of_start=False
+        )
+        decoded = [
+            (n.id, n.topic, self.mapper.to_domain_event(n)) for n in page if n.topic in self._wanted
+        ]
+        return page, decoded
 
     def reset(self) -> None:
         """Forget the cached positions (after views were dropped for a rebuild)."""
         self._positions = {}
 
-    def _process_page(self, page: Sequence[Any]) -> None:
-        decoded: list[tuple[int, str, Any]] = [
-            (n.id, n.topic, self.mapper.to_domain_event(n)) for n in page if n.topic in self._wanted
-        ]
-        last_id = page[-1].id
+    def _process_page(self, last_id: int, decoded: list[tuple[int, str, Any]]) -> None:
         for projection in self.projections:
             position = self._positions[projection.name]
             if position >= last_id:

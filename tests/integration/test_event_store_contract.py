@@ -146,6 +146,16 @@ class EventStoreContract:
         assert len(list(ledger.events.get(run.id))) == 3
         assert open_ledger().run_log(run.id).entry_count == 500
 
+    def test_a_save_of_many_megabytes_completes(self, open_ledger):
+        # psycopg's pipeline mode could deadlock on a write this large (psycopg issue 685).
+        ledger = open_ledger()
+        run = ledger.request_run(self.register(ledger).id, actor="bob")
+        log = ledger.open_run_log(run)
+        now = datetime.now(UTC)
+        kept = ledger.record_log_entries(log, [(now, LogLevel.Info, "x" * 16_000)] * 1_000)
+        assert kept == 1_000
+        assert open_ledger().run_log(run.id).entry_count == 1_000
+
     def test_no_secret_value_is_stored_in_plain_text(self, open_ledger, store):
         ledger = open_ledger()
         job = self.register(ledger, secrets={"API_KEY": SECRET})

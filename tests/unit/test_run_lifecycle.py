@@ -144,3 +144,19 @@ def test_runs_of_unknown_jobs_are_not_found(ledger):
 
     with pytest.raises(NotFound):
         ledger.request_run(uuid4(), actor="bob")
+
+
+def test_a_huge_batch_is_split_into_bounded_events(ledger, job):
+    from domain.run_log import MAX_EVENT_CHARS
+
+    run = ledger.request_run(job.id, actor="bob")
+    log = ledger.open_run_log(run)
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    message = "x" * 10_000
+    count = 3 * MAX_EVENT_CHARS // len(message)
+    assert ledger.record_log_entries(log, [(now, LogLevel.Error, message)] * count) == count
+    events = list(ledger.events.get(log.id))[1:]
+    assert len(events) == 3
+    assert all(sum(len(e[3]) for e in ev.entries) <= MAX_EVENT_CHARS for ev in events)
+    seqs = [e[0] for ev in events for e in ev.entries]
+    assert seqs == list(range(1, count + 1))
