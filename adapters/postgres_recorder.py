@@ -64,11 +64,14 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         # round trips on a local socket and never hang.
         if not stored_events:
             return []
-        with self.datastore.get_connection() as conn, conn.transaction():
-            with conn.cursor() as curs:
-                self._insert_events(curs, stored_events, **kwargs)
-                self._insert_stored_events(curs, stored_events, **kwargs)
-                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            self._insert_events(curs, stored_events, **kwargs)
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
