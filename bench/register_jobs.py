@@ -153,7 +153,7 @@ def run(bench: BenchStore, scale: float, *, with_secret: bool = False) -> list[R
     progress(f"{label} [{bench.kind}]: baseline {rate(n, base_seconds):,.0f} jobs/s")
 
     notes = (
-        "1 commit/job: LOCK TABLE + NOTIFY + INSERT ... RETURNING in one pipelined transaction"
+        "1 commit/job; JobLedger's save is BEGIN, LOCK TABLE, NOTIFY, INSERT ... RETURNING, COMMIT"
         if bench.kind == "postgres"
         else "1 commit/job (WAL, synchronous=FULL)"
     )
