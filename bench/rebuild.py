@@ -20,8 +20,8 @@ transaction:
 - On SQLite, by `executemany` of the rows eventsourcing's recorder would insert, on a
   connection of its own with synchronous=OFF. That is twice as fast as the recorder.
 - On PostgreSQL, by COPY. eventsourcing's insert was the bottleneck: about 4,000 events/s
-  with these 5 KB log events on commit 31d7740. Also, psycopg's pipeline mode sometimes
-  hangs for ever on a save of many MB (see README.md).
+  with these 5 KB log events on commit 31d7740. (Large saves once hung in psycopg's
+  pipeline mode; fixed in the recorder, see README.md.)
 
 Measured: `system.rebuild_projections()`: drop the four views (jobs, runs, logs, audit),
 recreate them and replay the whole notification log into them. Figure: events/s.
