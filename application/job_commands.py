@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
+from application.base import LedgerBase
 from domain import job as job_model
 from domain import values
 from domain.errors import InvalidInput
 from domain.job import Job
 from domain.schedule import CronSchedule
-
-if TYPE_CHECKING:
-    from application.app import JobLedger
 
 # Fields a PATCH may change, in the order their events are recorded.
 UPDATABLE = (
@@ -52,11 +50,11 @@ def parse_schedule(schedule: object) -> CronSchedule | None:
     return CronSchedule.parse(cron, timezone)
 
 
-class JobCommands:
+class JobCommands(LedgerBase):
     """Mixed into the application: register and change jobs."""
 
     def register_job(
-        self: JobLedger,
+        self,
         *,
         name: object,
         job_type: str,
@@ -91,7 +89,7 @@ class JobCommands:
         return job
 
     def update_job(
-        self: JobLedger,
+        self,
         job_id: UUID,
         changes: Mapping[str, Any],
         *,
@@ -131,16 +129,7 @@ class JobCommands:
         self._save(job)
         return job
 
-    def get_job(self: JobLedger, job_id: UUID, *, expected_version: int | None = None) -> Job:
-        """The current job, for a command to change. Deleted jobs are not found."""
-        job = self._load("job", Job, job_id)
-        job.check_not_deleted()
-        self._check_version("job", job, expected_version)
-        return job
-
-    def _change(
-        self: JobLedger, job_id: UUID, expected_version: int | None, method: str, *args: Any
-    ) -> Job:
+    def _change(self, job_id: UUID, expected_version: int | None, method: str, *args: Any) -> Job:
         job = self.get_job(job_id, expected_version=expected_version)
         getattr(job, method)(*args)
         self._save(job)
@@ -207,7 +196,7 @@ class JobCommands:
         return self._change(job_id, expected_version, "change_policies", policies, actor)
 
     def store_secret(
-        self: JobLedger,
+        self,
         job_id: UUID,
         name: str,
         value: str,
@@ -227,9 +216,7 @@ class JobCommands:
     ) -> Job:
         return self._change(job_id, expected_version, "remove_secret", name, actor)
 
-    def delete_job(
-        self: JobLedger, job_id: UUID, *, actor: str, expected_version: int | None = None
-    ) -> Job:
+    def delete_job(self, job_id: UUID, *, actor: str, expected_version: int | None = None) -> Job:
         job = self._change(job_id, expected_version, "delete", actor)
         # Crypto-shredding: with the data key gone, the secrets in the immutable history
         # can never be decrypted again.
@@ -239,7 +226,7 @@ class JobCommands:
     # History, for diagnosis.
 
     def job_at(
-        self: JobLedger,
+        self,
         job_id: UUID,
         *,
         version: int | None = None,
@@ -255,7 +242,7 @@ class JobCommands:
             raise InvalidInput("at", f"job {job_id} did not exist yet at {at.isoformat()}")
         return self._load("job", Job, job_id, version=events[-1].originator_version)
 
-    def job_history(self: JobLedger, job_id: UUID) -> list[Job.Event]:
+    def job_history(self, job_id: UUID) -> list[Job.Event]:
         """Every event of the job, oldest first."""
         events = [e for e in self.events.get(job_id) if isinstance(e, Job.Event)]
         if not events:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError
 
+from application.base import LedgerBase
 from domain import run as run_model
 from domain import values
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -17,15 +18,12 @@ from domain.log_level import LogLevel
 from domain.run import Run
 from domain.run_log import RunLog, open_log, run_log_id
 
-if TYPE_CHECKING:
-    from application.app import JobLedger
 
-
-class RunCommands:
+class RunCommands(LedgerBase):
     """Mixed into the application: the lifecycle of runs, used by people, scheduler and engine."""
 
     def request_run(
-        self: JobLedger,
+        self,
         job_id: UUID,
         *,
         actor: str,
@@ -60,17 +58,17 @@ class RunCommands:
             raise Conflict(f"run {run.id} for this slot was already requested") from None
         return run
 
-    def get_run(self: JobLedger, run_id: UUID) -> Run:
+    def get_run(self, run_id: UUID) -> Run:
         return self._load("run", Run, run_id)
 
-    def start_run(self: JobLedger, run_id: UUID, *, worker: str) -> Run:
+    def start_run(self, run_id: UUID, *, worker: str) -> Run:
         """Claim a queued run. Of workers racing for it one wins; the rest get Conflict."""
         run = self.get_run(run_id)
         run.start(worker)
         self._save(run)
         return run
 
-    def _finish(self: JobLedger, run_id: UUID, method: str, *args: Any) -> Run:
+    def _finish(self, run_id: UUID, method: str, *args: Any) -> Run:
         run = self.get_run(run_id)
         getattr(run, method)(*args)
         self._save(run)
@@ -99,12 +97,12 @@ class RunCommands:
 
     # The run's log: its own stream, written by the one worker that runs it.
 
-    def open_run_log(self: JobLedger, run: Run) -> RunLog:
+    def open_run_log(self, run: Run) -> RunLog:
         """Start the log stream of a run, with the run's threshold. Saved with the first batch."""
         return open_log(run.id, run.log_level)
 
     def record_log_entries(
-        self: JobLedger,
+        self,
         log: RunLog,
         entries: Iterable[tuple[datetime, LogLevel, str]],
     ) -> int:
@@ -114,12 +112,12 @@ class RunCommands:
             self._save(log)
         return kept
 
-    def run_log(self: JobLedger, run_id: UUID) -> RunLog:
+    def run_log(self, run_id: UUID) -> RunLog:
         return self._load("run log", RunLog, run_log_id(run_id))
 
     # The one door to plain secret values, for the engine at run time.
 
-    def secrets_for_run(self: JobLedger, run: Run) -> dict[str, str]:
+    def secrets_for_run(self, run: Run) -> dict[str, str]:
         """Decrypt the secrets of the job version the run executes with."""
         job = self._load("job", Job, run.job_id, version=run.job_version)
         return {
@@ -127,7 +125,7 @@ class RunCommands:
             for name, info in job.secrets.items()
         }
 
-    def job_for_run(self: JobLedger, run: Run) -> Job:
+    def job_for_run(self, run: Run) -> Job:
         """Which configuration produced this run: one lookup, by the recorded version."""
         try:
             return self._load("job", Job, run.job_id, version=run.job_version)
