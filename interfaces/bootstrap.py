@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.utils import Environment, resolve_topic
+from eventsourcing.utils import Environment
 
 from adapters.data_keys import DataKeyStore
 from adapters.data_keys_postgres import PostgresDataKeyStore
@@ -23,7 +23,14 @@ from adapters.event_store_config import StoreSettings, conninfo, store_env
 from adapters.job_types import JobTypeCatalog
 from adapters.master_key import MasterKey, load_master_key
 from adapters.pg_wakeup import PostgresWakeup
+from adapters.postgres_views import (
+    PostgresAuditView,
+    PostgresJobsView,
+    PostgresLogsView,
+    PostgresRunsView,
+)
 from adapters.secret_vault import SecretVault
+from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
 from application.app import JobLedger
 from interfaces.settings import Settings
 from projections.audit import AuditProjection
@@ -40,18 +47,18 @@ PROJECTIONS: tuple[type[BatchProjection[Any]], ...] = (
     AuditProjection,
 )
 
-VIEW_TOPICS = {
+VIEW_CLASSES: dict[str, dict[str, type[Any]]] = {
     "sqlite": {
-        "jobs": "adapters.sqlite_views:SQLiteJobsView",
-        "runs": "adapters.sqlite_views:SQLiteRunsView",
-        "logs": "adapters.sqlite_views:SQLiteLogsView",
-        "audit": "adapters.sqlite_views:SQLiteAuditView",
+        "jobs": SQLiteJobsView,
+        "runs": SQLiteRunsView,
+        "logs": SQLiteLogsView,
+        "audit": SQLiteAuditView,
     },
     "postgres": {
-        "jobs": "adapters.postgres_views:PostgresJobsView",
-        "runs": "adapters.postgres_views:PostgresRunsView",
-        "logs": "adapters.postgres_views:PostgresLogsView",
-        "audit": "adapters.postgres_views:PostgresAuditView",
+        "jobs": PostgresJobsView,
+        "runs": PostgresRunsView,
+        "logs": PostgresLogsView,
+        "audit": PostgresAuditView,
     },
 }
 
@@ -152,6 +159,6 @@ def build(settings: Settings, *, announce: Callable[[str], None] | None = None) 
 
 
 def _view(name: str, kind: str, env: dict[str, str]) -> Any:
-    view_class = resolve_topic(VIEW_TOPICS[kind][name])
+    view_class = VIEW_CLASSES[kind][name]
     factory = InfrastructureFactory.construct(Environment(name, env))
     return factory.tracking_recorder(view_class)

@@ -10,6 +10,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Tracking
 
+from adapters.keyset import keyset_query
 from adapters.postgres_views.common import PostgresView
 from projections.audit import (
     AUDIT_COLUMNS,
@@ -92,12 +93,8 @@ class PostgresAuditView(PostgresView, AuditView):
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
         filters = {"job_id": job_id, "actor": actor, "since": since, "until": until}
-        where = [WHERE[key] for key, value in filters.items() if value is not None]
-        params: list[Any] = [value for value in filters.values() if value is not None]
-        if cursor is not None:
-            where.append(WHERE["cursor"])
-            params += parse_audit_cursor(cursor)
-        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
+        after = None if cursor is None else list(parse_audit_cursor(cursor))
+        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER)
         rows = self.fetch(self.compose(query), [*params, limit + 1])  # +1: a next page?
         entries: list[dict[str, Any]] = rows[:limit]
         return entries, audit_cursor(entries[-1]) if len(rows) > limit else None

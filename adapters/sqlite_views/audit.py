@@ -10,6 +10,7 @@ import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor
 
+from adapters.keyset import keyset_query
 from adapters.sqlite_views.common import SQLiteView, chunks, dt, dumps, placeholders, ts, uid
 from projections.audit import (
     AUDIT_COLUMNS,
@@ -124,13 +125,11 @@ class SQLiteAuditView(SQLiteView, AuditView):
             "since": ts(since),
             "until": ts(until),
         }
-        where = [WHERE[key] for key, value in filters.items() if value is not None]
-        params = [value for value in filters.values() if value is not None]
+        after = None
         if cursor is not None:
             at, after_job, version = parse_audit_cursor(cursor)
-            where.append(WHERE["cursor"])
-            params += [ts(at), str(after_job), version]
-        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
+            after = [ts(at), str(after_job), version]
+        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER)
         with self.reading() as db:
             db.execute(query, [*params, limit + 1])  # one more: is there a next page?
             records = db.fetchall()

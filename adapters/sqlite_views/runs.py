@@ -8,6 +8,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
+from adapters.keyset import keyset_query
 from adapters.sqlite_views.common import SQLiteView, dt, placeholders, to_uuid, ts, uid
 from projections.base import page_size
 from projections.runs import (
@@ -143,13 +144,11 @@ class SQLiteRunsView(SQLiteView, RunsView):
             "since": ts(since),
             "until": ts(until),
         }
-        where = [WHERE[key] for key, value in filters.items() if value is not None]
-        params = [value for value in filters.values() if value is not None]
+        after = None
         if cursor is not None:
             requested_at, run_id = parse_runs_cursor(cursor)
-            where.append(WHERE["cursor"])
-            params += [ts(requested_at), str(run_id)]
-        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
+            after = [ts(requested_at), str(run_id)]
+        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER)
         with self.reading() as db:
             db.execute(query, [*params, limit + 1])  # one more: is there a next page?
             records = db.fetchall()

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 import time
 from typing import Any
 
-from interfaces.cli.context import opened
+from interfaces.cli.context import follow_until_signalled, opened
 
 
 def register(commands: Any) -> None:
@@ -38,13 +36,5 @@ def rebuild_views(args: argparse.Namespace) -> int:
 
 def run_views(args: argparse.Namespace) -> int:
     with opened() as system:
-        stop = threading.Event()
-
-        def on_signal(signum: int, _frame: object) -> None:
-            stop.set()
-            system.follower.wakeup.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        system.follower.run(stop)
+        follow_until_signalled(system)
     return 0

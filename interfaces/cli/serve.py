@@ -1,15 +1,12 @@
-"""`jobledger serve`: the embedded all-in-one process, and `jobledger projections run`."""
+"""`jobledger serve`: the embedded all-in-one process."""
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from typing import Any
 
-from interfaces.bootstrap import build
-from interfaces.settings import Settings
+from interfaces.cli.context import follow_until_signalled, opened
 
 
 def register(commands: Any) -> None:
@@ -23,20 +20,9 @@ def register(commands: Any) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    system = build(settings)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stop.set()
-        system.follower.wakeup.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    print(f"JobLedger serving on {settings.store.describe()} (data in {settings.data_dir})")
-    sys.stdout.flush()
-    try:
-        system.follower.run(stop)
-    finally:
-        system.close()
+    with opened() as system:
+        settings = system.settings
+        print(f"JobLedger serving on {settings.store.describe()} (data in {settings.data_dir})")
+        sys.stdout.flush()
+        follow_until_signalled(system)
     return 0
