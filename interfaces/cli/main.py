@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from domain.errors import Conflict, InvalidInput, JobLedgerError, NotFound
-from interfaces.cli import jobs, keys, projections, secrets, serve
+from interfaces.cli import api, jobs, keys, projections, scheduler, secrets, serve, tokens, worker
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -22,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
         "2 bad usage or invalid input.",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, jobs, secrets, projections, keys):
+    for module in (serve, api, scheduler, worker, projections, jobs, secrets, tokens, keys):
         module.register(commands)
     return root
 

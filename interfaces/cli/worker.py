@@ -1,0 +1,9 @@
+"""`jobledger worker`: placeholder; its owner replaces this module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    """Add the `worker` command to the parser."""
