@@ -1,4 +1,4 @@
-"""`jobledger projections rebuild|run`: replay history into the read models."""
+"""`jobledger projections [run|rebuild]`: keep the read models up to date, or replay history."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ from interfaces.cli.context import follow_until_signalled, opened
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("projections", help="rebuild or run the read models")
-    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    parser = commands.add_parser(
+        "projections",
+        help="run (the default) or rebuild the read models",
+        description="Keep the jobs, runs, logs and audit views up to date until stopped (the "
+        "projection process of a multi-process deployment), or rebuild them from history.",
+    )
+    # `jobledger projections` alone runs them: the process a deployment starts.
+    parser.set_defaults(handler=run_views)
+    sub = parser.add_subparsers(dest="action", required=False, metavar="ACTION")
     rebuild = sub.add_parser(
         "rebuild",
         help="drop every view and replay the whole history into it",
