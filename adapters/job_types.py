@@ -1,93 +1,132 @@
-"""The built-in job types and the JSON Schema each declares for its `program`.
+"""The job types this installation knows: the built-ins and any plugin, by entry point.
 
-Executing them is the engine's business; this catalog only lets the application refuse a
-program that its job type could never run, at the moment the job is registered or changed.
+A job type is an object with a name, a description, a JSON Schema for its `program` and an
+`executor()` (scheduler.ports.JobType). Packages offer them in the `jobledger.job_types`
+entry-point group, JobLedger's own four included. The catalog lets the application refuse a
+program its job type could never run, when the job is registered or changed, and gives the
+worker each type's executor. A plugin that fails to load is announced and left out: one
+broken package must not stop JobLedger from starting.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from importlib.metadata import entry_points
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from adapters.executors.command import COMMAND
+from adapters.executors.http_request import HTTP
+from adapters.executors.powershell import POWERSHELL
+from adapters.executors.python_callable import PYTHON
 from domain.errors import InvalidInput
+from domain.values import job_type_name
+from scheduler.ports import Executor, JobType
 
-BUILT_IN: dict[str, dict[str, Any]] = {
-    "powershell": {
-        "description": "A PowerShell script, run by pwsh with $Parameters and $Secrets.",
-        "schema": {
-            "type": "object",
-            "properties": {"script": {"type": "string", "minLength": 1}},
-            "required": ["script"],
-            "additionalProperties": False,
-        },
-    },
-    "command": {
-        "description": "A command line (argv, no shell); parameters as JSON on stdin.",
-        "schema": {
-            "type": "object",
-            "properties": {
-                "argv": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "cwd": {"type": "string"},
-            },
-            "required": ["argv"],
-            "additionalProperties": False,
-        },
-    },
-    "python": {
-        "description": "A Python callable 'module:function', run in a child process.",
-        "schema": {
-            "type": "object",
-            "properties": {
-                "callable": {"type": "string", "pattern": r"^[\w.]+:[\w.]+$"},
-            },
-            "required": ["callable"],
-            "additionalProperties": False,
-        },
-    },
-    "http": {
-        "description": "An HTTP request to a REST API (e.g. a PSA system); non-2xx fails.",
-        "schema": {
-            "type": "object",
-            "properties": {
-                "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
-                "url": {"type": "string", "pattern": "^https?://"},
-                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                "body": {},
-            },
-            "required": ["method", "url"],
-            "additionalProperties": False,
-        },
-    },
-}
+ENTRY_POINT_GROUP = "jobledger.job_types"
+BUILT_IN: tuple[JobType, ...] = (POWERSHELL, COMMAND, PYTHON, HTTP)
+logger = logging.getLogger("jobledger.job_types")
+
+
+def _checked(candidate: Any) -> JobType:
+    """The job type an entry point names (an instance, or a class to instantiate), checked."""
+    job_type = candidate() if isinstance(candidate, type) else candidate
+    for attribute in ("name", "description", "program_schema", "executor"):
+        if not hasattr(job_type, attribute):
+            raise TypeError(f"{job_type!r} has no {attribute!r}: not a JobType")
+    job_type_name(job_type.name)
+    if not callable(job_type.executor):
+        raise TypeError(f"{job_type.name}.executor is not callable")
+    Draft202012Validator.check_schema(job_type.program_schema)
+    return job_type  # type: ignore[no-any-return]
+
+
+def discover(group: str = ENTRY_POINT_GROUP) -> tuple[list[JobType], list[str]]:
+    """Every loadable job type in `group`, then the built-ins the metadata did not list.
+
+    Returns the types and one sentence per plugin left out. The built-ins are added from
+    code when missing, so an installation whose metadata is stale still runs them.
+    """
+    found: dict[str, JobType] = {}
+    problems: list[str] = []
+    try:
+        points = list(entry_points(group=group))
+    except Exception as error:  # broken metadata of some distribution
+        points = []
+        problems.append(f"cannot read the {group} entry points: {error}")
+    built_in = {job_type.name: job_type for job_type in BUILT_IN}
+    for point in points:
+        try:
+            job_type = _checked(point.load())
+        except Exception as error:
+            problems.append(f"job type plugin {point.name!r} ({point.value}) skipped: {error}")
+            continue
+        owner = built_in.get(job_type.name)
+        if job_type.name in found or (owner is not None and owner is not job_type):
+            problems.append(
+                f"job type plugin {point.name!r} ({point.value}) skipped: "
+                f"the name {job_type.name!r} is taken"
+            )
+            continue
+        found[job_type.name] = job_type
+    for name, job_type in built_in.items():
+        found.setdefault(name, job_type)
+    for problem in problems:
+        logger.warning(problem)
+    return list(found.values()), problems
 
 
 class JobTypeCatalog:
-    """Job types by name, each with a description and a program schema."""
+    """Job types by name, each with a description, a program schema and an executor."""
 
-    def __init__(self, types: dict[str, dict[str, Any]] | None = None) -> None:
-        self._types = dict(BUILT_IN if types is None else types)
+    def __init__(self, types: Iterable[JobType] | None = None) -> None:
+        if types is None:
+            loaded, self.problems = discover()
+        else:
+            loaded, self.problems = list(types), []
+        self._types = {job_type.name: job_type for job_type in loaded}
         self._validators = {
-            name: Draft202012Validator(spec["schema"]) for name, spec in self._types.items()
+            name: Draft202012Validator(job_type.program_schema)
+            for name, job_type in self._types.items()
         }
+        self._executors: dict[str, Executor] = {}
 
     def names(self) -> list[str]:
         return sorted(self._types)
 
     def describe(self) -> list[dict[str, Any]]:
         return [
-            {"name": name, "description": spec["description"], "program_schema": spec["schema"]}
-            for name, spec in sorted(self._types.items())
+            {
+                "name": name,
+                "description": job_type.description,
+                "program_schema": job_type.program_schema,
+            }
+            for name, job_type in sorted(self._types.items())
         ]
 
     def check_program(self, job_type: str, program: object) -> dict[str, Any]:
         validator = self._validators.get(job_type)
         if validator is None:
-            known = ", ".join(self.names())
-            raise InvalidInput("job_type", f"unknown job type {job_type!r}; known: {known}")
+            raise self._unknown(job_type)
         error = next(iter(sorted(validator.iter_errors(program), key=lambda e: e.path)), None)
         if error is not None:
             where = ".".join(str(p) for p in error.absolute_path)
             raise InvalidInput(f"program.{where}" if where else "program", error.message)
         assert isinstance(program, dict)
         return program
+
+    def executor(self, name: str) -> Executor:
+        """The executor of job type `name`; one per type, shared (executors are stateless)."""
+        executor = self._executors.get(name)
+        if executor is None:
+            job_type = self._types.get(name)
+            if job_type is None:
+                raise self._unknown(name)
+            executor = self._executors[name] = job_type.executor()
+        return executor
+
+    def _unknown(self, name: str) -> InvalidInput:
+        known = ", ".join(self.names())
+        return InvalidInput("job_type", f"unknown job type {name!r}; known: {known}")

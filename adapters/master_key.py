@@ -22,7 +22,9 @@ from typing import NoReturn
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from domain.errors import JobLedgerError
 
@@ -97,6 +99,17 @@ class MasterKey:
     def to_text(self) -> str:
         """The key as base64url, the form written to key files."""
         return base64.urlsafe_b64encode(self._key).decode("ascii")
+
+    def derive(self, purpose: bytes) -> bytes:
+        """A 32-byte key for one purpose (HKDF-SHA256 with `purpose` as its info).
+
+        Other uses (signing web sessions, say) get keys of their own, so the master key
+        itself only ever wraps data keys and no derived key reveals another.
+        """
+        if not purpose:
+            raise ValueError("a derived key needs a purpose")
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=None, info=purpose)
+        return hkdf.derive(self._key)
 
     def wrap(self, job_id: UUID, data_key: bytes) -> bytes:
         """Encrypt a data key, bound to its job so a wrapped key copied to another job fails."""

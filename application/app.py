@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from application.firing_commands import FiringCommands
 from application.job_commands import JobCommands
 from application.run_commands import RunCommands
 
 
-class JobLedger(JobCommands, RunCommands):
+class JobLedger(JobCommands, RunCommands, FiringCommands):
     """Jobs, runs and run logs as event-sourced aggregates in one event store."""

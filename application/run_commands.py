@@ -68,20 +68,33 @@ class RunCommands(LedgerBase):
         self._save(run)
         return run
 
-    def _finish(self, run_id: UUID, method: str, *args: Any) -> Run:
+    def _finish(
+        self, run_id: UUID, method: str, *args: Any, retry_now: datetime | None = None
+    ) -> Run:
         run = self.get_run(run_id)
         getattr(run, method)(*args)
-        self._save(run)
+        # The end of the run and its retry are saved in one transaction: a worker that dies
+        # between the two can never leave a failed run that its policy says to retry, unretried.
+        retry = self._retry_of(run, retry_now) if retry_now is not None else None
+        self._save(run, retry)
         return run
 
     def succeed_run(self, run_id: UUID, *, exit_code: int | None = 0) -> Run:
         return self._finish(run_id, "succeed", exit_code)
 
-    def fail_run(self, run_id: UUID, *, exit_code: int | None, error: str | None) -> Run:
-        return self._finish(run_id, "fail", exit_code, error)
+    def fail_run(
+        self,
+        run_id: UUID,
+        *,
+        exit_code: int | None,
+        error: str | None,
+        retry_now: datetime | None = None,
+    ) -> Run:
+        """Record a failure; with `retry_now`, also request the retry the job's policy asks for."""
+        return self._finish(run_id, "fail", exit_code, error, retry_now=retry_now)
 
-    def time_out_run(self, run_id: UUID) -> Run:
-        return self._finish(run_id, "time_out")
+    def time_out_run(self, run_id: UUID, *, retry_now: datetime | None = None) -> Run:
+        return self._finish(run_id, "time_out", retry_now=retry_now)
 
     def cancel_run(self, run_id: UUID, *, actor: str) -> Run:
         return self._finish(run_id, "request_cancel", actor)
@@ -92,8 +105,51 @@ class RunCommands(LedgerBase):
     def skip_run(self, run_id: UUID, *, reason: str) -> Run:
         return self._finish(run_id, "skip", reason)
 
-    def abandon_run(self, run_id: UUID, *, reason: str) -> Run:
-        return self._finish(run_id, "abandon", reason)
+    def abandon_run(self, run_id: UUID, *, reason: str, retry_now: datetime | None = None) -> Run:
+        return self._finish(run_id, "abandon", reason, retry_now=retry_now)
+
+    def retry_run_for(self, run_id: UUID) -> Run | None:
+        """The retry requested for this run, if any (its id is derived, so no index is needed)."""
+        run = self.get_run(run_id)
+        try:
+            return self.get_run(run_model.retry_run_id(run.id, run.attempt + 1))
+        except NotFound:
+            return None
+
+    def _retry_of(self, run: Run, now: datetime) -> Run | None:
+        """The next attempt of a run that just failed, timed out or was abandoned, if the
+        job's retry policy asks for one; else None.
+
+        The retry runs the job as it is now (a fixed program is what a retry should pick up)
+        with the failed run's parameters, not before now + the backoff, which doubles with
+        each attempt. Its id derives from (failed run, attempt), so it is created once.
+        No retry for a job deleted or disabled since: nobody wants it run again.
+        """
+        try:
+            job = self._load("job", Job, run.job_id)
+        except NotFound:
+            return None
+        if job.deleted or not job.enabled:
+            return None
+        max_retries = int(job.policies.get("max_retries") or 0)
+        if run.attempt > max_retries:
+            return None
+        backoff = int(job.policies.get("retry_backoff_seconds") or 0)
+        return run_model.request(
+            job_id=job.id,
+            job_version=job.version,
+            job_name=job.name,
+            job_type=job.job_type,
+            trigger="retry",
+            requested_by="system:retry",
+            parameters=run.parameters,
+            log_level=job.log_level,
+            timeout_seconds=job.timeout_seconds,
+            scheduled_for=now + run_model.retry_delay(backoff, run.attempt),
+            attempt=run.attempt + 1,
+            retry_of=run.id,
+            run_id=run_model.retry_run_id(run.id, run.attempt + 1),
+        )
 
     # The run's log: its own stream, written by the one worker that runs it.
 
@@ -117,9 +173,11 @@ class RunCommands(LedgerBase):
 
     # The one door to plain secret values, for the engine at run time.
 
-    def secrets_for_run(self, run: Run) -> dict[str, str]:
-        """Decrypt the secrets of the job version the run executes with."""
-        job = self._load("job", Job, run.job_id, version=run.job_version)
+    def secrets_for_run(self, run: Run, job: Job | None = None) -> dict[str, str]:
+        """Decrypt the secrets of the job version the run executes with. A caller that has
+        just loaded that version (`job_for_run`) passes it, saving a second load."""
+        if job is None or job.id != run.job_id or job.version != run.job_version:
+            job = self._load("job", Job, run.job_id, version=run.job_version)
         return {
             name: self.vault.decrypt(job.id, name, info["ciphertext"])
             for name, info in job.secrets.items()

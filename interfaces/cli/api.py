@@ -1,9 +1,61 @@
-"""`jobledger api`: placeholder; its owner replaces this module."""
+"""`jobledger api`: the HTTP API (and the web pages) as a process of its own.
+
+For the split-process mode on PostgreSQL: any number of `api` processes beside
+`jobledger projections run` (which keeps the views they read up to date), schedulers and
+workers. The embedded all-in-one `jobledger serve` runs the same app in its process.
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from typing import Any
+
+from adapters.token_store import build_token_store
+from interfaces.cli.context import opened
+from interfaces.http.app import create_app
+from interfaces.http.first_admin import ensure_first_admin
+from interfaces.http.server import DEFAULT_HOST, DEFAULT_PORT, serve_forever
+
+
+def add_address_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
 
 
 def register(commands: Any) -> None:
-    """Add the `api` command to the parser."""
+    parser = commands.add_parser(
+        "api",
+        help="serve the HTTP API and web pages (views kept by `projections run`)",
+        description="Serve the HTTP API, its OpenAPI document (/openapi.json, /docs) and the "
+        "web pages on the configured store. The read models it answers from are kept up to "
+        "date by `jobledger projections run`, started separately. Stop with Ctrl-C.",
+    )
+    add_address_flags(parser)
+    parser.set_defaults(handler=api)
+
+
+def announce(message: str) -> None:
+    print(message, flush=True)
+
+
+def api(args: argparse.Namespace) -> int:
+    with opened() as system:
+        tokens = build_token_store(system.settings)
+        try:
+            ensure_first_admin(tokens, announce)
+            app = create_app(system, tokens)
+            print(
+                f"JobLedger API on http://{args.host}:{args.port} "
+                f"({system.settings.store.describe()})",
+                flush=True,
+            )
+            sys.stdout.flush()
+            serve_forever(app, args.host, args.port)
+        finally:
+            tokens.close()
+    return 0

@@ -1,9 +1,55 @@
-"""`jobledger scheduler`: placeholder; its owner replaces this module."""
+"""`jobledger scheduler`: the scheduler as a process of its own, against the configured store.
+
+Any number may run side by side on PostgreSQL: each slot still fires once.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import sys
+from datetime import timedelta
 from typing import Any
+
+from domain.errors import InvalidInput
+from interfaces.cli.context import opened
+from interfaces.scheduler_runtime import run_scheduler_until_signalled
+from scheduler.scheduler import Scheduler
 
 
 def register(commands: Any) -> None:
-    """Add the `scheduler` command to the parser."""
+    parser = commands.add_parser(
+        "scheduler",
+        help="turn schedules into run requests until stopped",
+        description="Follow the job events and, at each fire time, record the run requests "
+        "that fall due (one transaction per instant). Runs until SIGTERM or Ctrl-C. Several "
+        "may run side by side against PostgreSQL; each slot still fires once.",
+    )
+    parser.add_argument(
+        "--misfire-grace",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="a slot later than this is 'missed' and follows the job's misfire policy (default 60)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.misfire_grace < 0:
+        raise InvalidInput("--misfire-grace", "must not be negative")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with opened() as system:
+
+        def started(scheduler: Scheduler) -> None:
+            print(
+                f"JobLedger scheduler started on {system.settings.store.describe()} "
+                f"({len(scheduler.index)} jobs)",
+                flush=True,
+            )
+
+        run_scheduler_until_signalled(
+            system, misfire_grace=timedelta(seconds=args.misfire_grace), on_started=started
+        )
+    sys.stdout.flush()
+    return 0

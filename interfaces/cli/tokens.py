@@ -1,9 +1,85 @@
-"""`jobledger tokens`: placeholder; its owner replaces this module."""
+"""`jobledger tokens create|list|revoke`: API tokens for the HTTP API and the web pages."""
 
 from __future__ import annotations
 
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from adapters.token_store import TokenStore, build_token_store
+from interfaces.cli.context import add_json_flag
+from interfaces.cli.output import print_json, print_table
+from interfaces.principal import ROLES
+from interfaces.settings import Settings
 
 
 def register(commands: Any) -> None:
-    """Add the `tokens` command to the parser."""
+    parser = commands.add_parser(
+        "tokens",
+        help="create, list and revoke API tokens",
+        description="API tokens authenticate scripts (Authorization: Bearer) and people "
+        "signing in to the web pages. Roles: admin (everything), operator (view, run now, "
+        "cancel), viewer (read only). A token is shown once, when created; only its hash "
+        "is stored.",
+    )
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    create = sub.add_parser(
+        "create",
+        help="create a token and print it (once)",
+        description="Print a new token alone on its line. It cannot be shown again: store it now.",
+    )
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--name", required=True, help="who or what holds it; the actor on events")
+    create.set_defaults(handler=create_token)
+
+    list_ = sub.add_parser("list", help="list tokens (never their values)")
+    add_json_flag(list_)
+    list_.set_defaults(handler=list_tokens)
+
+    revoke = sub.add_parser("revoke", help="revoke a token by id or name")
+    revoke.add_argument("token", metavar="ID_OR_NAME")
+    revoke.set_defaults(handler=revoke_token)
+
+
+@contextmanager
+def opened_tokens() -> Iterator[TokenStore]:
+    store = build_token_store(Settings.from_env())
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def create_token(args: argparse.Namespace) -> int:
+    with opened_tokens() as store:
+        principal, plain = store.create(args.name, args.role)
+    print(
+        f"Created {principal.role} token {principal.name!r} (id {principal.token_id}); it is "
+        "shown this once:",
+        file=sys.stderr,
+    )
+    print(plain)
+    return 0
+
+
+def list_tokens(args: argparse.Namespace) -> int:
+    with opened_tokens() as store:
+        rows = store.list()
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["id", "name", "role", "created_at", "last_used_at", "revoked"])
+    return 0
+
+
+def revoke_token(args: argparse.Namespace) -> int:
+    with opened_tokens() as store:
+        revoked = store.revoke(args.token)
+    if not revoked:
+        print(f"jobledger: no live token with id or name {args.token!r}", file=sys.stderr)
+        return 1
+    print(f"Revoked token {args.token}.")
+    return 0

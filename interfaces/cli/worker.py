@@ -1,9 +1,69 @@
-"""`jobledger worker`: placeholder; its owner replaces this module."""
+"""`jobledger worker`: workers as a process of their own, until SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from typing import Any
+
+from interfaces.cli.context import opened
+from interfaces.worker_runtime import DEFAULT_CONCURRENCY, DEFAULT_GRACE_SECONDS
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0 or more)")
+    return number
 
 
 def register(commands: Any) -> None:
-    """Add the `worker` command to the parser."""
+    parser = commands.add_parser(
+        "worker",
+        help="claim queued runs and execute them (run one or more)",
+        description="Claim queued runs and execute them, up to --concurrency at a time, until "
+        "SIGTERM or Ctrl-C. Then it claims nothing more, lets running runs finish for --grace "
+        "seconds, and stops the rest (their process trees are killed; they are recorded "
+        "abandoned and retried if their job says so). On PostgreSQL run as many as you like: "
+        "the runs of a worker that dies are abandoned within seconds by the others.",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"runs executed at once (default {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--grace",
+        type=_seconds,
+        default=DEFAULT_GRACE_SECONDS,
+        help=f"seconds running runs may finish after SIGTERM (default {DEFAULT_GRACE_SECONDS:g})",
+    )
+    parser.set_defaults(handler=worker)
+
+
+def worker(args: argparse.Namespace) -> int:
+    from interfaces.worker_runtime import run_until_signalled
+
+    def announce(line: str) -> None:
+        print(line)
+        sys.stdout.flush()
+
+    with opened() as system:
+        run_until_signalled(
+            system, concurrency=args.concurrency, grace=args.grace, announce=announce
+        )
+    return 0

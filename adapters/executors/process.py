@@ -1,0 +1,223 @@
+"""Runs one child process for a job: its own process group, leveled output, a clean stop.
+
+Every job type that starts a program goes through `ProcessRunner`, so the rules hold for
+all of them: the child leads a new process group (a timeout or cancel kills the whole
+tree, SIGTERM then SIGKILL after a grace period, and nothing it started outlives the run);
+stdout and stderr are read line by line on their own threads and sent to the log as they
+come; the outcome names the exit code or signal and the last error lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO
+
+from adapters.executors.lines import STDERR, STDOUT, LineParser, parse_prefixed
+from domain.log_level import LogLevel
+from scheduler.ports import LogSink, Outcome, StopSignal
+
+logger = logging.getLogger("jobledger.executors")
+# A line longer than this is cut into pieces rather than held whole in memory.
+MAX_LINE_BYTES = 64 * 1024
+# The outcome's error text: the last error lines, bounded so a noisy failure stays readable.
+ERROR_TAIL_LINES = 10
+ERROR_TAIL_CHARS = 2000
+# How often the waiting thread looks at the stop signal while the child runs.
+STOP_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """What to start: argv (no shell), its environment, its stdin and working directory."""
+
+    argv: Sequence[str]
+    env: Mapping[str, str] = field(repr=False)
+    stdin: bytes = field(default=b"", repr=False)
+    cwd: str | None = None
+
+
+class _ErrorTail:
+    """The last few Error-level lines, for the outcome of a failed run."""
+
+    def __init__(self) -> None:
+        self._lines: deque[str] = deque(maxlen=ERROR_TAIL_LINES)
+        self._lock = threading.Lock()
+
+    def add(self, message: str) -> None:
+        with self._lock:
+            self._lines.extend(line for line in message.splitlines() if line.strip())
+
+    def text(self) -> str:
+        with self._lock:
+            text = "\n".join(self._lines)
+        return text if len(text) <= ERROR_TAIL_CHARS else "…" + text[-ERROR_TAIL_CHARS:]
+
+
+class ProcessRunner:
+    """Starts a program, streams its output to a LogSink, stops its tree when told to."""
+
+    def __init__(self, grace_seconds: float = 5.0) -> None:
+        self.grace_seconds = grace_seconds
+
+    def run(
+        self,
+        spec: ProcessSpec,
+        log: LogSink,
+        stop: StopSignal,
+        parse: LineParser = parse_prefixed,
+    ) -> Outcome:
+        problem = _cannot_start(spec)
+        if problem is not None:
+            return Outcome(None, problem)
+        try:
+            child = subprocess.Popen(
+                list(spec.argv),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=dict(spec.env),
+                cwd=spec.cwd,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as error:
+            return Outcome(None, _start_error(spec, error))
+        tail = _ErrorTail()
+        threads = [
+            _thread(_feed, child.stdin, spec.stdin),
+            _thread(_read, child.stdout, STDOUT, parse, log, tail),
+            _thread(_read, child.stderr, STDERR, parse, log, tail),
+        ]
+        stopped_by = self._wait(child, stop)
+        self._reap_group(child.pid, threads)
+        for thread in threads:
+            thread.join(self.grace_seconds)
+        if any(thread.is_alive() for thread in threads):
+            # Only a process that left our group (setsid) can still hold the pipes open.
+            log(LogLevel.Warning, "output left open by a process outside the job's group")
+        return _outcome(child.returncode, stopped_by, tail)
+
+    def _wait(self, child: subprocess.Popen[bytes], stop: StopSignal) -> str | None:
+        """Wait for the main process; on stop, SIGTERM its group, then SIGKILL after grace."""
+        kill_at: float | None = None
+        while True:
+            try:
+                # Popen.wait polls with growing sleeps from 0.5 ms, so quick programs end quickly.
+                child.wait(timeout=STOP_POLL_SECONDS)
+                return stop.reason if stop.is_set() and kill_at is not None else None
+            except subprocess.TimeoutExpired:
+                pass
+            if stop.is_set() and kill_at is None:
+                _signal_group(child.pid, signal.SIGTERM)
+                kill_at = time.monotonic() + self.grace_seconds
+            elif kill_at is not None and time.monotonic() >= kill_at:
+                _signal_group(child.pid, signal.SIGKILL)
+
+    def _reap_group(self, pgid: int, threads: list[threading.Thread]) -> None:
+        """Kill what the program left behind: its group outlives it only by a grace period.
+
+        A lingering child may hold stdout open; the readers end when it dies.
+        """
+        if not _signal_group(pgid, signal.SIGTERM):
+            return
+        deadline = time.monotonic() + self.grace_seconds
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        _signal_group(pgid, signal.SIGKILL)
+
+
+def _thread(target: Callable[..., None], *args: object) -> threading.Thread:
+    thread = threading.Thread(target=target, args=args, daemon=True)
+    thread.start()
+    return thread
+
+
+def _feed(pipe: IO[bytes], data: bytes) -> None:
+    """Write stdin on its own thread: a child that never reads it must not block the run."""
+    try:
+        if data:
+            pipe.write(data)
+    except (BrokenPipeError, OSError):
+        pass  # the program exited or closed stdin without reading it: its choice
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.close()
+
+
+def _read(pipe: IO[bytes], stream: str, parse: LineParser, log: LogSink, tail: _ErrorTail) -> None:
+    with pipe:
+        for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            entry = parse(stream, line)
+            if entry is None:
+                continue
+            level, message = entry
+            if level is LogLevel.Error:
+                tail.add(message)
+            try:
+                log(level, message)
+            except Exception:
+                # Keep draining: a reader that stops would block the program on a full pipe.
+                logger.exception("log sink failed on a %s line; line dropped", stream)
+
+
+def _signal_group(pgid: int, signum: int) -> bool:
+    """Signal every process in the group; False when none is left."""
+    try:
+        os.killpg(pgid, signum)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        # A member changed its credentials (setuid); the rest were still signalled.
+        return True
+
+
+def _cannot_start(spec: ProcessSpec) -> str | None:
+    """Say what is wrong before trying, so the run's error names it plainly."""
+    if not spec.argv:
+        return "cannot start: the program has no argv"
+    if spec.cwd is not None and not os.path.isdir(spec.cwd):
+        return f"cannot start {spec.argv[0]!r}: working directory {spec.cwd!r} does not exist"
+    return None
+
+
+def _start_error(spec: ProcessSpec, error: OSError) -> str:
+    program = spec.argv[0]
+    if isinstance(error, FileNotFoundError):
+        if spec.cwd is not None and error.filename == spec.cwd:
+            return f"cannot start {program!r}: working directory {spec.cwd!r} does not exist"
+        return f"cannot start {program!r}: no such executable (looked in the job's PATH)"
+    if isinstance(error, PermissionError):
+        return f"cannot start {program!r}: permission denied (is it executable?)"
+    return f"cannot start {program!r}: {error.strerror or error}"
+
+
+def _outcome(returncode: int, stopped_by: str | None, tail: _ErrorTail) -> Outcome:
+    errors = tail.text()
+    if returncode == 0 and stopped_by is None:
+        return Outcome(0)
+    if returncode < 0:
+        name = _signal_name(-returncode)
+        cause = f"stopped ({stopped_by}): killed by {name}" if stopped_by else f"killed by {name}"
+        return Outcome(returncode, f"{cause}\n{errors}" if errors else cause)
+    if stopped_by is not None:
+        cause = f"stopped ({stopped_by}): exited with code {returncode}"
+        return Outcome(returncode, f"{cause}\n{errors}" if errors else cause)
+    return Outcome(returncode, errors or f"exited with code {returncode}")
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"

@@ -1,0 +1,126 @@
+"""The scheduler's command: request the runs of the slots that fell due, in one transaction.
+
+The scheduler knows each job from the job events it follows, so it hands over what a run
+request records (`JobTemplate`) rather than having 10,000 jobs loaded from the store in the
+second they fall due. Slots that will not run are recorded too, as runs requested and
+skipped in the same write, under the same name-based id, so the history has no silent holes
+and a second scheduler cannot run a slot the first one skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import RecordConflictError
+
+from application.base import LedgerBase
+from domain import run as run_model
+from domain.run import Run
+
+SCHEDULER_ACTOR = "scheduler"
+
+
+@dataclass(frozen=True, slots=True)
+class JobTemplate:
+    """What a scheduled run copies from its job, at the job version it was made from."""
+
+    job_id: UUID
+    job_version: int
+    job_name: str
+    job_type: str
+    parameters: dict[str, Any]
+    log_level: str
+    timeout_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRequest:
+    """One slot of one job: a run to request, or (with `skip_reason`) a slot recorded as skipped."""
+
+    job: JobTemplate
+    fire_time: datetime
+    skip_reason: str | None = None
+
+    @property
+    def run_id(self) -> UUID:
+        return run_model.scheduled_run_id(self.job.job_id, self.fire_time)
+
+
+@dataclass
+class FiringResult:
+    """What a batch did: the runs now in the store from this call, and the slots another
+    scheduler had already recorded (their ids)."""
+
+    saved: list[Run] = field(default_factory=list)
+    already_fired: list[UUID] = field(default_factory=list)
+    notification_id: int | None = None  # the last one this call stored, if any
+
+    @property
+    def requested(self) -> int:
+        return sum(1 for run in self.saved if run.status == "queued")
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for run in self.saved if run.status == "skipped")
+
+
+class FiringCommands(LedgerBase):
+    """Mixed into the application: the scheduler's side of the run lifecycle."""
+
+    def request_scheduled(
+        self, slots: Sequence[SlotRequest], *, actor: str = SCHEDULER_ACTOR
+    ) -> FiringResult:
+        """Record every slot in ONE transaction; if another scheduler got to some slot
+        first, fall back to one write per slot and report those as already fired."""
+        result = FiringResult()
+        if not slots:
+            return result
+        runs = [_build(slot, actor) for slot in slots]
+        try:
+            recordings = self.save(*runs)
+        except RecordConflictError:
+            # The batch rolled back whole and its runs gave up their pending events, so
+            # build each run again and write it on its own.
+            for slot in slots:
+                run = _build(slot, actor)
+                try:
+                    recordings = self.save(run)
+                except RecordConflictError:
+                    result.already_fired.append(run.id)
+                    continue
+                result.saved.append(run)
+                result.notification_id = _last_id(recordings, result.notification_id)
+            return result
+        result.saved = runs
+        result.notification_id = _last_id(recordings, None)
+        return result
+
+
+def _build(slot: SlotRequest, actor: str) -> Run:
+    job = slot.job
+    run = run_model.request(
+        job_id=job.job_id,
+        job_version=job.job_version,
+        job_name=job.job_name,
+        job_type=job.job_type,
+        trigger="schedule",
+        requested_by=actor,
+        parameters=job.parameters,
+        log_level=job.log_level,
+        timeout_seconds=job.timeout_seconds,
+        scheduled_for=slot.fire_time,
+    )
+    if slot.skip_reason is not None:
+        run.skip(slot.skip_reason)
+    return run
+
+
+def _last_id(recordings: Sequence[Any], previous: int | None) -> int | None:
+    ids = [r.notification.id for r in recordings if r.notification.id is not None]
+    if previous is not None:
+        ids.append(previous)
+    return max(ids, default=None)

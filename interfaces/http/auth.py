@@ -1,0 +1,74 @@
+"""Who is calling: a bearer token, or the web pages' session cookie; and what they may do.
+
+Roles (interfaces.principal.ROLES): viewer reads, operator also runs and cancels, admin
+does everything. A Bearer header wins over a cookie. A cookie-authenticated request that
+changes something (POST, PUT, PATCH, DELETE) must also carry the page's CSRF token, or a
+page on another site could make the browser act for the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from interfaces.http.problems import Forbidden, Unauthorized
+from interfaces.principal import Principal
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# Puts the bearer scheme in the OpenAPI document; missing or non-bearer headers give None
+# so that we can answer with our own 401 problem.
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer", bearerFormat="jl_...")
+
+
+def _session(request: Request) -> tuple[Principal | None, Callable[[Request], bool] | None]:
+    """The web pages' session principal and CSRF check, if the pages are installed."""
+    try:
+        from interfaces.web.session import csrf_ok, principal_from_session
+    except ImportError:
+        return None, None
+    return principal_from_session(request), csrf_ok
+
+
+def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """The caller's principal, or Unauthorized / Forbidden (CSRF)."""
+    if credentials is not None:
+        principal = request.app.state.tokens.verify(credentials.credentials)
+        if principal is None:
+            raise Unauthorized("the token is unknown or revoked", invalid_token=True)
+        return principal
+    if "authorization" in request.headers:
+        raise Unauthorized('use "Authorization: Bearer <token>"', invalid_token=True)
+    principal, csrf_ok = _session(request)
+    if principal is None:
+        raise Unauthorized("a token is needed: send Authorization: Bearer <token>")
+    if request.method in UNSAFE_METHODS and csrf_ok is not None and not csrf_ok(request):
+        raise Forbidden("the CSRF token is missing or wrong; reload the page and try again")
+    return principal
+
+
+def require(role: str) -> Any:
+    """A dependency that authenticates and checks that the principal has at least `role`."""
+
+    def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        principal = authenticate(request, credentials)
+        if not principal.may(role):
+            raise Forbidden(
+                f"this needs the {role} role; token {principal.name!r} has the "
+                f"{principal.role} role"
+            )
+        request.state.principal = principal
+        return principal
+
+    return Depends(dependency)
+
+
+Viewer = Annotated[Principal, require("viewer")]
+Operator = Annotated[Principal, require("operator")]
+Admin = Annotated[Principal, require("admin")]

@@ -1,0 +1,105 @@
+"""Prometheus text for /metrics, read from the views and the store on each scrape.
+
+Fire lag is the delay from a scheduled run's slot to its start, over the most recent
+scheduled runs (a sliding window, not a counter since start: any API replica answers the
+same). Projection lag is how many notifications each view has still to process.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+FIRE_LAG_WINDOW = 500  # most recent runs looked at
+QUANTILES = (0.5, 0.9, 0.99)
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def _number(value: float) -> str:
+    if value != value:
+        return "NaN"
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def fire_lags(runs: list[dict[str, Any]]) -> list[float]:
+    return sorted(
+        (run["started_at"] - run["scheduled_for"]).total_seconds()
+        for run in runs
+        if run.get("trigger") == "schedule"
+        and run.get("started_at") is not None
+        and run.get("scheduled_for") is not None
+    )
+
+
+def render_metrics(system: Any, now: datetime) -> str:
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            lines.append(f"{name}{labels} {_number(value)}")
+
+    runs_view = system.view("runs")
+    counts = runs_view.count_by_status()
+    metric(
+        "jobledger_runs",
+        "gauge",
+        "Runs by status, as the runs view has them.",
+        [(f'{{status="{status}"}}', count) for status, count in sorted(counts.items())],
+    )
+
+    store_position = system.app.recorder.max_notification_id() or 0
+    positions = system.follower.positions()
+    metric(
+        "jobledger_store_position",
+        "gauge",
+        "The last notification id in the event store.",
+        [("", store_position)],
+    )
+    metric(
+        "jobledger_projection_position",
+        "gauge",
+        "The last notification id each view has processed.",
+        [(f'{{projection="{name}"}}', pos) for name, pos in sorted(positions.items())],
+    )
+    metric(
+        "jobledger_projection_lag_events",
+        "gauge",
+        "Notifications stored but not yet processed, by view.",
+        [
+            (f'{{projection="{name}"}}', max(0, store_position - pos))
+            for name, pos in sorted(positions.items())
+        ],
+    )
+
+    recent, _ = runs_view.list_runs(limit=FIRE_LAG_WINDOW)
+    lags = fire_lags(recent)
+    samples: list[tuple[str, Any]] = [
+        (f'{{quantile="{q}"}}', _quantile(lags, q)) for q in QUANTILES
+    ]
+    samples += [("_sum", float(sum(lags))), ("_count", len(lags))]
+    lines.append(
+        "# HELP jobledger_fire_lag_seconds Delay from a scheduled run's slot to its start, "
+        f"over the scheduled runs among the latest {FIRE_LAG_WINDOW} runs."
+    )
+    lines.append("# TYPE jobledger_fire_lag_seconds summary")
+    for suffix_or_labels, value in samples:
+        lines.append(f"jobledger_fire_lag_seconds{suffix_or_labels} {_number(value)}")
+
+    logs_view = system.view("logs")
+    count_entries = getattr(logs_view, "count_entries", None)
+    if count_entries is not None:
+        metric(
+            "jobledger_log_entries_recorded",
+            "gauge",
+            "Log entries recorded (kept at or above each job's threshold), all runs.",
+            [("", count_entries())],
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,137 @@
+"""How jobs look in API responses, whether read from the jobs view or from a Job aggregate
+(a command's result, or the job as it was at a past time): one shape for both."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.errors import InvalidInput
+from domain.job import DEFAULT_POLICIES, Job
+from domain.schedule import CronSchedule
+
+POLICY_KEYS = tuple(DEFAULT_POLICIES)
+
+
+def schedule_facts(
+    schedule: dict[str, str] | None, enabled: bool, now: datetime | None
+) -> tuple[str | None, datetime | None]:
+    """(the schedule in words, its next fire time after `now`) for a job's schedule.
+
+    Computed on read: a change of schedule shows its next run at once, whatever the
+    scheduler has got to. No next run for a disabled job, nor when `now` is None (a job as
+    it was in the past)."""
+    if schedule is None:
+        return None, None
+    try:
+        parsed = CronSchedule.from_dict(schedule)
+    except InvalidInput:  # stored by an older rule that no longer accepts it
+        return None, None
+    upcoming = None
+    if enabled and now is not None:
+        try:
+            upcoming = parsed.next_fire_time(now)
+        except ValueError:  # does not fire again
+            upcoming = None
+    return parsed.describe(), upcoming
+
+
+def job_from_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    description, upcoming = schedule_facts(row["schedule"], row["enabled"], now)
+    return _job(
+        row, row["policies"], row["secrets"], description, upcoming, last_run_of(row), False
+    )
+
+
+def job_from_aggregate(
+    job: Job,
+    *,
+    updated_by: str,
+    now: datetime | None,
+    last_run: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A replayed job; `now` None for a past state (no next run)."""
+    state = {
+        "id": job.id,
+        "version": job.version,
+        "name": job.name,
+        "description": job.description,
+        "job_type": job.job_type,
+        "program": job.program,
+        "parameters": job.parameters,
+        "schedule": job.schedule,
+        "log_level": job.log_level,
+        "enabled": job.enabled,
+        "created_at": job.created_on,
+        "created_by": job.created_by,
+        "updated_at": job.modified_on,
+        "updated_by": updated_by,
+    }
+    live = not job.deleted
+    description, upcoming = schedule_facts(job.schedule, job.enabled and live, now)
+    return _job(
+        state, job.policies, job.secret_names(), description, upcoming, last_run, job.deleted
+    )
+
+
+def last_run_of(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The last-run summary of a jobs-view row, if it has one."""
+    if row is None or row.get("last_run_id") is None:
+        return None
+    return {
+        "id": row["last_run_id"],
+        "status": row["last_run_status"],
+        "requested_at": row["last_run_at"],
+    }
+
+
+def _job(
+    state: dict[str, Any],
+    policies: dict[str, Any],
+    secrets: list[dict[str, Any]],
+    schedule_description: str | None,
+    next_run_at: datetime | None,
+    last_run: dict[str, Any] | None,
+    deleted: bool,
+) -> dict[str, Any]:
+    schedule = state["schedule"]
+    return {
+        "id": state["id"],
+        "version": state["version"],
+        "name": state["name"],
+        "description": state["description"],
+        "job_type": state["job_type"],
+        "program": state["program"],
+        "parameters": state["parameters"],
+        "schedule": None
+        if schedule is None
+        else {"cron": schedule["cron"], "timezone": schedule["timezone"]},
+        "schedule_description": schedule_description,
+        "log_level": state["log_level"],
+        "enabled": state["enabled"],
+        **{key: policies.get(key, DEFAULT_POLICIES[key]) for key in POLICY_KEYS},
+        "secrets": [
+            {"name": s["name"], "updated_at": s["updated_at"], "updated_by": s["updated_by"]}
+            for s in secrets
+        ],
+        "next_run_at": next_run_at,
+        "last_run": last_run,
+        "created_at": state["created_at"],
+        "created_by": state["created_by"],
+        "updated_at": state["updated_at"],
+        "updated_by": state["updated_by"],
+        "deleted": deleted,
+    }
+
+
+def history_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An audit row as the API shows it (the view's keys, in a fixed order)."""
+    return {
+        "job_id": entry["job_id"],
+        "job_name": entry["job_name"],
+        "version": entry["version"],
+        "event": entry["event"],
+        "at": entry["at"],
+        "actor": entry["actor"],
+        "changes": entry["changes"],
+    }

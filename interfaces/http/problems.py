@@ -1,0 +1,263 @@
+"""Errors as RFC 9457 problem details (application/problem+json), each naming its cause.
+
+Bad input of any kind gets a 4xx naming the field at fault, never a 500, and is refused
+before any command runs, so nothing is written. Messages never echo an input value: a
+refused secret must not come back in an error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from domain.errors import Conflict, InvalidInput, JobLedgerError, NotFound, SecretUnavailable
+from interfaces.http.responses import ProblemResponse, dumps
+
+log = logging.getLogger("jobledger.http")
+
+PROBLEM_TYPE = "urn:jobledger:problem:"
+MAX_BODY_BYTES = 1024 * 1024  # far above any valid request (parameters are capped at 64 KiB)
+LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
+class Unauthorized(Exception):
+    """No token, or one that is unknown or revoked: 401 with WWW-Authenticate."""
+
+    def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.invalid_token = invalid_token
+
+
+class Forbidden(Exception):
+    """A known principal whose role does not allow this, or a cookie request without CSRF."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def problem(
+    status: int,
+    kind: str,
+    detail: str,
+    *,
+    request: Request | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + kind,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update(extra)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def field_of(loc: Sequence[Any]) -> str:
+    """('body', 'schedule', 'cron') -> 'schedule.cron'; ('header', 'if-match') -> 'If-Match'."""
+    parts = list(loc)
+    where = parts.pop(0) if parts and parts[0] in LOCATIONS else None
+    if not parts:
+        return "body" if where == "body" else str(where or "request")
+    if where == "header":
+        return "-".join(word.capitalize() for word in str(parts[0]).split("-"))
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+async def _invalid_input(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, InvalidInput)
+    return problem(
+        422,
+        "invalid-input",
+        f"{error.field}: {error.message}",
+        request=request,
+        field=error.field,
+        errors=[{"field": error.field, "message": error.message}],
+    )
+
+
+async def _not_found(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, NotFound)
+    return problem(404, "not-found", str(error), request=request)
+
+
+async def _conflict(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, Conflict)
+    extra: dict[str, Any] = {}
+    if error.actual is not None:
+        extra["current_version"] = error.actual
+    return problem(409, "conflict", str(error), request=request, **extra)
+
+
+async def _secret_unavailable(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, SecretUnavailable)
+    return problem(409, "secret-unavailable", str(error), request=request)
+
+
+async def _other_ledger_error(request: Request, error: Exception) -> ProblemResponse:
+    return problem(409, "refused", str(error), request=request)
+
+
+async def _validation(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, RequestValidationError)
+    raw = list(error.errors())
+    if any(e.get("type") == "json_invalid" for e in raw):
+        return problem(
+            400,
+            "malformed-body",
+            "body: is not valid JSON",
+            request=request,
+            field="body",
+            errors=[{"field": "body", "message": "is not valid JSON"}],
+        )
+    # The message only: pydantic's "input" would echo the value (perhaps a secret).
+    errors = [{"field": field_of(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in raw]
+    first = errors[0] if errors else {"field": "body", "message": "is invalid"}
+    return problem(
+        422,
+        "invalid-input",
+        f"{first['field']}: {first['message']}",
+        request=request,
+        field=first["field"],
+        errors=errors,
+    )
+
+
+async def _http(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, StarletteHTTPException)
+    status = error.status_code
+    kind = {
+        400: "malformed-body",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+    }.get(status, "http-error")
+    detail = error.detail if isinstance(error.detail, str) else HTTPStatus(status).phrase
+    extra = {"field": "body"} if status in (400, 413) else {}
+    return problem(status, kind, detail, request=request, headers=error.headers, **extra)
+
+
+async def _unauthorized(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, Unauthorized)
+    challenge = 'Bearer realm="jobledger"'
+    if error.invalid_token:
+        challenge += ', error="invalid_token"'
+    return problem(
+        401,
+        "unauthorized",
+        error.detail,
+        request=request,
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+async def _forbidden(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, Forbidden)
+    return problem(403, "forbidden", error.detail, request=request)
+
+
+async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
+    # Logged with its traceback for the operator; the caller learns nothing internal.
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(500, "internal", "an unexpected error occurred; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    """Register the problem handlers and the request-size limit on `app`."""
+    app.add_exception_handler(InvalidInput, _invalid_input)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(SecretUnavailable, _secret_unavailable)
+    app.add_exception_handler(JobLedgerError, _other_ledger_error)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Unauthorized, _unauthorized)
+    app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413, by Content-Length or as they
+    stream in, before a route reads them. Bodies are read here (at most `limit` bytes) and
+    handed on whole, so the refusal never races a route that has begun to answer."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._refuse(scope, send)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        detail = f"body: is larger than the limit of {self.limit} bytes"
+        body = dumps(
+            {
+                "type": PROBLEM_TYPE + "too-large",
+                "title": HTTPStatus(413).phrase,
+                "status": 413,
+                "detail": detail,
+                "instance": scope.get("path", ""),
+                "field": "body",
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,27 @@
+"""/api/job-types: what kinds of job this installation runs, with their program schemas."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from interfaces.http import schemas
+from interfaces.http.auth import Viewer
+from interfaces.http.responses import OrjsonResponse
+from interfaces.http.state import system_of
+
+router = APIRouter(prefix="/api/job-types", tags=["job types"])
+
+
+@router.get("", response_model=schemas.JobTypes, summary="The job types and their schemas")
+def job_types(request: Request, _principal: Viewer) -> Response:
+    catalog = system_of(request).app.job_types
+    items = [
+        {
+            "name": item["name"],
+            "description": item["description"],
+            "program_schema": item["program_schema"],
+        }
+        for item in catalog.describe()
+    ]
+    return OrjsonResponse({"items": items})

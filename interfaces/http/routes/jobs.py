@@ -1,0 +1,275 @@
+"""/api/jobs: register, list, show (now or as it was), change, enable, disable, delete a job,
+store and remove its secrets, run it now, and replay its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import Response
+
+from domain import values
+from domain.errors import InvalidInput, NotFound
+from interfaces.http import schemas
+from interfaces.http.auth import Admin, Operator, Viewer
+from interfaces.http.inputs import check_json, check_text, utc
+from interfaces.http.present import (
+    POLICY_KEYS,
+    history_entry,
+    job_from_aggregate,
+    job_from_view,
+    last_run_of,
+)
+from interfaces.http.responses import OrjsonResponse
+from interfaces.http.routes.common import Cursor, IfMatch, Limit, etag, expected_version
+from interfaces.http.state import now, settle, system_of
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+JobId = Annotated[UUID, Path(description="the job's id")]
+SecretNameParam = Annotated[
+    str, Path(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", description="the secret's name")
+]
+
+
+def check_secret(name: str, value: str, *, name_field: str, value_field: str) -> None:
+    """The domain's secret rules, naming the fields as this API calls them."""
+    try:
+        values.secret_name(name)
+    except InvalidInput as error:
+        raise InvalidInput(name_field, error.message) from None
+    check_text(value, value_field)
+    try:
+        values.secret_value(value)
+    except InvalidInput as error:
+        raise InvalidInput(value_field, error.message) from None
+
+
+def _after_command(request: Request, job: Any, actor: str) -> dict[str, Any]:
+    """The changed job for the response, once the views show the change too."""
+    settle(request)
+    row = system_of(request).view("jobs").get_job(job.id)
+    updated_by = row["updated_by"] if row and row["version"] == job.version else actor
+    return job_from_aggregate(
+        job, updated_by=updated_by, now=now(request), last_run=last_run_of(row)
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.Job,
+    summary="Register a job",
+    description="Secrets are write-only: the response and every later one list them by name.",
+)
+def create_job(request: Request, body: schemas.JobCreate, principal: Admin) -> Response:
+    data = body.model_dump()
+    check_text(data["name"], "name")
+    check_text(data["description"], "description")
+    check_json(data["program"], "program")
+    check_json(data["parameters"], "parameters")
+    for name, value in data["secrets"].items():
+        check_secret(name, value, name_field="secrets", value_field=f"secrets.{name}")
+    job = system_of(request).app.register_job(
+        name=data["name"],
+        job_type=data["job_type"],
+        program=data["program"],
+        actor=principal.actor,
+        description=data["description"],
+        parameters=data["parameters"],
+        secrets=data["secrets"],
+        schedule=data["schedule"],
+        log_level=data["log_level"],
+        enabled=data["enabled"],
+        policies={key: data[key] for key in POLICY_KEYS},
+    )
+    content = _after_command(request, job, principal.actor)
+    headers = {"Location": f"/api/jobs/{job.id}", **etag(job.version)}
+    return OrjsonResponse(content, status_code=201, headers=headers)
+
+
+@router.get("", response_model=schemas.JobPage, summary="List jobs, by name")
+def list_jobs(
+    request: Request,
+    _principal: Viewer,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    enabled: bool | None = None,
+    job_type: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")] = None,
+    name_prefix: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+) -> Response:
+    items, next_cursor = (
+        system_of(request)
+        .view("jobs")
+        .list_jobs(
+            limit=limit, cursor=cursor, enabled=enabled, job_type=job_type, name_prefix=name_prefix
+        )
+    )
+    at = now(request)
+    return OrjsonResponse(
+        {"items": [job_from_view(row, at) for row in items], "next_cursor": next_cursor}
+    )
+
+
+@router.get(
+    "/{job_id}",
+    response_model=schemas.Job,
+    summary="Show a job, now or as it was at a past time",
+)
+def get_job(
+    request: Request,
+    job_id: JobId,
+    _principal: Viewer,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="RFC 3339 time: the job as it was then (deleted jobs included)"),
+    ] = None,
+) -> Response:
+    system = system_of(request)
+    if as_of is not None:
+        at = utc(as_of, "as_of")
+        assert at is not None
+        try:
+            job = system.app.job_at(job_id, at=at)
+        except InvalidInput as error:
+            raise InvalidInput("as_of", error.message) from None
+        actor = next(
+            e.actor for e in system.app.job_history(job_id) if e.originator_version == job.version
+        )
+        content = job_from_aggregate(job, updated_by=actor, now=None)
+        return OrjsonResponse(content, headers=etag(job.version))
+    row = system.view("jobs").get_job(job_id)
+    if row is None:
+        raise NotFound("job", job_id)
+    return OrjsonResponse(job_from_view(row, now(request)), headers=etag(row["version"]))
+
+
+@router.patch(
+    "/{job_id}",
+    response_model=schemas.Job,
+    summary="Change a job",
+    description="Only the fields sent change, each recorded as its own event. With If-Match "
+    "(the version the change is based on), a job changed meanwhile gives 409.",
+)
+def update_job(
+    request: Request,
+    job_id: JobId,
+    body: schemas.JobPatch,
+    principal: Admin,
+    if_match: IfMatch = None,
+) -> Response:
+    version = expected_version(if_match)
+    changes = body.model_dump(include=body.model_fields_set)
+    for field in ("name", "description"):
+        if field in changes:
+            check_text(changes[field], field)
+    for field in ("program", "parameters"):
+        if field in changes:
+            check_json(changes[field], field)
+    job = system_of(request).app.update_job(
+        job_id, changes, actor=principal.actor, expected_version=version
+    )
+    return OrjsonResponse(_after_command(request, job, principal.actor), headers=etag(job.version))
+
+
+@router.delete("/{job_id}", status_code=204, response_class=Response, summary="Delete a job")
+def delete_job(
+    request: Request, job_id: JobId, principal: Admin, if_match: IfMatch = None
+) -> Response:
+    system_of(request).app.delete_job(
+        job_id, actor=principal.actor, expected_version=expected_version(if_match)
+    )
+    settle(request)
+    return Response(status_code=204)
+
+
+@router.post("/{job_id}/enable", response_model=schemas.Job, summary="Enable a job")
+def enable_job(request: Request, job_id: JobId, principal: Admin) -> Response:
+    job = system_of(request).app.enable_job(job_id, actor=principal.actor)
+    return OrjsonResponse(_after_command(request, job, principal.actor), headers=etag(job.version))
+
+
+@router.post("/{job_id}/disable", response_model=schemas.Job, summary="Disable a job")
+def disable_job(request: Request, job_id: JobId, principal: Admin) -> Response:
+    job = system_of(request).app.disable_job(job_id, actor=principal.actor)
+    return OrjsonResponse(_after_command(request, job, principal.actor), headers=etag(job.version))
+
+
+@router.put(
+    "/{job_id}/secrets/{name}",
+    status_code=204,
+    response_class=Response,
+    summary="Store or replace a secret (write-only)",
+)
+def put_secret(
+    request: Request,
+    job_id: JobId,
+    name: SecretNameParam,
+    body: schemas.SecretPut,
+    principal: Admin,
+    if_match: IfMatch = None,
+) -> Response:
+    check_secret(name, body.value, name_field="name", value_field="value")
+    system_of(request).app.store_secret(
+        job_id, name, body.value, actor=principal.actor, expected_version=expected_version(if_match)
+    )
+    settle(request)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/{job_id}/secrets/{name}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a secret",
+)
+def delete_secret(
+    request: Request,
+    job_id: JobId,
+    name: SecretNameParam,
+    principal: Admin,
+    if_match: IfMatch = None,
+) -> Response:
+    system_of(request).app.remove_secret(
+        job_id, name, actor=principal.actor, expected_version=expected_version(if_match)
+    )
+    settle(request)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{job_id}/runs",
+    status_code=202,
+    response_model=schemas.RunAccepted,
+    summary="Run a job now",
+    description="Optional parameter overrides, merged key by key over the job's parameters.",
+)
+def run_job(
+    request: Request,
+    job_id: JobId,
+    principal: Operator,
+    body: Annotated[schemas.RunCreate | None, Body()] = None,
+) -> Response:
+    parameters = check_json(body.parameters, "parameters") if body is not None else None
+    run = system_of(request).app.request_run(
+        job_id, actor=principal.actor, parameters=parameters or None
+    )
+    settle(request)
+    return OrjsonResponse(
+        {"run_id": run.id}, status_code=202, headers={"Location": f"/api/runs/{run.id}"}
+    )
+
+
+@router.get(
+    "/{job_id}/history",
+    response_model=schemas.History,
+    summary="Every event of a job: when, who, from what to what",
+    description="Secrets appear by name only.",
+)
+def job_history(request: Request, job_id: JobId, _principal: Viewer) -> Response:
+    entries = system_of(request).view("audit").history(job_id)
+    if not entries:
+        raise NotFound("job", job_id)
+    return OrjsonResponse({"items": [history_entry(entry) for entry in entries]})

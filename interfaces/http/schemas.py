@@ -1,0 +1,279 @@
+"""The API's request and response bodies, so /openapi.json describes each one exactly.
+
+Requests are validated by these models (strictly: no string-to-number coercion, unknown
+fields refused); the domain then applies its own rules and names the field it refuses.
+Responses are built as plain dicts and written by orjson; these models document them, and
+the Schemathesis test holds every response to them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LogLevelName = Literal["Verbose", "Debug", "Info", "Warning", "Error"]
+RunStatus = Literal[
+    "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped", "abandoned"
+]
+Overlap = Literal["skip", "allow", "queue"]
+Misfire = Literal["run_once", "skip", "run_all"]
+# No NUL characters: PostgreSQL text cannot hold them.
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+SecretName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+SecretValue = Annotated[str, Field(min_length=1, max_length=16 * 1024, pattern=r"^[^\x00]*$")]
+JsonObject = dict[str, Any]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Schedule(Request):
+    cron: Annotated[str, Field(min_length=1, max_length=200, examples=["0 2 * * *"])]
+    timezone: Annotated[str, Field(max_length=100, examples=["Europe/London"])] = "UTC"
+
+
+class JobCreate(Request):
+    name: Name
+    description: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] = ""
+    job_type: Annotated[str, Field(examples=["command"])]
+    program: Annotated[JsonObject, Field(examples=[{"argv": ["python3", "sync.py"]}])]
+    parameters: JsonObject = Field(default_factory=dict)
+    secrets: Annotated[
+        dict[str, SecretValue], Field(description="name -> value; write-only, never returned")
+    ] = Field(default_factory=dict)
+    schedule: Schedule | None = None
+    log_level: LogLevelName = "Info"
+    enabled: bool = True
+    timeout_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] | None = None
+    overlap: Overlap = "skip"
+    misfire: Misfire = "run_once"
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 0
+    retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def unset(default: Any = None, **kwargs: Any) -> Any:
+    """An optional PATCH field: absent means unchanged, so the schema shows no default."""
+    return Field(default=default, json_schema_extra=_no_default, **kwargs)
+
+
+class JobPatch(Request):
+    """Only the fields present change; each changed field is recorded as its own event."""
+
+    name: Name = unset("")
+    description: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] = unset("")
+    program: JsonObject = unset({})
+    parameters: JsonObject = unset({})
+    schedule: Schedule | None = unset(None, description="null removes the schedule")
+    log_level: LogLevelName = unset("Info")
+    enabled: bool = unset(True)
+    timeout_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] | None = unset(None)
+    overlap: Overlap = unset("skip")
+    misfire: Misfire = unset("run_once")
+    max_retries: Annotated[int, Field(ge=0, le=20)] = unset(0)
+    retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = unset(60)
+
+
+class SecretPut(Request):
+    value: SecretValue
+
+
+class RunCreate(Request):
+    parameters: Annotated[
+        JsonObject, Field(description="overrides of the job's parameters, key by key")
+    ] = Field(default_factory=dict)
+
+
+class PreviewRequest(Request):
+    cron: Annotated[str, Field(min_length=1, max_length=200, examples=["30 1 * * *"])]
+    timezone: Annotated[str, Field(max_length=100, examples=["Europe/London"])] = "UTC"
+    count: Annotated[int, Field(ge=1, le=100)] = 10
+    # Not strict: JSON has no time type, so an RFC 3339 string is the only way to send one.
+    after: Annotated[
+        datetime | None,
+        Field(strict=False, description="RFC 3339 start (exclusive); default now"),
+    ] = None
+
+
+# Responses.
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScheduleOut(Response):
+    cron: str
+    timezone: str
+
+
+class SecretInfo(Response):
+    name: str
+    updated_at: datetime
+    updated_by: str
+
+
+class LastRun(Response):
+    id: UUID
+    status: RunStatus
+    requested_at: datetime | None
+
+
+class Job(Response):
+    id: UUID
+    version: int
+    name: str
+    description: str
+    job_type: str
+    program: JsonObject
+    parameters: JsonObject
+    schedule: ScheduleOut | None
+    schedule_description: str | None
+    log_level: LogLevelName
+    enabled: bool
+    timeout_seconds: int | None
+    overlap: Overlap
+    misfire: Misfire
+    max_retries: int
+    retry_backoff_seconds: int
+    secrets: list[SecretInfo]
+    next_run_at: datetime | None
+    last_run: LastRun | None
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+    deleted: bool
+
+
+class JobPage(Response):
+    items: list[Job]
+    next_cursor: str | None
+
+
+class Change(Response):
+    from_: Annotated[Any, Field(alias="from")] = None
+    to: Any = None
+
+
+class HistoryEntry(Response):
+    job_id: UUID
+    job_name: str | None
+    version: int
+    event: str
+    at: datetime
+    actor: str
+    changes: dict[str, Change]
+
+
+class History(Response):
+    items: list[HistoryEntry]
+
+
+class AuditPage(Response):
+    items: list[HistoryEntry]
+    next_cursor: str | None
+
+
+class RunAccepted(Response):
+    run_id: UUID
+
+
+class Run(Response):
+    id: UUID
+    job_id: UUID
+    job_name: str
+    job_version: int
+    job_type: str
+    trigger: Literal["schedule", "manual", "retry"]
+    status: RunStatus
+    scheduled_for: datetime | None
+    requested_at: datetime
+    requested_by: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    exit_code: int | None
+    error: str | None
+    attempt: int
+    retry_of: UUID | None
+    worker: str | None
+    log_level: LogLevelName
+    timeout_seconds: int | None
+    cancel_requested_by: str | None
+    version: int
+
+
+class RunPage(Response):
+    items: list[Run]
+    next_cursor: str | None
+
+
+class LogEntry(Response):
+    seq: int
+    at: datetime
+    level: LogLevelName
+    message: str
+
+
+class LogPage(Response):
+    items: list[LogEntry]
+    next_after: int | None
+
+
+class JobType(Response):
+    name: str
+    description: str
+    program_schema: JsonObject
+
+
+class JobTypes(Response):
+    items: list[JobType]
+
+
+class FireTime(Response):
+    at: Annotated[datetime, Field(description="the instant, in UTC")]
+    local: Annotated[datetime, Field(description="the same instant in the schedule's zone")]
+    utc_offset: Annotated[str, Field(examples=["+01:00"])]
+    offset_changed: Annotated[
+        bool, Field(description="the zone's offset differs from the previous fire time's")
+    ]
+
+
+class Preview(Response):
+    cron: str
+    timezone: str
+    description: str
+    fire_times: list[FireTime]
+
+
+class Health(Response):
+    status: Literal["ok", "unavailable"]
+    store: Literal["reachable", "unreachable"]
+
+
+class ProblemError(Response):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; `field` names the input at fault."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    field: str | None = None
+    errors: list[ProblemError] | None = None
+    current_version: int | None = None

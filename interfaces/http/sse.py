@@ -1,0 +1,94 @@
+"""A run's log as Server-Sent Events: what is there, then what arrives, until the run ends.
+
+The stream polls the logs view (a short interval: entries arrive in batches anyway) and
+stops once the run has finished and every entry recorded before the finish is sent. The
+runs view and the logs view advance separately, so "finished" in the runs view is trusted
+only once the logs view has reached the same position in the event store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from domain.run import FINISHED
+from interfaces.http.responses import dumps
+
+POLL_SECONDS = 0.2
+HEARTBEAT_SECONDS = 15.0
+# A client reconnects with Last-Event-ID, so no stream needs to live for ever.
+MAX_STREAM_SECONDS = 3600.0
+PAGE = 500
+
+
+def entry_event(entry: dict[str, Any]) -> bytes:
+    return b"id: %d\ndata: %s\n\n" % (entry["seq"], dumps(entry))
+
+
+def end_event(status: str) -> bytes:
+    return b"event: end\ndata: %s\n\n" % dumps({"status": status})
+
+
+async def log_events(
+    request: Request,
+    system: Any,
+    run_id: UUID,
+    *,
+    after: int,
+    min_level: str | None,
+    poll: float = POLL_SECONDS,
+) -> AsyncIterator[bytes]:
+    logs, runs = system.view("logs"), system.view("runs")
+
+    def page(start: int) -> tuple[list[dict[str, Any]], int | None]:
+        result: tuple[list[dict[str, Any]], int | None] = logs.entries(
+            run_id, min_level=min_level, after=start, limit=PAGE
+        )
+        return result
+
+    def finished_status() -> str | None:
+        """The run's status if it has finished and the logs view has caught up with that."""
+        position = runs.max_tracking_id("runs") or 0
+        run = runs.get_run(run_id)
+        if run is None or run["status"] not in FINISHED:
+            return None
+        if (logs.max_tracking_id("logs") or 0) < position:
+            return None
+        return str(run["status"])
+
+    started = last_sent = time.monotonic()
+    while True:
+        items, next_after = await run_in_threadpool(page, after)
+        for entry in items:
+            yield entry_event(entry)
+            after = entry["seq"]
+        if items:
+            last_sent = time.monotonic()
+        if next_after is not None:
+            continue  # more pages right away
+        status = await run_in_threadpool(finished_status)
+        if status is not None:
+            # Entries recorded before the finish are in the view now: send the rest.
+            while True:
+                items, next_after = await run_in_threadpool(page, after)
+                for entry in items:
+                    yield entry_event(entry)
+                    after = entry["seq"]
+                if next_after is None:
+                    break
+            yield end_event(status)
+            return
+        if await request.is_disconnected():
+            return
+        if time.monotonic() - started > MAX_STREAM_SECONDS:
+            return
+        if time.monotonic() - last_sent > HEARTBEAT_SECONDS:
+            yield b": keep-alive\n\n"
+            last_sent = time.monotonic()
+        await asyncio.sleep(poll)

@@ -1,0 +1,119 @@
+"""Running the scheduler: in a background thread of `jobledger serve`, or as the whole of a
+`jobledger scheduler` process. Wires the scheduler to the system's clock, its store's
+checkpoint table and the right wake-up (in-process saves, and NOTIFY on PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from adapters.clock import SystemClock
+from adapters.event_store_config import conninfo
+from adapters.pg_wakeup import PostgresWakeup
+from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint, SQLiteSchedulerCheckpoint
+from application.ports import Clock
+from interfaces.bootstrap import System
+from projections.follower import ThreadWakeup
+from scheduler.firing import FiringRules
+from scheduler.scheduler import Scheduler
+
+log = logging.getLogger("jobledger.scheduler")
+
+
+@dataclass
+class SchedulerHandle:
+    """A scheduler running in a thread; `stop()` ends it and releases its connections."""
+
+    scheduler: Scheduler
+    thread: threading.Thread | None
+    _stop: threading.Event
+    _cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.scheduler.wakeup.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+        for cleanup in reversed(self._cleanup):
+            cleanup()
+        self._cleanup.clear()
+
+
+def build_scheduler(
+    system: System,
+    *,
+    clock: Clock | None = None,
+    misfire_grace: timedelta = timedelta(seconds=60),
+    checkpoint_name: str = "default",
+    **options: Any,
+) -> SchedulerHandle:
+    """A scheduler on the system's store, not yet running (see `start_scheduler`)."""
+    store = system.settings.store
+    checkpoint: SQLiteSchedulerCheckpoint | PostgresSchedulerCheckpoint
+    wakeup: ThreadWakeup | PostgresWakeup
+    if store.kind == "sqlite":
+        assert store.sqlite_path is not None
+        checkpoint = SQLiteSchedulerCheckpoint(store.sqlite_path, checkpoint_name)
+        wakeup = ThreadWakeup()
+    else:
+        checkpoint = PostgresSchedulerCheckpoint(conninfo(store), store.schema, checkpoint_name)
+        # Its own LISTEN connection: saves by other processes wake this scheduler at once.
+        wakeup = PostgresWakeup(conninfo(store), system.app.recorder.channel_name)  # type: ignore[attr-defined]
+    scheduler = Scheduler(
+        system.app,
+        clock or SystemClock(),
+        checkpoint,
+        rules=FiringRules(misfire_grace=misfire_grace),
+        wakeup=wakeup,
+        **options,
+    )
+
+    def on_save(_notification_id: int) -> None:
+        wakeup.set()
+
+    system.app.after_save.append(on_save)
+    handle = SchedulerHandle(scheduler, None, threading.Event())
+    handle._cleanup.append(checkpoint.close)
+    if isinstance(wakeup, PostgresWakeup):
+        handle._cleanup.append(wakeup.close)
+    handle._cleanup.append(lambda: system.app.after_save.remove(on_save))
+    return handle
+
+
+def start_scheduler(
+    system: System, *, clock: Clock | None = None, **options: Any
+) -> SchedulerHandle:
+    """Run the scheduler in a background thread until `handle.stop()`."""
+    handle = build_scheduler(system, clock=clock, **options)
+    handle.thread = threading.Thread(
+        target=handle.scheduler.run, args=(handle._stop,), name="scheduler", daemon=True
+    )
+    handle.thread.start()
+    return handle
+
+
+def run_scheduler_until_signalled(
+    system: System, *, on_started: Callable[[Scheduler], None] | None = None, **options: Any
+) -> SchedulerHandle:
+    """Run the scheduler in this thread until SIGTERM or SIGINT (Ctrl-C)."""
+    handle = build_scheduler(system, **options)
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        handle._stop.set()
+        handle.scheduler.wakeup.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        handle.scheduler.start()
+        if on_started is not None:
+            on_started(handle.scheduler)
+        handle.scheduler.run(handle._stop)
+    finally:
+        handle.stop()
+    return handle

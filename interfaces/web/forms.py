@@ -1,0 +1,213 @@
+"""Turning submitted forms into command arguments, and command errors into field errors.
+
+Every check that can be made before the command runs is made here, so one submission
+reports every field at fault at once; the command then checks everything again and may
+add one more. Either way nothing is saved until the whole form is valid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain import values
+from domain.errors import InvalidInput
+from domain.job import DEFAULT_POLICIES
+from domain.schedule import CronSchedule
+
+# Form fields of the job form, in page order; errors are keyed by these names.
+JOB_FIELDS = (
+    "name",
+    "description",
+    "job_type",
+    "program",
+    "cron",
+    "timezone",
+    "parameters",
+    "log_level",
+    "enabled",
+    "timeout_seconds",
+    "overlap",
+    "misfire",
+    "max_retries",
+    "retry_backoff_seconds",
+)
+NEW_SECRET_ROWS = 2
+
+
+def form_field(error_field: str) -> str:
+    """The form field an InvalidInput's (possibly dotted) field name belongs to."""
+    if error_field in ("schedule", "schedule.cron"):
+        return "cron"
+    if error_field == "schedule.timezone":
+        return "timezone"
+    if error_field.startswith(("secret", "secrets")):
+        return "secrets"
+    head = error_field.split(".", 1)[0]
+    return head if head in JOB_FIELDS else "form"
+
+
+def error_text(error: InvalidInput) -> str:
+    """The message as shown beside its field; dotted sub-fields keep their path."""
+    head = form_field(error.field)
+    if head in ("program", "secrets") and "." in error.field:
+        return f"{error.field}: {error.message}"
+    return error.message
+
+
+@dataclass
+class Errors:
+    """Field name -> message, first error per field wins."""
+
+    by_field: dict[str, str] = field(default_factory=dict)
+
+    def add(self, error: InvalidInput) -> None:
+        self.by_field.setdefault(form_field(error.field), error_text(error))
+
+    def __bool__(self) -> bool:
+        return bool(self.by_field)
+
+
+def text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def json_object_field(raw: str, name: str, *, empty: dict[str, Any] | None = None) -> Any:
+    """Parse a JSON editor's text; it must be an object."""
+    if not raw.strip():
+        if empty is not None:
+            return empty
+        raise InvalidInput(name, "is required: a JSON object such as {}")
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise InvalidInput(name, f"is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(name, f"must be a JSON object {{...}}, not {_json_kind(value)}")
+    return value
+
+
+def _json_kind(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def optional_int(raw: str, name: str) -> int | None:
+    if not raw.strip():
+        return None
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise InvalidInput(name, "must be a whole number") from None
+
+
+@dataclass
+class JobForm:
+    """A submitted job form: what the user typed (to show again) and the parsed values."""
+
+    raw: dict[str, str]
+    config: dict[str, Any]
+    secrets: dict[str, str]
+    errors: Errors
+
+
+def parse_job_form(form: Any, *, new: bool) -> JobForm:
+    """Read and check a job form. `config` holds the command arguments that parsed."""
+    raw = {name: text(form, name) for name in JOB_FIELDS}
+    raw["enabled"] = "on" if form.get("enabled") else ""
+    errors = Errors()
+    config: dict[str, Any] = {
+        "name": raw["name"],
+        "description": raw["description"],
+        "log_level": raw["log_level"] or "Info",
+        "enabled": bool(raw["enabled"]),
+        "overlap": raw["overlap"] or DEFAULT_POLICIES["overlap"],
+        "misfire": raw["misfire"] or DEFAULT_POLICIES["misfire"],
+    }
+    if new:
+        config["job_type"] = raw["job_type"]
+    checks: list[tuple[str, Any]] = [
+        ("program", lambda: json_object_field(raw["program"], "program")),
+        ("parameters", lambda: json_object_field(raw["parameters"], "parameters", empty={})),
+        ("schedule", lambda: _schedule(raw["cron"], raw["timezone"])),
+        ("timeout_seconds", lambda: optional_int(raw["timeout_seconds"], "timeout_seconds")),
+        ("max_retries", lambda: _int_or(raw["max_retries"], "max_retries", 0)),
+        (
+            "retry_backoff_seconds",
+            lambda: _int_or(raw["retry_backoff_seconds"], "retry_backoff_seconds", 60),
+        ),
+        ("name", lambda: values.job_name(raw["name"])),
+    ]
+    for key, check in checks:
+        try:
+            config[key] = check()
+        except InvalidInput as error:
+            errors.add(error)
+    secrets: dict[str, str] = {}
+    if new:
+        secrets = _new_secrets(form, errors)
+    return JobForm(raw=raw, config=config, secrets=secrets, errors=errors)
+
+
+def _int_or(raw: str, name: str, default: int) -> int:
+    value = optional_int(raw, name)
+    return default if value is None else value
+
+
+def _schedule(cron: str, timezone: str) -> dict[str, str] | None:
+    """No cron means no schedule. Parsed here too so a bad cron is reported with the rest."""
+    if not cron.strip():
+        return None
+    schedule = {"cron": cron.strip(), "timezone": timezone.strip() or "UTC"}
+    CronSchedule.from_dict(schedule)
+    return schedule
+
+
+def _new_secrets(form: Any, errors: Errors) -> dict[str, str]:
+    secrets: dict[str, str] = {}
+    for row in range(1, NEW_SECRET_ROWS + 1):
+        name = text(form, f"secret_name_{row}").strip()
+        value = text(form, f"secret_value_{row}")
+        if not name and not value:
+            continue
+        try:
+            secrets[values.secret_name(name)] = values.secret_value(value)
+        except InvalidInput as error:
+            errors.add(error)
+    return secrets
+
+
+POLICY_KEYS = tuple(DEFAULT_POLICIES)
+
+
+def command_kwargs(config: dict[str, Any]) -> dict[str, Any]:
+    """Split parsed form values into register_job's keyword arguments."""
+    policies = {key: config[key] for key in POLICY_KEYS if key in config}
+    rest = {key: value for key, value in config.items() if key not in POLICY_KEYS}
+    return {**rest, "policies": policies}
+
+
+def job_raw(job: dict[str, Any]) -> dict[str, str]:
+    """A stored job (as the jobs view returns it) as the form's text values."""
+    schedule = job.get("schedule") or {}
+    policies = job.get("policies") or {}
+    timeout = policies.get("timeout_seconds")
+    return {
+        "name": job["name"],
+        "description": job.get("description") or "",
+        "job_type": job["job_type"],
+        "program": json.dumps(job["program"], indent=2, ensure_ascii=False),
+        "cron": schedule.get("cron", ""),
+        "timezone": schedule.get("timezone", "UTC"),
+        "parameters": json.dumps(job["parameters"], indent=2, ensure_ascii=False),
+        "log_level": job["log_level"],
+        "enabled": "on" if job["enabled"] else "",
+        "timeout_seconds": "" if timeout is None else str(timeout),
+        "overlap": str(policies.get("overlap", DEFAULT_POLICIES["overlap"])),
+        "misfire": str(policies.get("misfire", DEFAULT_POLICIES["misfire"])),
+        "max_retries": str(policies.get("max_retries", 0)),
+        "retry_backoff_seconds": str(policies.get("retry_backoff_seconds", 60)),
+    }

@@ -1,0 +1,334 @@
+"""The jobs pages: the list, a new job, and a job's page (configuration, secrets, run now)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.job import DEFAULT_POLICIES
+from domain.log_level import LogLevel
+from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
+from interfaces.principal import Principal
+from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
+from interfaces.web.consistency import wait_for, wanted_version
+from interfaces.web.forms import (
+    NEW_SECRET_ROWS,
+    Errors,
+    JobForm,
+    command_kwargs,
+    job_raw,
+    json_object_field,
+    parse_job_form,
+    text,
+)
+from interfaces.web.preview import preview
+from interfaces.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+AdminForm = Depends(form_with_csrf("admin"))
+OperatorForm = Depends(form_with_csrf("operator"))
+
+
+def system(request: Request) -> Any:
+    return request.app.state.system
+
+
+def now(request: Request) -> Any:
+    return request.app.state.clock.now()
+
+
+def choices() -> dict[str, Any]:
+    return {
+        "log_levels": [level.name for level in LogLevel],
+        "overlap_policies": OVERLAP_POLICIES,
+        "misfire_policies": MISFIRE_POLICIES,
+    }
+
+
+def parse_id(raw: str, kind: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise PageError(404, f"No such {kind}", f"{raw!r} is not a {kind} id.") from None
+
+
+# The list.
+
+
+@router.get("/")
+def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
+    params = request.query_params
+    cursor = params.get("cursor") or None
+    name = params.get("name", "").strip()
+    try:
+        jobs, next_cursor = system(request).view("jobs").list_jobs(
+            limit=PAGE_SIZE, cursor=cursor, name_prefix=name or None
+        )
+    except (InvalidInput, ValueError):
+        raise PageError(400, "Bad page link", "That page link is not valid.") from None
+    return render(
+        request,
+        "jobs.html",
+        {"jobs": jobs, "next_cursor": next_cursor, "name": name, "paged": cursor is not None},
+    )
+
+
+# A new job.
+
+
+def _new_page(request: Request, raw: dict[str, str], errors: Errors, status: int = 200) -> Response:
+    job_types = system(request).app.job_types.describe()
+    return render(
+        request,
+        "job_new.html",
+        {
+            "raw": raw,
+            "errors": errors.by_field,
+            "job_types": job_types,
+            "secret_rows": range(1, NEW_SECRET_ROWS + 1),
+            "preview": preview(raw["cron"], raw["timezone"], now(request)),
+            **choices(),
+        },
+        status,
+    )
+
+
+NEW_JOB_DEFAULTS = {
+    "name": "",
+    "description": "",
+    "job_type": "command",
+    "program": '{\n  "argv": ["python3", "-c", "print(\'hello\')"]\n}',
+    "cron": "",
+    "timezone": "UTC",
+    "parameters": "{}",
+    "log_level": "Info",
+    "enabled": "on",
+    "timeout_seconds": "",
+    "overlap": DEFAULT_POLICIES["overlap"],
+    "misfire": DEFAULT_POLICIES["misfire"],
+    "max_retries": "0",
+    "retry_backoff_seconds": str(DEFAULT_POLICIES["retry_backoff_seconds"]),
+}
+
+
+@router.get("/jobs/new")
+def new_job_form(request: Request, principal: Principal = Admin) -> Response:
+    return _new_page(request, dict(NEW_JOB_DEFAULTS), Errors())
+
+
+@router.post("/jobs/new")
+async def create_job(request: Request, checked: tuple[Principal, Any] = AdminForm) -> Response:
+    principal, form = checked
+    parsed = parse_job_form(form, new=True)
+    if parsed.errors:
+        return _new_page(request, parsed.raw, parsed.errors, 422)
+    try:
+        job = await run_in_threadpool(
+            lambda: system(request).app.register_job(
+                **command_kwargs(parsed.config), secrets=parsed.secrets, actor=principal.actor
+            )
+        )
+    except InvalidInput as error:
+        parsed.errors.add(error)
+        return _new_page(request, parsed.raw, parsed.errors, 422)
+    return RedirectResponse(f"/jobs/{job.id}?v={job.version}&notice=created", status_code=303)
+
+
+# A job's page.
+
+
+def load_job(request: Request, job_id: UUID, version: int = 0) -> dict[str, Any]:
+    view = system(request).view("jobs")
+    job: dict[str, Any] | None = wait_for(
+        lambda: view.get_job(job_id), lambda j: j is not None and j["version"] >= version
+    )
+    if job is None:
+        raise PageError(404, "No such job", f"There is no job {job_id} (it may have been deleted).")
+    return job
+
+
+def job_page(
+    request: Request,
+    job: dict[str, Any],
+    *,
+    raw: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    secret_errors: Errors | None = None,
+    secret_name: str = "",
+    run_errors: Errors | None = None,
+    run_parameters: str = "{}",
+    conflict: str = "",
+    status: int = 200,
+) -> Response:
+    raw = raw or job_raw(job)
+    runs, _ = system(request).view("runs").list_runs(job_id=job["id"], limit=10)
+    return render(
+        request,
+        "job.html",
+        {
+            "job": job,
+            "raw": raw,
+            "errors": (errors or Errors()).by_field,
+            "secret_errors": (secret_errors or Errors()).by_field,
+            "secret_name": secret_name,
+            "run_errors": (run_errors or Errors()).by_field,
+            "run_parameters": run_parameters,
+            "conflict": conflict,
+            "runs": runs,
+            "preview": preview(raw["cron"], raw["timezone"], now(request)),
+            **choices(),
+        },
+        status,
+    )
+
+
+@router.get("/jobs/{job_id}")
+def show_job(request: Request, job_id: str, principal: Principal = Viewer) -> Response:
+    ident = parse_id(job_id, "job")
+    job = load_job(request, ident, wanted_version(request.query_params.get("v")))
+    return job_page(request, job)
+
+
+@router.post("/jobs/{job_id}")
+async def save_job(
+    request: Request, job_id: str, checked: tuple[Principal, Any] = AdminForm
+) -> Response:
+    principal, form = checked
+    ident = parse_id(job_id, "job")
+    parsed = parse_job_form(form, new=False)
+    version = wanted_version(text(form, "version")) or None
+    return await run_in_threadpool(_save_job, request, ident, principal, parsed, version)
+
+
+def _save_job(
+    request: Request, job_id: UUID, principal: Principal, parsed: JobForm, version: int | None
+) -> Response:
+    if parsed.errors:
+        job = load_job(request, job_id)
+        return job_page(request, job, raw=_with_type(parsed, job), errors=parsed.errors, status=422)
+    changes = {key: value for key, value in parsed.config.items() if key != "job_type"}
+    try:
+        saved = system(request).app.update_job(
+            job_id, changes, actor=principal.actor, expected_version=version
+        )
+    except NotFound:
+        raise PageError(404, "No such job", f"There is no job {job_id}.") from None
+    except InvalidInput as error:
+        parsed.errors.add(error)
+        job = load_job(request, job_id)
+        return job_page(request, job, raw=_with_type(parsed, job), errors=parsed.errors, status=422)
+    except Conflict:
+        job = load_job(request, job_id)
+        message = (
+            "Someone else changed this job after you opened it, so nothing was saved. "
+            "Your edits are still in the form below; reload the page to see their changes."
+        )
+        return job_page(request, job, raw=_with_type(parsed, job), conflict=message, status=409)
+    notice = "saved" if version is None or saved.version != version else "unchanged"
+    return RedirectResponse(f"/jobs/{job_id}?v={saved.version}&notice={notice}", status_code=303)
+
+
+def _with_type(parsed: JobForm, job: dict[str, Any]) -> dict[str, str]:
+    return {**parsed.raw, "job_type": job["job_type"]}
+
+
+# Secrets: set or replace, remove. The value goes in, and is never sent back out.
+
+
+@router.post("/jobs/{job_id}/secrets")
+async def set_secret(
+    request: Request, job_id: str, checked: tuple[Principal, Any] = AdminForm
+) -> Response:
+    principal, form = checked
+    ident = parse_id(job_id, "job")
+    name, value = text(form, "name").strip(), text(form, "value")
+
+    def store() -> Response:
+        try:
+            job = system(request).app.store_secret(ident, name, value, actor=principal.actor)
+        except NotFound:
+            raise PageError(404, "No such job", f"There is no job {ident}.") from None
+        except InvalidInput as error:
+            errors = Errors()
+            errors.by_field["name" if error.field == "secret.name" else "value"] = error.message
+            return job_page(
+                request, load_job(request, ident), secret_errors=errors, secret_name=name,
+                status=422,
+            )  # fmt: skip
+        return RedirectResponse(
+            f"/jobs/{ident}?v={job.version}&notice=secret-set#secrets", status_code=303
+        )
+
+    return await run_in_threadpool(store)
+
+
+@router.post("/jobs/{job_id}/secrets/{name}/remove")
+async def remove_secret(
+    request: Request, job_id: str, name: str, checked: tuple[Principal, Any] = AdminForm
+) -> Response:
+    principal, _form = checked
+    ident = parse_id(job_id, "job")
+
+    def remove() -> Response:
+        try:
+            job = system(request).app.remove_secret(ident, name, actor=principal.actor)
+        except NotFound:
+            raise PageError(404, "Not found", f"Job {ident} has no secret {name!r}.") from None
+        return RedirectResponse(
+            f"/jobs/{ident}?v={job.version}&notice=secret-removed#secrets", status_code=303
+        )
+
+    return await run_in_threadpool(remove)
+
+
+# Run now, and delete.
+
+
+@router.post("/jobs/{job_id}/run")
+async def run_now(
+    request: Request, job_id: str, checked: tuple[Principal, Any] = OperatorForm
+) -> Response:
+    principal, form = checked
+    ident = parse_id(job_id, "job")
+    raw = text(form, "parameters")
+
+    def request_run() -> Response:
+        try:
+            overrides = json_object_field(raw, "parameters", empty={})
+            run = system(request).app.request_run(
+                ident, actor=principal.actor, parameters=overrides
+            )
+        except NotFound:
+            raise PageError(404, "No such job", f"There is no job {ident}.") from None
+        except InvalidInput as error:
+            errors = Errors()
+            errors.add(error)
+            return job_page(
+                request, load_job(request, ident), run_errors=errors, run_parameters=raw,
+                status=422,
+            )  # fmt: skip
+        return RedirectResponse(f"/runs/{run.id}", status_code=303)
+
+    return await run_in_threadpool(request_run)
+
+
+@router.post("/jobs/{job_id}/delete")
+async def delete_job(
+    request: Request, job_id: str, checked: tuple[Principal, Any] = AdminForm
+) -> Response:
+    principal, form = checked
+    ident = parse_id(job_id, "job")
+    if text(form, "confirm") != "yes":
+        raise PageError(400, "Not deleted", "Tick the confirmation box to delete a job.")
+    try:
+        await run_in_threadpool(system(request).app.delete_job, ident, actor=principal.actor)
+    except NotFound:
+        raise PageError(404, "No such job", f"There is no job {ident}.") from None
+    return RedirectResponse("/?notice=deleted", status_code=303)

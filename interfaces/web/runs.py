@@ -1,0 +1,171 @@
+"""The runs pages: the list with filters, a run's page with its log viewer, cancel, download."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.log_level import LogLevel
+from domain.run import FINISHED
+from interfaces.principal import Principal
+from interfaces.web.auth import PageError, Viewer, form_with_csrf
+from interfaces.web.consistency import wait_for
+from interfaces.web.jobs import parse_id, system
+from interfaces.web.render import SECURITY_HEADERS, render
+from projections.runs import STATUSES
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+LOG_PAGE = 1000
+
+
+def parse_time(raw: str, field: str) -> datetime | None:
+    """A form time: RFC 3339, or a datetime-local value read as UTC."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(field, "is not a date and time like 2026-03-29T01:30") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@router.get("/runs")
+def runs_list(request: Request, principal: Principal = Viewer) -> Response:
+    params = request.query_params
+    raw = {key: params.get(key, "").strip() for key in ("job_id", "status", "since", "until")}
+    errors: dict[str, str] = {}
+    filters: dict[str, Any] = {}
+    try:
+        filters["job_id"] = UUID(raw["job_id"]) if raw["job_id"] else None
+    except ValueError:
+        errors["job_id"] = "is not a job id"
+    if raw["status"] and raw["status"] not in STATUSES:
+        errors["status"] = "is not a run status"
+    filters["status"] = raw["status"] or None
+    for key in ("since", "until"):
+        try:
+            filters[key] = parse_time(raw[key], key)
+        except InvalidInput as error:
+            errors[key] = error.message
+    runs: list[dict[str, Any]] = []
+    next_cursor = None
+    cursor = params.get("cursor") or None
+    if not errors:
+        try:
+            runs, next_cursor = system(request).view("runs").list_runs(
+                limit=PAGE_SIZE, cursor=cursor, **filters
+            )
+        except InvalidInput as error:
+            errors[error.field] = error.message
+    jobs, _ = system(request).view("jobs").list_jobs(limit=200)
+    query = {key: value for key, value in raw.items() if value}
+    return render(
+        request,
+        "runs.html",
+        {
+            "runs": runs,
+            "next_cursor": next_cursor,
+            "raw": raw,
+            "errors": errors,
+            "statuses": STATUSES,
+            "jobs": jobs,
+            "query": query,
+            "paged": cursor is not None,
+        },
+        422 if errors else 200,
+    )
+
+
+def load_run(request: Request, run_id: UUID) -> dict[str, Any]:
+    view = system(request).view("runs")
+    # Right after "Run now" the runs view may not have the new run yet: wait a moment.
+    run: dict[str, Any] | None = wait_for(lambda: view.get_run(run_id), lambda r: r is not None)
+    if run is None:
+        raise PageError(404, "No such run", f"There is no run {run_id}.")
+    return run
+
+
+def _min_level(raw: str) -> LogLevel | None:
+    try:
+        return LogLevel.parse(raw, "min_level") if raw else None
+    except InvalidInput:
+        return None
+
+
+@router.get("/runs/{run_id}")
+def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Response:
+    ident = parse_id(run_id, "run")
+    run = load_run(request, ident)
+    level = _min_level(request.query_params.get("min_level", ""))
+    try:
+        after = max(0, int(request.query_params.get("after") or 0))
+    except ValueError:
+        after = 0
+    entries, next_after = system(request).view("logs").entries(
+        ident, min_level=level, after=after, limit=LOG_PAGE
+    )
+    return render(
+        request,
+        "run.html",
+        {
+            "run": run,
+            "entries": entries,
+            "next_after": next_after,
+            "after": after,
+            "min_level": level.name if level else "",
+            "levels": [lvl.name for lvl in LogLevel],
+            "live": run["status"] not in FINISHED,
+            "last_seq": entries[-1]["seq"] if entries else after,
+        },
+    )
+
+
+@router.post("/runs/{run_id}/cancel")
+async def cancel_run(
+    request: Request,
+    run_id: str,
+    checked: tuple[Principal, Any] = Depends(form_with_csrf("operator")),
+) -> Response:
+    principal, _form = checked
+    ident = parse_id(run_id, "run")
+    try:
+        await run_in_threadpool(system(request).app.cancel_run, ident, actor=principal.actor)
+    except NotFound:
+        raise PageError(404, "No such run", f"There is no run {ident}.") from None
+    except (Conflict, InvalidInput) as error:
+        raise PageError(409, "Cannot cancel", str(error)) from None
+    return RedirectResponse(f"/runs/{ident}?notice=cancel-requested", status_code=303)
+
+
+@router.get("/runs/{run_id}/log.txt")
+def download_log(request: Request, run_id: str, principal: Principal = Viewer) -> Response:
+    ident = parse_id(run_id, "run")
+    load_run(request, ident)
+    level = _min_level(request.query_params.get("min_level", ""))
+    logs = system(request).view("logs")
+
+    def lines() -> Iterator[bytes]:
+        # Page through the view, so a run with a million entries streams in bounded memory.
+        after: int | None = 0
+        while after is not None:
+            entries, after = logs.entries(ident, min_level=level, after=after, limit=LOG_PAGE)
+            yield "".join(
+                f"{e['at'].astimezone(UTC).isoformat()} {e['level']:<7} {e['message']}\n"
+                for e in entries
+            ).encode()
+
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Disposition": f'attachment; filename="run-{ident}.log"',
+    }
+    return StreamingResponse(lines(), media_type="text/plain; charset=utf-8", headers=headers)

@@ -1,0 +1,141 @@
+// JobLedger pages: small progressive enhancements. Every page works without this file;
+// it adds live checks (JSON editors, schedule preview) and confirmation prompts.
+"use strict";
+
+(function () {
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? csrfMeta.content : "";
+  document.documentElement.classList.add("js");
+
+  // JSON editors: must hold a JSON object; the form will not submit until they do.
+  function checkJson(area) {
+    const status = area.parentElement.querySelector(".json-status");
+    let message = "";
+    const text = area.value.trim();
+    if (text !== "") {
+      try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== "object" || Array.isArray(value)) {
+          message = "Must be a JSON object, like {\"key\": \"value\"}.";
+        }
+      } catch (error) {
+        message = "Not valid JSON: " + error.message;
+      }
+    }
+    area.setCustomValidity(message);
+    area.setAttribute("aria-invalid", message ? "true" : "false");
+    if (status) {
+      status.textContent = message || (text ? "Valid JSON object." : "");
+      status.classList.toggle("invalid", Boolean(message));
+    }
+    return !message;
+  }
+
+  document.querySelectorAll("textarea[data-json-object]").forEach(function (area) {
+    if (area.disabled) return;
+    area.addEventListener("input", function () { checkJson(area); });
+    checkJson(area);
+  });
+
+  document.querySelectorAll("form[data-validate-json]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      let ok = true;
+      form.querySelectorAll("textarea[data-json-object]").forEach(function (area) {
+        if (!checkJson(area)) ok = false;
+      });
+      if (!ok) {
+        event.preventDefault();
+        const bad = form.querySelector("textarea[aria-invalid=true]");
+        if (bad) bad.focus();
+      }
+    });
+  });
+
+  // Confirmation before destructive actions.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  // Schedule editor: describe the schedule and list its next fire times as you type.
+  document.querySelectorAll("[data-schedule-editor]").forEach(function (editor) {
+    const cron = editor.querySelector("#cron");
+    const zone = editor.querySelector("#timezone");
+    const out = editor.querySelector("#schedule-preview");
+    if (!cron || !zone || !out || cron.disabled) return;
+    let timer = null;
+    let latest = 0;
+
+    function element(tag, className, text) {
+      const node = document.createElement(tag);
+      if (className) node.className = className;
+      if (text !== undefined) node.textContent = text;
+      return node;
+    }
+
+    function show(nodes) {
+      out.replaceChildren.apply(out, nodes);
+    }
+
+    function localText(fire) {
+      // "2026-03-29T02:00:00+01:00" -> "2026-03-29 02:00:00 (UTC+01:00)"
+      const local = String(fire.local).replace("T", " ").replace(/([+-]\d\d:\d\d|Z)$/, "");
+      return local + " (UTC" + fire.utc_offset + ")";
+    }
+
+    async function refresh() {
+      const text = cron.value.trim();
+      if (text === "") {
+        show([element("p", "muted", "No schedule: the job runs only when someone runs it.")]);
+        return;
+      }
+      const ticket = ++latest;
+      let response;
+      try {
+        response = await fetch("/api/schedules/preview", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify({ cron: text, timezone: zone.value.trim() || "UTC", count: 10 }),
+        });
+      } catch (error) {
+        if (ticket === latest) show([element("p", "muted", "Preview unavailable (offline?).")]);
+        return;
+      }
+      const body = await response.json().catch(function () { return {}; });
+      if (ticket !== latest) return; // a newer keystroke's answer wins
+      if (!response.ok) {
+        const message = body.errors && body.errors.length
+          ? body.errors[0].field + ": " + body.errors[0].message
+          : (body.detail || "This schedule is not valid.");
+        show([element("p", "field-error", message)]);
+        return;
+      }
+      const list = element("ol", "fire-times");
+      (body.fire_times || []).forEach(function (fire) {
+        const item = element("li", fire.offset_changed ? "dst" : "");
+        const time = element("time", "", localText(fire));
+        time.setAttribute("datetime", fire.at);
+        item.appendChild(time);
+        item.appendChild(document.createTextNode(
+          " = " + String(fire.at).replace("T", " ").replace(/(\.\d+)?(\+00:00|Z)$/, " UTC")));
+        if (fire.offset_changed) {
+          item.appendChild(document.createTextNode(" "));
+          item.appendChild(element("span", "dst-mark", "clocks changed (daylight saving)"));
+        }
+        list.appendChild(item);
+      });
+      const describe = element("p", "describe");
+      describe.appendChild(element("strong", "", "Runs " + body.description + " (" + body.timezone + ")"));
+      show([describe, element("p", "muted", "Next " + list.children.length + " fire times:"), list]);
+    }
+
+    function later() {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 300);
+    }
+    cron.addEventListener("input", later);
+    zone.addEventListener("input", later);
+  });
+})();

@@ -1,0 +1,153 @@
+"""Wiring the engine to a built system: which wake-up, which liveness, which executors.
+
+`start_workers` is what `jobledger serve` (everything in one process) and `jobledger worker`
+(workers as a process of their own) call. On PostgreSQL the worker wakes on LISTEN/NOTIFY
+(its own connection) and proves it is alive with a session advisory lock, so other workers
+abandon its runs within seconds of its death; on the embedded SQLite default there is one
+process, so the runs still `running` at start are those of a worker that died with it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.clock import SystemClock
+from adapters.event_store_config import conninfo
+from adapters.pg_wakeup import PostgresWakeup
+from adapters.worker_liveness import PostgresLiveness
+from application.ports import Clock
+from domain.errors import InvalidInput
+from interfaces.bootstrap import System
+from projections.follower import ThreadWakeup
+from scheduler.ports import Executor
+from scheduler.worker import Wakeup, Worker
+
+DEFAULT_CONCURRENCY = 4
+# On SIGTERM, how long running runs may go on before they are stopped and recorded abandoned.
+DEFAULT_GRACE_SECONDS = 30.0
+
+
+def executor_lookup(system: System) -> Callable[[str], Executor]:
+    """Job type name -> its executor, from the job-type catalog (one instance per type)."""
+    catalog: Any = system.app.job_types
+    cache: dict[str, Executor] = {}
+    lock = threading.Lock()
+
+    def executor_for(name: str) -> Executor:
+        with lock:
+            executor = cache.get(name)
+            if executor is None:
+                executor = cache[name] = _new_executor(catalog, name)
+            return executor
+
+    return executor_for
+
+
+def _new_executor(catalog: Any, name: str) -> Executor:
+    lookup = getattr(catalog, "executor", None)
+    if lookup is not None:
+        executor: Executor = lookup(name)
+        return executor
+    # Until the catalog names executors itself: the built-in job types, by name.
+    from adapters.executors.command import COMMAND
+    from adapters.executors.python_callable import PYTHON
+
+    built_in: dict[str, Any] = {"command": COMMAND, "python": PYTHON}
+    try:
+        from adapters.executors.powershell import POWERSHELL
+
+        built_in["powershell"] = POWERSHELL
+    except ImportError:  # pragma: no cover - not built yet
+        pass
+    job_type = built_in.get(name)
+    if job_type is None:
+        raise InvalidInput("job_type", f"no executor for job type {name!r}")
+    built: Executor = job_type.executor()
+    return built
+
+
+@dataclass
+class WorkerHandle:
+    """A started worker: `stop()` ends it cleanly (see `Worker.stop`)."""
+
+    worker: Worker
+    _wakeup: Wakeup
+
+    @property
+    def worker_id(self) -> str:
+        return self.worker.id
+
+    def stop(self, *, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+        self.worker.stop(grace=grace)
+        close = getattr(self._wakeup, "close", None)
+        if close is not None:
+            close()
+
+
+def start_workers(
+    system: System,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    clock: Clock | None = None,
+    executor_for: Callable[[str], Executor] | None = None,
+    worker_id: str | None = None,
+    **options: Any,
+) -> WorkerHandle:
+    """Start one worker (a loop thread, a log-flush thread and `concurrency` run threads)
+    on the system's application. Returns once it holds its liveness and knows the queue."""
+    if concurrency < 1:
+        raise InvalidInput("concurrency", "must be at least 1")
+    store = system.settings.store
+    wakeup: Wakeup
+    liveness = None
+    if store.kind == "postgres":
+        wakeup = PostgresWakeup(conninfo(store), system.app.recorder.channel_name)  # type: ignore[attr-defined]
+        liveness = PostgresLiveness(conninfo(store))
+    else:
+        wakeup = ThreadWakeup()
+    worker = Worker(
+        system.app,
+        executor_for=executor_for or executor_lookup(system),
+        clock=clock or SystemClock(),
+        wakeup=wakeup,
+        worker_id=worker_id,
+        concurrency=concurrency,
+        liveness=liveness,
+        runs_view=system.view("runs"),
+        abandon_running_at_start=store.kind == "sqlite",
+        **options,
+    )
+    worker.start()
+    return WorkerHandle(worker=worker, _wakeup=wakeup)
+
+
+def run_until_signalled(
+    system: System,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    grace: float = DEFAULT_GRACE_SECONDS,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """`jobledger worker`: run a worker in this process until SIGTERM or SIGINT, then stop
+    claiming, let running runs finish for `grace` seconds and stop (and abandon) the rest."""
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    handle = start_workers(system, concurrency=concurrency)
+    announce(
+        f"JobLedger worker {handle.worker_id} running up to {concurrency} runs at a time "
+        f"on {system.settings.store.describe()}"
+    )
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        handle.stop(grace=grace)

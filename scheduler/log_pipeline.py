@@ -1,0 +1,123 @@
+"""From an executor's log lines to a run's log events: threshold, redaction, batching.
+
+The sink an executor writes to drops entries below the run's threshold at once (they never
+leave the worker, as the product promises), masks the job's secrets, and buffers the rest.
+A batch is recorded as one log event when it grows past a size bound, or when its oldest
+entry has waited a short time bound, so a live viewer sees a line within a second and a
+chatty program still writes a few events a second rather than one per line.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from application.ports import Clock
+from domain.log_level import LogLevel
+from domain.run_log import MAX_MESSAGE_LENGTH, RunLog
+from scheduler.redaction import Redactor
+
+# A batch is written when it holds this many entries or this many characters...
+MAX_BATCH_ENTRIES = 1_000
+MAX_BATCH_CHARS = 512 * 1024
+# ...or when its oldest entry has waited this long.
+MAX_BATCH_DELAY = timedelta(milliseconds=200)
+
+Entry = tuple[datetime, LogLevel, str]
+
+
+class LogWriter(Protocol):
+    """What the sink needs from the application (`JobLedger.record_log_entries`)."""
+
+    def record_log_entries(self, log: RunLog, entries: Any) -> int: ...
+
+
+class RunLogSink:
+    """The `LogSink` of one run. Thread-safe: an executor may log from several threads."""
+
+    def __init__(
+        self,
+        writer: LogWriter,
+        log: RunLog,
+        *,
+        threshold: LogLevel,
+        redactor: Redactor,
+        clock: Clock,
+        max_entries: int = MAX_BATCH_ENTRIES,
+        max_chars: int = MAX_BATCH_CHARS,
+        max_delay: timedelta = MAX_BATCH_DELAY,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self._writer = writer
+        self._log = log
+        self.threshold = threshold
+        self._redactor = redactor
+        self._clock = clock
+        self._max_entries = max_entries
+        self._max_chars = max_chars
+        self._max_delay = max_delay
+        self._on_error = on_error
+        self._pending: list[Entry] = []
+        self._chars = 0
+        self._oldest: datetime | None = None
+        self._closed = False
+        # Buffer and write under separate locks: a line logged while a batch is being written
+        # waits only for the buffer, and batches reach the store in order.
+        self._buffer_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self.recorded = 0
+        self.discarded = 0
+
+    def __call__(self, level: LogLevel, message: str) -> None:
+        if level < self.threshold:
+            self.discarded += 1
+            return
+        if self._closed:
+            return
+        # Clip before masking too: the store clips long messages, and a secret cut in half by
+        # that clip would no longer match the mask.
+        if len(message) > MAX_MESSAGE_LENGTH:
+            message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
+        message = self._redactor.redact(message)
+        now = self._clock.now()
+        with self._buffer_lock:
+            self._pending.append((now, level, message))
+            self._chars += len(message)
+            if self._oldest is None:
+                self._oldest = now
+            full = len(self._pending) >= self._max_entries or self._chars >= self._max_chars
+        if full:
+            self.flush()
+
+    def due(self, now: datetime) -> bool:
+        """Whether the oldest buffered entry has waited the time bound."""
+        oldest = self._oldest
+        return oldest is not None and now - oldest >= self._max_delay
+
+    def flush_if_due(self, now: datetime) -> None:
+        if self.due(now):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is buffered as one batch (the store splits an oversized one)."""
+        with self._write_lock:
+            with self._buffer_lock:
+                batch, self._pending = self._pending, []
+                self._chars = 0
+                self._oldest = None
+            if not batch:
+                return
+            try:
+                self.recorded += self._writer.record_log_entries(self._log, batch)
+            except Exception as error:  # the run goes on; its outcome says what happened
+                if self._on_error is None:
+                    raise
+                self._on_error(error)
+
+    def close(self) -> None:
+        """Write the rest; later lines are ignored. Called before the run's outcome is saved."""
+        self.flush()
+        self._closed = True
+        self.flush()

@@ -1,0 +1,384 @@
+"""The scheduler: turns job schedules into run requests, each slot once.
+
+It follows the event store's notification log (job events and run lifecycle events only,
+by topic) into a `JobIndex`, and at each fire time records every slot that fell due in one
+transaction (`JobLedger.request_scheduled`). Run ids are name-based on (job, fire time), so
+several schedulers may run side by side: the store lets one write per slot succeed, and the
+others count it as already fired. After each batch commits, a durable watermark says up
+to which instant every slot has been handled, so a restarted scheduler resumes there.
+
+Start-up state comes from the notification log, filtered by topic, rather than from the
+jobs view's snapshot: the log is the record itself (the view may lag, be rebuilding or live
+in another process), it gives the exact job version a run must name (the view's row would
+need columns it does not keep), and it needs no coupling to a view's tables. The price is
+one pass over the job and run-lifecycle events at start (log events are never read); a
+page at a time keeps memory flat.
+
+Time comes only from the Clock port; `tick()` does one follow-and-fire step, so tests drive
+years of schedule with a fake clock, and `run()` sleeps between ticks until the next fire
+time or a wake-up (a save in this process, or PostgreSQL's NOTIFY from another).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from application.firing_commands import FiringResult, SlotRequest
+from application.ports import Clock
+from domain.errors import Conflict, NotFound
+from domain.job import DEFAULT_POLICIES, Job
+from domain.run import Run
+from scheduler.firing import FiringRules, decide
+from scheduler.job_index import IndexedJob, JobIndex
+
+log = logging.getLogger("jobledger.scheduler")
+
+# A change seen while running counts from its own timestamp, but never from earlier than
+# this before the last tick: an event stamped just before a tick may commit just after the
+# tick read the log, and a slot in between must still fire. Re-firing a slot inside this
+# window is harmless: its name-based id collides and it counts as already fired.
+LIVE_SLACK = timedelta(seconds=2)
+
+
+class Checkpoint(Protocol):
+    """The durable watermark: every slot at or before it has been recorded."""
+
+    def load(self) -> datetime | None: ...
+
+    def save(self, handled_until: datetime) -> None:
+        """Move the watermark forward (never back), after a batch has committed."""
+        ...
+
+
+class SchedulerWakeup(Protocol):
+    def wait(self, timeout: float) -> None: ...
+
+    def set(self) -> None: ...
+
+
+class MemoryCheckpoint:
+    """A checkpoint in memory: for unit tests, and for a scheduler that never restarts."""
+
+    def __init__(self, handled_until: datetime | None = None) -> None:
+        self.handled_until = handled_until
+
+    def load(self) -> datetime | None:
+        return self.handled_until
+
+    def save(self, handled_until: datetime) -> None:
+        if self.handled_until is None or handled_until > self.handled_until:
+            self.handled_until = handled_until
+
+
+class _EventWakeup:
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def wait(self, timeout: float) -> None:
+        self._event.wait(timeout)
+        self._event.clear()
+
+    def set(self) -> None:
+        self._event.set()
+
+
+@dataclass
+class SchedulerStats:
+    requested: int = 0
+    skipped: int = 0
+    already_fired: int = 0
+    batches: int = 0
+    queued_runs_skipped: int = 0  # queued runs of jobs disabled or deleted
+    events_read: int = 0
+
+
+@dataclass
+class Batch:
+    """One committed batch, for observers (benchmarks, logs): when it was due and stored."""
+
+    due: list[datetime]
+    result: FiringResult
+    tick_at: datetime
+    committed_at: datetime
+
+
+def _event_topics() -> tuple[str, ...]:
+    # Every Job event (each one moves the job's version, which a run records) and the run
+    # events that move a run in or out of queued/running. Never the run logs.
+    job_events = [
+        cls
+        for cls in vars(Job).values()
+        if isinstance(cls, type) and issubclass(cls, Job.Event) and cls is not Job.Event
+    ]
+    run_events = [
+        cls
+        for cls in vars(Run).values()
+        if isinstance(cls, type)
+        and issubclass(cls, Aggregate.Event)
+        and (cls in (Run.Requested, Run.Started) or issubclass(cls, Run.Finished))
+    ]
+    return tuple(sorted({get_topic(cls) for cls in job_events + run_events}))
+
+
+class Scheduler:
+    """One scheduler process's state and loop. Not thread-safe: one thread runs it."""
+
+    def __init__(
+        self,
+        app: Any,
+        clock: Clock,
+        checkpoint: Checkpoint | None = None,
+        *,
+        rules: FiringRules | None = None,
+        wakeup: SchedulerWakeup | None = None,
+        page_size: int = 1_000,
+        max_sleep: float = 1.0,
+        on_batch: Callable[[Batch], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.clock = clock
+        self.checkpoint = checkpoint or MemoryCheckpoint()
+        self.rules = rules or FiringRules()
+        self.wakeup = wakeup or _EventWakeup()
+        self.page_size = page_size
+        self.max_sleep = max_sleep  # the poll, when no wake-up comes (SQLite across processes)
+        self.on_batch = on_batch
+        self.index = JobIndex()
+        self.stats = SchedulerStats()
+        self.position = 0  # the last notification read
+        self.handled_until: datetime | None = None
+        self.started = False
+        self._topics = _event_topics()
+        self._replaying = False
+        self._pending_skips: dict[UUID, str] = {}
+
+    # Start-up.
+
+    def start(self) -> None:
+        """Read the job and run events so far and plan every job from the watermark."""
+        now = self.clock.now()
+        watermark = self.checkpoint.load()
+        self._replaying = True
+        try:
+            self.follow()
+        finally:
+            self._replaying = False
+        floor = watermark if watermark is not None else now
+        if watermark is None:
+            # The first start: nothing ran before, so nothing was missed. Record that, so a
+            # restart after a crash before the first batch still finds where to resume.
+            self.checkpoint.save(now)
+        for job in self.index.jobs.values():
+            anchor = job.anchor or floor
+            job.anchor = None
+            # Slots up to the watermark were handled by an earlier life (or another
+            # scheduler); with no watermark at all nothing ran before, so nothing was missed.
+            self.index.plan(job, max(floor, min(anchor, now)))
+        self.handled_until = floor
+        self.started = True
+        log.info(
+            "scheduler started: %d jobs, %d active runs, watermark %s",
+            len(self.index),
+            self.index.active_count,
+            watermark.isoformat() if watermark else "none",
+        )
+
+    # Following the log.
+
+    def follow(self) -> int:
+        """Apply every new job and run event. Returns how many were read."""
+        read = 0
+        recorder, mapper = self.app.recorder, self.app.mapper
+        while True:
+            page = recorder.select_notifications(
+                start=self.position,
+                limit=self.page_size,
+                topics=self._topics,
+                inclusive_of_start=False,
+            )
+            if not page:
+                break
+            for notification in page:
+                self._apply(mapper.to_domain_event(notification))
+            self.position = page[-1].id
+            read += len(page)
+            if len(page) < self.page_size:
+                break
+        self.stats.events_read += read
+        if self._pending_skips:
+            self._skip_queued_runs()
+        return read
+
+    def _apply(self, event: Any) -> None:
+        if isinstance(event, Job.Event):
+            self._apply_job_event(event)
+        elif isinstance(event, Run.Requested):
+            self.index.run_requested(event.originator_id, event.job_id, event.trigger == "schedule")
+        elif isinstance(event, Run.Started):
+            self.index.run_started(event.originator_id)
+        elif isinstance(event, Run.Finished):
+            self.index.run_finished(event.originator_id)
+
+    def _apply_job_event(self, event: Job.Event) -> None:
+        index = self.index
+        if isinstance(event, Job.Registered):
+            policies = {**DEFAULT_POLICIES, **event.policies}
+            schedule = event.schedule
+            job = IndexedJob(
+                job_id=event.originator_id,
+                version=event.originator_version,
+                name=event.name,
+                job_type=event.job_type,
+                parameters=event.parameters,
+                log_level=event.log_level,
+                timeout_seconds=policies["timeout_seconds"],
+                schedule=(
+                    index.schedule_for(schedule["cron"], schedule.get("timezone", "UTC"))
+                    if schedule
+                    else None
+                ),
+                enabled=event.enabled,
+                overlap=policies["overlap"],
+                misfire=policies["misfire"],
+            )
+            index.jobs[job.job_id] = job
+            self._replan(job, event.timestamp)
+            return
+        found = index.jobs.get(event.originator_id)
+        if found is None:
+            return
+        job = found
+        job.version = event.originator_version
+        if isinstance(event, Job.Renamed):
+            job.name = event.name
+        elif isinstance(event, Job.ParametersChanged):
+            job.parameters = event.parameters
+        elif isinstance(event, Job.LogLevelChanged):
+            job.log_level = event.log_level
+        elif isinstance(event, Job.PoliciesChanged):
+            policies = event.policies
+            if "timeout_seconds" in policies:
+                job.timeout_seconds = policies["timeout_seconds"]
+            if "overlap" in policies:
+                job.overlap = policies["overlap"]
+            if "misfire" in policies:
+                job.misfire = policies["misfire"]
+        elif isinstance(event, Job.Scheduled):
+            job.schedule = index.schedule_for(event.cron, event.timezone)
+            self._replan(job, event.timestamp)
+        elif isinstance(event, Job.Unscheduled):
+            job.schedule = None
+            index.unplan(job)
+        elif isinstance(event, Job.Enabled):
+            job.enabled = True
+            self._replan(job, event.timestamp)
+        elif isinstance(event, Job.Disabled):
+            job.enabled = False
+            index.unplan(job)
+            self._queue_skips(job.job_id, "job disabled")
+        elif isinstance(event, Job.Deleted):
+            index.unplan(job)
+            del index.jobs[job.job_id]
+            self._queue_skips(job.job_id, "job deleted")
+
+    def _replan(self, job: IndexedJob, changed_at: datetime) -> None:
+        """A job's schedule or enablement changed at `changed_at`: its slots count from then."""
+        if self._replaying:
+            job.anchor = changed_at  # planned once, when the replay is done
+            return
+        now = self.clock.now()
+        anchor = min(changed_at, now)
+        if self.handled_until is not None:
+            anchor = max(anchor, self.handled_until - LIVE_SLACK)
+        self.index.plan(job, anchor)
+
+    def _queue_skips(self, job_id: UUID, reason: str) -> None:
+        for run in self.index.active_runs(job_id):
+            if run.scheduled and run.status == "queued":
+                self._pending_skips[run.run_id] = reason
+
+    def _skip_queued_runs(self) -> None:
+        """Skip the scheduled runs still queued when their job was disabled or deleted."""
+        pending, self._pending_skips = self._pending_skips, {}
+        for run_id, reason in pending.items():
+            if self.index.run_status(run_id) != "queued":
+                continue  # started (or ended) since: nothing to skip
+            try:
+                self.app.skip_run(run_id, reason=reason)
+            except (Conflict, NotFound):
+                continue  # a worker claimed it, or another scheduler skipped it first
+            self.stats.queued_runs_skipped += 1
+
+    # Firing.
+
+    def fire(self, now: datetime) -> FiringResult | None:
+        """Record every slot due at or before `now`, in one transaction."""
+        due = self.index.pop_due(now)
+        if not due:
+            if self.handled_until is None or now > self.handled_until:
+                self.handled_until = now
+            return None
+        slots: list[SlotRequest] = []
+        fire_times: list[datetime] = []
+        planned = [(job, job.next_fire) for job in due]
+        for job in due:
+            decision = decide(job, now, self.index.oldest_active(job.job_id), self.rules)
+            slots.extend(decision.slots)
+            fire_times.extend(slot.fire_time for slot in decision.slots)
+            job.next_fire = decision.next_fire
+        try:
+            result = self.app.request_scheduled(slots)
+        except Exception:
+            # Nothing was recorded: put the jobs back as they were, to try again.
+            for job, next_fire in planned:
+                job.next_fire = next_fire
+                self.index.push(job)
+            raise
+        for job in due:
+            if job.next_fire is not None:
+                self.index.push(job)
+        committed_at = self.clock.now()
+        self.checkpoint.save(now)
+        self.handled_until = now
+        self.stats.batches += 1
+        self.stats.requested += result.requested
+        self.stats.skipped += result.skipped
+        self.stats.already_fired += len(result.already_fired)
+        if self.on_batch is not None:
+            self.on_batch(Batch(fire_times, result, now, committed_at))
+        return result
+
+    def tick(self) -> datetime | None:
+        """Follow the log, fire what is due now; return the next fire time (None: none)."""
+        if not self.started:
+            self.start()
+        self.follow()
+        self.fire(self.clock.now())
+        return self.index.next_due()
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick until `stop` is set, sleeping until the next fire time or a wake-up."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                next_due = self.tick()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("scheduler tick failed (%d in a row); retrying", failures)
+                stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                continue
+            timeout = self.max_sleep
+            if next_due is not None:
+                timeout = min(timeout, (next_due - self.clock.now()).total_seconds())
+            if timeout > 0 and not stop.is_set():
+                self.wakeup.wait(timeout)

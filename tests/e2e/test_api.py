@@ -1,0 +1,515 @@
+"""The HTTP API as a client sees it: a real server (uvicorn on a free port) over a real
+System (SQLite in a temporary folder, or a fresh PostgreSQL schema), with the projections
+following in the background, spoken to over real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from adapters.event_store_config import StoreSettings, parse_database_url
+from adapters.token_store import build_token_store
+from domain.log_level import LogLevel
+from domain.schedule import CronSchedule
+from interfaces.bootstrap import System, build
+from interfaces.http.app import create_app
+from interfaces.http.server import BackgroundServer
+from interfaces.settings import Settings
+
+SECRET = "s3cr3t-value-9f1c-never-in-a-response"
+OTHER_SECRET = "another-secret-77ab-never-shown"
+JOB = {
+    "name": "Invoice sync",
+    "description": "Nightly PSA sync",
+    "job_type": "command",
+    "program": {"argv": ["python3", "sync.py"]},
+    "parameters": {"tenant": "acme", "batch": 50},
+    "secrets": {"API_KEY": SECRET},
+    "schedule": {"cron": "0 2 * * *", "timezone": "Europe/London"},
+    "log_level": "Warning",
+}
+
+
+class Api:
+    """A running API and a client per role; every response body is kept for secret checks."""
+
+    def __init__(self, system: System, server: BackgroundServer, tokens: dict[str, str]):
+        self.system = system
+        self.server = server
+        self.tokens = tokens
+        self.bodies: list[str] = []
+        self.clients = {
+            role: httpx.Client(
+                base_url=server.url,
+                headers={"Authorization": f"Bearer {token}"},
+                event_hooks={"response": [self._keep]},
+                timeout=30,
+            )
+            for role, token in tokens.items()
+        }
+        self.anonymous = httpx.Client(base_url=server.url, timeout=30)
+
+    def _keep(self, response: httpx.Response) -> None:
+        response.read()
+        self.bodies.append(response.text + json.dumps(dict(response.headers)))
+
+    def __getattr__(self, role: str) -> httpx.Client:
+        return self.clients[role]
+
+    def close(self) -> None:
+        for client in (*self.clients.values(), self.anonymous):
+            client.close()
+
+    def create_job(self, **changes: Any) -> dict[str, Any]:
+        response = self.admin.post("/api/jobs", json={**JOB, **changes})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def position(self) -> int:
+        return self.system.app.recorder.max_notification_id() or 0
+
+
+class ApiContract:
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> StoreSettings:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def api(self, store: StoreSettings, tmp_path: Path) -> Iterator[Api]:
+        settings = Settings(store=store, data_dir=tmp_path / "data", master_key=None)
+        system = build(settings, announce=lambda _message: None)
+        tokens = build_token_store(settings)
+        plain = {role: tokens.create(role, role)[1] for role in ("admin", "operator", "viewer")}
+        system.start_projections()
+        server = BackgroundServer(create_app(system, tokens), port=0).start()
+        api = Api(system, server, plain)
+        try:
+            yield api
+        finally:
+            api.close()
+            server.stop()
+            tokens.close()
+            system.close()
+            for body in api.bodies:
+                assert SECRET not in body and OTHER_SECRET not in body
+
+    def test_a_job_is_created_shown_listed_and_its_secrets_appear_by_name_only(self, api: Api):
+        response = api.admin.post("/api/jobs", json=JOB)
+        assert response.status_code == 201
+        job = response.json()
+        assert response.headers["Location"] == f"/api/jobs/{job['id']}"
+        assert response.headers["ETag"] == f'"{job["version"]}"'
+        assert job["version"] == 2  # registered, then its secret stored
+        assert job["name"] == "Invoice sync" and job["parameters"] == JOB["parameters"]
+        assert job["schedule"] == JOB["schedule"]
+        assert job["schedule_description"] == "at 02:00 every day"
+        assert job["log_level"] == "Warning" and job["enabled"] is True
+        assert job["overlap"] == "skip" and job["misfire"] == "run_once"
+        assert [s["name"] for s in job["secrets"]] == ["API_KEY"]
+        assert job["secrets"][0]["updated_by"] == "token:admin"
+        assert job["created_by"] == job["updated_by"] == "token:admin"
+        assert job["last_run"] is None and job["deleted"] is False
+        # next_run_at: the schedule's next fire time after now, computed on read.
+        next_run = datetime.fromisoformat(job["next_run_at"])
+        schedule = CronSchedule.parse("0 2 * * *", "Europe/London")
+        assert next_run == schedule.next_fire_time(next_run - timedelta(hours=23))
+        assert next_run > datetime.now(UTC)
+        # Read your writes: the views show it at once.
+        shown = api.viewer.get(f"/api/jobs/{job['id']}")
+        assert shown.status_code == 200 and shown.json() == job
+        page = api.viewer.get("/api/jobs").json()
+        assert page == {"items": [job], "next_cursor": None}
+        # Disabled: no next run.
+        disabled = api.admin.post(f"/api/jobs/{job['id']}/disable").json()
+        assert disabled["enabled"] is False and disabled["next_run_at"] is None
+        enabled = api.admin.post(f"/api/jobs/{job['id']}/enable").json()
+        assert enabled["enabled"] is True and enabled["version"] == 4
+
+    def test_listing_pages_and_filters(self, api: Api):
+        for i in range(5):
+            api.create_job(name=f"job {i}", enabled=i % 2 == 0, secrets={})
+        api.create_job(name="other", job_type="python", program={"callable": "m:f"}, secrets={})
+        first = api.viewer.get("/api/jobs", params={"limit": 2}).json()
+        assert [j["name"] for j in first["items"]] == ["job 0", "job 1"]
+        second = api.viewer.get("/api/jobs", params={"limit": 2, "cursor": first["next_cursor"]})
+        assert [j["name"] for j in second.json()["items"]] == ["job 2", "job 3"]
+        enabled = api.viewer.get("/api/jobs", params={"enabled": "false"}).json()["items"]
+        assert [j["name"] for j in enabled] == ["job 1", "job 3"]
+        python = api.viewer.get("/api/jobs", params={"job_type": "python"}).json()["items"]
+        assert [j["name"] for j in python] == ["other"]
+        prefixed = api.viewer.get("/api/jobs", params={"name_prefix": "job "}).json()["items"]
+        assert len(prefixed) == 5
+        bad = api.viewer.get("/api/jobs", params={"cursor": "bm90LWEtY3Vyc29y"})
+        assert bad.status_code == 422 and bad.json()["field"] == "cursor"
+
+    def test_patch_records_each_change_and_refuses_a_stale_version(self, api: Api):
+        job = api.create_job()
+        url = f"/api/jobs/{job['id']}"
+        changed = api.admin.patch(
+            url,
+            json={"name": "Invoice sync v2", "log_level": "Debug", "max_retries": 3},
+            headers={"If-Match": f'"{job["version"]}"'},
+        )
+        assert changed.status_code == 200, changed.text
+        body = changed.json()
+        assert body["version"] == job["version"] + 3
+        assert (body["name"], body["log_level"], body["max_retries"]) == (
+            "Invoice sync v2",
+            "Debug",
+            3,
+        )
+        assert changed.headers["ETag"] == f'"{body["version"]}"'
+        before = api.position()
+        stale = api.admin.patch(url, json={"name": "lost"}, headers={"If-Match": "2"})
+        assert stale.status_code == 409
+        assert stale.headers["content-type"] == "application/problem+json"
+        assert stale.json()["current_version"] == body["version"]
+        assert api.position() == before  # nothing written
+        assert api.viewer.get(url).json()["name"] == "Invoice sync v2"
+        history = api.viewer.get(f"{url}/history").json()["items"]
+        events = [(h["version"], h["event"]) for h in history]
+        assert events == [
+            (1, "Registered"),
+            (2, "SecretStored"),
+            (3, "Renamed"),
+            (4, "LogLevelChanged"),
+            (5, "PoliciesChanged"),
+        ]
+        assert history[2]["changes"] == {"name": {"from": "Invoice sync", "to": "Invoice sync v2"}}
+        assert history[1]["changes"] == {"secrets.API_KEY": {"from": None, "to": "(set)"}}
+        assert all(h["actor"] == "token:admin" for h in history)
+        # Unschedule with null; a field that cannot change is refused by name.
+        assert api.admin.patch(url, json={"schedule": None}).json()["schedule"] is None
+        refused = api.admin.patch(url, json={"job_type": "python"})
+        assert refused.status_code == 422 and refused.json()["field"] == "job_type"
+
+    def test_the_job_as_it_was_at_a_past_time(self, api: Api):
+        job = api.create_job(secrets={})
+        url = f"/api/jobs/{job['id']}"
+        history = api.viewer.get(f"{url}/history").json()["items"]
+        registered_at = history[0]["at"]
+        api.admin.patch(url, json={"name": "renamed", "parameters": {"tenant": "globex"}})
+        then = api.viewer.get(url, params={"as_of": registered_at})
+        assert then.status_code == 200
+        old = then.json()
+        assert old["version"] == 1 and old["name"] == "Invoice sync"
+        assert old["parameters"] == JOB["parameters"] and old["next_run_at"] is None
+        assert api.viewer.get(url).json()["name"] == "renamed"
+        before = api.viewer.get(url, params={"as_of": "2000-01-01T00:00:00Z"})
+        assert before.status_code == 422 and before.json()["field"] == "as_of"
+        naive = api.viewer.get(url, params={"as_of": "2026-01-01T00:00:00"})
+        assert naive.status_code == 422 and naive.json()["field"] == "as_of"
+        # A deleted job is gone now, but its past is still there.
+        assert api.admin.delete(url).status_code == 204
+        assert api.viewer.get(url).status_code == 404
+        assert api.viewer.get(url, params={"as_of": registered_at}).json()["version"] == 1
+        assert api.viewer.get(f"{url}/history").json()["items"][-1]["event"] == "Deleted"
+
+    def test_secrets_are_set_replaced_and_removed_but_never_shown(self, api: Api):
+        job = api.create_job()
+        url = f"/api/jobs/{job['id']}/secrets"
+        assert api.admin.put(f"{url}/OTHER", json={"value": OTHER_SECRET}).status_code == 204
+        assert api.admin.put(f"{url}/API_KEY", json={"value": OTHER_SECRET}).status_code == 204
+        shown = api.viewer.get(f"/api/jobs/{job['id']}").json()
+        assert [s["name"] for s in shown["secrets"]] == ["API_KEY", "OTHER"]
+        assert api.admin.delete(f"{url}/OTHER").status_code == 204
+        missing = api.admin.delete(f"{url}/OTHER")
+        assert missing.status_code == 404
+        bad_name = api.admin.put(f"{url}/not-valid", json={"value": "x"})
+        assert bad_name.status_code == 422 and bad_name.json()["field"] == "name"
+        empty = api.admin.put(f"{url}/EMPTY", json={"value": ""})
+        assert empty.status_code == 422 and empty.json()["field"] == "value"
+        history = api.viewer.get(f"/api/jobs/{job['id']}/history").json()["items"]
+        assert [h["event"] for h in history][-3:] == ["SecretStored", "SecretStored", "SecretRemoved"]
+        assert history[-2]["changes"] == {"secrets.API_KEY": {"from": "(set)", "to": "(set)"}}
+        assert history[-1]["changes"] == {"secrets.OTHER": {"from": "(set)", "to": None}}
+        # The secret reached the store encrypted, and the engine's door still opens it.
+        run = api.operator.post(f"/api/jobs/{job['id']}/runs").json()
+        aggregate = api.system.app.get_run(UUID(run["run_id"]))
+        assert api.system.app.secrets_for_run(aggregate) == {"API_KEY": OTHER_SECRET}
+
+    def test_bad_input_gets_a_problem_naming_the_field_and_writes_nothing(self, api: Api):
+        before = api.position()
+        cases: list[tuple[dict[str, Any], str]] = [
+            ({**JOB, "name": ""}, "name"),
+            ({**JOB, "parameters": [1, 2]}, "parameters"),
+            ({**JOB, "parameters": "text"}, "parameters"),
+            ({**JOB, "program": {"argv": []}}, "program.argv"),
+            ({**JOB, "job_type": "cobol"}, "job_type"),
+            ({**JOB, "schedule": {"cron": "61 * * * *"}}, "schedule.cron"),
+            ({**JOB, "schedule": {"cron": "0 2 * * *", "timezone": "Mars/Base"}}, "schedule.timezone"),
+            ({**JOB, "log_level": "Loud"}, "log_level"),
+            ({**JOB, "timeout_seconds": 0}, "timeout_seconds"),
+            ({**JOB, "overlap": "sometimes"}, "overlap"),
+            ({**JOB, "secrets": {"bad name": SECRET}}, "secrets"),
+            ({**JOB, "secrets": {"API_KEY": 42}}, "secrets.API_KEY"),
+            ({**JOB, "parameters": {"deep": "\u0000"}}, "parameters.deep"),
+            ({**JOB, "parameters": {"big": 10**30}}, "parameters.big"),
+            ({**JOB, "unknown": 1}, "unknown"),
+            ({k: v for k, v in JOB.items() if k != "name"}, "name"),
+        ]
+        for body, field in cases:
+            response = api.admin.post("/api/jobs", json=body)
+            assert response.status_code == 422, (field, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            problem = response.json()
+            assert problem["status"] == 422 and problem["field"] == field, (field, problem)
+            assert problem["type"].startswith("urn:jobledger:problem:")
+        malformed = api.admin.post(
+            "/api/jobs", content=b'{"name": ', headers={"content-type": "application/json"}
+        )
+        assert malformed.status_code == 400 and malformed.json()["field"] == "body"
+        huge = api.admin.post(
+            "/api/jobs",
+            content=b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+            headers={"content-type": "application/json"},
+        )
+        assert huge.status_code == 413 and huge.json()["field"] == "body"
+        assert api.admin.get("/api/jobs/not-a-uuid").json()["field"] == "job_id"
+        assert api.admin.get("/api/runs", params={"status": "done"}).json()["field"] == "status"
+        assert api.admin.get("/api/jobs", params={"limit": 0}).json()["field"] == "limit"
+        assert api.admin.get(f"/api/jobs/{uuid4()}").status_code == 404
+        assert api.admin.get("/api/no-such-thing").status_code == 404
+        assert api.position() == before
+        assert api.viewer.get("/api/jobs").json()["items"] == []
+
+    def test_roles_and_tokens(self, api: Api):
+        job = api.create_job()
+        url = f"/api/jobs/{job['id']}"
+        missing = api.anonymous.get("/api/jobs")
+        assert missing.status_code == 401
+        assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+        assert missing.headers["content-type"] == "application/problem+json"
+        wrong = api.anonymous.get("/api/jobs", headers={"Authorization": "Bearer jl_wrong"})
+        assert wrong.status_code == 401 and "invalid_token" in wrong.headers["WWW-Authenticate"]
+        basic = api.anonymous.get("/api/jobs", headers={"Authorization": "Basic eDp5"})
+        assert basic.status_code == 401
+        for path in ("/openapi.json", "/docs", "/metrics", url, f"{url}/history", "/api/audit"):
+            assert api.anonymous.get(path).status_code == 401, path
+            assert api.viewer.get(path).status_code == 200, path
+        assert api.anonymous.get("/healthz").json() == {"status": "ok", "store": "reachable"}
+        before = api.position()
+        writes = [
+            ("post", "/api/jobs", JOB),
+            ("patch", url, {"name": "x"}),
+            ("put", f"{url}/secrets/X", {"value": "v"}),
+            ("delete", f"{url}/secrets/API_KEY", None),
+            ("post", f"{url}/disable", None),
+            ("delete", url, None),
+        ]
+        for role in ("viewer", "operator"):
+            for method, path, body in writes:
+                response = getattr(api, role).request(method.upper(), path, json=body)
+                assert response.status_code == 403, (role, method, path)
+                assert "admin" in response.json()["detail"]
+        for path in (f"{url}/runs", f"/api/runs/{uuid4()}/cancel"):
+            assert api.viewer.post(path).status_code == 403
+        assert api.position() == before
+        # The operator may run now and cancel; the events name the operator.
+        run = api.operator.post(f"{url}/runs", json={"parameters": {"batch": 5}})
+        assert run.status_code == 202
+        run_id = run.json()["run_id"]
+        assert run.headers["Location"] == f"/api/runs/{run_id}"
+        assert api.operator.post(f"/api/runs/{run_id}/cancel").status_code == 202
+        shown = api.viewer.get(f"/api/runs/{run_id}").json()
+        assert shown["requested_by"] == "token:operator"
+        assert shown["cancel_requested_by"] == "token:operator"
+        assert shown["status"] == "cancelled"
+        # A revoked token stops working at once.
+        tokens = api.server.server.config.app.state.tokens
+        assert tokens.revoke("viewer")
+        assert api.viewer.get("/api/jobs").status_code == 401
+
+    def test_runs_are_requested_listed_shown_and_cancelled(self, api: Api):
+        job = api.create_job(secrets={})
+        other = api.create_job(name="other", secrets={})
+        run_ids = [
+            api.operator.post(f"/api/jobs/{job['id']}/runs").json()["run_id"] for _ in range(3)
+        ]
+        api.operator.post(f"/api/jobs/{other['id']}/runs")
+        overrides = api.operator.post(
+            f"/api/jobs/{job['id']}/runs", json={"parameters": {"batch": 1}}
+        )
+        run_ids.append(overrides.json()["run_id"])
+        not_object = api.operator.post(f"/api/jobs/{job['id']}/runs", json={"parameters": [1]})
+        assert not_object.status_code == 422 and not_object.json()["field"] == "parameters"
+        listed = api.viewer.get("/api/runs", params={"job_id": job["id"], "limit": 3}).json()
+        assert [r["id"] for r in listed["items"]] == run_ids[::-1][:3]
+        rest = api.viewer.get(
+            "/api/runs", params={"job_id": job["id"], "cursor": listed["next_cursor"]}
+        ).json()
+        assert [r["id"] for r in rest["items"]] == [run_ids[0]]
+        run = api.viewer.get(f"/api/runs/{run_ids[0]}").json()
+        assert run["status"] == "queued" and run["trigger"] == "manual"
+        assert run["job_version"] == job["version"] and run["attempt"] == 1
+        for key in ("scheduled_for", "requested_at", "started_at", "finished_at", "exit_code"):
+            assert key in run
+        assert api.system.app.get_run(UUID(run_ids[-1])).parameters["batch"] == 1
+        assert api.operator.post(f"/api/runs/{run_ids[0]}/cancel").status_code == 202
+        again = api.operator.post(f"/api/runs/{run_ids[0]}/cancel")
+        assert again.status_code == 409
+        cancelled = api.viewer.get("/api/runs", params={"status": "cancelled"}).json()["items"]
+        assert [r["id"] for r in cancelled] == [run_ids[0]]
+        future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        assert api.viewer.get("/api/runs", params={"since": future}).json()["items"] == []
+        assert len(api.viewer.get("/api/runs", params={"until": future}).json()["items"]) == 5
+        assert api.viewer.get(f"/api/runs/{uuid4()}").status_code == 404
+        assert api.operator.post(f"/api/runs/{uuid4()}/cancel").status_code == 404
+        assert api.viewer.get(f"/api/jobs/{job['id']}").json()["last_run"]["status"] == "queued"
+
+    def test_log_pages_filter_by_level_and_the_stream_follows_a_run_live(self, api: Api):
+        job = api.create_job(secrets={}, log_level="Verbose")
+        run_id = api.operator.post(f"/api/jobs/{job['id']}/runs").json()["run_id"]
+        app = api.system.app
+        run = app.start_run(UUID(run_id), worker="w1")
+        log = app.open_run_log(run)
+        now = datetime.now(UTC)
+        levels = [LogLevel.Verbose, LogLevel.Info, LogLevel.Warning, LogLevel.Error] * 3
+        app.record_log_entries(log, [(now, lvl, f"line {i}") for i, lvl in enumerate(levels)])
+        api.system.follower.wait_until(api.position(), timeout=10)
+        url = f"/api/runs/{run_id}/logs"
+        page = api.viewer.get(url, params={"limit": 5}).json()
+        assert [e["seq"] for e in page["items"]] == [1, 2, 3, 4, 5]
+        assert page["items"][0] == {
+            "seq": 1,
+            "at": page["items"][0]["at"],
+            "level": "Verbose",
+            "message": "line 0",
+        }
+        assert page["next_after"] == 5
+        warnings = api.viewer.get(url, params={"min_level": "Warning"}).json()
+        assert {e["level"] for e in warnings["items"]} == {"Warning", "Error"}
+        assert len(warnings["items"]) == 6 and warnings["next_after"] is None
+        after = api.viewer.get(url, params={"after": 10}).json()
+        assert [e["seq"] for e in after["items"]] == [11, 12]
+        bad = api.viewer.get(url, params={"min_level": "Loud"})
+        assert bad.status_code == 422 and bad.json()["field"] == "min_level"
+        assert api.viewer.get(f"/api/runs/{uuid4()}/logs").status_code == 404
+
+        # The stream: what is there (from Last-Event-ID), then what arrives, then the end.
+        def finish_later() -> None:
+            more = [(datetime.now(UTC), LogLevel.Error, f"late {i}") for i in range(3)]
+            app.record_log_entries(log, more)
+            app.succeed_run(UUID(run_id))
+
+        received: list[dict[str, Any]] = []
+        ends: list[dict[str, Any]] = []
+        timer = threading.Timer(0.5, finish_later)
+        with api.viewer.stream(
+            "GET",
+            f"{url}/stream",
+            params={"min_level": "Warning"},
+            headers={"Last-Event-ID": "8"},
+        ) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            timer.start()
+            event = "message"
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    event = line[len("event: ") :]
+                elif line.startswith("data: "):
+                    data = json.loads(line[len("data: ") :])
+                    (ends if event == "end" else received).append(data)
+                    event = "message"
+        timer.join()
+        assert [e["seq"] for e in received] == [11, 12, 13, 14, 15]
+        assert [e["message"] for e in received][-3:] == ["late 0", "late 1", "late 2"]
+        assert ends == [{"status": "succeeded"}]
+        assert api.viewer.get(f"/api/runs/{run_id}").json()["status"] == "succeeded"
+
+    def test_audit_trail_across_jobs_by_actor_and_time(self, api: Api):
+        first = api.create_job(secrets={})
+        start = datetime.now(UTC)
+        second = api.create_job(name="second", secrets={})
+        admin_events = api.viewer.get("/api/audit", params={"actor": "token:admin"}).json()
+        assert [(e["job_id"], e["event"]) for e in admin_events["items"]] == [
+            (second["id"], "Registered"),
+            (first["id"], "Registered"),
+        ]
+        assert admin_events["items"][0]["job_name"] == "second"
+        since = api.viewer.get("/api/audit", params={"since": start.isoformat()}).json()
+        assert [e["job_id"] for e in since["items"]] == [second["id"]]
+        assert api.viewer.get("/api/audit", params={"actor": "token:nobody"}).json() == {
+            "items": [],
+            "next_cursor": None,
+        }
+        one = api.viewer.get("/api/audit", params={"limit": 1}).json()
+        assert len(one["items"]) == 1 and one["next_cursor"]
+        by_job = api.viewer.get("/api/audit", params={"job_id": first["id"]}).json()["items"]
+        assert [e["event"] for e in by_job] == ["Registered"]
+
+    def test_job_types_schedule_preview_and_metrics(self, api: Api):
+        types = api.viewer.get("/api/job-types").json()["items"]
+        names = [t["name"] for t in types]
+        assert {"command", "powershell", "python", "http"} <= set(names)
+        command = next(t for t in types if t["name"] == "command")
+        assert command["program_schema"]["required"] == ["argv"]
+
+        preview = api.viewer.post(
+            "/api/schedules/preview",
+            json={
+                "cron": "30 1 * * *",
+                "timezone": "Europe/London",
+                "after": "2026-03-27T12:00:00Z",
+                "count": 3,
+            },
+        ).json()
+        assert preview["description"] == "at 01:30 every day"
+        assert [f["at"] for f in preview["fire_times"]] == [
+            "2026-03-28T01:30:00+00:00",
+            "2026-03-29T01:00:00+00:00",  # 01:30 does not exist: the first instant after
+            "2026-03-30T00:30:00+00:00",
+        ]
+        assert [f["utc_offset"] for f in preview["fire_times"]] == ["+00:00", "+01:00", "+01:00"]
+        assert [f["offset_changed"] for f in preview["fire_times"]] == [False, True, False]
+        assert preview["fire_times"][1]["local"] == "2026-03-29T02:00:00+01:00"
+        default = api.viewer.post("/api/schedules/preview", json={"cron": "@hourly"}).json()
+        assert len(default["fire_times"]) == 10
+        first = datetime.fromisoformat(default["fire_times"][0]["at"])
+        assert timedelta(0) < first - datetime.now(UTC) <= timedelta(hours=1)
+        for body, field in [
+            ({"cron": "61 * * * *"}, "cron"),
+            ({"cron": "* * * * *", "timezone": "Nowhere/City"}, "timezone"),
+            ({"cron": "* * * * *", "count": 101}, "count"),
+            ({"cron": "* * * * *", "after": "2026-01-01T00:00:00"}, "after"),
+            ({"timezone": "UTC"}, "cron"),
+        ]:
+            refused = api.viewer.post("/api/schedules/preview", json=body)
+            assert refused.status_code == 422 and refused.json()["field"] == field, body
+
+        job = api.create_job(secrets={})
+        run_id = api.operator.post(f"/api/jobs/{job['id']}/runs").json()["run_id"]
+        api.system.app.start_run(UUID(run_id), worker="w1")
+        api.system.follower.wait_until(api.position(), timeout=10)
+        metrics = api.viewer.get("/metrics")
+        assert metrics.headers["content-type"].startswith("text/plain")
+        text = metrics.text
+        assert 'jobledger_runs{status="running"} 1' in text
+        assert 'jobledger_runs{status="queued"} 0' in text
+        assert 'jobledger_projection_lag_events{projection="jobs"}' in text
+        assert "jobledger_fire_lag_seconds_count" in text
+        assert "# TYPE jobledger_runs gauge" in text
+
+
+class TestApiOnSQLite(ApiContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> StoreSettings:
+        return StoreSettings(kind="sqlite", sqlite_path=tmp_path / "data" / "jobledger.sqlite3")
+
+
+@pytest.mark.postgres
+class TestApiOnPostgres(ApiContract):
+    @pytest.fixture
+    def store(self, pg_schema: tuple[str, str]) -> StoreSettings:
+        url, schema = pg_schema
+        return parse_database_url(f"{url}?schema={schema}")

@@ -1,0 +1,277 @@
+"""The engine on real stores with real processes: claims raced by several workers, a worker
+killed with SIGKILL, cancel and timeout killing a real process tree, logs as recorded."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from adapters.event_store_config import StoreSettings, parse_database_url
+from adapters.master_key import MasterKey
+from domain.run import Run, retry_run_id
+from interfaces.bootstrap import System, build
+from interfaces.settings import Settings
+from interfaces.worker_runtime import WorkerHandle, start_workers
+
+SECRET = "tok-5f1c0e-worker-never-logged"
+JOBLEDGER = [sys.executable, "-m", "interfaces.cli.main"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll a real process's effect with a deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def status(system: System, run_id: UUID) -> str:
+    return str(system.app.get_run(run_id).status)
+
+
+def process_gone(pid: int) -> bool:
+    """Gone, or a zombie waiting for a parent that will never reap it (PID 1 in a container)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def kill_quietly(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture
+def key() -> str:
+    return MasterKey.generate().to_text()
+
+
+class Systems:
+    """Several systems (each its own application) on one store, closed at the end."""
+
+    def __init__(self, store: StoreSettings, data_dir: Path, key: str) -> None:
+        self.settings = Settings(store=store, data_dir=data_dir, master_key=key)
+        self.systems: list[System] = []
+        self.handles: list[WorkerHandle] = []
+
+    def new(self) -> System:
+        system = build(self.settings, announce=lambda _m: None)
+        self.systems.append(system)
+        return system
+
+    def worker(self, system: System, **kwargs: Any) -> WorkerHandle:
+        handle = start_workers(system, **kwargs)
+        self.handles.append(handle)
+        return handle
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.stop(grace=5)
+        for system in self.systems:
+            system.close()
+
+
+@pytest.fixture
+def pg_store(pg_schema) -> StoreSettings:
+    url, schema = pg_schema
+    return parse_database_url(f"{url}?schema={schema}")
+
+
+@pytest.fixture
+def pg(pg_store, tmp_path: Path, key: str) -> Iterator[Systems]:
+    systems = Systems(pg_store, tmp_path / "data", key)
+    yield systems
+    systems.close()
+
+
+def command_job(system: System, argv: list[str], **policies: Any) -> Any:
+    return system.app.register_job(
+        name=f"job {argv[0]}",
+        job_type="command",
+        program={"argv": argv},
+        actor="alice",
+        log_level=policies.pop("log_level", "Info"),
+        policies=policies,
+    )
+
+
+def started_events(system: System, run_id: UUID) -> list[Run.Started]:
+    events = system.app.repository.event_store.get(run_id)
+    return [e for e in events if isinstance(e, Run.Started)]
+
+
+@pytest.mark.postgres
+def test_four_workers_racing_start_each_run_exactly_once(pg: Systems) -> None:
+    systems = [pg.new() for _ in range(4)]
+    job = command_job(systems[0], ["true"], overlap="allow")
+    for system in systems:
+        pg.worker(system, concurrency=3)
+    runs = [systems[0].app.request_run(job.id, actor="bob") for _ in range(40)]
+    app = systems[0].app
+    wait_for(
+        lambda: all(app.get_run(r.id).status == "succeeded" for r in runs), 60, "every run done"
+    )
+    assert all(len(started_events(systems[0], r.id)) == 1 for r in runs)
+    workers = {app.get_run(r.id).worker for r in runs}
+    assert workers <= {h.worker_id for h in pg.handles}
+    assert len(workers) > 1  # the work was shared, not serialised behind one winner
+
+
+def spawn_worker(store_url: str, data_dir: Path, key: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLEDGER_")}
+    env.update(
+        JOBLEDGER_DATABASE_URL=store_url,
+        JOBLEDGER_DATA_DIR=str(data_dir),
+        JOBLEDGER_MASTER_KEY=key,
+    )
+    return subprocess.Popen(
+        [*JOBLEDGER, "worker", "--concurrency", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.postgres
+def test_a_worker_killed_with_sigkill_has_its_run_abandoned_and_retried(
+    pg: Systems, pg_schema, tmp_path: Path, key: str
+) -> None:
+    url, schema = pg_schema
+    system = pg.new()
+    marker, pidfile = tmp_path / "attempted", tmp_path / "first.pid"
+    # The first attempt hangs (and says where); the retry finds the marker and succeeds.
+    script = (
+        f'if [ -e "{marker}" ]; then echo retried; exit 0; fi; '
+        f'touch "{marker}"; echo $$ > "{pidfile}"; exec sleep 600'
+    )
+    job = command_job(system, ["sh", "-c", script], max_retries=1, retry_backoff_seconds=0)
+    run = system.app.request_run(job.id, actor="bob")
+    child = spawn_worker(f"{url}?schema={schema}", tmp_path / "data", key)
+    try:
+        wait_for(lambda: status(system, run.id) == "running", 30, "the child worker's claim")
+        dead_worker = system.app.get_run(run.id).worker
+        wait_for(pidfile.exists, 10, "the program's pid")
+        child.kill()
+        child.wait(10)
+        killed_at = time.monotonic()
+        pg.worker(system, concurrency=2)  # a surviving worker, whose reaper notices
+        wait_for(lambda: status(system, run.id) == "abandoned", 30, "the run abandoned")
+        assert time.monotonic() - killed_at < 30
+        assert system.app.get_run(run.id).error == f"worker {dead_worker} stopped responding"
+        retry_id = retry_run_id(run.id, 2)
+        wait_for(lambda: status(system, retry_id) == "succeeded", 30, "the retry to succeed")
+        retry = system.app.get_run(retry_id)
+        assert retry.retry_of == run.id and retry.attempt == 2 and retry.trigger == "retry"
+    finally:
+        child.kill()
+        child.wait(10)
+        if pidfile.exists():
+            kill_quietly(int(pidfile.read_text()))
+
+
+TREE = (
+    'sleep 600 & echo $! > "{dir}/grandchild.pid"; echo $$ > "{dir}/child.pid"; '
+    "echo started; wait"
+)
+
+
+def run_tree(pg: Systems, tmp_path: Path, **policies: Any) -> tuple[System, Any, list[int]]:
+    system = pg.new()
+    job = command_job(system, ["sh", "-c", TREE.format(dir=tmp_path)], **policies)
+    pg.worker(system, concurrency=1)
+    run = system.app.request_run(job.id, actor="bob")
+    pids = [tmp_path / "child.pid", tmp_path / "grandchild.pid"]
+    wait_for(lambda: all(p.exists() and p.read_text().strip() for p in pids), 30, "the tree")
+    return system, run, [int(p.read_text()) for p in pids]
+
+
+@pytest.mark.postgres
+def test_cancel_kills_the_whole_process_tree(pg: Systems, tmp_path: Path) -> None:
+    system, run, pids = run_tree(pg, tmp_path)
+    try:
+        assert not any(process_gone(pid) for pid in pids)
+        system.app.cancel_run(run.id, actor="carol")
+        wait_for(lambda: status(system, run.id) == "cancelled", 30, "the run cancelled")
+        wait_for(lambda: all(process_gone(pid) for pid in pids), 10, "the tree to be gone")
+    finally:
+        for pid in pids:
+            kill_quietly(pid)
+
+
+@pytest.mark.postgres
+def test_a_timeout_kills_the_whole_process_tree(pg: Systems, tmp_path: Path) -> None:
+    system, run, pids = run_tree(pg, tmp_path, timeout_seconds=1)
+    try:
+        wait_for(lambda: status(system, run.id) == "timed_out", 30, "the run timed out")
+        assert system.app.get_run(run.id).error == "timed out after 1 s"
+        wait_for(lambda: all(process_gone(pid) for pid in pids), 10, "the tree to be gone")
+    finally:
+        for pid in pids:
+            kill_quietly(pid)
+
+
+def test_on_sqlite_a_run_logs_at_its_threshold_with_secrets_masked(
+    tmp_path: Path, key: str
+) -> None:
+    store = StoreSettings(kind="sqlite", sqlite_path=tmp_path / "data" / "jobledger.sqlite3")
+    systems = Systems(store, tmp_path / "data", key)
+    try:
+        system = systems.new()
+        encoded = base64.b64encode(SECRET.encode()).decode()
+        script = (
+            'echo "VERBOSE: hidden"; echo "DEBUG: hidden too"; echo "INFO: token $API_KEY"; '
+            f'echo "WARNING: encoded {encoded}"; echo "bad $API_KEY" >&2; exit 3'
+        )
+        job = command_job(system, ["sh", "-c", script], log_level="Info")
+        system.app.store_secret(job.id, "API_KEY", SECRET, actor="alice")
+        run = system.app.request_run(job.id, actor="bob")
+        systems.worker(system, concurrency=1)
+        wait_for(lambda: status(system, run.id) == "failed", 30, "the run to fail")
+        stored = system.app.get_run(run.id)
+        assert stored.exit_code == 3 and SECRET not in (stored.error or "")
+        system.catch_up()
+        entries, _ = system.view("logs").entries(run.id, limit=100)
+        messages = [(e["level"], e["message"]) for e in entries]
+        assert SECRET not in repr(messages) and encoded not in repr(messages)
+        assert [m for _, m in messages] == ["token ***", "encoded ***", "bad ***"]
+    finally:
+        systems.close()
+
+
+def test_on_sqlite_runs_left_running_are_abandoned_when_workers_start(
+    tmp_path: Path, key: str
+) -> None:
+    store = StoreSettings(kind="sqlite", sqlite_path=tmp_path / "data" / "jobledger.sqlite3")
+    systems = Systems(store, tmp_path / "data", key)
+    try:
+        system = systems.new()
+        job = command_job(system, ["true"])
+        run = system.app.request_run(job.id, actor="bob")
+        system.app.start_run(run.id, worker="died-with-the-process")
+        system.catch_up()  # the runs view knows it running: start-up reads from the view
+        systems.worker(system, concurrency=1)
+        assert status(system, run.id) == "abandoned"
+        assert system.app.get_run(run.id).error == "worker stopped; found at start-up"
+    finally:
+        systems.close()

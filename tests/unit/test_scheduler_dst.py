@@ -1,0 +1,149 @@
+"""Ten years of daylight-saving transitions through the scheduler's own loop, with a fake
+clock: exactly one requested run per slot, in Europe/London, America/New_York and
+Australia/Lord_Howe (whose clocks move by 30 minutes).
+
+Fixed wall times run the whole ten years. `*/15 * * * *` runs across every transition of
+the ten years (three local days around each): a quarter-hour job over ten full years would
+be a million runs, and the days without a transition teach nothing the others do not.
+Counts are checked three ways: runs by id, against the domain's own fire-time list, and
+against counts worked out here from the zone's offsets alone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from itertools import takewhile
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from application.app import JobLedger
+from domain.run import Run, scheduled_run_id
+from domain.schedule import CronSchedule
+from scheduler.scheduler import Scheduler
+from tests.fakes import in_memory_ledger
+
+ZONES = ("Europe/London", "America/New_York", "Australia/Lord_Howe")
+FIRST, LAST = date(2030, 1, 1), date(2040, 1, 1)  # ten years of local days [FIRST, LAST)
+
+
+class FakeClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def local_midnight(day: date, zone: str) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def transitions(zone: str) -> list[tuple[date, timedelta]]:
+    """(local day, offset change) of every transition in the ten years, from offsets alone."""
+    tz, found = ZoneInfo(zone), []
+    day = FIRST
+    while day < LAST:
+        before = datetime(day.year, day.month, day.day, tzinfo=tz).utcoffset()
+        nxt = day + timedelta(days=1)
+        after = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).utcoffset()
+        if before != after:
+            assert before is not None and after is not None
+            found.append((day, after - before))
+        day = nxt
+    return found
+
+
+def run_scheduler(app: JobLedger, start: datetime, end: datetime) -> Scheduler:
+    """Drive a scheduler from `start` until its next fire time is at or after `end`."""
+    clock = FakeClock(start)
+    scheduler = Scheduler(app, clock)
+    while (due := scheduler.tick()) is not None and due < end:
+        clock.at = due
+    return scheduler
+
+
+def runs_by_job(app: JobLedger) -> dict[UUID, list[Run.Requested]]:
+    found: dict[UUID, list[Run.Requested]] = {}
+    for n in app.recorder.select_notifications(start=1, limit=10**8):
+        event = app.mapper.to_domain_event(n)
+        if isinstance(event, Run.Requested):
+            found.setdefault(event.job_id, []).append(event)
+    return found
+
+
+def register(app: JobLedger, cron: str, zone: str) -> UUID:
+    job = app.register_job(
+        name=f"{cron} in {zone}",
+        job_type="command",
+        program={"argv": ["true"]},
+        actor="dst",
+        schedule={"cron": cron, "timezone": zone},
+        policies={"overlap": "allow"},  # no workers here: every slot must request a run
+    )
+    return job.id
+
+
+def check(
+    job_id: UUID,
+    events: list[Run.Requested],
+    cron: str,
+    zone: str,
+    start: datetime,
+    end: datetime,
+    expected: int,
+) -> None:
+    domain = list(takewhile(lambda t: t < end, CronSchedule(cron, zone).iter_fire_times(start)))
+    ids = [e.originator_id for e in events]
+    assert len(set(ids)) == len(ids) == len(domain) == expected, (cron, zone, start)
+    assert sorted(e.scheduled_for for e in events) == domain  # type: ignore[type-var]
+    assert set(ids) == {scheduled_run_id(job_id, t) for t in domain}
+
+
+@pytest.mark.parametrize("cron", ["30 1 * * *", "0 2 * * *"])
+def test_a_fixed_wall_time_fires_once_on_every_local_day_for_ten_years(cron: str):
+    app = in_memory_ledger()
+    jobs = {zone: register(app, cron, zone) for zone in ZONES}
+    start = min(local_midnight(FIRST, z) for z in ZONES)
+    end = max(local_midnight(LAST, z) for z in ZONES)
+    scheduler = run_scheduler(app, start, end)
+    found = runs_by_job(app)
+    days = (LAST - FIRST).days
+    for zone, job_id in jobs.items():
+        events = [
+            e
+            for e in found[job_id]
+            if local_midnight(FIRST, zone) <= e.scheduled_for < local_midnight(LAST, zone)  # type: ignore[operator]
+        ]
+        check(
+            job_id,
+            events,
+            cron,
+            zone,
+            local_midnight(FIRST, zone) - timedelta(seconds=1),
+            local_midnight(LAST, zone),
+            expected=days,
+        )
+        local_days = [e.scheduled_for.astimezone(ZoneInfo(zone)).date() for e in events]  # type: ignore[union-attr]
+        assert len(set(local_days)) == days  # one on every local calendar day
+    assert scheduler.stats.already_fired == 0
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_every_quarter_hour_follows_the_wall_clock_across_ten_years_of_transitions(zone: str):
+    app = in_memory_ledger()
+    job_id = register(app, "*/15 * * * *", zone)
+    seen = 0
+    changes = transitions(zone)
+    assert len(changes) == 20  # two a year
+    for day, change in changes:
+        start = local_midnight(day - timedelta(days=1), zone) - timedelta(seconds=1)
+        end = local_midnight(day + timedelta(days=2), zone)
+        run_scheduler(app, start, end)
+        events = [e for e in runs_by_job(app)[job_id][seen:]]
+        seen += len(events)
+        # 96 slots a local day. Clocks going back repeat a stretch that fires once; clocks
+        # jumping forward skip a stretch whose slots (and its far edge) fire once, at the jump.
+        lost = change // timedelta(minutes=15) if change > timedelta(0) else 0
+        check(job_id, events, "*/15 * * * *", zone, start, end, expected=3 * 96 - lost)
