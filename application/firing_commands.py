@@ -9,7 +9,7 @@ and a second scheduler cannot run a slot the first one skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,31 +72,52 @@ class FiringCommands(LedgerBase):
     """Mixed into the application: the scheduler's side of the run lifecycle."""
 
     def request_scheduled(
-        self, slots: Sequence[SlotRequest], *, actor: str = SCHEDULER_ACTOR
+        self,
+        slots: Sequence[SlotRequest],
+        *,
+        actor: str = SCHEDULER_ACTOR,
+        unfired: Callable[[Sequence[SlotRequest]], Sequence[SlotRequest]] | None = None,
     ) -> FiringResult:
         """Record every slot in ONE transaction; if another scheduler got to some slot
-        first, fall back to one write per slot and report those as already fired."""
+        first, fall back to one write per slot and report those as already fired.
+
+        `unfired`, if given, is asked after a conflict which slots still lack a record (the
+        scheduler reads the log it follows): when a second scheduler fired the same batch,
+        that costs one read instead of a failed write per slot.
+        """
         result = FiringResult()
         if not slots:
             return result
         runs = [_build(slot, actor) for slot in slots]
         try:
-            recordings = self.save(*runs)
+            return self._saved(result, runs, self.save(*runs))
         except RecordConflictError:
-            # The batch rolled back whole and its runs gave up their pending events, so
-            # build each run again and write it on its own.
-            for slot in slots:
-                run = _build(slot, actor)
-                try:
-                    recordings = self.save(run)
-                except RecordConflictError:
-                    result.already_fired.append(run.id)
-                    continue
-                result.saved.append(run)
-                result.notification_id = _last_id(recordings, result.notification_id)
-            return result
-        result.saved = runs
-        result.notification_id = _last_id(recordings, None)
+            pass
+        if unfired is not None:
+            remaining = list(unfired(slots))
+            still = {slot.run_id for slot in remaining}
+            result.already_fired.extend(s.run_id for s in slots if s.run_id not in still)
+            if not remaining:
+                return result
+            runs = [_build(slot, actor) for slot in remaining]
+            try:
+                return self._saved(result, runs, self.save(*runs))
+            except RecordConflictError:
+                slots = remaining
+        # The batch rolled back whole and its runs gave up their pending events, so build
+        # each run again and write it on its own.
+        for slot in slots:
+            run = _build(slot, actor)
+            try:
+                self._saved(result, [run], self.save(run))
+            except RecordConflictError:
+                result.already_fired.append(run.id)
+        return result
+
+    @staticmethod
+    def _saved(result: FiringResult, runs: list[Run], recordings: Sequence[Any]) -> FiringResult:
+        result.saved.extend(runs)
+        result.notification_id = _last_id(recordings, result.notification_id)
         return result
 
 

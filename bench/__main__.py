@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import log_entries, rebuild, register_jobs
+from bench import fire_lag, log_entries, rebuild, register_jobs, scheduler_memory
 from bench.common import BenchStore, Result, env_pg_url, fresh_store, progress
 
 BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, str]] = {
@@ -25,6 +25,8 @@ BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, st
     "register_jobs+secret": (partial(register_jobs.run, with_secret=True), "jobs/s", ""),
     "log_entries": (log_entries.run, "entries/s", ">=100,000/s e2e on postgres"),
     "rebuild": (rebuild.run, "events/s", ">=50,000/s"),
+    "fire_lag": (fire_lag.run, "ms", "all 10,000 stored <=1,000 ms after due (postgres)"),
+    "scheduler_memory": (scheduler_memory.run, "MB", "<150 MB RSS with 100,000 jobs"),
 }
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -1,12 +1,13 @@
 """Fire lag: 10,000 jobs due in the same second, from the due instant to every run request
 stored.
 
-JobLedger: 10,000 jobs whose 6-field CRON schedule names one instant a few seconds ahead (14 s for 10,000)
-(registered in a few large saves, so registration is not what is measured). A `Scheduler`
-with the system clock, the store's checkpoint table and a PostgreSQL NOTIFY wake-up (as
-`jobledger scheduler` runs it) loads them and sleeps until the instant. Per-run lag is the
-commit time of the batch that stored the run minus its due instant; all runs due together
-are one transaction, so p50, p99 and "last stored" coincide unless a batch conflicts.
+JobLedger: 10,000 jobs whose 6-field CRON schedule names one instant a few seconds
+ahead (14 s for 10,000), registered in a few large saves, so registration is not what is
+measured. A `Scheduler` with the system clock, the store's checkpoint table and a
+PostgreSQL NOTIFY wake-up (as `jobledger scheduler` runs it) loads them and sleeps until
+the instant. Per-run lag is the commit time of the batch that stored the run minus its
+due instant; all runs due together are one transaction, so p50, p99 and "last stored"
+coincide unless a batch conflicts.
 
 Baseline: APScheduler 3 (BackgroundScheduler, in-memory job store, its default thread
 pool of 10) with the same 10,000 cron triggers; lag is when each job function starts minus
@@ -83,7 +84,9 @@ def run_jobledger(bench: BenchStore, n: int) -> dict[str, Any]:
         due = datetime.now(UTC).replace(microsecond=0) + lead_time(n)
         t0 = time.perf_counter()
         register(app, n, due)
-        progress(f"fire_lag [{bench.kind}]: registered {n:,} jobs in {time.perf_counter() - t0:.1f}s")
+        progress(
+            f"fire_lag [{bench.kind}]: registered {n:,} jobs in {time.perf_counter() - t0:.1f}s"
+        )
         batches: list[Batch] = []
         scheduler = Scheduler(
             app, SystemClock(), checkpoint, wakeup=wakeup, on_batch=batches.append
@@ -91,7 +94,10 @@ def run_jobledger(bench: BenchStore, n: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         scheduler.start()
         start_seconds = time.perf_counter() - t0
-        progress(f"fire_lag [{bench.kind}]: scheduler loaded {len(scheduler.index):,} jobs in {start_seconds:.1f}s")
+        progress(
+            f"fire_lag [{bench.kind}]: scheduler loaded {len(scheduler.index):,} jobs "
+            f"in {start_seconds:.1f}s"
+        )
         if datetime.now(UTC) >= due:
             raise RuntimeError("set-up took longer than the lead time; nothing to measure")
         stop = threading.Event()

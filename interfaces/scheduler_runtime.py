@@ -13,9 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.clock import SystemClock
-from adapters.event_store_config import conninfo
+from adapters.event_store_config import StoreSettings, conninfo
 from adapters.pg_wakeup import PostgresWakeup
 from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint, SQLiteSchedulerCheckpoint
+from application.app import JobLedger
 from application.ports import Clock
 from interfaces.bootstrap import System
 from projections.follower import ThreadWakeup
@@ -44,16 +45,21 @@ class SchedulerHandle:
         self._cleanup.clear()
 
 
-def build_scheduler(
-    system: System,
+def build_scheduler(system: System, **options: Any) -> SchedulerHandle:
+    """A scheduler on the system's app and store, not yet running (see `start_scheduler`)."""
+    return scheduler_for(system.app, system.settings.store, **options)
+
+
+def scheduler_for(
+    app: JobLedger,
+    store: StoreSettings,
     *,
     clock: Clock | None = None,
     misfire_grace: timedelta = timedelta(seconds=60),
     checkpoint_name: str = "default",
     **options: Any,
 ) -> SchedulerHandle:
-    """A scheduler on the system's store, not yet running (see `start_scheduler`)."""
-    store = system.settings.store
+    """A scheduler on any app of the store: the checkpoint table and wake-up of its kind."""
     checkpoint: SQLiteSchedulerCheckpoint | PostgresSchedulerCheckpoint
     wakeup: ThreadWakeup | PostgresWakeup
     if store.kind == "sqlite":
@@ -63,9 +69,9 @@ def build_scheduler(
     else:
         checkpoint = PostgresSchedulerCheckpoint(conninfo(store), store.schema, checkpoint_name)
         # Its own LISTEN connection: saves by other processes wake this scheduler at once.
-        wakeup = PostgresWakeup(conninfo(store), system.app.recorder.channel_name)  # type: ignore[attr-defined]
+        wakeup = PostgresWakeup(conninfo(store), app.recorder.channel_name)  # type: ignore[attr-defined]
     scheduler = Scheduler(
-        system.app,
+        app,
         clock or SystemClock(),
         checkpoint,
         rules=FiringRules(misfire_grace=misfire_grace),
@@ -76,20 +82,29 @@ def build_scheduler(
     def on_save(_notification_id: int) -> None:
         wakeup.set()
 
-    system.app.after_save.append(on_save)
+    # Saves in this process (the API, the CLI, the workers) wake the scheduler at once.
+    app.after_save.append(on_save)
     handle = SchedulerHandle(scheduler, None, threading.Event())
     handle._cleanup.append(checkpoint.close)
     if isinstance(wakeup, PostgresWakeup):
         handle._cleanup.append(wakeup.close)
-    handle._cleanup.append(lambda: system.app.after_save.remove(on_save))
+    handle._cleanup.append(lambda: app.after_save.remove(on_save))
     return handle
 
 
 def start_scheduler(
     system: System, *, clock: Clock | None = None, **options: Any
 ) -> SchedulerHandle:
-    """Run the scheduler in a background thread until `handle.stop()`."""
-    handle = build_scheduler(system, clock=clock, **options)
+    """Run the scheduler in a background thread until `handle.stop()` (`jobledger serve`)."""
+    return _in_thread(build_scheduler(system, clock=clock, **options))
+
+
+def start_scheduler_for(app: JobLedger, store: StoreSettings, **options: Any) -> SchedulerHandle:
+    """`start_scheduler` for an app built without the rest of a System."""
+    return _in_thread(scheduler_for(app, store, **options))
+
+
+def _in_thread(handle: SchedulerHandle) -> SchedulerHandle:
     handle.thread = threading.Thread(
         target=handle.scheduler.run, args=(handle._stop,), name="scheduler", daemon=True
     )

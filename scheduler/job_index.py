@@ -3,15 +3,16 @@ runs still queued or running per job (for the overlap policy).
 
 Built only from events, so any scheduler process rebuilds the same index from the log.
 It must hold 100,000 jobs in well under 150 MB, so each job is a `__slots__` object keeping
-only what a run request copies, its strings are interned, and identical (cron, time zone)
-pairs share one parsed `CronSchedule`. The heap uses lazy deletion: re-planning a job
-pushes a new entry and stale ones are dropped when they reach the top, which keeps every
-change O(log n) with no search.
+only what a run request copies (parameters as compact JSON), its strings are interned,
+and identical (cron, time zone) pairs share one parsed `CronSchedule`. The heap uses lazy
+deletion: re-planning a job pushes a new entry and stale ones are dropped when they reach
+the top, which keeps every change O(log n) with no search.
 """
 
 from __future__ import annotations
 
 import heapq
+import json
 import sys
 from datetime import datetime
 from itertools import count
@@ -32,7 +33,7 @@ class IndexedJob:
         "version",
         "name",
         "job_type",
-        "parameters",
+        "_parameters",
         "log_level",
         "timeout_seconds",
         "schedule",
@@ -75,6 +76,16 @@ class IndexedJob:
         # The instant from which its slots count (the last schedule/enable change), until
         # the start-up replay has read the whole log and plans every job once.
         self.anchor: datetime | None = None
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return json.loads(self._parameters) if self._parameters else {}
+
+    @parameters.setter
+    def parameters(self, value: dict[str, Any]) -> None:
+        # Kept as compact JSON: a decoded dict of three parameters costs about 500 bytes
+        # in memory, its JSON about 100; it is decoded only when the job fires.
+        self._parameters = json.dumps(value, separators=(",", ":")).encode() if value else None
 
     @property
     def schedulable(self) -> bool:

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -142,6 +144,8 @@ class Scheduler:
         wakeup: SchedulerWakeup | None = None,
         page_size: int = 1_000,
         max_sleep: float = 1.0,
+        min_interval: float = 0.05,
+        recent_slots: int = 20_000,
         on_batch: Callable[[Batch], None] | None = None,
     ) -> None:
         self.app = app
@@ -151,6 +155,7 @@ class Scheduler:
         self.wakeup = wakeup or _EventWakeup()
         self.page_size = page_size
         self.max_sleep = max_sleep  # the poll, when no wake-up comes (SQLite across processes)
+        self.min_interval = min_interval
         self.on_batch = on_batch
         self.index = JobIndex()
         self.stats = SchedulerStats()
@@ -160,6 +165,8 @@ class Scheduler:
         self._topics = _event_topics()
         self._replaying = False
         self._pending_skips: dict[UUID, str] = {}
+        self.recent_slots = recent_slots
+        self._recently_fired: OrderedDict[UUID, None] = OrderedDict()
 
     # Start-up.
 
@@ -222,7 +229,10 @@ class Scheduler:
         if isinstance(event, Job.Event):
             self._apply_job_event(event)
         elif isinstance(event, Run.Requested):
-            self.index.run_requested(event.originator_id, event.job_id, event.trigger == "schedule")
+            scheduled = event.trigger == "schedule"
+            self.index.run_requested(event.originator_id, event.job_id, scheduled)
+            if scheduled:
+                self._remember_fired(event.originator_id)
         elif isinstance(event, Run.Started):
             self.index.run_started(event.originator_id)
         elif isinstance(event, Run.Finished):
@@ -290,6 +300,19 @@ class Scheduler:
             del index.jobs[job.job_id]
             self._queue_skips(job.job_id, "job deleted")
 
+    def _remember_fired(self, run_id: UUID) -> None:
+        # The scheduled runs seen lately, by whichever scheduler: a slot among them is not
+        # fired again. Bounded, oldest out first; the store's id check stays the guarantee.
+        recent = self._recently_fired
+        recent[run_id] = None
+        if len(recent) > self.recent_slots:
+            recent.popitem(last=False)
+
+    def _unfired(self, slots: Sequence[SlotRequest]) -> list[SlotRequest]:
+        """After a batch conflict: catch up with the log, keep the slots nobody recorded."""
+        self.follow()
+        return [slot for slot in slots if slot.run_id not in self._recently_fired]
+
     def _replan(self, job: IndexedJob, changed_at: datetime) -> None:
         """A job's schedule or enablement changed at `changed_at`: its slots count from then."""
         if self._replaying:
@@ -335,8 +358,10 @@ class Scheduler:
             slots.extend(decision.slots)
             fire_times.extend(slot.fire_time for slot in decision.slots)
             job.next_fire = decision.next_fire
+        fresh = [slot for slot in slots if slot.run_id not in self._recently_fired]
+        seen_fired = len(slots) - len(fresh)
         try:
-            result = self.app.request_scheduled(slots)
+            result = self.app.request_scheduled(fresh, unfired=self._unfired)
         except Exception:
             # Nothing was recorded: put the jobs back as they were, to try again.
             for job, next_fire in planned:
@@ -352,7 +377,7 @@ class Scheduler:
         self.stats.batches += 1
         self.stats.requested += result.requested
         self.stats.skipped += result.skipped
-        self.stats.already_fired += len(result.already_fired)
+        self.stats.already_fired += len(result.already_fired) + seen_fired
         if self.on_batch is not None:
             self.on_batch(Batch(fire_times, result, now, committed_at))
         return result
@@ -369,6 +394,7 @@ class Scheduler:
         """Tick until `stop` is set, sleeping until the next fire time or a wake-up."""
         failures = 0
         while not stop.is_set():
+            ticked = time.monotonic()
             try:
                 next_due = self.tick()
                 failures = 0
@@ -377,8 +403,20 @@ class Scheduler:
                 log.exception("scheduler tick failed (%d in a row); retrying", failures)
                 stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
                 continue
-            timeout = self.max_sleep
-            if next_due is not None:
-                timeout = min(timeout, (next_due - self.clock.now()).total_seconds())
-            if timeout > 0 and not stop.is_set():
-                self.wakeup.wait(timeout)
+            if stop.is_set():
+                break
+            until_due = self._seconds_until(next_due)
+            if until_due > 0:
+                self.wakeup.wait(until_due)
+            # Every save wakes us (workers' log batches too, hundreds a second under load):
+            # follow the log at most every `min_interval`, unless a fire time comes first.
+            pause = min(
+                self.min_interval - (time.monotonic() - ticked), self._seconds_until(next_due)
+            )
+            if pause > 0:
+                stop.wait(pause)
+
+    def _seconds_until(self, next_due: datetime | None) -> float:
+        if next_due is None:
+            return self.max_sleep
+        return min(self.max_sleep, (next_due - self.clock.now()).total_seconds())

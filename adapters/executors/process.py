@@ -78,6 +78,8 @@ class ProcessRunner:
         problem = _cannot_start(spec)
         if problem is not None:
             return Outcome(None, problem)
+        if stop.is_set():  # stopped while it waited for a thread: nothing to start or kill
+            return Outcome(None, f"stopped ({stop.reason}) before it started")
         try:
             child = subprocess.Popen(
                 list(spec.argv),

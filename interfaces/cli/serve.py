@@ -1,28 +1,81 @@
-"""`jobledger serve`: the embedded all-in-one process."""
+"""`jobledger serve`: the embedded all-in-one process.
+
+One process runs everything a small installation needs: the projections, the scheduler,
+the workers, and the HTTP API with its web pages. The same parts run as separate processes
+(`jobledger api|scheduler|worker|projections`) when several machines share PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from typing import Any
 
-from interfaces.cli.context import follow_until_signalled, opened
+from adapters.token_store import build_token_store
+from interfaces.cli.context import opened
+from interfaces.http.app import create_app
+from interfaces.http.first_admin import ensure_first_admin
+from interfaces.http.server import DEFAULT_HOST, DEFAULT_PORT, BackgroundServer
+from interfaces.scheduler_runtime import start_scheduler
+from interfaces.worker_runtime import DEFAULT_CONCURRENCY, start_workers
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "serve",
-        help="run JobLedger in one process (keeps the read models up to date)",
-        description="Run JobLedger in one process on the configured store. In this version it "
-        "keeps the projections (jobs, runs, logs, audit views) up to date; stop with Ctrl-C.",
+        help="run everything in one process: web pages, API, scheduler, workers, projections",
+        description="Run JobLedger in one process on the configured store (by default a SQLite "
+        "file in JOBLEDGER_DATA_DIR): the web pages and HTTP API, the scheduler, the workers "
+        "and the projections. On a fresh store it prints a first administrator token once. "
+        "Stop with Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"runs executed at once (default {DEFAULT_CONCURRENCY})",
     )
     parser.set_defaults(handler=serve)
 
 
 def serve(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
     with opened() as system:
-        settings = system.settings
-        print(f"JobLedger serving on {settings.store.describe()} (data in {settings.data_dir})")
-        sys.stdout.flush()
-        follow_until_signalled(system)
+        tokens = build_token_store(system.settings)
+        stack: list[Any] = []
+        try:
+            ensure_first_admin(tokens, say)
+            system.start_projections()
+            stack.append(start_scheduler(system))
+            stack.append(start_workers(system, concurrency=args.concurrency))
+            server = BackgroundServer(create_app(system, tokens), args.host, args.port)
+            server.start()
+            stack.append(server)
+            say(
+                f"JobLedger listening on {server.url} "
+                f"(store: {system.settings.store.describe()}, data in {system.settings.data_dir})"
+            )
+            while not stop.wait(1.0):
+                pass
+            say("JobLedger stopping")
+        finally:
+            # Last started, first stopped: no new requests, then no new runs, then the rest.
+            for part in reversed(stack):
+                part.stop()
+            tokens.close()
+    sys.stdout.flush()
     return 0

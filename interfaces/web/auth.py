@@ -123,17 +123,13 @@ def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     form = await request.form()
     if not login_nonce_ok(request, form.get("csrf_token")):
-        return _login_page(
-            request, error="The sign-in form expired. Please try again.", status=403
-        )
+        return _login_page(request, error="The sign-in form expired. Please try again.", status=403)
     token = form.get("token")
     token = token.strip() if isinstance(token, str) else ""
     tokens = request.app.state.tokens
     principal = await run_in_threadpool(tokens.verify, token) if token else None
     if principal is None:
-        return _login_page(
-            request, error="That token is not valid, or it was revoked.", status=401
-        )
+        return _login_page(request, error="That token is not valid, or it was revoked.", status=401)
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
     sign_in(request, response, principal)
     response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="strict")
@@ -164,7 +160,9 @@ def install_error_pages(app: FastAPI) -> None:
 
     async def error_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageError)
-        return render(request, "error.html", {"title": exc.title, "message": exc.message}, exc.status)
+        return render(
+            request, "error.html", {"title": exc.title, "message": exc.message}, exc.status
+        )
 
     app.add_exception_handler(LoginRequired, to_login)
     app.add_exception_handler(PageError, error_page)

@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from domain.errors import InvalidInput, NotFound
 from interfaces.principal import Principal
 from interfaces.web.auth import PageError, Viewer
+from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import wait_for, wanted_version
-from interfaces.web.jobs import parse_id, system
 from interfaces.web.render import render
 from interfaces.web.runs import parse_time
 
@@ -112,8 +112,8 @@ def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
     cursor = params.get("cursor") or None
     if not errors:
         try:
-            entries, next_cursor = system(request).view("audit").entries(
-                limit=PAGE_SIZE, cursor=cursor, **filters
+            entries, next_cursor = (
+                system(request).view("audit").entries(limit=PAGE_SIZE, cursor=cursor, **filters)
             )
         except InvalidInput as error:
             errors[error.field] = error.message

@@ -15,6 +15,7 @@ from domain.log_level import LogLevel
 from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
 from interfaces.principal import Principal
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
+from interfaces.web.common import now, parse_id, system
 from interfaces.web.consistency import wait_for, wanted_version
 from interfaces.web.forms import (
     NEW_SECRET_ROWS,
@@ -27,7 +28,7 @@ from interfaces.web.forms import (
     text,
 )
 from interfaces.web.preview import preview
-from interfaces.web.render import render
+from interfaces.web.render import pretty_json, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,27 +37,12 @@ AdminForm = Depends(form_with_csrf("admin"))
 OperatorForm = Depends(form_with_csrf("operator"))
 
 
-def system(request: Request) -> Any:
-    return request.app.state.system
-
-
-def now(request: Request) -> Any:
-    return request.app.state.clock.now()
-
-
 def choices() -> dict[str, Any]:
     return {
         "log_levels": [level.name for level in LogLevel],
         "overlap_policies": OVERLAP_POLICIES,
         "misfire_policies": MISFIRE_POLICIES,
     }
-
-
-def parse_id(raw: str, kind: str) -> UUID:
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise PageError(404, f"No such {kind}", f"{raw!r} is not a {kind} id.") from None
 
 
 # The list.
@@ -68,8 +54,10 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     cursor = params.get("cursor") or None
     name = params.get("name", "").strip()
     try:
-        jobs, next_cursor = system(request).view("jobs").list_jobs(
-            limit=PAGE_SIZE, cursor=cursor, name_prefix=name or None
+        jobs, next_cursor = (
+            system(request)
+            .view("jobs")
+            .list_jobs(limit=PAGE_SIZE, cursor=cursor, name_prefix=name or None)
         )
     except (InvalidInput, ValueError):
         raise PageError(400, "Bad page link", "That page link is not valid.") from None
@@ -92,6 +80,7 @@ def _new_page(request: Request, raw: dict[str, str], errors: Errors, status: int
             "raw": raw,
             "errors": errors.by_field,
             "job_types": job_types,
+            "examples": PROGRAM_EXAMPLES,
             "secret_rows": range(1, NEW_SECRET_ROWS + 1),
             "preview": preview(raw["cron"], raw["timezone"], now(request)),
             **choices(),
@@ -100,11 +89,19 @@ def _new_page(request: Request, raw: dict[str, str], errors: Errors, status: int
     )
 
 
+# A starting program per job type, put in the editor when the type is chosen.
+PROGRAM_EXAMPLES: dict[str, dict[str, Any]] = {
+    "command": {"argv": ["python3", "-c", "print('hello')"]},
+    "powershell": {"script": 'Write-Output "Hello, $($Parameters.name)"'},
+    "python": {"callable": "package.module:function"},
+    "http": {"method": "GET", "url": "https://example.com/health"},
+}
+
 NEW_JOB_DEFAULTS = {
     "name": "",
     "description": "",
     "job_type": "command",
-    "program": '{\n  "argv": ["python3", "-c", "print(\'hello\')"]\n}',
+    "program": pretty_json(PROGRAM_EXAMPLES["command"]),
     "cron": "",
     "timezone": "UTC",
     "parameters": "{}",

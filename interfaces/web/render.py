@@ -55,6 +55,11 @@ def iso(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(UTC).isoformat()
 
 
+def compact_json(value: Any) -> str:
+    """JSON as people read it (the template escapes it; tojson's \u0027 would show)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
@@ -93,6 +98,7 @@ def _environment() -> Environment:
         when=when,
         iso=iso,
         pretty_json=pretty_json,
+        json=compact_json,
         schedule_words=schedule_words,
     )
     env.globals.update(duration=duration, static=STATIC_PREFIX)

@@ -16,8 +16,8 @@ from domain.log_level import LogLevel
 from domain.run import FINISHED
 from interfaces.principal import Principal
 from interfaces.web.auth import PageError, Viewer, form_with_csrf
+from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import wait_for
-from interfaces.web.jobs import parse_id, system
 from interfaces.web.render import SECURITY_HEADERS, render
 from projections.runs import STATUSES
 
@@ -25,6 +25,7 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 LOG_PAGE = 1000
+JOB_CHOICES = 200  # jobs offered in the filter; a chosen job is always among them
 
 
 def parse_time(raw: str, field: str) -> datetime | None:
@@ -62,12 +63,18 @@ def runs_list(request: Request, principal: Principal = Viewer) -> Response:
     cursor = params.get("cursor") or None
     if not errors:
         try:
-            runs, next_cursor = system(request).view("runs").list_runs(
-                limit=PAGE_SIZE, cursor=cursor, **filters
+            runs, next_cursor = (
+                system(request).view("runs").list_runs(limit=PAGE_SIZE, cursor=cursor, **filters)
             )
         except InvalidInput as error:
             errors[error.field] = error.message
-    jobs, _ = system(request).view("jobs").list_jobs(limit=200)
+    jobs_view = system(request).view("jobs")
+    jobs, _ = jobs_view.list_jobs(limit=JOB_CHOICES)
+    chosen = filters.get("job_id")
+    if chosen is not None and all(job["id"] != chosen for job in jobs):
+        # Past the first names in the list (or deleted): still shown as chosen.
+        job = jobs_view.get_job(chosen)
+        jobs.insert(0, {"id": chosen, "name": job["name"] if job else str(chosen)})
     query = {key: value for key, value in raw.items() if value}
     return render(
         request,
@@ -111,8 +118,8 @@ def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Re
         after = max(0, int(request.query_params.get("after") or 0))
     except ValueError:
         after = 0
-    entries, next_after = system(request).view("logs").entries(
-        ident, min_level=level, after=after, limit=LOG_PAGE
+    entries, next_after = (
+        system(request).view("logs").entries(ident, min_level=level, after=after, limit=LOG_PAGE)
     )
     return render(
         request,

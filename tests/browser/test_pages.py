@@ -18,11 +18,12 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import Recorded, Server
 
 SECRET = "sv-4f1c9e7a-never-shown-in-a-page"
+REPLACED = "sv-0b3d-the-replacement-never-shown"
 PROGRAM = {
     "argv": [
         "python3",
         "-c",
-        "import sys, time; print('INFO: hello', flush=True); time.sleep(1.5); "
+        "import sys, time; print('INFO: hello', flush=True); time.sleep(2); "
         "print('WARNING: careful', flush=True); print('oops', file=sys.stderr, flush=True); "
         "time.sleep(0.3)",
     ]
@@ -40,11 +41,16 @@ def sign_in(page: Page, token: str) -> None:
 
 
 def assert_no_secret(page: Page, recorded: Recorded | None = None) -> None:
-    assert SECRET not in page.content()
+    html = page.content()
+    assert SECRET not in html and REPLACED not in html
     if recorded is not None:
         assert recorded.unread == [], f"responses whose bodies could not be read: {recorded.unread}"
         assert len(recorded.bodies) > 20, "too few responses were recorded"
-        leaks = [url for url, body in recorded.bodies if SECRET.encode() in body]
+        leaks = [
+            url
+            for url, body in recorded.bodies
+            if SECRET.encode() in body or REPLACED.encode() in body
+        ]
         assert leaks == [], f"the secret value was sent in {leaks}"
 
 
@@ -100,6 +106,21 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
     job_url = page.url.split("?")[0]
     assert_no_secret(page)
 
+    # Secrets are set, replaced and removed by name; a value is never put back in a form.
+    page.get_by_label("Secret name").fill("API_KEY")
+    page.locator("#secret_value").fill(REPLACED)
+    page.get_by_role("button", name="Set secret").click()
+    expect(page.get_by_role("status")).to_contain_text("Secret stored")
+    page.get_by_label("Secret name").fill("SPARE")
+    page.locator("#secret_value").fill(REPLACED)
+    page.get_by_role("button", name="Set secret").click()
+    expect(secrets.locator("tbody tr")).to_have_count(2)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove SPARE").click()
+    expect(page.get_by_role("status")).to_have_text("Secret removed.")
+    expect(secrets.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("#secret_value")).to_have_value("")
+
     # Run now, with an override; the run page follows the log as it is written.
     page.get_by_label(re.compile("Parameter overrides")).fill('{"limit": 7}')
     page.get_by_role("button", name="Run now").click()
@@ -142,15 +163,21 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
     changed = page.locator("li.card", has=page.locator(".event", has_text="ParametersChanged"))
     expect(changed.locator("td.before")).to_contain_text('"region": "eu"')
     expect(changed.locator("td.after")).to_contain_text('"region": "us"')
-    secret_entry = page.locator("li.card", has=page.locator(".event", has_text="SecretStored"))
-    expect(secret_entry.locator("td.after")).to_have_text("(set)")
+    stored = page.locator("li.card", has=page.locator(".event", has_text="SecretStored"))
+    expect(stored).to_have_count(3)  # API_KEY, API_KEY replaced, SPARE
+    replaced = stored.filter(has=page.locator("td.before", has_text="(set)"))
+    expect(replaced.locator("th")).to_contain_text(["secrets.API_KEY"])
+    expect(replaced.locator("td.after")).to_have_text("(set)")
     assert_no_secret(page)
 
-    # The job as it was before the edit: from the entry of the secret (the last change then).
-    secret_entry.get_by_role("link", name="the job as it was then").click()
+    # The job as it was before the edit: at the time of the last change before it.
+    removed = page.locator("li.card", has=page.locator(".event", has_text="SecretRemoved"))
+    removed.get_by_role("link", name="the job as it was then").click()
     expect(page.locator('[data-field="name"]')).to_have_text("Nightly report")
     expect(page.locator('[data-field="parameters"]')).to_contain_text('"region": "eu"')
     expect(page.locator('[data-field="secrets"]')).to_contain_text("API_KEY")
+    expect(page.locator('[data-field="secrets"]')).not_to_contain_text("SPARE")
+    assert_no_secret(page)
 
     # The jobs list: schedule in words, last run status.
     page.get_by_role("link", name="Jobs", exact=True).click()
@@ -171,7 +198,8 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
         for url in recorded.streams:
             stream = api.get(url.split("?")[0])
             assert stream.status_code == 200 and "event: end" in stream.text
-            assert "hello" in stream.text and SECRET not in stream.text
+            assert "hello" in stream.text
+            assert SECRET not in stream.text and REPLACED not in stream.text
 
 
 def test_a_bad_cron_is_shown_beside_its_field_and_nothing_is_saved(

@@ -397,3 +397,12 @@ def test_without_pwsh_a_powershell_run_fails_naming_it(tmp_path, monkeypatch):
     )
     assert outcome.exit_code is None
     assert "'pwsh'" in (outcome.error or "") and "no such executable" in (outcome.error or "")
+
+
+def test_a_run_stopped_before_it_starts_starts_nothing(tmp_path):
+    stop = StopSignal()
+    stop.stop("cancel")
+    marker = tmp_path / "ran"
+    outcome = run_command(["touch", str(marker)], Log(), stop)
+    assert outcome == Outcome(None, "stopped (cancel) before it started")
+    assert not marker.exists()

@@ -17,11 +17,14 @@ from uuid import UUID
 import pytest
 from eventsourcing.utils import get_topic
 
-from adapters.event_store_config import StoreSettings, parse_database_url
+from adapters.event_store_config import StoreSettings, parse_database_url, store_env
+from adapters.job_types import JobTypeCatalog
+from application.app import JobLedger
 from domain.run import Run
-from interfaces.bootstrap import System, build
-from interfaces.scheduler_runtime import SchedulerHandle, start_scheduler
+from interfaces.bootstrap import build
+from interfaces.scheduler_runtime import SchedulerHandle, start_scheduler, start_scheduler_for
 from interfaces.settings import Settings
+from tests.fakes import FakeVault
 
 EVERY_SECOND = "* * * * * *"
 
@@ -33,9 +36,8 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def requested(system: System) -> dict[UUID, Counter[datetime]]:
+def requested(app: JobLedger) -> dict[UUID, Counter[datetime]]:
     """Per job, how many Requested events the store holds for each fire time."""
-    app = system.app
     found: dict[UUID, Counter[datetime]] = {}
     position = 0
     while page := app.recorder.select_notifications(
@@ -43,7 +45,7 @@ def requested(system: System) -> dict[UUID, Counter[datetime]]:
         inclusive_of_start=False,
     ):  # fmt: skip
         for n in page:
-            event = app.mapper.to_domain_event(n)
+            event: Any = app.mapper.to_domain_event(n)
             assert event.scheduled_for is not None
             found.setdefault(event.job_id, Counter())[event.scheduled_for] += 1
         position = page[-1].id
@@ -64,31 +66,30 @@ def assert_each_second_once(found: dict[UUID, Counter[datetime]], jobs: list[UUI
 
 
 class SchedulerContract:
-    schedulers = 4
+    schedulers = 4  # threads, each with its own app on the same store
 
     @pytest.fixture
     def store(self) -> StoreSettings:
         raise NotImplementedError
 
     @pytest.fixture
-    def open_system(self, store: StoreSettings, tmp_path: Path) -> Iterator[Callable[[], System]]:
-        systems: list[System] = []
+    def open_app(self, store: StoreSettings) -> Iterator[Callable[[], JobLedger]]:
+        """An app of its own per scheduler, as separate processes would have (small pools)."""
+        apps: list[JobLedger] = []
 
-        def open_one() -> System:
-            system = build(
-                Settings(store=store, data_dir=tmp_path / "data", master_key=None),
-                announce=lambda _message: None,
-            )
-            systems.append(system)
-            return system
+        def open_one() -> JobLedger:
+            env = {**store_env(store), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
+            app = JobLedger(vault=FakeVault(), job_types=JobTypeCatalog(), env=env)
+            apps.append(app)
+            return app
 
         yield open_one
-        for system in systems:
-            system.close()
+        for app in apps:
+            app.close()
 
-    def register_jobs(self, system: System, n: int) -> list[UUID]:
+    def register_jobs(self, app: JobLedger, n: int) -> list[UUID]:
         return [
-            system.app.register_job(
+            app.register_job(
                 name=f"every second {i}",
                 job_type="command",
                 program={"argv": ["true"]},
@@ -99,27 +100,31 @@ class SchedulerContract:
             for i in range(n)
         ]
 
-    def test_schedulers_side_by_side_fire_each_slot_once(self, open_system: Any):
-        systems = [open_system() for _ in range(self.schedulers)]
-        jobs = self.register_jobs(systems[0], 20)
+    def test_schedulers_side_by_side_fire_each_slot_once(
+        self, open_app: Callable[[], JobLedger], store: StoreSettings
+    ):
+        apps = [open_app() for _ in range(self.schedulers)]
+        jobs = self.register_jobs(apps[0], 20)
         handles: list[SchedulerHandle] = []
         try:
-            handles = [start_scheduler(s) for s in systems]
+            handles = [start_scheduler_for(app, store) for app in apps]
             wait_for(lambda: all(h.scheduler.stats.batches >= 3 for h in handles))
         finally:
             for handle in handles:
                 handle.stop()
-        total = assert_each_second_once(requested(systems[0]), jobs)
+        total = assert_each_second_once(requested(apps[0]), jobs)
         stats = [h.scheduler.stats for h in handles]
         # Every scheduler fired every slot; the store let exactly one write each.
         assert sum(s.requested for s in stats) == total
         assert sum(s.already_fired for s in stats) > 0
         assert all(s.requested + s.already_fired > 0 for s in stats)
 
-    def test_a_restarted_scheduler_resumes_from_its_watermark(self, open_system: Any):
-        system = open_system()
-        jobs = self.register_jobs(system, 5)
-        first = start_scheduler(system)
+    def test_a_restarted_scheduler_resumes_from_its_watermark(
+        self, open_app: Callable[[], JobLedger], store: StoreSettings
+    ):
+        app = open_app()
+        jobs = self.register_jobs(app, 5)
+        first = start_scheduler_for(app, store)
         try:
             wait_for(lambda: first.scheduler.stats.batches >= 2)
         finally:
@@ -128,23 +133,39 @@ class SchedulerContract:
         assert stopped_at is not None
         # Down for two whole seconds or more (within the 60 s misfire grace).
         wait_for(lambda: datetime.now(stopped_at.tzinfo) > stopped_at + timedelta(seconds=2.2))
-        second = start_scheduler(open_system())
+        second = start_scheduler_for(open_app(), store)
         try:
             wait_for(lambda: second.scheduler.stats.batches >= 2)
         finally:
             second.stop()
-        found = requested(system)
+        found = requested(app)
         total = assert_each_second_once(found, jobs)
         assert first.scheduler.stats.requested + second.scheduler.stats.requested == total
         assert second.scheduler.stats.already_fired == 0
+        assert second.scheduler.stats.requested >= 5 * 2  # at least the two seconds missed
         # The restarted one fired the seconds it was down for, late, in its first batch.
         late = [t for counts in found.values() for t in counts if t > stopped_at]
         assert min(late) == stopped_at.replace(microsecond=0) + timedelta(seconds=1)
 
+    def test_serve_starts_the_scheduler_on_a_whole_system(self, store: StoreSettings, tmp_path):
+        system = build(
+            Settings(store=store, data_dir=tmp_path / "data", master_key=None),
+            announce=lambda _message: None,
+        )
+        try:
+            (job,) = self.register_jobs(system.app, 1)
+            handle = start_scheduler(system)
+            try:
+                wait_for(lambda: handle.scheduler.stats.requested >= 2)
+            finally:
+                handle.stop()
+            assert handle.thread is not None and not handle.thread.is_alive()
+            assert set(requested(system.app)) == {job}
+        finally:
+            system.close()
+
 
 class TestSchedulerOnSQLite(SchedulerContract):
-    schedulers = 2
-
     @pytest.fixture
     def store(self, tmp_path: Path) -> StoreSettings:
         return StoreSettings(kind="sqlite", sqlite_path=tmp_path / "data" / "jobledger.sqlite3")

@@ -166,9 +166,8 @@ def test_misfire_run_once_coalesces_into_an_on_time_slot(app: JobLedger, clock: 
     job_id = register(app, "*/20 * * * * *", overlap="allow")  # every 20 s
     rules = FiringRules(misfire_grace=timedelta(seconds=15))
     down_for(app, clock, timedelta(minutes=3), rules=rules)  # back at 10:04:30
-    after_stop = [
-        r for r in scheduled_runs(app, job_id) if r.scheduled_for > clock.at - timedelta(minutes=3)
-    ]  # type: ignore[operator]
+    restarted_at = clock.at - timedelta(minutes=3)
+    after_stop = [r for r in scheduled_runs(app, job_id) if (r.scheduled_for or T0) > restarted_at]
     # 10:04:20 is on time (10 s late): the eight missed slots before it coalesce into it.
     assert [(r.scheduled_for.strftime("%M:%S"), r.status) for r in after_stop] == [  # type: ignore[union-attr]
         *[
@@ -393,3 +392,33 @@ def test_firing_rules_refuse_nonsense():
         FiringRules(misfire_grace=timedelta(seconds=-1))
     with pytest.raises(ValueError, match="cap"):
         FiringRules(run_all_cap=0)
+
+
+def test_a_scheduler_that_lost_the_race_reads_the_log_instead_of_writing_each_slot(
+    app: JobLedger, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+):
+    ids = [register(app, "0 * * * *", overlap="allow") for _ in range(20)]
+    first, second = Scheduler(app, clock), Scheduler(app, clock)
+    first.start()
+    second.start()
+    due = datetime(2031, 3, 3, 11, tzinfo=UTC)
+    clock.at = due
+    first.fire(due)  # the winner; the loser has not read its batch yet
+    attempts: list[int] = []
+    save = app.save
+
+    def counting_save(*aggregates: Any, **kwargs: Any) -> Any:
+        attempts.append(len(aggregates))
+        return save(*aggregates, **kwargs)
+
+    monkeypatch.setattr(app, "save", counting_save)
+    result = second.fire(due)
+    assert result is not None and not result.saved
+    assert len(result.already_fired) == 20
+    assert attempts == [20]  # one batch refused whole, then one read of the log
+    assert all(len(scheduled_runs(app, i)) == 1 for i in ids)
+    # Once read, those slots are known as fired and not even tried again.
+    second.index.jobs[ids[0]].next_fire = due
+    second.index.push(second.index.jobs[ids[0]])
+    second.fire(due)
+    assert attempts == [20] and second.stats.already_fired == 21

@@ -29,7 +29,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient warns about httpx on import
     from starlette.testclient import TestClient
 
-TOKENS = {"jl_admin": Principal("ada", "admin", "t-admin"), "jl_view": Principal("vic", "viewer", "t-view")}
+TOKENS = {
+    "jl_admin": Principal("ada", "admin", "t-admin"),
+    "jl_view": Principal("vic", "viewer", "t-view"),
+}
 
 
 @dataclass

@@ -139,3 +139,25 @@
     zone.addEventListener("input", later);
   });
 })();
+
+// New job: choosing a job type puts its example program in an untouched program editor.
+(function () {
+  const type = document.querySelector("select#job_type");
+  const program = document.getElementById("program");
+  if (!type || !program) return;
+  function example() {
+    const option = type.options[type.selectedIndex];
+    return option ? option.dataset.example || "" : "";
+  }
+  let shown = example();
+  const description = document.getElementById("job-type-description");
+  type.addEventListener("change", function () {
+    const option = type.options[type.selectedIndex];
+    if (description && option) description.textContent = option.dataset.description || "";
+    if (program.value.trim() === "" || program.value === shown) {
+      program.value = example();
+      program.dispatchEvent(new Event("input"));
+    }
+    shown = example();
+  });
+})();

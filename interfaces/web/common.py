@@ -1,0 +1,29 @@
+"""What every page module reads from the request: the system, the clock, an id in a path."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import Request
+
+from interfaces.web.auth import PageError
+
+
+def system(request: Request) -> Any:
+    """The built System (interfaces.bootstrap) the API's create_app put on the app."""
+    return request.app.state.system
+
+
+def now(request: Request) -> datetime:
+    current: datetime = request.app.state.clock.now()
+    return current
+
+
+def parse_id(raw: str, kind: str) -> UUID:
+    """A job or run id from a path; anything else is a page that does not exist."""
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise PageError(404, f"No such {kind}", f"{raw!r} is not a {kind} id.") from None
