@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,19 @@ from domain.job import Job
 from domain.log_level import LogLevel
 from domain.run import Run
 from domain.run_log import RunLog, open_log, run_log_id
+
+
+@dataclass
+class RunEnding:
+    """How one run ended, for `end_runs`: the method of `Run` that records it and the log
+    entries still to be written before it."""
+
+    run: Run
+    method: str
+    args: tuple[Any, ...] = ()
+    retry: bool = False
+    log: RunLog | None = None
+    entries: list[tuple[datetime, LogLevel, str]] = field(default_factory=list)
 
 
 class RunCommands(LedgerBase):
@@ -67,6 +81,40 @@ class RunCommands(LedgerBase):
         run.start(worker)
         self._save(run)
         return run
+
+    def claim_runs(self, requests: Sequence[Run.Requested], *, worker: str) -> list[Run]:
+        """Claim several queued runs in one transaction, built from their `Requested` events
+        (a queued run has no other event, so the worker that read them needs no load).
+        Conflict if any of them moved on meanwhile: then none is claimed."""
+        runs: list[Run] = []
+        for requested in requests:
+            run = requested.mutate(None)
+            assert isinstance(run, Run)
+            run.start(worker)
+            runs.append(run)
+        self._save(*runs)
+        return runs
+
+    def end_runs(self, endings: Sequence[RunEnding], *, retry_now: datetime) -> None:
+        """Record several runs' ends, each after its log's last entries, in one transaction.
+
+        Each ending names a method of `Run` (succeed, fail, time_out, confirm_cancelled,
+        abandon) applied to the run as its worker holds it. Conflict if any run moved on (a
+        cancel request, a reaper): then nothing is saved, and the aggregates given have lost
+        their pending events, so the caller must record each ending again from the store.
+        """
+        aggregates: list[Any] = []
+        for ending in endings:
+            if ending.log is not None and ending.entries:
+                ending.log.record(ending.entries)
+                aggregates.append(ending.log)
+            getattr(ending.run, ending.method)(*ending.args)
+            aggregates.append(ending.run)
+            if ending.retry:
+                retry = self._retry_of(ending.run, retry_now)
+                if retry is not None:
+                    aggregates.append(retry)
+        self._save(*aggregates)
 
     def _finish(
         self, run_id: UUID, method: str, *args: Any, retry_now: datetime | None = None

@@ -143,7 +143,7 @@ def run_apscheduler(n: int) -> list[float]:
     scheduler = BackgroundScheduler(
         timezone=UTC, job_defaults={"misfire_grace_time": 3600, "coalesce": False}
     )
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3 + n / 2_000)
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5 + n / 1_000)
     for i in range(n):
         trigger = CronTrigger(
             second=due.second, minute=due.minute, hour=due.hour, day=due.day,

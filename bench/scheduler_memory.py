@@ -4,8 +4,9 @@ The store gets 100,000 scheduled jobs (`*/5 * * * *`, the register_jobs shape: a
 description, three parameters), saved in large batches. Then three child processes, each
 measured by its own /proc/self/status once its work is done:
 
-- JobLedger: what `jobledger scheduler` does: `build(settings)`, the scheduler wired by
-  `interfaces.scheduler_runtime`, `start()` (read every job event, plan every job).
+- JobLedger: what `jobledger scheduler` does: `scheduler_app(settings)` and the scheduler
+  wired by `interfaces.scheduler_runtime`, then `start()` (read every job event, plan
+  every job).
   Figure: VmRSS after loading (peak VmHWM in the notes). Goal: under 150 MB.
 - Baseline: the same process without `start()`: the same modules imported, the same
   connections open, no jobs loaded. The difference is the index of 100,000 jobs.
@@ -115,12 +116,12 @@ def main(mode: str, n: int) -> None:
         print(json.dumps({**status_mb(), "jobs": len(aps.get_jobs()), "seconds": seconds}))
         aps.shutdown(wait=False)
         return
-    from interfaces.bootstrap import build
-    from interfaces.scheduler_runtime import build_scheduler
+    from interfaces.scheduler_runtime import scheduler_app, scheduler_for
     from interfaces.settings import Settings
 
-    system = build(Settings.from_env(), announce=lambda _message: None)
-    handle = build_scheduler(system)
+    settings = Settings.from_env()
+    app = scheduler_app(settings)
+    handle = scheduler_for(app, settings.store)
     jobs, seconds = 0, 0.0
     if mode == "scheduler":
         started = time.perf_counter()
@@ -130,7 +131,7 @@ def main(mode: str, n: int) -> None:
     gc.collect()
     print(json.dumps({**status_mb(), "jobs": jobs, "seconds": seconds}))
     handle.stop()
-    system.close()
+    app.close()
 
 
 def run(bench: BenchStore, scale: float) -> list[Result]:

@@ -11,19 +11,48 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from adapters.clock import SystemClock
-from adapters.event_store_config import StoreSettings, conninfo
+from adapters.event_store_config import StoreSettings, conninfo, store_env
+from adapters.job_types import JobTypeCatalog
 from adapters.pg_wakeup import PostgresWakeup
 from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint, SQLiteSchedulerCheckpoint
 from application.app import JobLedger
 from application.ports import Clock
+from domain.errors import SecretUnavailable
 from interfaces.bootstrap import System
+from interfaces.settings import Settings
 from projections.follower import ThreadWakeup
 from scheduler.firing import FiringRules
 from scheduler.scheduler import Scheduler
 
 log = logging.getLogger("jobledger.scheduler")
+
+
+class _NoSecrets:
+    """The scheduler process's vault: it copies jobs into run requests and never needs a
+    secret, so it holds no master key at all (least privilege)."""
+
+    def encrypt(self, job_id: UUID, name: str, value: str) -> str:
+        raise SecretUnavailable(job_id, name, "the scheduler process holds no keys")
+
+    def decrypt(self, job_id: UUID, name: str, ciphertext: str) -> str:
+        raise SecretUnavailable(job_id, name, "the scheduler process holds no keys")
+
+    def shred(self, job_id: UUID) -> None:
+        raise SecretUnavailable(job_id, "*", "the scheduler process holds no keys")
+
+
+def scheduler_app(settings: Settings) -> JobLedger:
+    """The app alone, for a `jobledger scheduler` process: no read models (the scheduler
+    follows the log itself), no keys, and a small connection pool, since one thread uses
+    it. A full `build()` would hold about 30 PostgreSQL connections for nothing."""
+    if settings.store.kind == "sqlite":
+        # Owner-only, as `build` makes it: it holds the embedded database.
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    env = {**store_env(settings.store), "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
+    return JobLedger(vault=_NoSecrets(), job_types=JobTypeCatalog(), env=env)
 
 
 @dataclass
@@ -116,7 +145,18 @@ def run_scheduler_until_signalled(
     system: System, *, on_started: Callable[[Scheduler], None] | None = None, **options: Any
 ) -> SchedulerHandle:
     """Run the scheduler in this thread until SIGTERM or SIGINT (Ctrl-C)."""
-    handle = build_scheduler(system, **options)
+    return run_until_signalled(system.app, system.settings.store, on_started=on_started, **options)
+
+
+def run_until_signalled(
+    app: JobLedger,
+    store: StoreSettings,
+    *,
+    on_started: Callable[[Scheduler], None] | None = None,
+    **options: Any,
+) -> SchedulerHandle:
+    """`run_scheduler_until_signalled` for an app built without the rest of a System."""
+    handle = scheduler_for(app, store, **options)
 
     def on_signal(_signum: int, _frame: object) -> None:
         handle._stop.set()

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.clock import SystemClock
-from adapters.event_store_config import conninfo
+from adapters.event_store_config import StoreSettings, conninfo
 from adapters.pg_wakeup import PostgresWakeup
 from adapters.worker_liveness import PostgresLiveness
+from application.app import JobLedger
 from application.ports import Clock
 from domain.errors import InvalidInput
 from interfaces.bootstrap import System
@@ -31,9 +32,8 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_GRACE_SECONDS = 30.0
 
 
-def executor_lookup(system: System) -> Callable[[str], Executor]:
+def executor_lookup(catalog: Any) -> Callable[[str], Executor]:
     """Job type name -> its executor, from the job-type catalog (one instance per type)."""
-    catalog: Any = system.app.job_types
     cache: dict[str, Executor] = {}
     lock = threading.Lock()
 
@@ -99,29 +99,61 @@ def start_workers(
 ) -> WorkerHandle:
     """Start one worker (a loop thread, a log-flush thread and `concurrency` run threads)
     on the system's application. Returns once it holds its liveness and knows the queue."""
+    return start_worker(
+        system.app,
+        system.settings.store,
+        runs_view=system.view("runs"),
+        concurrency=concurrency,
+        clock=clock,
+        executor_for=executor_for or executor_lookup(system.app.job_types),
+        worker_id=worker_id,
+        **options,
+    )
+
+
+def start_worker(
+    app: JobLedger,
+    store: StoreSettings,
+    *,
+    executor_for: Callable[[str], Executor],
+    runs_view: Any = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    clock: Clock | None = None,
+    worker_id: str | None = None,
+    **options: Any,
+) -> WorkerHandle:
+    """The same for an application without the rest of a system (no views: the worker
+    then finds the unfinished runs by reading the Run events, topic-filtered)."""
     if concurrency < 1:
         raise InvalidInput("concurrency", "must be at least 1")
-    store = system.settings.store
     wakeup: Wakeup
     liveness = None
     if store.kind == "postgres":
-        wakeup = PostgresWakeup(conninfo(store), system.app.recorder.channel_name)  # type: ignore[attr-defined]
+        wakeup = PostgresWakeup(conninfo(store), app.recorder.channel_name)  # type: ignore[attr-defined]
         liveness = PostgresLiveness(conninfo(store))
     else:
         wakeup = ThreadWakeup()
     worker = Worker(
-        system.app,
-        executor_for=executor_for or executor_lookup(system),
+        app,
+        executor_for=executor_for,
         clock=clock or SystemClock(),
         wakeup=wakeup,
         worker_id=worker_id,
         concurrency=concurrency,
         liveness=liveness,
-        runs_view=system.view("runs"),
+        runs_view=runs_view,
         abandon_running_at_start=store.kind == "sqlite",
         **options,
     )
-    worker.start()
+    try:
+        worker.start()
+    except BaseException:
+        wakeup_close = getattr(wakeup, "close", None)
+        if wakeup_close is not None:
+            wakeup_close()
+        if liveness is not None:
+            liveness.release()
+        raise
     return WorkerHandle(worker=worker, _wakeup=wakeup)
 
 

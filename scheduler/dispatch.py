@@ -10,7 +10,7 @@ the `queue` overlap policy (a job's runs start one at a time, oldest request fir
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -43,6 +43,9 @@ class BoardRun:
     scheduled_for: datetime | None
     worker: str | None = None
     cancel_requested: bool = False
+    # The run's `Requested` event, while it is queued: a claim builds the run from it
+    # instead of loading it (None when the run came from the runs view at start-up).
+    request: Any = field(default=None, repr=False)
 
 
 class RunBoard:
@@ -65,6 +68,7 @@ class RunBoard:
                 status="queued",
                 requested_at=event.timestamp,
                 scheduled_for=event.scheduled_for,
+                request=event,
             )
             self.runs[run_id] = run
             return run
@@ -78,6 +82,7 @@ class RunBoard:
         if isinstance(event, Run.Started):
             existing.status = "running"
             existing.worker = event.worker
+            existing.request = None
             self._taken.discard(run_id)
         elif isinstance(event, Run.CancelRequested):
             existing.cancel_requested = True

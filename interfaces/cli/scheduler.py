@@ -12,8 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from domain.errors import InvalidInput
-from interfaces.cli.context import opened
-from interfaces.scheduler_runtime import run_scheduler_until_signalled
+from interfaces.scheduler_runtime import run_until_signalled, scheduler_app
+from interfaces.settings import Settings
 from scheduler.scheduler import Scheduler
 
 
@@ -39,17 +39,25 @@ def run(args: argparse.Namespace) -> int:
     if args.misfire_grace < 0:
         raise InvalidInput("--misfire-grace", "must not be negative")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with opened() as system:
+    settings = Settings.from_env()
+    # The app alone: the scheduler needs no read models and no keys (see scheduler_app).
+    app = scheduler_app(settings)
+    try:
 
         def started(scheduler: Scheduler) -> None:
             print(
-                f"JobLedger scheduler started on {system.settings.store.describe()} "
+                f"JobLedger scheduler started on {settings.store.describe()} "
                 f"({len(scheduler.index)} jobs)",
                 flush=True,
             )
 
-        run_scheduler_until_signalled(
-            system, misfire_grace=timedelta(seconds=args.misfire_grace), on_started=started
+        run_until_signalled(
+            app,
+            settings.store,
+            misfire_grace=timedelta(seconds=args.misfire_grace),
+            on_started=started,
         )
+    finally:
+        app.close()
     sys.stdout.flush()
     return 0

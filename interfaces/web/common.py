@@ -8,6 +8,8 @@ from uuid import UUID
 
 from fastapi import Request
 
+from domain.errors import InvalidInput
+from domain.schedule import CronSchedule
 from interfaces.web.auth import PageError
 
 
@@ -27,3 +29,17 @@ def parse_id(raw: str, kind: str) -> UUID:
         return UUID(raw)
     except ValueError:
         raise PageError(404, f"No such {kind}", f"{raw!r} is not a {kind} id.") from None
+
+
+def next_run(job: dict[str, Any], at: datetime) -> datetime | None:
+    """When an enabled, scheduled job fires next: the scheduler's word for it when the view
+    has one, else the schedule's next fire time after `at`."""
+    if not job.get("enabled") or not job.get("schedule"):
+        return None
+    recorded: datetime | None = job.get("next_run_at")
+    if recorded is not None and recorded > at:
+        return recorded
+    try:
+        return CronSchedule.from_dict(job["schedule"]).next_fire_time(at)
+    except (InvalidInput, ValueError):
+        return None

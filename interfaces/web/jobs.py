@@ -15,7 +15,7 @@ from domain.log_level import LogLevel
 from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
 from interfaces.principal import Principal
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
-from interfaces.web.common import now, parse_id, system
+from interfaces.web.common import next_run, now, parse_id, system
 from interfaces.web.consistency import wait_for, wanted_version
 from interfaces.web.forms import (
     NEW_SECRET_ROWS,
@@ -61,6 +61,9 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
         )
     except (InvalidInput, ValueError):
         raise PageError(400, "Bad page link", "That page link is not valid.") from None
+    current = now(request)
+    for job in jobs:
+        job["next_run"] = next_run(job, current)
     return render(
         request,
         "jobs.html",
@@ -162,6 +165,7 @@ def job_page(
     run_errors: Errors | None = None,
     run_parameters: str = "{}",
     conflict: str = "",
+    form_version: int | None = None,
     status: int = 200,
 ) -> Response:
     raw = raw or job_raw(job)
@@ -171,6 +175,7 @@ def job_page(
         "job.html",
         {
             "job": job,
+            "next_run": next_run(job, now(request)),
             "raw": raw,
             "errors": (errors or Errors()).by_field,
             "secret_errors": (secret_errors or Errors()).by_field,
@@ -178,6 +183,9 @@ def job_page(
             "run_errors": (run_errors or Errors()).by_field,
             "run_parameters": run_parameters,
             "conflict": conflict,
+            # After a conflict the form keeps the version it was based on, so sending it
+            # again cannot overwrite the other change unseen: reloading takes the new one.
+            "form_version": form_version or job["version"],
             "runs": runs,
             "preview": preview(raw["cron"], raw["timezone"], now(request)),
             **choices(),
@@ -227,7 +235,14 @@ def _save_job(
             "Someone else changed this job after you opened it, so nothing was saved. "
             "Your edits are still in the form below; reload the page to see their changes."
         )
-        return job_page(request, job, raw=_with_type(parsed, job), conflict=message, status=409)
+        return job_page(
+            request,
+            job,
+            raw=_with_type(parsed, job),
+            conflict=message,
+            form_version=version,
+            status=409,
+        )
     notice = "saved" if version is None or saved.version != version else "unchanged"
     return RedirectResponse(f"/jobs/{job_id}?v={saved.version}&notice={notice}", status_code=303)
 

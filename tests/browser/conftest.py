@@ -69,7 +69,8 @@ class Server:
             elif "administrator token" in line:
                 expect_token = True
             elif line.startswith("JobLedger listening on "):
-                self.url = line.removeprefix("JobLedger listening on ").strip().rstrip("/")
+                # "JobLedger listening on http://HOST:PORT" and maybe more words after it.
+                self.url = line.removeprefix("JobLedger listening on ").split()[0].rstrip("/")
                 self._ready.set()
         self._ready.set()  # the process ended: stop waiting
 
@@ -107,11 +108,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env["JOBLEDGER_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
     port = free_port()
-    command = [*JOBLEDGER, "serve"]
-    if os.environ.get("DEV_SERVE_SCRIPT"):  # DEV ONLY: remove
-        command = [sys.executable, os.environ["DEV_SERVE_SCRIPT"]]
     process = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        [*JOBLEDGER, "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,

@@ -54,6 +54,17 @@ def assert_no_secret(page: Page, recorded: Recorded | None = None) -> None:
         assert leaks == [], f"the secret value was sent in {leaks}"
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea'))
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .map((el) => el.outerHTML)"""
+
+
+def assert_labelled(page: Page) -> None:
+    """Every form control has a label a screen reader announces."""
+    assert page.evaluate(UNLABELLED) == []
+
+
 def api_job(server: Server, name: str, **extra: Any) -> dict[str, Any]:
     with server.api() as api:
         made = api.post(
@@ -72,7 +83,9 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
     sign_in(page, server.admin_token)
 
     # A new command job with a schedule, parameters and a secret.
+    assert_labelled(page)
     page.get_by_role("link", name="New job").click()
+    assert_labelled(page)
     page.get_by_label("Name", exact=True).fill("Nightly report")
     page.get_by_label("Job type").select_option("command")
     page.get_by_label("Program (JSON)").fill(json.dumps(PROGRAM))
@@ -105,6 +118,7 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
     expect(secrets).to_contain_text("token:admin")
     job_url = page.url.split("?")[0]
     assert_no_secret(page)
+    assert_labelled(page)
 
     # Secrets are set, replaced and removed by name; a value is never put back in a form.
     page.get_by_label("Secret name").fill("API_KEY")
@@ -134,6 +148,7 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
     expect(page.locator("#run-status")).to_contain_text("succeeded")
     assert page.evaluate("window.__notReloaded === true"), "the log arrived by reloading"
     expect(page.locator('[data-field="exit_code"]')).to_have_text("0")
+    assert_labelled(page)
 
     # Filter by level: Warning and above.
     page.get_by_label("Show from level").select_option("Warning")
@@ -183,11 +198,13 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
     page.get_by_role("link", name="Jobs", exact=True).click()
     row = page.locator("tr", has_text="Nightly report v2")
     expect(row).to_contain_text("Europe/London")
+    expect(row.locator("td").nth(3)).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:30:00 UTC$"))
     expect(row).to_contain_text("succeeded")
 
     # Runs list, filtered by status.
     page.goto("/runs?status=succeeded")
     expect(page.locator("#runs-table")).to_contain_text("Nightly report")
+    assert_labelled(page)
     page.goto("/runs?status=failed")
     expect(page.get_by_text("No runs match.")).to_be_visible()
 
@@ -280,5 +297,60 @@ def test_pages_need_signing_in(browser: Any, server: Server, path: str) -> None:
         page.goto(path)
         expect(page).to_have_url(re.compile(r"/login\?next="))
         expect(page.get_by_label("Token")).to_have_attribute("type", "password")
+    finally:
+        context.close()
+
+
+def test_an_edit_based_on_a_stale_page_is_refused_and_kept_in_the_form(
+    context: Any, server: Server
+) -> None:
+    job = api_job(server, "Stale check")
+    page = context.new_page()
+    sign_in(page, server.admin_token)
+    page.goto(f"/jobs/{job['id']}")
+    with server.api() as api:  # someone else changes the job meanwhile
+        changed = api.patch(
+            f"/api/jobs/{job['id']}",
+            json={"description": "changed elsewhere"},
+            headers={"If-Match": str(job["version"])},
+        )
+        assert changed.status_code == 200, changed.text
+    page.get_by_label("Name", exact=True).fill("My stale rename")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".form-error")).to_contain_text("Someone else changed this job")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("My stale rename")
+    page.get_by_role("button", name="Save changes").click()  # again: still refused
+    expect(page.locator(".form-error")).to_contain_text("Someone else changed this job")
+    with server.api() as api:
+        now = api.get(f"/api/jobs/{job['id']}").json()
+    assert now["name"] == "Stale check" and now["description"] == "changed elsewhere"
+
+
+def test_an_operator_runs_and_cancels_but_cannot_edit_then_signs_out(
+    browser: Any, server: Server
+) -> None:
+    sleeper = {
+        "argv": ["python3", "-c", "import time; print('started', flush=True); time.sleep(60)"]
+    }
+    job = api_job(server, "Operator check", program=sleeper)
+    context = browser.new_context(base_url=server.url)
+    try:
+        page = context.new_page()
+        sign_in(page, server.token("operator", "olga"))
+        page.goto(f"/jobs/{job['id']}")
+        expect(page.get_by_role("button", name="Save changes")).to_have_count(0)
+        expect(page.get_by_role("button", name="Set secret")).to_have_count(0)
+        page.get_by_role("button", name="Run now").click()
+        expect(page.locator("#log tbody tr", has_text="started")).to_be_visible()
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Cancel run").click()
+        expect(page.get_by_role("status")).to_have_text("Cancellation requested.")
+        expect(page.locator("#run-status")).to_contain_text("cancelled")
+        expect(page.locator('[data-field="finished_at"]')).to_contain_text("UTC")
+
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("status")).to_have_text("You are signed out.")
+        page.goto("/runs")
+        expect(page).to_have_url(re.compile(r"/login\?next=/runs$"))
     finally:
         context.close()

@@ -4,6 +4,7 @@ killed with SIGKILL, cancel and timeout killing a real process tree, logs as rec
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,12 +17,16 @@ from uuid import UUID
 
 import pytest
 
-from adapters.event_store_config import StoreSettings, parse_database_url
+from adapters.data_keys_postgres import PostgresDataKeyStore
+from adapters.event_store_config import StoreSettings, conninfo, parse_database_url, store_env
+from adapters.job_types import JobTypeCatalog
 from adapters.master_key import MasterKey
+from adapters.secret_vault import SecretVault
+from application.app import JobLedger
 from domain.run import Run, retry_run_id
 from interfaces.bootstrap import System, build
 from interfaces.settings import Settings
-from interfaces.worker_runtime import WorkerHandle, start_workers
+from interfaces.worker_runtime import WorkerHandle, executor_lookup, start_worker, start_workers
 
 SECRET = "tok-5f1c0e-worker-never-logged"
 JOBLEDGER = [sys.executable, "-m", "interfaces.cli.main"]
@@ -54,10 +59,8 @@ def process_gone(pid: int) -> bool:
 
 
 def kill_quietly(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture
@@ -114,29 +117,56 @@ def command_job(system: System, argv: list[str], **policies: Any) -> Any:
     )
 
 
-def started_events(system: System, run_id: UUID) -> list[Run.Started]:
-    events = system.app.repository.event_store.get(run_id)
+def started_events(app: JobLedger, run_id: UUID) -> list[Run.Started]:
+    events = app.repository.event_store.get(run_id)
     return [e for e in events if isinstance(e, Run.Started)]
 
 
+def small_app(store: StoreSettings, key: str) -> tuple[JobLedger, Any]:
+    """An application of its own, with a small connection pool (four share one server)."""
+    keys = PostgresDataKeyStore(conninfo(store), store.schema)
+    keys.create_table()
+    env = {**store_env(store), "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4"}
+    vault = SecretVault(keys, MasterKey.from_text(key))
+    return JobLedger(vault=vault, job_types=JobTypeCatalog(), env=env), keys
+
+
 @pytest.mark.postgres
-def test_four_workers_racing_start_each_run_exactly_once(pg: Systems) -> None:
-    systems = [pg.new() for _ in range(4)]
-    job = command_job(systems[0], ["true"], overlap="allow")
-    for system in systems:
-        pg.worker(system, concurrency=3)
-    runs = [systems[0].app.request_run(job.id, actor="bob") for _ in range(40)]
-    app = systems[0].app
-    wait_for(
-        lambda: all(app.get_run(r.id).status == "succeeded" for r in runs), 60, "every run done"
-    )
-    assert all(len(started_events(systems[0], r.id)) == 1 for r in runs)
-    workers = {app.get_run(r.id).worker for r in runs}
-    assert workers <= {h.worker_id for h in pg.handles}
-    assert len(workers) > 1  # the work was shared, not serialised behind one winner
+def test_four_workers_racing_start_each_run_exactly_once(pg_store, key: str) -> None:
+    apps = [small_app(pg_store, key) for _ in range(4)]
+    app = apps[0][0]
+    job = app.register_job(
+        name="noop", job_type="command", program={"argv": ["true"]}, actor="alice",
+        policies={"overlap": "allow"},
+    )  # fmt: skip
+    handles: list[WorkerHandle] = []
+    try:
+        for each, _keys in apps:
+            handles.append(
+                start_worker(
+                    each,
+                    pg_store,
+                    executor_for=executor_lookup(each.job_types),
+                    concurrency=3,
+                )
+            )
+        runs = [app.request_run(job.id, actor="bob") for _ in range(40)]
+        wait_for(
+            lambda: all(app.get_run(r.id).status == "succeeded" for r in runs), 60, "every run"
+        )
+        assert all(len(started_events(app, r.id)) == 1 for r in runs)
+        workers = {app.get_run(r.id).worker for r in runs}
+        assert workers <= {h.worker_id for h in handles}
+        assert len(workers) > 1  # the work was shared, not serialised behind one winner
+    finally:
+        for handle in handles:
+            handle.stop(grace=5)
+        for each, keys in apps:
+            keys.close()
+            each.close()
 
 
-def spawn_worker(store_url: str, data_dir: Path, key: str) -> subprocess.Popen[str]:
+def spawn_worker(store_url: str, data_dir: Path, key: str, stderr: Any) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLEDGER_")}
     env.update(
         JOBLEDGER_DATABASE_URL=store_url,
@@ -148,7 +178,7 @@ def spawn_worker(store_url: str, data_dir: Path, key: str) -> subprocess.Popen[s
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
 
@@ -167,8 +197,11 @@ def test_a_worker_killed_with_sigkill_has_its_run_abandoned_and_retried(
     )
     job = command_job(system, ["sh", "-c", script], max_retries=1, retry_backoff_seconds=0)
     run = system.app.request_run(job.id, actor="bob")
-    child = spawn_worker(f"{url}?schema={schema}", tmp_path / "data", key)
+    stderr = (tmp_path / "worker.err").open("w")
+    child = spawn_worker(f"{url}?schema={schema}", tmp_path / "data", key, stderr)
     try:
+        assert child.stdout is not None
+        assert child.stdout.readline().startswith("JobLedger worker ")  # one line when started
         wait_for(lambda: status(system, run.id) == "running", 30, "the child worker's claim")
         dead_worker = system.app.get_run(run.id).worker
         wait_for(pidfile.exists, 10, "the program's pid")
@@ -186,13 +219,15 @@ def test_a_worker_killed_with_sigkill_has_its_run_abandoned_and_retried(
     finally:
         child.kill()
         child.wait(10)
+        assert child.stdout is not None
+        child.stdout.close()
+        stderr.close()
         if pidfile.exists():
             kill_quietly(int(pidfile.read_text()))
 
 
 TREE = (
-    'sleep 600 & echo $! > "{dir}/grandchild.pid"; echo $$ > "{dir}/child.pid"; '
-    "echo started; wait"
+    'sleep 600 & echo $! > "{dir}/grandchild.pid"; echo $$ > "{dir}/child.pid"; echo started; wait'
 )
 
 

@@ -18,6 +18,18 @@ from interfaces.http.state import system_of
 
 router = APIRouter(prefix="/api/runs", tags=["logs"])
 
+# One Server-Sent Event: an entry (id = seq, data = the entry as JSON) or the `end` event
+# (data = {"status": ...}).
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["message", "end"]},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "data": {"type": "string"},
+    },
+    "required": ["data"],
+}
+
 RunId = Annotated[UUID, Path(description="the run's id")]
 MinLevel = Annotated[
     schemas.LogLevelName | None, Query(description="only entries at this level or above")
@@ -64,8 +76,8 @@ def log_page(
     "event carries the run's status and the stream closes.",
     responses={
         200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            "description": "the event stream",
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+            "description": "the event stream: entries, then an `end` event",
         }
     },
 )
