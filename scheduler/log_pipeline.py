@@ -116,8 +116,22 @@ class RunLogSink:
                     raise
                 self._on_error(error)
 
+    @property
+    def log(self) -> RunLog:
+        return self._log
+
     def close(self) -> None:
-        """Write the rest; later lines are ignored. Called before the run's outcome is saved."""
-        self.flush()
+        """Write the rest; later lines are ignored."""
         self._closed = True
         self.flush()
+
+    def drain(self) -> list[Entry]:
+        """Close the sink and return what it still buffers, for the caller to record with
+        the run's final event (one transaction instead of two). Later lines are ignored."""
+        with self._write_lock:
+            self._closed = True
+            with self._buffer_lock:
+                batch, self._pending = self._pending, []
+                self._chars = 0
+                self._oldest = None
+        return batch

@@ -34,6 +34,7 @@ from eventsourcing.utils import get_topic
 
 from application.app import JobLedger
 from application.ports import Clock
+from application.run_commands import RunEnding
 from domain.errors import Conflict, JobLedgerError, NotFound
 from domain.job import Job
 from domain.log_level import LogLevel
@@ -42,6 +43,7 @@ from scheduler.dispatch import BOARD_EVENTS, BoardRun, RunBoard
 from scheduler.log_pipeline import RunLogSink
 from scheduler.ports import Execution, Executor, Outcome, StopSignal
 from scheduler.redaction import Redactor
+from scheduler.worker_endings import EndingBatcher
 
 logger = logging.getLogger("jobledger.worker")
 
@@ -142,6 +144,7 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self.claimed = 0
         self.lost_claims = 0
+        self._endings = EndingBatcher(self._save_endings, self._save_ending)
 
     # Start-up ---------------------------------------------------------------------------
 
@@ -301,7 +304,10 @@ class Worker:
     # Claiming ---------------------------------------------------------------------------
 
     def dispatch(self, now: datetime) -> int:
-        """Hand ready runs to free pool threads. Returns how many were handed out."""
+        """Claim ready runs for the free pool threads and hand them over. Runs known from
+        their `Requested` event are claimed together in one transaction; if that conflicts
+        (another worker took one of them), each is claimed on its own. Returns how many
+        runs were handed out."""
         with self._lock:
             if not self._accepting:
                 return 0
@@ -314,18 +320,29 @@ class Worker:
             window = ready[: 2 * free]
             self._random.shuffle(window)
             picked = window[:free]
-            queue_jobs: set[UUID] = set()
-            handed = 0
             for run in picked:
-                if self._overlap_of(run) == "queue":
-                    if run.job_id in queue_jobs:
-                        continue
-                    queue_jobs.add(run.job_id)
                 self.board.mark_taken(run.id)
                 self._active[run.id] = Active(run_id=run.id)
-                self._pool.submit(self._claim_and_execute, run)
-                handed += 1
-            return handed
+        batch = [r for r in picked if r.request is not None]
+        alone = [r for r in picked if r.request is None]
+        if len(batch) > 1:
+            try:
+                claimed = self.app.claim_runs([r.request for r in batch], worker=self.id)
+            except Conflict:
+                alone.extend(batch)
+            except Exception:
+                logger.exception("worker %s: claiming %d runs failed", self.id, len(batch))
+                for candidate in batch:
+                    self._unclaimed(candidate.id)
+            else:
+                self.claimed += len(claimed)
+                for claimed_run in claimed:
+                    self._pool.submit(self._execute_safely, claimed_run)
+        else:
+            alone.extend(batch)
+        for candidate in alone:
+            self._pool.submit(self._claim_and_execute, candidate)
+        return len(picked)
 
     def _overlap_of(self, run: BoardRun) -> str:
         try:
@@ -355,26 +372,37 @@ class Worker:
             self._idle.notify_all()
         self.wakeup.set()
 
+    def _unclaimed(self, run_id: UUID) -> None:
+        """A claim failed for a reason other than losing the race: offer the run again."""
+        with self._lock:
+            self.board.untake(run_id)
+        self._release(run_id)
+
     def _claim_and_execute(self, candidate: BoardRun) -> None:
         try:
-            try:
+            if candidate.request is not None:
+                (run,) = self.app.claim_runs([candidate.request], worker=self.id)
+            else:
                 run = self.app.start_run(candidate.id, worker=self.id)
-            except (Conflict, NotFound):
-                # Another worker won, or the run was cancelled or skipped meanwhile.
-                self.lost_claims += 1
-                self._release(candidate.id)
-                return
-            except Exception:
-                logger.exception("worker %s: claiming run %s failed", self.id, candidate.id)
-                with self._lock:
-                    self.board.untake(candidate.id)  # offer it again on the next pass
-                self._release(candidate.id)
-                return
-            self.claimed += 1
+        except (Conflict, NotFound):
+            # Another worker won, or the run was cancelled or skipped meanwhile.
+            self.lost_claims += 1
+            self._release(candidate.id)
+            return
+        except Exception:
+            logger.exception("worker %s: claiming run %s failed", self.id, candidate.id)
+            self._unclaimed(candidate.id)
+            return
+        self.claimed += 1
+        self._execute_safely(run)
+
+    def _execute_safely(self, run: Run) -> None:
+        try:
             self._execute(run)
         except Exception:
-            logger.exception("worker %s: run %s failed in the worker", self.id, candidate.id)
-            self._release(candidate.id)
+            logger.exception("worker %s: run %s failed in the worker", self.id, run.id)
+        finally:
+            self._release(run.id)
 
     # Executing --------------------------------------------------------------------------
 
@@ -388,86 +416,117 @@ class Worker:
             board_run = self.board.runs.get(run.id)
             if board_run is not None:
                 board_run.status, board_run.worker = "running", self.id
+                board_run.request = None
                 if board_run.cancel_requested:
                     active.stop.stop("cancel")
         redactor = Redactor(())
         outcome: Outcome
+        sink: RunLogSink | None = None
         try:
+            job = self._job(run.job_id, run.job_version)
+            secrets = self.app.secrets_for_run(run, job)
+            redactor = Redactor(secrets.values())
+            executor = self.executor_for(run.job_type)
+        except Exception as error:
+            # A job deleted since (its secrets shredded), an unknown job type, the store
+            # unreachable: nothing to run, and the run must still end.
+            outcome = Outcome(exit_code=None, error=f"cannot run: {error}")
+        else:
+            sink = RunLogSink(
+                self.app,
+                self.app.open_run_log(run),
+                threshold=LogLevel.parse(run.log_level),
+                redactor=redactor,
+                clock=self.clock,
+                on_error=lambda e: logger.error(
+                    "worker %s: run %s: a log batch was lost: %s", self.id, run.id, e
+                ),
+                **self.log_batch,
+            )
+            with self._lock:
+                active.sink = sink
+            execution = Execution(
+                run_id=run.id,
+                job_id=run.job_id,
+                job_name=run.job_name,
+                job_type=run.job_type,
+                program=job.program,
+                parameters=run.parameters,
+                secrets=secrets,
+                log_level=LogLevel.parse(run.log_level),
+                timeout_seconds=run.timeout_seconds,
+                attempt=run.attempt,
+            )
             try:
-                job = self._job(run.job_id, run.job_version)
-                secrets = self.app.secrets_for_run(run, job)
-                redactor = Redactor(secrets.values())
-                executor = self.executor_for(run.job_type)
-            except Exception as error:
-                # A job deleted since (its secrets shredded), an unknown job type, the store
-                # unreachable: nothing to run, and the run must still end.
-                outcome = Outcome(exit_code=None, error=f"cannot run: {error}")
-            else:
-                sink = RunLogSink(
-                    self.app,
-                    self.app.open_run_log(run),
-                    threshold=LogLevel.parse(run.log_level),
-                    redactor=redactor,
-                    clock=self.clock,
-                    on_error=lambda e: logger.error(
-                        "worker %s: run %s: a log batch was lost: %s", self.id, run.id, e
-                    ),
-                    **self.log_batch,
-                )
-                with self._lock:
-                    active.sink = sink
-                execution = Execution(
-                    run_id=run.id,
-                    job_id=run.job_id,
-                    job_name=run.job_name,
-                    job_type=run.job_type,
-                    program=job.program,
-                    parameters=run.parameters,
-                    secrets=secrets,
-                    log_level=LogLevel.parse(run.log_level),
-                    timeout_seconds=run.timeout_seconds,
-                    attempt=run.attempt,
-                )
-                try:
-                    outcome = executor.execute(execution, sink, active.stop)
-                except Exception as error:  # an executor bug fails the run, not the worker
-                    logger.exception("worker %s: executor failed on run %s", self.id, run.id)
-                    outcome = Outcome(exit_code=None, error=f"{type(error).__name__}: {error}")
-                # Every line before the outcome: a viewer that sees the run end has its log.
-                sink.close()
-            self._record(run.id, outcome, active.stop, redactor)
-        finally:
-            self._release(run.id)
+                outcome = executor.execute(execution, sink, active.stop)
+            except Exception as error:  # an executor bug fails the run, not the worker
+                logger.exception("worker %s: executor failed on run %s", self.id, run.id)
+                outcome = Outcome(exit_code=None, error=f"{type(error).__name__}: {error}")
+        ending = self._ending(run, outcome, active.stop, redactor)
+        if sink is not None:
+            # The last entries go with the run's final event, before it: a viewer that sees
+            # the run end has its whole log.
+            ending.log, ending.entries = sink.log, sink.drain()
+        self._endings.record(ending)
 
-    def _record(self, run_id: UUID, outcome: Outcome, stop: StopSignal, redactor: Redactor) -> None:
-        """Turn the outcome into the run's final event (a few tries if a cancel request
-        lands at the same moment and moves the run's version)."""
-        now = self.clock.now()
+    def _ending(
+        self, run: Run, outcome: Outcome, stop: StopSignal, redactor: Redactor
+    ) -> RunEnding:
+        """The outcome, as the run's final event."""
         reason = stop.reason
+        if reason == "timeout":
+            return RunEnding(run, "time_out", retry=True)
+        if reason == "cancel":
+            return RunEnding(run, "confirm_cancelled")
+        if reason == SHUTDOWN:
+            because = f"worker {self.id} shut down before the run finished"
+            return RunEnding(run, "abandon", (because,), retry=True)
+        if reason == "abandoned":
+            return RunEnding(run, "")  # someone else already recorded its end
+        if outcome.exit_code == 0 and not outcome.error:
+            return RunEnding(run, "succeed", (0,))
+        error = redactor.redact_optional(outcome.error) or f"exited with code {outcome.exit_code}"
+        return RunEnding(run, "fail", (outcome.exit_code, error), retry=True)
+
+    def _save_endings(self, endings: list[RunEnding]) -> None:
+        if any(not e.method for e in endings):
+            raise Conflict("a run in the batch was ended elsewhere")
+        self.app.end_runs(endings, retry_now=self.clock.now())
+
+    def _save_ending(self, ending: RunEnding, fresh: bool) -> None:
+        """Record one ending: as the worker holds the run if it can, else from the store."""
+        if fresh and ending.method:
+            try:
+                self.app.end_runs([ending], retry_now=self.clock.now())
+                return
+            except Conflict:
+                pass  # the run moved on (a cancel request?): record it from the store
+        if ending.entries:
+            try:
+                log = self.app.run_log(ending.run.id)
+            except NotFound:
+                log = self.app.open_run_log(ending.run)
+            self.app.record_log_entries(log, ending.entries)
+        if ending.method:
+            self._record(ending)
+
+    def _record(self, ending: RunEnding) -> None:
+        """The run's final event through the single-run commands, which load the run: a
+        few tries if a cancel request lands at the same moment and moves its version."""
+        run_id, args = ending.run.id, ending.args
+        now = self.clock.now()
         for attempt in range(6):
             try:
-                if reason == "timeout":
+                if ending.method == "time_out":
                     self.app.time_out_run(run_id, retry_now=now)
-                elif reason == "cancel":
+                elif ending.method == "confirm_cancelled":
                     self.app.confirm_cancelled(run_id)
-                elif reason == SHUTDOWN:
-                    self.app.abandon_run(
-                        run_id,
-                        reason=f"worker {self.id} shut down before the run finished",
-                        retry_now=now,
-                    )
-                elif reason == "abandoned":
-                    return  # someone else already recorded its end
-                elif outcome.exit_code == 0 and not outcome.error:
-                    self.app.succeed_run(run_id, exit_code=0)
+                elif ending.method == "abandon":
+                    self.app.abandon_run(run_id, reason=args[0], retry_now=now)
+                elif ending.method == "succeed":
+                    self.app.succeed_run(run_id, exit_code=args[0])
                 else:
-                    self.app.fail_run(
-                        run_id,
-                        exit_code=outcome.exit_code,
-                        error=redactor.redact_optional(outcome.error)
-                        or f"exited with code {outcome.exit_code}",
-                        retry_now=now,
-                    )
+                    self.app.fail_run(run_id, exit_code=args[0], error=args[1], retry_now=now)
                 return
             except Conflict:
                 if self.app.get_run(run_id).is_finished:
@@ -542,6 +601,7 @@ class Worker:
             thread.join(timeout=10)
         self._threads.clear()
         self._pool.shutdown(wait=True)
+        self._endings.close()
         if self._saved in self.app.after_save:
             self.app.after_save.remove(self._saved)
         if self.liveness is not None:

@@ -16,7 +16,6 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from application.run_commands import RunEnding
 
@@ -37,12 +36,13 @@ class EndingBatcher:
     def __init__(
         self,
         save_batch: Callable[[list[RunEnding]], None],
-        save_one: Callable[[RunEnding], None],
-        now: Callable[[], datetime],
+        save_one: Callable[[RunEnding, bool], None],
     ) -> None:
+        """`save_batch` saves endings in one transaction (all or nothing); `save_one(ending,
+        fresh)` records one, from the aggregates it holds only if `fresh` (not after a failed
+        batch took their pending events)."""
         self._save_batch = save_batch
         self._save_one = save_one
-        self._now = now
         self._queue: queue.Queue[Pending | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="worker-endings", daemon=True)
         self._thread.start()
@@ -79,6 +79,7 @@ class EndingBatcher:
 
     def _record(self, batch: list[Pending]) -> None:
         try:
+            fresh = True
             if len(batch) > 1:
                 try:
                     self._save_batch([p.ending for p in batch])
@@ -86,9 +87,10 @@ class EndingBatcher:
                 except Exception as error:
                     # Nothing of the batch was saved; record each one from the store.
                     logger.info("a batch of %d run endings fell back: %s", len(batch), error)
+                    fresh = False
             for pending in batch:
                 try:
-                    self._save_one(pending.ending)
+                    self._save_one(pending.ending, fresh)
                 except Exception:
                     logger.exception("recording the end of run %s failed", pending.ending.run.id)
         finally:

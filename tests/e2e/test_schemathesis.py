@@ -29,7 +29,7 @@ from interfaces.http.app import create_app
 from interfaces.settings import Settings
 
 SECRET = "fuzz-secret-3b9e-never-in-a-response"
-MAX_EXAMPLES = 150
+MAX_EXAMPLES = 40
 
 
 @pytest.fixture(scope="module")
