@@ -139,6 +139,14 @@ class TokenStore(ABC):
             self._touch_if_stale(row)
         return row.principal()
 
+    def verify_cached(self, plain: str) -> Principal | None:
+        """The principal if this token was verified within `cache_seconds`, else None (then
+        call `verify`). Touches no database, so an event loop may call it."""
+        if not isinstance(plain, str) or len(plain) > MAX_TOKEN_LENGTH:
+            return None
+        row = self._cached(token_hash(plain))
+        return None if row is None else row.principal()
+
     def get(self, token_id: str) -> Principal | None:
         """The principal of a live token by its id (for sessions), or None if revoked."""
         key = "id:" + str(token_id)

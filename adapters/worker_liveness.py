@@ -79,6 +79,7 @@ class PostgresLiveness:
             conn = self._connection()
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(worker_id),)).fetchone()
             if not (row and row[0]):
+                self._close()
                 raise RuntimeError(f"worker id {worker_id} is already in use")
             self._worker_id = worker_id
 

@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import RecordConflictError, Recording
 
 from application.base import LedgerBase
 from domain import run as run_model
@@ -44,10 +45,13 @@ class SlotRequest:
     job: JobTemplate
     fire_time: datetime
     skip_reason: str | None = None
+    # The slot's name-based run id, derived once (a uuid5 is not free at 10,000 a second).
+    run_id: UUID = field(init=False, compare=False)
 
-    @property
-    def run_id(self) -> UUID:
-        return run_model.scheduled_run_id(self.job.job_id, self.fire_time)
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "run_id", run_model.scheduled_run_id(self.job.job_id, self.fire_time)
+        )
 
 
 @dataclass
@@ -90,7 +94,7 @@ class FiringCommands(LedgerBase):
             return result
         runs = [_build(slot, actor) for slot in slots]
         try:
-            return self._saved(result, runs, self.save(*runs))
+            return self._saved(result, runs, self._save_runs(runs))
         except RecordConflictError:
             pass
         if unfired is not None:
@@ -101,7 +105,7 @@ class FiringCommands(LedgerBase):
                 return result
             runs = [_build(slot, actor) for slot in remaining]
             try:
-                return self._saved(result, runs, self.save(*runs))
+                return self._saved(result, runs, self._save_runs(runs))
             except RecordConflictError:
                 slots = remaining
         # The batch rolled back whole and its runs gave up their pending events, so build
@@ -113,6 +117,20 @@ class FiringCommands(LedgerBase):
             except RecordConflictError:
                 result.already_fired.append(run.id)
         return result
+
+    def _save_runs(self, runs: list[Run]) -> list[Recording[UUID]]:
+        """`save(*runs)`, minus its check of every object against two runtime Protocols
+        (about 20 µs each on Python 3.11: a quarter of the cost of 10,000 requests). These
+        are known to be aggregates; their events are recorded in one transaction, as
+        `save` records them, and the listeners are told the same way."""
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        for run in runs:
+            processing.events.extend(run.collect_events())
+            processing.aggregates[run.id] = run
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return recordings
 
     @staticmethod
     def _saved(result: FiringResult, runs: list[Run], recordings: Sequence[Any]) -> FiringResult:
@@ -134,6 +152,7 @@ def _build(slot: SlotRequest, actor: str) -> Run:
         log_level=job.log_level,
         timeout_seconds=job.timeout_seconds,
         scheduled_for=slot.fire_time,
+        run_id=slot.run_id,
     )
     if slot.skip_reason is not None:
         run.skip(slot.skip_reason)

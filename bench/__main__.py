@@ -16,7 +16,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import fire_lag, log_entries, rebuild, register_jobs, scheduler_memory
+from bench import (
+    dispatch_latency,
+    fire_lag,
+    http_api,
+    log_entries,
+    rebuild,
+    register_jobs,
+    run_throughput,
+    scheduler_memory,
+)
 from bench.common import BenchStore, Result, env_pg_url, fresh_store, progress
 
 BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, str]] = {
@@ -27,6 +36,9 @@ BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, st
     "rebuild": (rebuild.run, "events/s", ">=50,000/s"),
     "fire_lag": (fire_lag.run, "ms", "all 10,000 stored <=1,000 ms after due (postgres)"),
     "scheduler_memory": (scheduler_memory.run, "MB", "<150 MB RSS with 100,000 jobs"),
+    "dispatch_latency": (dispatch_latency.run, "ms", "p50 <10 ms, p99 <50 ms (postgres)"),
+    "run_throughput": (run_throughput.run, "runs/s", ">=500 runs/s on 2 cores (postgres)"),
+    "http_api": (http_api.run, "req/s", ">=2,000 req/s, p99 <20 ms for one job (postgres)"),
 }
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

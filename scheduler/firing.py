@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import chain
+from typing import Any
 from uuid import UUID
 
 from application.firing_commands import SlotRequest
@@ -47,8 +48,18 @@ class Decision:
     missed: int = 0
 
 
+# Per batch: the slots up to now and the next fire time, by (schedule, next fire time).
+# Jobs that share a schedule are due together, and walking it once serves them all.
+SlotMemo = dict[tuple[Any, datetime], tuple[tuple[datetime, ...], datetime | None]]
+_MEMO_LIMIT = 64  # longer walks (recoveries) are streamed, not kept
+
+
 def decide(
-    job: IndexedJob, now: datetime, active: ActiveRun | None, rules: FiringRules
+    job: IndexedJob,
+    now: datetime,
+    active: ActiveRun | None,
+    rules: FiringRules,
+    memo: SlotMemo | None = None,
 ) -> Decision:
     """Records for every slot of `job` from its next fire time up to `now` (inclusive)."""
     assert job.schedule is not None and job.next_fire is not None
@@ -59,7 +70,7 @@ def decide(
     recent: deque[datetime] = deque(maxlen=rules.skip_record_cap + rules.run_all_cap + 1)
     first_missed: datetime | None = None
     on_time: list[datetime] = []
-    for slot in _slots_from(job):
+    for slot in _slots_until(job, now, memo):
         if slot > now:
             decision.next_fire = slot
             break
@@ -89,19 +100,19 @@ def decide(
         individual = skipped[-rules.skip_record_cap :]
         remainder = decision.missed - keep - len(individual)
         if remainder:
+            assert first_missed is not None
             last = skipped[-len(individual) - 1]
             summary = (
-                f"{reason}: {remainder} slots from {first_missed.isoformat()} "  # type: ignore[union-attr]
+                f"{reason}: {remainder} slots from {first_missed.isoformat()} "
                 f"to {last.isoformat()} not run"
             )
-            decision.slots.append(SlotRequest(template, first_missed, summary))  # type: ignore[arg-type]
+            decision.slots.append(SlotRequest(template, first_missed, summary))
         decision.slots.extend(SlotRequest(template, slot, reason) for slot in individual)
 
     # `active` is the job's oldest run still queued or running; a run requested in this
     # batch counts as active for the job's later slots.
     blocking: tuple[UUID, str] | None = (active.run_id, active.status) if active else None
     for slot in chain(to_run, on_time):
-        request = SlotRequest(template, slot)
         if job.overlap == "skip" and blocking is not None:
             run_id, status = blocking
             decision.slots.append(
@@ -110,12 +121,30 @@ def decide(
             continue
         # "allow" and "queue" both request the run; under "queue" the workers start it only
         # when the job's earlier runs have ended.
+        request = SlotRequest(template, slot)
         decision.slots.append(request)
         blocking = blocking or (request.run_id, "queued")
     return decision
 
 
-def _slots_from(job: IndexedJob) -> Iterator[datetime]:
-    """The job's slots from its next fire time on, that one included."""
+def _slots_until(job: IndexedJob, now: datetime, memo: SlotMemo | None) -> Iterator[datetime]:
+    """The job's slots from its next fire time on (that one included), at least up to the
+    first one after `now`."""
     assert job.schedule is not None and job.next_fire is not None
-    return chain((job.next_fire,), job.schedule.iter_fire_times(job.next_fire))
+    key = (job.schedule, job.next_fire)
+    if memo is not None and key in memo:
+        due, after = memo[key]
+        return chain(due, () if after is None else (after,))
+    slots = chain((job.next_fire,), job.schedule.iter_fire_times(job.next_fire))
+    head: list[datetime] = []
+    for slot in slots:
+        if slot > now:
+            if memo is not None:
+                memo[key] = (tuple(head), slot)
+            return chain(head, (slot,))
+        head.append(slot)
+        if len(head) >= _MEMO_LIMIT:
+            return chain(head, slots)
+    if memo is not None:
+        memo[key] = (tuple(head), None)
+    return iter(head)

@@ -39,7 +39,7 @@ from application.ports import Clock
 from domain.errors import Conflict, NotFound
 from domain.job import DEFAULT_POLICIES, Job
 from domain.run import Run
-from scheduler.firing import FiringRules, decide
+from scheduler.firing import FiringRules, SlotMemo, decide
 from scheduler.job_index import IndexedJob, JobIndex
 
 log = logging.getLogger("jobledger.scheduler")
@@ -110,6 +110,7 @@ class Batch:
     due: list[datetime]
     result: FiringResult
     tick_at: datetime
+    decided_at: datetime  # records built (policies applied), before the write
     committed_at: datetime
 
 
@@ -353,11 +354,13 @@ class Scheduler:
         slots: list[SlotRequest] = []
         fire_times: list[datetime] = []
         planned = [(job, job.next_fire) for job in due]
+        memo: SlotMemo = {}
         for job in due:
-            decision = decide(job, now, self.index.oldest_active(job.job_id), self.rules)
+            decision = decide(job, now, self.index.oldest_active(job.job_id), self.rules, memo)
             slots.extend(decision.slots)
             fire_times.extend(slot.fire_time for slot in decision.slots)
             job.next_fire = decision.next_fire
+        decided_at = self.clock.now()
         fresh = [slot for slot in slots if slot.run_id not in self._recently_fired]
         seen_fired = len(slots) - len(fresh)
         try:
@@ -379,7 +382,7 @@ class Scheduler:
         self.stats.skipped += result.skipped
         self.stats.already_fired += len(result.already_fired) + seen_fired
         if self.on_batch is not None:
-            self.on_batch(Batch(fire_times, result, now, committed_at))
+            self.on_batch(Batch(fire_times, result, now, decided_at, committed_at))
         return result
 
     def tick(self) -> datetime | None:

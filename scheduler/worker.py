@@ -12,6 +12,11 @@ Each claimed run executes in a pool thread through the job type's `Executor`, wi
 `RunLogSink` (threshold, redaction, batching) and a `StopSignal` the loop sets on timeout or
 cancel. The outcome becomes the run's last event; a failure, timeout or abandonment whose
 job allows retries requests the next attempt in the same transaction.
+
+Commits, not work, bound a worker's throughput (each is an fsync under the event store's
+table lock), so the runs the loop can take at once are claimed in one transaction, and the
+ends of runs that finish together are recorded in one (`worker_endings`); a batch that
+conflicts falls back to one run at a time.
 """
 
 from __future__ import annotations
@@ -71,6 +76,10 @@ class Liveness(Protocol):
 
     def is_gone(self, worker_id: str) -> bool:
         """Whether the worker with this id no longer holds its liveness."""
+        ...
+
+    def check(self) -> None:
+        """Make sure we still hold our own liveness (take it again after a lost session)."""
         ...
 
     def release(self) -> None: ...
@@ -222,7 +231,7 @@ class Worker:
         self.read_events()
         now = self.clock.now()
         self.enforce_timeouts(now)
-        if self.liveness is not None and (self._next_reap is None or now >= self._next_reap):
+        if self._next_reap is None or now >= self._next_reap:
             self._next_reap = now + timedelta(seconds=self.reap_interval)
             self.reap(now)
             self._skip_ahead()
@@ -237,7 +246,12 @@ class Worker:
                 not_before = self.board.next_not_before(now)
                 if not_before is not None:
                     times.append(not_before)
-            times.extend(a.deadline for a in self._active.values() if a.deadline is not None)
+            # A run already told to stop may take its grace period to end: not due again.
+            times.extend(
+                a.deadline
+                for a in self._active.values()
+                if a.deadline is not None and not a.stop.is_set()
+            )
         if self._next_reap is not None:
             times.append(self._next_reap)
         wait = self.poll_interval
@@ -359,7 +373,7 @@ class Worker:
             if job is not None:
                 self._jobs.move_to_end(key)
                 return job
-        job = self.app._load("job", Job, job_id, version=version)
+        job = self.app.job_at(job_id, version=version)
         with self._jobs_lock:
             self._jobs[key] = job
             while len(self._jobs) > JOB_CACHE_SIZE:
@@ -458,7 +472,11 @@ class Worker:
                 attempt=run.attempt,
             )
             try:
-                outcome = executor.execute(execution, sink, active.stop)
+                if active.stop.is_set():
+                    # Cancelled while being claimed: never start the program.
+                    outcome = Outcome(exit_code=None, error="stopped before it started")
+                else:
+                    outcome = executor.execute(execution, sink, active.stop)
             except Exception as error:  # an executor bug fails the run, not the worker
                 logger.exception("worker %s: executor failed on run %s", self.id, run.id)
                 outcome = Outcome(exit_code=None, error=f"{type(error).__name__}: {error}")
@@ -546,6 +564,10 @@ class Worker:
         """Abandon the runs of workers that are gone (their liveness lock is free)."""
         if self.liveness is None:
             return 0
+        try:
+            self.liveness.check()
+        except Exception:
+            logger.exception("worker %s: cannot hold its liveness lock", self.id)
         with self._lock:
             by_worker: dict[str, list[UUID]] = {}
             for run in self.board.running():

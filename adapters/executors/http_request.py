@@ -132,7 +132,11 @@ def _excerpt(response: httpx.Response) -> str:
         data += chunk
         if len(data) > EXCERPT_BYTES:
             break
-    text = data[:EXCERPT_BYTES].decode(response.encoding or "utf-8", errors="replace").strip()
+    head = data[:EXCERPT_BYTES]
+    try:
+        text = head.decode(response.encoding or "utf-8", errors="replace").strip()
+    except LookupError:  # a charset the server made up: the excerpt is still worth showing
+        text = head.decode("utf-8", errors="replace").strip()
     return text + " … (truncated)" if len(data) > EXCERPT_BYTES else text
 
 

@@ -11,11 +11,12 @@ import argparse
 import sys
 from typing import Any
 
-from adapters.token_store import build_token_store
 from interfaces.cli.context import opened
-from interfaces.http.app import create_app
-from interfaces.http.first_admin import ensure_first_admin
-from interfaces.http.server import DEFAULT_HOST, DEFAULT_PORT, serve_forever
+
+# The HTTP stack (FastAPI, uvicorn) is imported by the command that serves, not by every
+# command line start.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
 
 
 def add_address_flags(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +45,11 @@ def announce(message: str) -> None:
 
 
 def api(args: argparse.Namespace) -> int:
+    from adapters.token_store import build_token_store
+    from interfaces.http.app import create_app
+    from interfaces.http.first_admin import ensure_first_admin
+    from interfaces.http.server import serve_forever
+
     with opened() as system:
         tokens = build_token_store(system.settings)
         try:

@@ -38,7 +38,9 @@ def register(commands: Any) -> None:
         "SIGTERM or Ctrl-C. Then it claims nothing more, lets running runs finish for --grace "
         "seconds, and stops the rest (their process trees are killed; they are recorded "
         "abandoned and retried if their job says so). On PostgreSQL run as many as you like: "
-        "the runs of a worker that dies are abandoned within seconds by the others.",
+        "the runs of a worker that dies are abandoned within seconds by the others. On the "
+        "embedded SQLite store there is one process: `jobledger serve` runs the workers, and a "
+        "worker started on its own takes the runs still running at its start for abandoned.",
     )
     parser.add_argument(
         "--concurrency",

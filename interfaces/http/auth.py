@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from interfaces.http.problems import Forbidden, Unauthorized
 from interfaces.principal import Principal
@@ -33,16 +34,25 @@ def _session(request: Request) -> tuple[Principal | None, Callable[[Request], bo
     return principal_from_session(request), csrf_ok
 
 
-def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
-    """The caller's principal, or Unauthorized / Forbidden (CSRF)."""
+async def authenticate(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
+    """The caller's principal, or Unauthorized / Forbidden (CSRF).
+
+    Async, so that a token checked recently (cached in memory) costs no thread hop; a check
+    that reads the token table runs in the thread pool."""
     if credentials is not None:
-        principal = request.app.state.tokens.verify(credentials.credentials)
+        tokens = request.app.state.tokens
+        plain = credentials.credentials
+        principal = tokens.verify_cached(plain)
+        if principal is None:
+            principal = await run_in_threadpool(tokens.verify, plain)
         if principal is None:
             raise Unauthorized("the token is unknown or revoked", invalid_token=True)
         return principal
     if "authorization" in request.headers:
         raise Unauthorized('use "Authorization: Bearer <token>"', invalid_token=True)
-    principal, csrf_ok = _session(request)
+    principal, csrf_ok = await run_in_threadpool(_session, request)
     if principal is None:
         raise Unauthorized("a token is needed: send Authorization: Bearer <token>")
     if request.method in UNSAFE_METHODS and csrf_ok is not None and not csrf_ok(request):
@@ -53,11 +63,11 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
 def require(role: str) -> Any:
     """A dependency that authenticates and checks that the principal has at least `role`."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
-        principal = authenticate(request, credentials)
+        principal = await authenticate(request, credentials)
         if not principal.may(role):
             raise Forbidden(
                 f"this needs the {role} role; token {principal.name!r} has the "

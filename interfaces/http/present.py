@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from domain.errors import InvalidInput
@@ -23,17 +24,28 @@ def schedule_facts(
     it was in the past)."""
     if schedule is None:
         return None, None
-    try:
-        parsed = CronSchedule.from_dict(schedule)
-    except InvalidInput:  # stored by an older rule that no longer accepts it
+    facts = _parsed(schedule["cron"], schedule.get("timezone") or "UTC")
+    if facts is None:  # stored by an older rule that no longer accepts it
         return None, None
+    parsed, description = facts
     upcoming = None
     if enabled and now is not None:
         try:
             upcoming = parsed.next_fire_time(now)
         except ValueError:  # does not fire again
             upcoming = None
-    return parsed.describe(), upcoming
+    return description, upcoming
+
+
+@lru_cache(maxsize=4096)
+def _parsed(cron: str, timezone: str) -> tuple[CronSchedule, str] | None:
+    """A schedule and its description, parsed once per distinct schedule (a page of jobs
+    mostly repeats a few)."""
+    try:
+        schedule = CronSchedule.parse(cron, timezone)
+    except InvalidInput:
+        return None
+    return schedule, schedule.describe()
 
 
 def job_from_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -42,8 +42,11 @@ JOB = {
 class Api:
     """A running API and a client per role; every response body is kept for secret checks."""
 
-    def __init__(self, system: System, server: BackgroundServer, tokens: dict[str, str]):
+    def __init__(
+        self, system: System, server: BackgroundServer, tokens: dict[str, str], store: Any
+    ):
         self.system = system
+        self.token_store = store
         self.server = server
         self.tokens = tokens
         self.bodies: list[str] = []
@@ -95,7 +98,7 @@ class ApiContract:
         plain = {role: tokens.create(role, role)[1] for role in ("admin", "operator", "viewer")}
         system.start_projections()
         server = BackgroundServer(create_app(system, tokens), port=0).start()
-        api = Api(system, server, plain)
+        api = Api(system, server, plain, tokens)
         try:
             yield api
         finally:
@@ -233,7 +236,11 @@ class ApiContract:
         empty = api.admin.put(f"{url}/EMPTY", json={"value": ""})
         assert empty.status_code == 422 and empty.json()["field"] == "value"
         history = api.viewer.get(f"/api/jobs/{job['id']}/history").json()["items"]
-        assert [h["event"] for h in history][-3:] == ["SecretStored", "SecretStored", "SecretRemoved"]
+        assert [h["event"] for h in history][-3:] == [
+            "SecretStored",
+            "SecretStored",
+            "SecretRemoved",
+        ]
         assert history[-2]["changes"] == {"secrets.API_KEY": {"from": "(set)", "to": "(set)"}}
         assert history[-1]["changes"] == {"secrets.OTHER": {"from": "(set)", "to": None}}
         # The secret reached the store encrypted, and the engine's door still opens it.
@@ -250,7 +257,10 @@ class ApiContract:
             ({**JOB, "program": {"argv": []}}, "program.argv"),
             ({**JOB, "job_type": "cobol"}, "job_type"),
             ({**JOB, "schedule": {"cron": "61 * * * *"}}, "schedule.cron"),
-            ({**JOB, "schedule": {"cron": "0 2 * * *", "timezone": "Mars/Base"}}, "schedule.timezone"),
+            (
+                {**JOB, "schedule": {"cron": "0 2 * * *", "timezone": "Mars/Base"}},
+                "schedule.timezone",
+            ),
             ({**JOB, "log_level": "Loud"}, "log_level"),
             ({**JOB, "timeout_seconds": 0}, "timeout_seconds"),
             ({**JOB, "overlap": "sometimes"}, "overlap"),
@@ -329,8 +339,7 @@ class ApiContract:
         assert shown["cancel_requested_by"] == "token:operator"
         assert shown["status"] == "cancelled"
         # A revoked token stops working at once.
-        tokens = api.server.server.config.app.state.tokens
-        assert tokens.revoke("viewer")
+        assert api.token_store.revoke("viewer")
         assert api.viewer.get("/api/jobs").status_code == 401
 
     def test_runs_are_requested_listed_shown_and_cancelled(self, api: Api):

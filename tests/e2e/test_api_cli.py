@@ -82,7 +82,8 @@ class ApiCommandLineContract:
             assert httpx.get(f"{base}/api/jobs").status_code == 401
         finally:
             process.terminate()
-            process.wait(timeout=20)
+            _out, errors = process.communicate(timeout=20)
+        assert token not in errors
         listed = json.loads(self.run(env, "tokens", "list", "--json"))
         assert [(t["name"], t["role"]) for t in listed] == [("admin", "admin")]
         assert listed[0]["last_used_at"] is not None

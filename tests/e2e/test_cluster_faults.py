@@ -29,7 +29,7 @@ import pytest
 from adapters.event_store_config import parse_database_url, store_env
 from adapters.job_types import JobTypeCatalog
 from application.app import JobLedger
-from domain.errors import SecretUnavailable
+from domain.errors import NotFound, SecretUnavailable
 from domain.run import scheduled_run_id
 from interfaces.bootstrap import build
 from interfaces.settings import Settings
@@ -38,9 +38,14 @@ pytestmark = pytest.mark.postgres
 
 JOBLEDGER = Path(sys.executable).with_name("jobledger")
 JOBS = 200
+# A few jobs run for seconds, so the killed worker dies with runs in hand: they must end up
+# abandoned (by the survivors), not left running. Their overlapping slots are skipped.
+SLOW_JOBS = 12
+SLOW_PROGRAM = {"argv": ["sleep", "3"]}
+FAST_PROGRAM = {"argv": ["true"]}
 SCHEDULE_SECONDS = 30.0
 KILL_AFTER_SECONDS = 15.0
-WORKER_CONCURRENCY = 4
+WORKER_CONCURRENCY = 8
 WORKER_GRACE_SECONDS = 5
 # The workers are idle (the queue drained, the dead worker's runs abandoned) once the log
 # has been still for longer than a reaper pass (3 s).
@@ -157,6 +162,20 @@ def start(cluster_env, tmp_path: Path):
             process.popen.wait(10)
 
 
+def holds_a_run(app: JobLedger, worker_id: str, job_ids: list[UUID]) -> bool:
+    """Whether `worker_id` is running one of these jobs' runs of the last few seconds."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    for job_id in job_ids:
+        for back in range(6):
+            try:
+                run = app.get_run(scheduled_run_id(job_id, now - timedelta(seconds=back)))
+            except NotFound:
+                continue
+            if run.status == "running" and run.worker == worker_id:
+                return True
+    return False
+
+
 def wait_until_quiet(app: JobLedger, deadline: float) -> float:
     """Poll the notification log until it has not grown for QUIET_SECONDS; when it fell quiet."""
     last, quiet_since = app.recorder.max_notification_id(), time.monotonic()
@@ -206,16 +225,22 @@ def test_killing_a_scheduler_and_a_worker_loses_and_doubles_no_run(app, settings
     began, began_at = time.monotonic(), datetime.now(UTC)
     jobs = [
         app.register_job(
-            name=f"every second {i:03}", job_type="command", program={"argv": ["true"]},
+            name=f"every second {i:03}", job_type="command",
+            program=SLOW_PROGRAM if i < SLOW_JOBS else FAST_PROGRAM,
             actor="e2e", schedule={"cron": "* * * * * *", "timezone": "UTC"},
         ).id
         for i in range(JOBS)
     ]  # fmt: skip
     registered_in = time.monotonic() - began
 
-    # The schedule runs on the wall clock, so the test does too.
+    # The schedule runs on the wall clock, so the test does too. The worker dies while it
+    # holds a run (a slow job's), so the survivors have something to abandon.
     time.sleep(max(0.0, began + KILL_AFTER_SECONDS - time.monotonic()))
     victim_scheduler, victim_worker = schedulers[0], workers[0]
+    kill_by = time.monotonic() + 5
+    while not holds_a_run(app, worker_ids[victim_worker.name], jobs[:SLOW_JOBS]):
+        assert time.monotonic() < kill_by, "the worker to kill never held a slow run"
+        time.sleep(0.1)
     victim_scheduler.signal(signal.SIGKILL)
     victim_worker.signal(signal.SIGKILL)
     assert victim_scheduler.wait_exit(5) == -signal.SIGKILL
@@ -228,7 +253,7 @@ def test_killing_a_scheduler_and_a_worker_loses_and_doubles_no_run(app, settings
     stopped_at = time.monotonic()
 
     # The surviving workers drain the queue and abandon the dead worker's runs, then idle.
-    drained_in = wait_until_quiet(app, stopped_at + 30) - stopped_at
+    quiet_after = wait_until_quiet(app, stopped_at + 30) - stopped_at
     for process in workers[1:]:
         process.signal(signal.SIGTERM)
     for process in workers[1:]:
@@ -263,7 +288,7 @@ def test_killing_a_scheduler_and_a_worker_loses_and_doubles_no_run(app, settings
 
     # Nothing left queued or running; the only failures are explained abandonments.
     statuses = Counter(r["status"] for r in runs)
-    assert statuses["queued"] == 0 and statuses["running"] == 0, (statuses, drained_in, tails)
+    assert statuses["queued"] == 0 and statuses["running"] == 0, (statuses, quiet_after, tails)
     assert statuses["failed"] == 0, [r["error"] for r in runs if r["status"] == "failed"][:5]
     assert set(statuses) <= {"succeeded", "skipped", "abandoned"}, statuses
     abandoned = [r for r in runs if r["status"] == "abandoned"]
@@ -271,9 +296,11 @@ def test_killing_a_scheduler_and_a_worker_loses_and_doubles_no_run(app, settings
     assert not unexplained, [(r["worker"], r["error"]) for r in unexplained[:5]]
     assert all(killed_worker in (r["error"] or "") for r in abandoned), abandoned[:3]
     assert all(r["error"] for r in runs if r["status"] == "skipped")
-    assert any(r["worker"] == killed_worker for r in runs), "the killed worker never ran a run"
+    by_worker = Counter((r["worker"], r["status"]) for r in runs)
+    assert abandoned, f"the killed worker {killed_worker} abandoned nothing: {by_worker}"
+    reasons = Counter(r["error"].split(":")[0] for r in runs if r["status"] == "skipped")
     print(
-        f"\n{len(runs)} runs of {JOBS} jobs: {dict(statuses)}; registered in "
-        f"{registered_in:.1f} s; quiet {drained_in:.1f} s after the last scheduler stopped; "
-        f"{len(abandoned)} abandoned, all on the killed worker {killed_worker}"
+        f"\n{len(runs)} runs of {JOBS} jobs: {dict(statuses)}; skipped because {dict(reasons)}; "
+        f"registered in {registered_in:.1f} s; quiet {quiet_after:.1f} s after the last "
+        f"scheduler stopped; {len(abandoned)} abandoned, all on the killed worker"
     )

@@ -55,7 +55,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     now = datetime.now(UTC)
     system.app.record_log_entries(log, [(now, LogLevel.Info, f"line {i}") for i in range(5)])
     system.app.succeed_run(run.id)
-    system.follower.wait_until(system.app.recorder.max_notification_id(), timeout=30)
+    system.follower.wait_until(system.app.recorder.max_notification_id() or 0, timeout=30)
     app = create_app(system, tokens, view_wait_seconds=2.0)
     try:
         yield {"app": app, "admin": admin, "job_id": str(job.id), "run_id": str(run.id)}

@@ -255,6 +255,26 @@ def test_a_program_killed_by_a_signal_reports_it():
     assert outcome.error == "killed by SIGKILL\ndying"
 
 
+def test_a_run_stopped_before_it_starts_starts_nothing(tmp_path):
+    stop = StopSignal()
+    stop.stop("cancel")
+    marker = tmp_path / "ran"
+    outcome = run_command(["touch", str(marker)], Log(), stop)
+    assert outcome == Outcome(None, "stopped (cancel) before it started")
+    assert not marker.exists()
+
+
+def test_the_error_text_is_bounded_however_long_the_lines():
+    outcome = run_command(python("""
+        import sys
+        for i in range(10):
+            print(str(i) * 1000, file=sys.stderr)
+        sys.exit(1)
+    """), Log())  # fmt: skip
+    assert outcome.error is not None
+    assert len(outcome.error) <= 2001 and outcome.error.endswith("9" * 1000)
+
+
 # --- python --------------------------------------------------------------------------------
 
 JOB_MODULE = """
@@ -274,6 +294,10 @@ def sync(context):
 def fails(context):
     context.info("about to fail")
     raise RuntimeError("the PSA said no")
+
+def environment(context):
+    import json, os
+    context.info(json.dumps(sorted(os.environ)))
 
 async def waits(context):
     await asyncio.sleep(0)
@@ -321,6 +345,16 @@ def test_a_python_exception_fails_the_run_with_the_end_of_its_traceback(job_modu
     assert outcome.error.splitlines()[-1] == "RuntimeError: the PSA said no"
     assert "python_child" not in outcome.error  # the user's frames, not ours
     assert "Traceback" in log.messages(LogLevel.Error)[0]
+
+
+def test_a_python_job_never_inherits_jobledgers_own_environment(job_module, monkeypatch):
+    monkeypatch.setenv("JOBLEDGER_MASTER_KEY", "bWFzdGVyLWtleQ==")
+    monkeypatch.setenv("PGPASSWORD", "pw")
+    log = Log()
+    assert run_python(f"{job_module}:environment", log) == Outcome(0)
+    names = json.loads(log.messages()[0])
+    assert "JOBLEDGER_MASTER_KEY" not in names and "PGPASSWORD" not in names
+    assert "API_KEY" not in names  # a python job gets its secrets in context.secrets only
 
 
 def test_a_coroutine_function_is_awaited(job_module):
@@ -397,12 +431,3 @@ def test_without_pwsh_a_powershell_run_fails_naming_it(tmp_path, monkeypatch):
     )
     assert outcome.exit_code is None
     assert "'pwsh'" in (outcome.error or "") and "no such executable" in (outcome.error or "")
-
-
-def test_a_run_stopped_before_it_starts_starts_nothing(tmp_path):
-    stop = StopSignal()
-    stop.stop("cancel")
-    marker = tmp_path / "ran"
-    outcome = run_command(["touch", str(marker)], Log(), stop)
-    assert outcome == Outcome(None, "stopped (cancel) before it started")
-    assert not marker.exists()

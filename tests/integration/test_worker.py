@@ -166,7 +166,9 @@ def test_four_workers_racing_start_each_run_exactly_once(pg_store, key: str) -> 
             each.close()
 
 
-def spawn_worker(store_url: str, data_dir: Path, key: str, stderr: Any) -> subprocess.Popen[str]:
+def spawn_worker(
+    store_url: str, data_dir: Path, key: str, stderr: Any, *extra: str
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLEDGER_")}
     env.update(
         JOBLEDGER_DATABASE_URL=store_url,
@@ -174,7 +176,7 @@ def spawn_worker(store_url: str, data_dir: Path, key: str, stderr: Any) -> subpr
         JOBLEDGER_MASTER_KEY=key,
     )
     return subprocess.Popen(
-        [*JOBLEDGER, "worker", "--concurrency", "2"],
+        [*JOBLEDGER, "worker", "--concurrency", "2", *extra],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -310,3 +312,54 @@ def test_on_sqlite_runs_left_running_are_abandoned_when_workers_start(
         assert system.app.get_run(run.id).error == "worker stopped; found at start-up"
     finally:
         systems.close()
+
+
+@pytest.mark.postgres
+def test_sigterm_stops_the_worker_cleanly_abandoning_what_outlives_the_grace(
+    pg: Systems, pg_schema, tmp_path: Path, key: str
+) -> None:
+    url, schema = pg_schema
+    system = pg.new()
+    job = command_job(system, ["sh", "-c", TREE.format(dir=tmp_path)])
+    run = system.app.request_run(job.id, actor="bob")
+    stderr = (tmp_path / "worker.err").open("w")
+    child = spawn_worker(f"{url}?schema={schema}", tmp_path / "data", key, stderr, "--grace", "0.5")
+    pids: list[int] = []
+    try:
+        wait_for(lambda: status(system, run.id) == "running", 30, "the child worker's claim")
+        files = [tmp_path / "child.pid", tmp_path / "grandchild.pid"]
+        wait_for(lambda: all(p.exists() and p.read_text().strip() for p in files), 10, "pids")
+        pids = [int(p.read_text()) for p in files]
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(60) == 0
+        stored = system.app.get_run(run.id)
+        assert stored.status == "abandoned" and "shut down" in (stored.error or "")
+        wait_for(lambda: all(process_gone(pid) for pid in pids), 10, "the tree to be gone")
+    finally:
+        child.kill()
+        child.wait(10)
+        assert child.stdout is not None
+        child.stdout.close()
+        stderr.close()
+        for pid in pids:
+            kill_quietly(pid)
+
+
+@pytest.mark.postgres
+def test_liveness_locks_tell_a_live_worker_from_a_gone_one(pg_store) -> None:
+    from adapters.worker_liveness import PostgresLiveness
+
+    alive, other = PostgresLiveness(conninfo(pg_store)), PostgresLiveness(conninfo(pg_store))
+    try:
+        alive.hold("worker-a")
+        other.hold("worker-b")
+        assert not other.is_gone("worker-a")
+        assert not other.is_gone("worker-b")  # itself: never gone
+        assert not other.is_gone("worker-a")  # a probe releases what it took
+        with pytest.raises(RuntimeError):
+            PostgresLiveness(conninfo(pg_store)).hold("worker-a")  # one holder per id
+        alive.release()  # as when its process dies and its session ends
+        assert other.is_gone("worker-a")
+    finally:
+        alive.release()
+        other.release()

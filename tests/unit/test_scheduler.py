@@ -404,14 +404,14 @@ def test_a_scheduler_that_lost_the_race_reads_the_log_instead_of_writing_each_sl
     due = datetime(2031, 3, 3, 11, tzinfo=UTC)
     clock.at = due
     first.fire(due)  # the winner; the loser has not read its batch yet
-    attempts: list[int] = []
-    save = app.save
+    attempts: list[int] = []  # writes tried in the store, by number of events
+    insert = app.recorder.insert_events
 
-    def counting_save(*aggregates: Any, **kwargs: Any) -> Any:
-        attempts.append(len(aggregates))
-        return save(*aggregates, **kwargs)
+    def counting_insert(events: Any, **kwargs: Any) -> Any:
+        attempts.append(len(events))
+        return insert(events, **kwargs)
 
-    monkeypatch.setattr(app, "save", counting_save)
+    monkeypatch.setattr(app.recorder, "insert_events", counting_insert)
     result = second.fire(due)
     assert result is not None and not result.saved
     assert len(result.already_fired) == 20

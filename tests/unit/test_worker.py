@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 
+from domain.errors import Conflict
 from domain.log_level import LogLevel
 from domain.run import retry_run_id
 from projections.follower import ThreadWakeup
@@ -359,6 +360,9 @@ class FakeLiveness:
     def is_gone(self, worker_id: str) -> bool:
         return worker_id in self.gone
 
+    def check(self) -> None:
+        assert self.held is not None
+
     def release(self) -> None:
         self.held = None
 
@@ -387,3 +391,65 @@ def test_stop_abandons_what_does_not_finish_within_the_grace(app, clock):
     worker.stop(grace=0.01)
     assert executor.stopped_with == ["shutdown"]
     assert app.get_run(run.id).status == "abandoned"
+
+
+def test_endings_saved_together_fall_back_one_by_one_when_a_run_moved_on(app, clock):
+    from application.run_commands import RunEnding
+
+    job = register(app, overlap="allow")
+    first = app.request_run(job.id, actor="bob")
+    second = app.request_run(job.id, actor="bob")
+    worker = make_worker(app, clock, Scripted())
+    worker.read_events()
+    requests = [worker.board.runs[r.id].request for r in (first, second)]
+    held = app.claim_runs(requests, worker="w1")
+    assert [app.get_run(r.id).status for r in held] == ["running", "running"]
+    app.cancel_run(second.id, actor="carol")  # moves the second run's version on
+    line = (T0, LogLevel.Info, "done")
+    endings = [
+        RunEnding(run, "succeed", (0,), log=app.open_run_log(run), entries=[line]) for run in held
+    ]
+    with pytest.raises(Conflict):
+        app.end_runs(endings, retry_now=T0)
+    assert app.get_run(first.id).status == "running"  # nothing of the batch was saved
+    for ending in endings:
+        worker._save_ending(ending, False)
+    assert [app.get_run(r.id).status for r in held] == ["succeeded", "succeeded"]
+    assert [app.run_log(r.id).entry_count for r in held] == [1, 1]
+
+
+def test_a_batch_claim_that_loses_a_race_claims_one_by_one(app, clock):
+    job = register(app, overlap="allow")
+    runs = [app.request_run(job.id, actor="bob") for _ in range(3)]
+    executor = Scripted()
+    worker = make_worker(app, clock, executor, concurrency=3)
+    worker.read_events()
+    app.start_run(runs[1].id, worker="other")  # another worker won this one
+    worker.dispatch(clock.now())
+    finish(worker)
+    assert {e.run_id for e in executor.executions} == {runs[0].id, runs[2].id}
+    assert worker.lost_claims == 1
+    assert app.get_run(runs[1].id).worker == "other"
+
+
+def test_a_run_cancelled_while_being_claimed_never_starts_its_program(app, clock):
+    run = app.request_run(register(app).id, actor="bob")
+    executor = Scripted()
+    looked_up, go_on = threading.Event(), threading.Event()
+
+    def executor_for(_name):
+        looked_up.set()
+        assert go_on.wait(WAIT)
+        return executor
+
+    worker = Worker(
+        app, executor_for=executor_for, clock=clock, wakeup=ThreadWakeup(), worker_id="w1"
+    )
+    worker.step()
+    assert looked_up.wait(WAIT)  # claimed, about to start the program
+    app.cancel_run(run.id, actor="carol")
+    worker.read_events()
+    go_on.set()
+    finish(worker)
+    assert executor.executions == []
+    assert app.get_run(run.id).status == "cancelled"
