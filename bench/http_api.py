@@ -14,8 +14,8 @@ per query after a warm-up, and records each request's latency. Queries:
   1,000,000-entry log.
 
 Baseline, for each query, in the same run: the SQL the view (and route) runs, through raw
-psycopg, by as many asyncio tasks over a pool of as many connections; so the gap between
-the two is what the HTTP, auth and JSON layers cost.
+psycopg, by as many asyncio tasks over a pool sized as each view's (4 + 8 overflow); so the
+gap between the two is what the HTTP, auth and JSON layers cost.
 
 On 2 cores the load generator, the server process and PostgreSQL share the CPUs, so both
 figures are lower than on a machine where the client runs elsewhere.
@@ -51,12 +51,13 @@ from urllib.parse import urlencode
 import httpx
 from psycopg.sql import SQL, Composed, Identifier
 
-from adapters.event_store_config import conninfo
+from adapters.event_store_config import conninfo, parse_database_url, store_env
 from adapters.keyset import keyset_query
 from adapters.postgres_views import jobs as jobs_sql
 from adapters.postgres_views import logs as logs_sql
 from adapters.postgres_views import runs as runs_sql
 from bench.common import (
+    DEFAULT_PG_URL,
     BenchStore,
     Result,
     build_system,
@@ -77,6 +78,12 @@ CONCURRENCY = 32
 # The single-job GET is also measured with fewer connections: in a closed loop, mean
 # latency is connections / throughput, so 32 connections at 2,000 req/s already mean 16 ms.
 JOB_CONCURRENCY = (8, CONCURRENCY)
+# The baseline's pool is sized as each view's pool in the server (store_env: eventsourcing's
+# POSTGRES_POOL_SIZE and POSTGRES_MAX_OVERFLOW), so both sides may open as many connections;
+# a pool of 32 would also crowd the shared server's max_connections.
+_POOL_ENV = store_env(parse_database_url(DEFAULT_PG_URL))
+POOL_SIZE = int(_POOL_ENV["POSTGRES_POOL_SIZE"])
+POOL_OVERFLOW = int(_POOL_ENV["POSTGRES_MAX_OVERFLOW"])
 SECONDS = 10.0
 PAGE = 50  # the API's default page of jobs and runs
 LOG_PAGE = 100  # the API's default page of log entries
@@ -155,10 +162,10 @@ def run(bench: BenchStore, scale: float) -> list[Result]:
 
     results: list[Result] = []
     loads: dict[str, tuple[float, float]] = {}
-    with api_server(bench) as port:
+    with api_server(bench) as (port, pid):
         check_api(port, viewer_token, hot_job)
         for query in runs_queries(bench, hot_job, n_small, "10k"):
-            results.append(measure(query, port, viewer_token, bench, seconds, warmup, loads))
+            results.append(measure(query, port, pid, viewer_token, bench, seconds, warmup, loads))
 
         t0 = time.perf_counter()
         runs.copy(n_small, n_large)
@@ -175,7 +182,7 @@ def run(bench: BenchStore, scale: float) -> list[Result]:
             *log_queries(bench, log_run, n_entries),
         ]
         for query in queries:
-            results.append(measure(query, port, viewer_token, bench, seconds, warmup, loads))
+            results.append(measure(query, port, pid, viewer_token, bench, seconds, warmup, loads))
 
     first = results[0]
     first.notes += (
@@ -541,6 +548,7 @@ def log_queries(bench: BenchStore, run_id: uuid.UUID, n: int) -> list[Query]:
 def measure(
     query: Query,
     port: int,
+    pid: int,
     token: str,
     bench: BenchStore,
     seconds: float,
@@ -549,9 +557,12 @@ def measure(
 ) -> Result:
     load_before = os.getloadavg()[0]
     requests = [get_request(HOST, port, path, token) for path in query.paths]
+    server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
     api = http_load(
         HOST, port, requests, concurrency=query.concurrency, seconds=seconds, warmup=warmup
     )
+    server_us = (cpu_seconds(pid) - server_cpu) / max(1, api.total) * 1e6
+    client_us = (time.process_time() - client_cpu) / max(1, api.total) * 1e6
     if api.errors:
         raise AssertionError(f"{query.label}: {api.errors} responses were not 200")
     raw = sql_load(
@@ -560,6 +571,8 @@ def measure(
         concurrency=query.concurrency,
         seconds=seconds,
         warmup=warmup,
+        pool_size=POOL_SIZE,
+        max_pool_size=POOL_SIZE + POOL_OVERFLOW,
     )
     load_after = os.getloadavg()[0]
     loads[query.label] = (load_before, load_after)
@@ -573,8 +586,9 @@ def measure(
         figure=api.per_second,
         baseline=raw.per_second,
         baseline_label=(
-            f"the same SQL through raw psycopg ({query.concurrency} asyncio tasks, pool of "
-            f"{query.concurrency}): p50 {raw.p50_ms:.1f} ms, p99 {raw.p99_ms:.1f} ms"
+            f"the same SQL through raw psycopg ({query.concurrency} asyncio tasks, a pool of "
+            f"{POOL_SIZE}+{POOL_OVERFLOW} as each view has): "
+            f"p50 {raw.p50_ms:.1f} ms, p99 {raw.p99_ms:.1f} ms"
         ),
         goal=GOAL_RPS if query.goal else None,
         seconds=api.seconds,
@@ -582,6 +596,7 @@ def measure(
         notes=(
             f"HTTP p50 {api.p50_ms:.1f} ms, p99 {api.p99_ms:.1f} ms"
             + (f" (goal p99 < {GOAL_P99_MS:.0f} ms)" if query.goal else "")
+            + f"; CPU per request: server {server_us:,.0f} us, load generator {client_us:,.0f} us"
             + f"; plan: {'; '.join(plan['summary'] for plan in plans)}"
             + f"; load average {load_before:.2f} -> {load_after:.2f}"
         ),
@@ -589,11 +604,20 @@ def measure(
             "http": api.to_json(),
             "sql": raw.to_json(),
             "plans": plans,
+            # CPU over every request, warm-up included.
+            "server_cpu_us_per_request": server_us,
+            "client_cpu_us_per_request": client_us,
             "load_1min": [load_before, load_after],
         },
         p99_ms=api.p99_ms,
         p99_goal_ms=GOAL_P99_MS if query.goal else None,
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def explain(
@@ -660,8 +684,9 @@ def jobledger_command() -> list[str]:
 
 
 @contextlib.contextmanager
-def api_server(bench: BenchStore) -> Iterator[int]:
-    """`jobledger api` on a free port, in a process of its own, against the bench schema."""
+def api_server(bench: BenchStore) -> Iterator[tuple[int, int]]:
+    """`jobledger api` on a free port, in a process of its own, against the bench schema:
+    yields (its port, its pid)."""
     assert bench.schema is not None
     port = free_port()
     env = {
@@ -682,7 +707,7 @@ def api_server(bench: BenchStore) -> Iterator[int]:
         try:
             wait_until_healthy(process, port, log_path)
             progress(f"  `jobledger api` (pid {process.pid}) listening on port {port}")
-            yield port
+            yield port, process.pid
         finally:
             process.send_signal(signal.SIGINT)
             try:

@@ -34,6 +34,7 @@ class Load:
     p99_ms: float
     errors: int
     concurrency: int
+    total: int = 0  # every response, warm-up included (for CPU per request)
 
     @property
     def per_second(self) -> float:
@@ -51,6 +52,7 @@ class Load:
             "p99_ms": self.p99_ms,
             "errors": self.errors,
             "concurrency": self.concurrency,
+            "total_with_warmup": self.total,
         }
 
 
@@ -108,6 +110,7 @@ async def _http_connection(
     stop_at: float,
     latencies: list[float],
     errors: list[int],
+    total: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -120,6 +123,7 @@ async def _http_connection(
             writer.write(request)
             status, _body = await _read_response(reader)
             done = clock()
+            total[0] += 1
             if status != 200:
                 errors.append(status)
             elif sent >= measure_from:
@@ -147,18 +151,21 @@ def http_load(
         stop_at = measure_from + seconds
         latencies: list[float] = []
         errors: list[int] = []
+        total = [0]
         step = max(1, len(requests) // concurrency)
         await asyncio.gather(
             *(
                 _http_connection(
-                    host, port, requests, i * step, measure_from, stop_at, latencies, errors
+                    host, port, requests, i * step, measure_from, stop_at, latencies, errors, total
                 )
                 for i in range(concurrency)
             )
         )
         # The measured span ends when the last measured response arrives, just after stop_at.
         elapsed = max(seconds, time.perf_counter() - measure_from)
-        return _summary(latencies, elapsed, len(errors), concurrency)
+        load = _summary(latencies, elapsed, len(errors), concurrency)
+        load.total = total[0]
+        return load
 
     return asyncio.run(main())
 
@@ -175,10 +182,12 @@ def sql_load(
     concurrency: int,
     seconds: float,
     warmup: float,
+    pool_size: int,
+    max_pool_size: int,
 ) -> Load:
     """The baseline: each "request" is one list of (query, params) run on one pooled
-    connection (autocommit, rows fetched), by `concurrency` tasks over a pool of as many
-    connections, for `warmup` + `seconds`."""
+    connection (autocommit, rows fetched), by `concurrency` tasks sharing a pool of
+    `pool_size` to `max_pool_size` connections, for `warmup` + `seconds`."""
 
     async def worker(
         pool: AsyncConnectionPool[Any],
@@ -202,8 +211,8 @@ def sql_load(
     async def main() -> Load:
         async with AsyncConnectionPool(
             conninfo,
-            min_size=concurrency,
-            max_size=concurrency,
+            min_size=min(pool_size, max_pool_size),
+            max_size=max_pool_size,
             kwargs={"autocommit": True},
             configure=_prepare_session,
             open=False,

@@ -160,5 +160,10 @@ def build(settings: Settings, *, announce: Callable[[str], None] | None = None) 
 
 def _view(name: str, kind: str, env: dict[str, str]) -> Any:
     view_class = VIEW_CLASSES[kind][name]
+    if kind == "postgres":
+        # Every process builds all four views, but most use one or two of them, and
+        # lightly: one pooled connection each (more on demand) keeps a cluster of API,
+        # scheduler and worker processes well inside the server's connection limit.
+        env = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "4"}
     factory = InfrastructureFactory.construct(Environment(name, env))
     return factory.tracking_recorder(view_class)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -45,7 +46,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.05)
 
 
-def status(system: System, run_id: UUID) -> str:
+def status(system: Any, run_id: UUID) -> str:
     return str(system.app.get_run(run_id).status)
 
 
@@ -99,14 +100,55 @@ def pg_store(pg_schema) -> StoreSettings:
     return parse_database_url(f"{url}?schema={schema}")
 
 
+@dataclass
+class Lite:
+    """An application without views (a test needs no read model, and every pool of
+    connections counts on a server that several test sessions share)."""
+
+    app: JobLedger
+    keys: Any
+
+
+class PgApps:
+    """Applications with small pools on one PostgreSQL store, and their workers."""
+
+    def __init__(self, store: StoreSettings, key: str) -> None:
+        self.store, self.key = store, key
+        self.apps: list[Lite] = []
+        self.handles: list[WorkerHandle] = []
+
+    def new(self) -> Lite:
+        app, keys = small_app(self.store, self.key)
+        lite = Lite(app, keys)
+        self.apps.append(lite)
+        return lite
+
+    def worker(self, lite: Lite, *, concurrency: int) -> WorkerHandle:
+        handle = start_worker(
+            lite.app,
+            self.store,
+            executor_for=executor_lookup(lite.app.job_types),
+            concurrency=concurrency,
+        )
+        self.handles.append(handle)
+        return handle
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.stop(grace=5)
+        for lite in self.apps:
+            lite.keys.close()
+            lite.app.close()
+
+
 @pytest.fixture
-def pg(pg_store, tmp_path: Path, key: str) -> Iterator[Systems]:
-    systems = Systems(pg_store, tmp_path / "data", key)
-    yield systems
-    systems.close()
+def pg(pg_store, key: str) -> Iterator[PgApps]:
+    apps = PgApps(pg_store, key)
+    yield apps
+    apps.close()
 
 
-def command_job(system: System, argv: list[str], **policies: Any) -> Any:
+def command_job(system: Any, argv: list[str], **policies: Any) -> Any:
     return system.app.register_job(
         name=f"job {argv[0]}",
         job_type="command",
@@ -187,7 +229,7 @@ def spawn_worker(
 
 @pytest.mark.postgres
 def test_a_worker_killed_with_sigkill_has_its_run_abandoned_and_retried(
-    pg: Systems, pg_schema, tmp_path: Path, key: str
+    pg: PgApps, pg_schema, tmp_path: Path, key: str
 ) -> None:
     url, schema = pg_schema
     system = pg.new()
@@ -233,7 +275,7 @@ TREE = (
 )
 
 
-def run_tree(pg: Systems, tmp_path: Path, **policies: Any) -> tuple[System, Any, list[int]]:
+def run_tree(pg: PgApps, tmp_path: Path, **policies: Any) -> tuple[Lite, Any, list[int]]:
     system = pg.new()
     job = command_job(system, ["sh", "-c", TREE.format(dir=tmp_path)], **policies)
     pg.worker(system, concurrency=1)
@@ -244,7 +286,7 @@ def run_tree(pg: Systems, tmp_path: Path, **policies: Any) -> tuple[System, Any,
 
 
 @pytest.mark.postgres
-def test_cancel_kills_the_whole_process_tree(pg: Systems, tmp_path: Path) -> None:
+def test_cancel_kills_the_whole_process_tree(pg: PgApps, tmp_path: Path) -> None:
     system, run, pids = run_tree(pg, tmp_path)
     try:
         assert not any(process_gone(pid) for pid in pids)
@@ -257,7 +299,7 @@ def test_cancel_kills_the_whole_process_tree(pg: Systems, tmp_path: Path) -> Non
 
 
 @pytest.mark.postgres
-def test_a_timeout_kills_the_whole_process_tree(pg: Systems, tmp_path: Path) -> None:
+def test_a_timeout_kills_the_whole_process_tree(pg: PgApps, tmp_path: Path) -> None:
     system, run, pids = run_tree(pg, tmp_path, timeout_seconds=1)
     try:
         wait_for(lambda: status(system, run.id) == "timed_out", 30, "the run timed out")
@@ -316,7 +358,7 @@ def test_on_sqlite_runs_left_running_are_abandoned_when_workers_start(
 
 @pytest.mark.postgres
 def test_sigterm_stops_the_worker_cleanly_abandoning_what_outlives_the_grace(
-    pg: Systems, pg_schema, tmp_path: Path, key: str
+    pg: PgApps, pg_schema, tmp_path: Path, key: str
 ) -> None:
     url, schema = pg_schema
     system = pg.new()

@@ -453,3 +453,51 @@ def test_a_run_cancelled_while_being_claimed_never_starts_its_program(app, clock
     finish(worker)
     assert executor.executions == []
     assert app.get_run(run.id).status == "cancelled"
+
+
+class SnapshotView:
+    """A runs view as of a position: what start-up reads instead of the whole history."""
+
+    def __init__(self, position: int, running: list[dict], queued: list[dict]) -> None:
+        self.position, self.running, self.queued = position, running, queued
+
+    def max_tracking_id(self, name: str) -> int:
+        assert name == "runs"
+        return self.position
+
+    def running_runs(self) -> list[dict]:
+        return self.running
+
+    def list_runs(self, *, status: str, limit: int, cursor: str | None):
+        assert status == "queued"
+        start = int(cursor or 0)
+        page = self.queued[start : start + limit]
+        more = start + limit < len(self.queued)
+        return page, str(start + limit) if more else None
+
+
+def test_start_up_reads_the_runs_view_then_only_the_events_after_its_position(app, clock):
+    job = register(app, overlap="allow")
+    old = app.request_run(job.id, actor="bob")
+    app.start_run(old.id, worker="gone-1")
+    unseen = app.request_run(job.id, actor="bob")  # before the position, left out of the rows
+    position = app.recorder.max_notification_id()
+    newer = app.request_run(job.id, actor="bob")
+    # The view as of `position`: `old` running, and a row the events never had. What the
+    # worker knows before the position comes from the rows alone: no replay of history.
+    phantom = {
+        "id": __import__("uuid").uuid4(), "job_id": job.id, "job_version": 1,
+        "status": "queued", "requested_at": T0, "scheduled_for": None,
+    }  # fmt: skip
+    view = SnapshotView(
+        position,
+        running=[{"id": old.id, "job_id": job.id, "worker": "gone-1", "started_at": T0}],
+        queued=[phantom],
+    )
+    worker = make_worker(app, clock, Blocking(), runs_view=view, concurrency=4)
+    worker.start_up()
+    assert worker.board.runs[old.id].status == "running"
+    assert worker.board.runs[old.id].worker == "gone-1"
+    assert worker.board.runs[newer.id].status == "queued"  # from the events after it
+    assert phantom["id"] in worker.board.runs
+    assert unseen.id not in worker.board.runs
