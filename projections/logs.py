@@ -44,6 +44,11 @@ class LogsView(BatchView):
         """Append the batch's entries and record `tracking` in one transaction."""
 
     @abstractmethod
+    def count_entries(self) -> int:
+        """How many entries the view holds, all runs: kept as a running total beside the
+        entries, in the same transaction, so /metrics never counts a table of millions."""
+
+    @abstractmethod
     def entries(
         self,
         run_id: UUID,

@@ -60,10 +60,17 @@ def decide(
     active: ActiveRun | None,
     rules: FiringRules,
     memo: SlotMemo | None = None,
+    prepared: SlotRequest | None = None,
 ) -> Decision:
-    """Records for every slot of `job` from its next fire time up to `now` (inclusive)."""
+    """Records for every slot of `job` from its next fire time up to `now` (inclusive).
+
+    `prepared` is the request for the job's next slot, built while waiting for it; it is
+    used if the job has not changed since (same version).
+    """
     assert job.schedule is not None and job.next_fire is not None
-    template = job.template()
+    if prepared is not None and prepared.job.job_version != job.version:
+        prepared = None
+    template = prepared.job if prepared is not None else job.template()
     decision = Decision()
     late_before = now - rules.misfire_grace
     # Only the newest missed slots can need records of their own; older ones are counted.
@@ -121,7 +128,10 @@ def decide(
             continue
         # "allow" and "queue" both request the run; under "queue" the workers start it only
         # when the job's earlier runs have ended.
-        request = SlotRequest(template, slot)
+        if prepared is not None and prepared.fire_time == slot:
+            request = prepared
+        else:
+            request = SlotRequest(template, slot)
         decision.slots.append(request)
         blocking = blocking or (request.run_id, "queued")
     return decision

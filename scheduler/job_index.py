@@ -172,6 +172,22 @@ class JobIndex:
             heapq.heappop(heap)
         return None
 
+    def due_at(self, instant: datetime, limit: int) -> list[IndexedJob]:
+        """Up to `limit` jobs whose next fire time is `instant`, the earliest on the heap,
+        without taking them off. By the heap property the entries at the minimum form a
+        subtree at the root, so this visits only them (and their direct children)."""
+        heap, found = self._heap, list[IndexedJob]()
+        todo = [0] if heap and heap[0][0] == instant else []
+        while todo and len(found) < limit:
+            i = todo.pop()
+            _when, seq, job = heap[i]
+            if seq == job.seq and self.jobs.get(job.job_id) is job:
+                found.append(job)
+            todo.extend(
+                c for c in (2 * i + 1, 2 * i + 2) if c < len(heap) and heap[c][0] == instant
+            )
+        return found
+
     def pop_due(self, now: datetime) -> list[IndexedJob]:
         """Take every job whose next fire time is at or before `now` off the heap."""
         due: list[IndexedJob] = []

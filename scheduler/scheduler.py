@@ -21,6 +21,7 @@ time or a wake-up (a save in this process, or PostgreSQL's NOTIFY from another).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -49,6 +50,7 @@ log = logging.getLogger("jobledger.scheduler")
 # tick read the log, and a slot in between must still fire. Re-firing a slot inside this
 # window is harmless: its name-based id collides and it counts as already fired.
 LIVE_SLACK = timedelta(seconds=2)
+GC_PAUSE_BATCH = 1_000  # jobs due at once from which the cyclic GC waits for the batch
 
 
 class Checkpoint(Protocol):
@@ -147,6 +149,7 @@ class Scheduler:
         max_sleep: float = 1.0,
         min_interval: float = 0.05,
         recent_slots: int = 20_000,
+        prepare_limit: int = 10_000,
         on_batch: Callable[[Batch], None] | None = None,
     ) -> None:
         self.app = app
@@ -167,6 +170,9 @@ class Scheduler:
         self._replaying = False
         self._pending_skips: dict[UUID, str] = {}
         self.recent_slots = recent_slots
+        self.prepare_limit = prepare_limit
+        self._prepared: dict[UUID, SlotRequest] = {}
+        self._prepared_for: datetime | None = None
         self._recently_fired: OrderedDict[UUID, None] = OrderedDict()
 
     # Start-up.
@@ -351,12 +357,27 @@ class Scheduler:
             if self.handled_until is None or now > self.handled_until:
                 self.handled_until = now
             return None
+        # A large batch allocates a dozen objects per run, none of them garbage until it is
+        # stored; the cyclic collector would walk the whole index again and again meanwhile
+        # (about 15% of 10,000 requests). Pause it for the batch, if it was on.
+        pause_gc = len(due) >= GC_PAUSE_BATCH and gc.isenabled()
+        if pause_gc:
+            gc.disable()
+        try:
+            return self._fire(now, due)
+        finally:
+            if pause_gc:
+                gc.enable()
+
+    def _fire(self, now: datetime, due: list[IndexedJob]) -> FiringResult:
         slots: list[SlotRequest] = []
         fire_times: list[datetime] = []
         planned = [(job, job.next_fire) for job in due]
         memo: SlotMemo = {}
+        prepared, self._prepared, self._prepared_for = self._prepared, {}, None
         for job in due:
-            decision = decide(job, now, self.index.oldest_active(job.job_id), self.rules, memo)
+            active = self.index.oldest_active(job.job_id)
+            decision = decide(job, now, active, self.rules, memo, prepared.get(job.job_id))
             slots.extend(decision.slots)
             fire_times.extend(slot.fire_time for slot in decision.slots)
             job.next_fire = decision.next_fire
@@ -385,6 +406,17 @@ class Scheduler:
             self.on_batch(Batch(fire_times, result, now, decided_at, committed_at))
         return result
 
+    def prepare(self, instant: datetime) -> int:
+        """While waiting for `instant`: build the requests of the jobs due then (their run
+        ids and what they copy from the job), so firing has less to do. Policies are still
+        applied at the fire time, and a job changed meanwhile is built again."""
+        requests: dict[UUID, SlotRequest] = {}
+        for job in self.index.due_at(instant, self.prepare_limit):
+            requests[job.job_id] = SlotRequest(job.template(), instant)
+        self._prepared = requests
+        self._prepared_for = instant
+        return len(requests)
+
     def tick(self) -> datetime | None:
         """Follow the log, fire what is due now; return the next fire time (None: none)."""
         if not self.started:
@@ -409,6 +441,9 @@ class Scheduler:
             if stop.is_set():
                 break
             until_due = self._seconds_until(next_due)
+            if next_due is not None and next_due != self._prepared_for and until_due > 0.05:
+                self.prepare(next_due)
+                until_due = self._seconds_until(next_due)
             if until_due > 0:
                 self.wakeup.wait(until_due)
             # Every save wakes us (workers' log batches too, hundreds a second under load):

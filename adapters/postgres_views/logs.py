@@ -28,12 +28,18 @@ DDL = (
         message text NOT NULL,
         PRIMARY KEY (log_id, seq)
     )""",
+    # One row: the running total of entries, updated with each batch.
+    "CREATE TABLE IF NOT EXISTS {s}.view_log_totals"
+    " (id integer PRIMARY KEY, entries bigint NOT NULL)",
+    "INSERT INTO {s}.view_log_totals (id, entries) VALUES (1, 0) ON CONFLICT DO NOTHING",
 )
 
 COPY_TYPES = ["uuid", "int4", "timestamptz", "int2", "text"]
 QUERIES = {
     "copy": "COPY {s}.view_log_entries (log_id, seq, at, level, message)"
     " FROM STDIN (FORMAT BINARY)",
+    "add": "UPDATE {s}.view_log_totals SET entries = entries + %s WHERE id = 1",
+    "count": "SELECT entries FROM {s}.view_log_totals WHERE id = 1",
     "select": "SELECT seq, at, level, message FROM {s}.view_log_entries"
     " WHERE log_id = %s AND seq > %s AND level >= %s ORDER BY seq LIMIT %s",
 }
@@ -42,7 +48,7 @@ QUERIES = {
 class PostgresLogsView(PostgresView, LogsView):
     """The logs view in table view_log_entries, keyed by (log id, seq)."""
 
-    TABLES = ("view_log_entries",)
+    TABLES = ("view_log_entries", "view_log_totals")
     DDL = DDL
     QUERIES = QUERIES
 
@@ -58,6 +64,12 @@ class PostgresLogsView(PostgresView, LogsView):
                             if "\x00" in message:
                                 message = message.replace("\x00", "\ufffd")
                             write((log_id, seq, parse(at), level, message))
+                added = sum(len(entries) for _log_id, entries in changes.batches)
+                cursor.execute(self.q["add"], (added,))
+
+    def count_entries(self) -> int:
+        rows = self.fetch(self.q["count"])
+        return int(rows[0]["entries"]) if rows else 0
 
     def entries(
         self,

@@ -29,6 +29,9 @@ DDL = (
         message TEXT NOT NULL,
         PRIMARY KEY (log_id, seq)
     ) WITHOUT ROWID""",
+    # One row: the running total of entries, updated with each batch.
+    "CREATE TABLE IF NOT EXISTS view_log_totals (id INTEGER PRIMARY KEY, entries INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO view_log_totals (id, entries) VALUES (1, 0)",
 )
 
 INSERT = (
@@ -44,7 +47,7 @@ SELECT = (
 class SQLiteLogsView(SQLiteView, LogsView):
     """The logs view in table view_log_entries, keyed by (log id, seq)."""
 
-    TABLES = ("view_log_entries",)
+    TABLES = ("view_log_entries", "view_log_totals")
     DDL = DDL
 
     def apply(self, changes: LogsChanges, tracking: Tracking) -> None:
@@ -54,6 +57,16 @@ class SQLiteLogsView(SQLiteView, LogsView):
                     INSERT,
                     [(log_id.bytes, orjson.dumps(e).decode()) for log_id, e in changes.batches],
                 )
+                added = sum(len(entries) for _log_id, entries in changes.batches)
+                cursor.execute(
+                    "UPDATE view_log_totals SET entries = entries + ? WHERE id = 1", (added,)
+                )
+
+    def count_entries(self) -> int:
+        with self.reading() as cursor:
+            cursor.execute("SELECT entries FROM view_log_totals WHERE id = 1")
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
 
     def entries(
         self,

@@ -13,13 +13,11 @@ import sys
 import threading
 from typing import Any
 
-from adapters.token_store import build_token_store
 from interfaces.cli.context import opened
-from interfaces.http.app import create_app
-from interfaces.http.first_admin import ensure_first_admin
-from interfaces.http.server import DEFAULT_HOST, DEFAULT_PORT, BackgroundServer
-from interfaces.scheduler_runtime import start_scheduler
-from interfaces.worker_runtime import DEFAULT_CONCURRENCY, start_workers
+
+# Not imported from the HTTP modules: FastAPI takes most of a second to import, and every
+# other `jobledger` command would pay for it.
+DEFAULT_HOST, DEFAULT_PORT, DEFAULT_CONCURRENCY = "127.0.0.1", 8080, 4
 
 
 def register(commands: Any) -> None:
@@ -43,6 +41,13 @@ def register(commands: Any) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from adapters.token_store import build_token_store
+    from interfaces.http.app import create_app
+    from interfaces.http.first_admin import ensure_first_admin
+    from interfaces.http.server import BackgroundServer
+    from interfaces.scheduler_runtime import start_scheduler
+    from interfaces.worker_runtime import start_workers
+
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: object) -> None:

@@ -16,7 +16,9 @@ from fastapi import FastAPI
 
 from adapters.clock import SystemClock
 from application.ports import Clock
+from domain.schedule import CronSchedule
 from interfaces.http import problems
+from interfaces.http.auth import SECURITY_SCHEME
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes import audit, docs, health, job_types, jobs, logs, runs, schedules
 from interfaces.http.schemas import Problem
@@ -64,6 +66,9 @@ def create_app(
     app.state.tokens = tokens
     app.state.clock = clock or SystemClock()
     app.state.view_wait_seconds = view_wait_seconds
+    # The first schedule parsed reads the zone list from disk: do it now, not in the first
+    # requests (which would all read it at once).
+    CronSchedule.parse("0 0 * * *", "UTC")
     problems.install(app)
     for module in (jobs, runs, logs, audit, job_types, schedules, health, docs):
         app.include_router(module.router)
@@ -104,6 +109,7 @@ def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
     for name, definition in problem_schema.pop("$defs", {}).items():
         components[name] = definition
     components["Problem"] = problem_schema
+    _secured(spec)
     for path, operations in spec.get("paths", {}).items():
         for method, op in operations.items():
             codes = _error_codes(path, method, op)
@@ -116,6 +122,15 @@ def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
                     "content": {"application/problem+json": {"schema": PROBLEM_REF}},
                 }
     return spec
+
+
+def _secured(spec: dict[str, Any]) -> None:
+    """State the bearer scheme, and that every operation but /healthz needs it."""
+    spec["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEME)
+    for path, operations in spec.get("paths", {}).items():
+        for op in operations.values():
+            if path != "/healthz":
+                op["security"] = [{"bearer": []}]
 
 
 def _error_codes(path: str, method: str, op: dict[str, Any]) -> list[str]:

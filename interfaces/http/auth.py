@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from interfaces.http.problems import Forbidden, Unauthorized
@@ -20,9 +19,22 @@ from interfaces.principal import Principal
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-# Puts the bearer scheme in the OpenAPI document; missing or non-bearer headers give None
-# so that we can answer with our own 401 problem.
-bearer = HTTPBearer(auto_error=False, scheme_name="bearer", bearerFormat="jl_...")
+# The scheme as the OpenAPI document states it (interfaces.http.app adds it to every
+# operation that requires() a role). The header is read here directly rather than through
+# fastapi.security.HTTPBearer: one dependency less on every request.
+SECURITY_SCHEME = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "jl_..."}}
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
 
 
 def _session(request: Request) -> tuple[Principal | None, Callable[[Request], bool] | None]:
@@ -34,16 +46,14 @@ def _session(request: Request) -> tuple[Principal | None, Callable[[Request], bo
     return principal_from_session(request), csrf_ok
 
 
-async def authenticate(
-    request: Request, credentials: HTTPAuthorizationCredentials | None
-) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The caller's principal, or Unauthorized / Forbidden (CSRF).
 
     Async, so that a token checked recently (cached in memory) costs no thread hop; a check
     that reads the token table runs in the thread pool."""
-    if credentials is not None:
+    plain = bearer_token(request)
+    if plain is not None:
         tokens = request.app.state.tokens
-        plain = credentials.credentials
         principal = tokens.verify_cached(plain)
         if principal is None:
             principal = await run_in_threadpool(tokens.verify, plain)
@@ -63,11 +73,8 @@ async def authenticate(
 def require(role: str) -> Any:
     """A dependency that authenticates and checks that the principal has at least `role`."""
 
-    async def dependency(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Principal:
-        principal = await authenticate(request, credentials)
+    async def dependency(request: Request) -> Principal:
+        principal = await authenticate(request)
         if not principal.may(role):
             raise Forbidden(
                 f"this needs the {role} role; token {principal.name!r} has the "

@@ -444,6 +444,8 @@ class ViewsContract:
         assert views.logs.view.entries(run_id, after=len(kept)) == ([], None)
         assert views.logs.view.entries(other_id)[0][0]["message"] == "elsewhere"
         assert views.logs.view.entries(uuid4()) == ([], None)
+        # The running total counts what was kept, across runs and batches.
+        assert views.logs.view.count_entries() == len(kept) + 1
 
     # --- audit --------------------------------------------------------------------------
 
@@ -584,6 +586,7 @@ class ViewsContract:
                     views.runs.view.count_by_status(),
                     views.runs.view.running_runs(),
                     [views.logs.view.entries(r.id) for r in made],
+                    views.logs.view.count_entries(),
                     [views.audit.view.history(j.id) for j in (job, other)],
                     views.audit.view.entries(),
                 ]

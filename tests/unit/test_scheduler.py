@@ -422,3 +422,38 @@ def test_a_scheduler_that_lost_the_race_reads_the_log_instead_of_writing_each_sl
     second.index.push(second.index.jobs[ids[0]])
     second.fire(due)
     assert attempts == [20] and second.stats.already_fired == 21
+
+
+def test_requests_prepared_before_the_fire_time_are_used_unless_the_job_changed(
+    app: JobLedger, clock: FakeClock
+):
+    kept = register(app, "0 * * * *", overlap="allow")
+    changed = register(app, "0 * * * *", overlap="allow")
+    scheduler = Scheduler(app, clock)
+    scheduler.start()
+    due = datetime(2031, 3, 3, 11, tzinfo=UTC)
+    assert scheduler.prepare(due) == 2
+    prepared = dict(scheduler._prepared)
+    app.rename_job(changed, "renamed meanwhile", actor="bob")
+    drive(scheduler, clock, due)
+    (kept_run,) = scheduled_runs(app, kept)
+    (changed_run,) = scheduled_runs(app, changed)
+    assert kept_run.id == prepared[kept].run_id and kept_run.job_version == 1
+    assert (changed_run.job_name, changed_run.job_version) == ("renamed meanwhile", 2)
+    assert scheduler._prepared == {}
+
+
+def test_the_jobs_due_next_are_found_without_scanning_the_heap(app: JobLedger, clock: FakeClock):
+    hourly = [register(app, "0 * * * *") for _ in range(40)]
+    later = [register(app, "0 0 * * *") for _ in range(40)]
+    scheduler = Scheduler(app, clock)
+    scheduler.start()
+    index = scheduler.index
+    due = index.next_due()
+    assert due == datetime(2031, 3, 3, 11, tzinfo=UTC)
+    moved = index.jobs[hourly[0]]
+    index.plan(moved, due)  # re-planned: its old entry at `due` is now stale
+    found = index.due_at(due, limit=1_000)
+    assert {j.job_id for j in found} == set(hourly[1:])
+    assert len(index.due_at(due, limit=5)) == 5
+    assert not set(later) & {j.job_id for j in found}
