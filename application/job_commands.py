@@ -13,6 +13,7 @@ from domain import values
 from domain.errors import InvalidInput
 from domain.job import Job
 from domain.schedule import CronSchedule
+from domain.storable import check_json
 
 # Fields a PATCH may change, in the order their events are recorded.
 UPDATABLE = (
@@ -68,7 +69,9 @@ class JobCommands(LedgerBase):
         enabled: bool = True,
         policies: dict[str, Any] | None = None,
     ) -> Job:
-        checked_program = self.job_types.check_program(values.job_type_name(job_type), program)
+        checked_program = self.job_types.check_program(
+            values.job_type_name(job_type), check_json(program, "program")
+        )
         secrets = _check_secrets(secrets)
         job = job_model.register(
             name=name,
@@ -107,7 +110,10 @@ class JobCommands(LedgerBase):
             job.change_description(changes["description"], actor)
         if "program" in changes:
             job.change_program(
-                self.job_types.check_program(job.job_type, changes["program"]), actor
+                self.job_types.check_program(
+                    job.job_type, check_json(changes["program"], "program")
+                ),
+                actor,
             )
         if "parameters" in changes:
             job.change_parameters(changes["parameters"], actor)

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from domain.errors import InvalidInput
+from domain.storable import check_json, check_text
 
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 4_000
@@ -26,7 +27,7 @@ MISFIRE_POLICIES = ("run_once", "skip", "run_all")
 def job_name(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("name", "must be a non-empty string")
-    value = value.strip()
+    value = check_text(value.strip(), "name")
     if len(value) > MAX_NAME_LENGTH:
         raise InvalidInput("name", f"is {len(value)} characters; the limit is {MAX_NAME_LENGTH}")
     return value
@@ -37,6 +38,7 @@ def description(value: object) -> str:
         return ""
     if not isinstance(value, str):
         raise InvalidInput("description", "must be a string")
+    check_text(value, "description")
     if len(value) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInput(
             "description", f"is {len(value)} characters; the limit is {MAX_DESCRIPTION_LENGTH}"
@@ -50,6 +52,7 @@ def json_object(value: object, field: str, limit: int = MAX_PARAMETERS_BYTES) ->
         return {}
     if not isinstance(value, dict):
         raise InvalidInput(field, f"must be a JSON object, got {type(value).__name__}")
+    check_json(value, field)
     try:
         encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:

@@ -162,3 +162,24 @@ def test_repr_of_a_job_leaves_out_ciphertexts(ledger):
     ciphertext = job.secrets["API_KEY"]["ciphertext"]
     assert ciphertext not in repr(job)
     assert isinstance(ledger.get_job(job.id), Job)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": "bad\x00name"}, "name"),
+        ({"description": "nul \x00 here"}, "description"),
+        ({"parameters": {"big": 2**64}}, "parameters.big"),
+        ({"parameters": {"text": "a\x00b"}}, "parameters.text"),
+        ({"program": {"argv": ["echo", "a\x00b"]}}, "program.argv[1]"),
+    ],
+)
+def test_values_no_store_could_keep_are_refused_by_field(changes: dict, field: str) -> None:
+    """Whatever the entry point (API, CLI, scheduler), a NUL or a 65-bit integer is bad
+    input naming its field, never an event a PostgreSQL view could not apply."""
+    app = in_memory_ledger()
+    job = app.register_job(name="ok", job_type="command", program={"argv": ["true"]}, actor="t")
+    with pytest.raises(InvalidInput) as raised:
+        app.update_job(job.id, changes, actor="t")
+    assert raised.value.field == field
+    assert app.get_job(job.id).version == job.version
