@@ -17,15 +17,26 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
+
+# Processes starting at once (a cluster's API, schedulers and workers) each run the set-up
+# in one transaction; the library's CREATE OR REPLACE FUNCTION and the ALTER TABLE below
+# take their locks in opposite orders, so two starts could deadlock. One at a time.
+SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext({name}))"
 
 # Log batches make large states. PostgreSQL's default TOAST compression (pglz) costs more
 # server time than the insert itself; lz4 compresses as well for JSON text, several times
-# faster. Idempotent, so it runs on every start with the library's CREATE TABLE; a server
-# built without lz4 keeps pglz rather than refusing to start.
+# faster. Runs with the library's CREATE TABLE on every start, but alters the table (an
+# exclusive lock) only the first time; a server built without lz4 keeps pglz rather than
+# refusing to start.
 LZ4_STATE = (
-    "DO $$ BEGIN ALTER TABLE {schema}.{table} ALTER COLUMN state SET COMPRESSION lz4; "
-    "EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL; END $$"
+    "DO $$ BEGIN"
+    " IF (SELECT attcompression FROM pg_attribute"
+    " WHERE attrelid = format('%I.%I', {schema_name}, {table_name})::regclass"
+    " AND attname = 'state') IS DISTINCT FROM 'l' THEN"
+    " ALTER TABLE {schema}.{table} ALTER COLUMN state SET COMPRESSION lz4;"
+    " END IF;"
+    " EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL; END $$"
 )
 
 INSERT = (
@@ -51,7 +62,16 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             "table": Identifier(self.events_table_name),
         }
         self.binary_insert_statement = SQL(INSERT).format(**names)
-        self.sql_create_statements.append(SQL(LZ4_STATE).format(**names))
+        self.sql_create_statements.insert(
+            0, SQL(SETUP_LOCK).format(name=Literal(f"jobledger.schema.{self.datastore.schema}"))
+        )
+        self.sql_create_statements.append(
+            SQL(LZ4_STATE).format(
+                schema_name=Literal(self.datastore.schema),
+                table_name=Literal(self.events_table_name),
+                **names,
+            )
+        )
         self.select_after_statement = SQL(SELECT_AFTER).format(**names)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
