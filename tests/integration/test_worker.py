@@ -401,6 +401,11 @@ def test_liveness_locks_tell_a_live_worker_from_a_gone_one(pg_store) -> None:
         with pytest.raises(RuntimeError):
             PostgresLiveness(conninfo(pg_store)).hold("worker-a")  # one holder per id
         alive.release()  # as when its process dies and its session ends
+        # The server drops the lock when the closed session's backend exits, a moment
+        # after the client hangs up: wait for that, with a deadline.
+        deadline = time.monotonic() + 5
+        while not other.is_gone("worker-a") and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert other.is_gone("worker-a")
     finally:
         alive.release()
