@@ -10,13 +10,19 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier
+from psycopg.types.json import set_json_loads
 
 from projections.base import BatchTracking
+
+# The views' jsonb columns (programs, parameters, schedules, changes) decode with orjson, a
+# few times faster than the standard library on every page of jobs or history read.
+set_json_loads(orjson.loads)
 
 # The view tables are rebuildable from the event store and their tracking position commits
 # in the same transaction, so a crash can lose only the last few view transactions, which

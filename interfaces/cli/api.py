@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from domain.errors import InvalidInput
 from interfaces.cli.context import opened
 
 # The HTTP stack (FastAPI, uvicorn) is imported by the command that serves, not by every
@@ -37,6 +38,13 @@ def register(commands: Any) -> None:
         "date by `jobledger projections run`, started separately. Stop with Ctrl-C.",
     )
     add_address_flags(parser)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (default 1). One Python process serves about 1,000 requests/s "
+        "on one core; use one per core. Each opens its own PostgreSQL connections.",
+    )
     parser.set_defaults(handler=api)
 
 
@@ -48,7 +56,24 @@ def api(args: argparse.Namespace) -> int:
     from adapters.token_store import build_token_store
     from interfaces.http.app import create_app
     from interfaces.http.first_admin import ensure_first_admin
-    from interfaces.http.server import serve_forever
+    from interfaces.http.server import serve_forever, serve_processes
+
+    if args.workers < 1:
+        raise InvalidInput("workers", "must be at least 1")
+    if args.workers > 1:
+        with opened() as system:
+            tokens = build_token_store(system.settings)
+            try:
+                ensure_first_admin(tokens, announce)
+            finally:
+                tokens.close()
+            where = system.settings.store.describe()
+        print(
+            f"JobLedger API on http://{args.host}:{args.port} ({where}, {args.workers} processes)",
+            flush=True,
+        )
+        serve_processes("interfaces.http.asgi:app_from_env", args.host, args.port, args.workers)
+        return 0
 
     with opened() as system:
         tokens = build_token_store(system.settings)

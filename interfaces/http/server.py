@@ -34,6 +34,24 @@ def serve_forever(
     uvicorn.Server(_config(app, host, port, log_level)).run()
 
 
+def serve_processes(
+    factory: str, host: str, port: int, workers: int, log_level: str = "info"
+) -> None:
+    """Serve with `workers` processes, each building its app with `factory` ("module:func"):
+    one Python process is bound to one core by its interpreter lock."""
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=2,
+        server_header=False,
+    )
+
+
 class BackgroundServer:
     """uvicorn in a daemon thread; `start` returns once it listens, `stop` shuts it down."""
 

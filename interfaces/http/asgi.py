@@ -1,0 +1,16 @@
+"""The app as uvicorn builds it in each of several worker processes (`jobledger api
+--workers N`): each process opens its own store connections and views from the environment."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from adapters.token_store import build_token_store
+from interfaces.bootstrap import build
+from interfaces.http.app import create_app
+from interfaces.settings import Settings
+
+
+def app_from_env() -> FastAPI:
+    system = build(Settings.from_env())
+    return create_app(system, build_token_store(system.settings))
