@@ -76,6 +76,9 @@ N_RUNS_SMALL = 10_000
 N_RUNS_LARGE = 1_000_000
 N_LOG_ENTRIES = 1_000_000
 CONCURRENCY = 32
+# Server processes of `jobledger api` (the README's advice: one per core). Override with
+# JOBLEDGER_BENCH_API_PROCESSES=1 to see what one interpreter serves.
+API_PROCESSES = int(os.environ.get("JOBLEDGER_BENCH_API_PROCESSES", "2"))
 # The single-job GET is also measured with fewer connections: in a closed loop, mean
 # latency is connections / throughput, so 32 connections at 2,000 req/s already mean 16 ms.
 JOB_CONCURRENCY = (8, CONCURRENCY)
@@ -187,7 +190,8 @@ def run(bench: BenchStore, scale: float) -> list[Result]:
     first = results[0]
     first.notes += (
         f"; seeding {n_jobs:,} jobs through the app took {seed_seconds:.1f}s; "
-        f"server: `jobledger api`, 1 process; client: {CONCURRENCY} connections in this process"
+        f"server: `jobledger api --workers {API_PROCESSES}`; "
+        f"client: {CONCURRENCY} connections in this process"
     )
     for result in results:
         result.extra["seed_jobs_seconds"] = seed_seconds
@@ -613,9 +617,16 @@ def measure(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
+    """User + system CPU time so far of a process and its live children (the server
+    processes of `jobledger api --workers N`), from Linux /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        for child in children.read_text().split():
+            with contextlib.suppress(OSError):
+                total += cpu_seconds(int(child))
+    return total
 
 
 def explain(
@@ -696,7 +707,16 @@ def api_server(bench: BenchStore) -> Iterator[tuple[int, int]]:
     log_path = bench.data_dir / "api.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*jobledger_command(), "api", "--host", HOST, "--port", str(port)],
+            [
+                *jobledger_command(),
+                "api",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--workers",
+                str(API_PROCESSES),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
