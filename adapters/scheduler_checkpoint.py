@@ -68,12 +68,21 @@ class PostgresSchedulerCheckpoint:
         self._lock = threading.Lock()
         self._table = sql.Identifier(schema, TABLE)
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
-        self._connection().execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} "
-                "(name TEXT PRIMARY KEY, handled_until TIMESTAMPTZ NOT NULL)"
-            ).format(self._table)
-        )
+        conn = self._connection()
+        # Two schedulers starting at once race CREATE TABLE IF NOT EXISTS (it can fail on
+        # the catalog's unique index): the same set-up lock as the event store's.
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(
+                    sql.Literal(f"jobledger.schema.{schema}")
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} "
+                    "(name TEXT PRIMARY KEY, handled_until TIMESTAMPTZ NOT NULL)"
+                ).format(self._table)
+            )
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
