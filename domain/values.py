@@ -85,6 +85,8 @@ def secret_value(value: object) -> str:
         raise InvalidInput("secret.value", f"must be a string, got {type(value).__name__}")
     if not value:
         raise InvalidInput("secret.value", "must not be empty")
+    if "\x00" in value:  # no process could receive it (environment, argv): refused here
+        raise InvalidInput("secret.value", "must not contain NUL characters")
     if len(value.encode()) > MAX_SECRET_BYTES:
         raise InvalidInput("secret.value", f"is larger than {MAX_SECRET_BYTES} bytes")
     return value

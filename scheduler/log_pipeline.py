@@ -13,10 +13,12 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from uuid import UUID
 
 from application.ports import Clock
+from domain.errors import NotFound
 from domain.log_level import LogLevel
-from domain.run_log import MAX_MESSAGE_LENGTH, RunLog
+from domain.run_log import MAX_MESSAGE_LENGTH, RunLog, open_log
 from scheduler.redaction import Redactor
 
 # A batch is written when it holds this many entries or this many characters...
@@ -29,9 +31,11 @@ Entry = tuple[datetime, LogLevel, str]
 
 
 class LogWriter(Protocol):
-    """What the sink needs from the application (`JobLedger.record_log_entries`)."""
+    """What the sink needs from the application (`JobLedger.record_log_entries`, `run_log`)."""
 
     def record_log_entries(self, log: RunLog, entries: Any) -> int: ...
+
+    def run_log(self, run_id: UUID) -> RunLog: ...
 
 
 class RunLogSink:
@@ -63,6 +67,10 @@ class RunLogSink:
         self._chars = 0
         self._oldest: datetime | None = None
         self._closed = False
+        # A failed write leaves the log aggregate moved on in memory (version, next seq)
+        # without its event; written on from there, the stream would have a gap and could
+        # no longer be loaded. So after a failure the log is reloaded before the next write.
+        self._stale = False
         # Buffer and write under separate locks: a line logged while a batch is being written
         # waits only for the buffer, and batches reach the store in order.
         self._buffer_lock = threading.Lock()
@@ -76,11 +84,12 @@ class RunLogSink:
             return
         if self._closed:
             return
-        # Clip before masking too: the store clips long messages, and a secret cut in half by
-        # that clip would no longer match the mask.
+        # Mask before clipping: a secret that straddles the clip would otherwise be cut in
+        # half and its first half no longer match the mask. Clipped here, not by the store,
+        # so the store never cuts a message after it was masked.
+        message = self._redactor.redact(message)
         if len(message) > MAX_MESSAGE_LENGTH:
             message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
-        message = self._redactor.redact(message)
         now = self._clock.now()
         with self._buffer_lock:
             self._pending.append((now, level, message))
@@ -110,15 +119,33 @@ class RunLogSink:
             if not batch:
                 return
             try:
+                self._reload_if_stale()
                 self.recorded += self._writer.record_log_entries(self._log, batch)
             except Exception as error:  # the run goes on; its outcome says what happened
+                self._stale = True
                 if self._on_error is None:
                     raise
                 self._on_error(error)
 
+    def _reload_if_stale(self) -> None:
+        if not self._stale:
+            return
+        try:
+            self._log = self._writer.run_log(self._log.run_id)
+        except NotFound:  # not even the stream's first event was stored
+            self._log = open_log(self._log.run_id, self._log.threshold)
+        self._stale = False
+
     @property
-    def log(self) -> RunLog:
-        return self._log
+    def log(self) -> RunLog | None:
+        """The log to write the last entries with; None if it cannot be brought in line
+        with the store (those entries are then lost, but the run still ends)."""
+        with self._write_lock:
+            try:
+                self._reload_if_stale()
+            except Exception:
+                return None
+            return self._log
 
     def close(self) -> None:
         """Write the rest; later lines are ignored."""

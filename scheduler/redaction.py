@@ -72,6 +72,9 @@ class Redactor:
             forms |= secret_forms(value)
         # Longest first: the regex engine takes the first alternative that matches.
         ordered = sorted(forms, key=lambda f: (-len(f), f))
+        # The longest text a mask can replace: a reader that cuts text must read this far
+        # past its cut to mask a secret across it.
+        self.longest = len(ordered[0]) if ordered else 0
         parts = [
             re.escape(f)
             if len(f) >= MIN_SUBSTRING_LENGTH

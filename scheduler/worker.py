@@ -507,13 +507,14 @@ class Worker:
         return RunEnding(run, "fail", (outcome.exit_code, error), retry=True)
 
     def _save_endings(self, endings: list[RunEnding]) -> None:
-        if any(not e.method for e in endings):
-            raise Conflict("a run in the batch was ended elsewhere")
+        if any(not e.method or (e.log is None and e.entries) for e in endings):
+            # Ended elsewhere, or last entries whose log must be loaded from the store.
+            raise Conflict("a run in the batch must be recorded on its own")
         self.app.end_runs(endings, retry_now=self.clock.now())
 
     def _save_ending(self, ending: RunEnding, fresh: bool) -> None:
         """Record one ending: as the worker holds the run if it can, else from the store."""
-        if fresh and ending.method:
+        if fresh and ending.method and (ending.log is not None or not ending.entries):
             try:
                 self.app.end_runs([ending], retry_now=self.clock.now())
                 return
@@ -561,9 +562,20 @@ class Worker:
     # Abandonment ------------------------------------------------------------------------
 
     def reap(self, now: datetime) -> int:
-        """Abandon the runs of workers that are gone (their liveness lock is free)."""
+        """Abandon the runs of workers that are gone (their liveness lock is free), and our
+        own runs that no pool thread holds any more: their end could not be recorded (the
+        store was unreachable), and while we live no other worker's reaper will take them."""
+        with self._lock:
+            orphans = [
+                run.id
+                for run in self.board.running()
+                if run.worker == self.id and run.id not in self._active
+            ]
+        reason = f"worker {self.id} could not record how the run ended"
+        # A run that did end meanwhile (the board lags the store) is a Conflict: left alone.
+        reaped = sum(self._abandon(run_id, reason, now) for run_id in orphans)
         if self.liveness is None:
-            return 0
+            return reaped
         try:
             self.liveness.check()
         except Exception:
@@ -573,7 +585,6 @@ class Worker:
             for run in self.board.running():
                 if run.worker and run.worker != self.id:
                     by_worker.setdefault(run.worker, []).append(run.id)
-        reaped = 0
         for worker_id, run_ids in by_worker.items():
             try:
                 gone = self.liveness.is_gone(worker_id)

@@ -71,8 +71,9 @@ class HttpExecutor:
             headers={"User-Agent": USER_AGENT},
         )  # fmt: skip
         response = _Response()
+        redactor = Redactor(execution.secrets.values())
         started = time.monotonic()
-        sender = threading.Thread(target=_send, args=(client, method, request, response))
+        sender = threading.Thread(target=_send, args=(client, method, request, response, redactor))
         sender.daemon = True
         sender.start()
         while sender.is_alive():
@@ -83,8 +84,7 @@ class HttpExecutor:
         elapsed_ms = (time.monotonic() - started) * 1000
         if response.error is not None:
             # Exception text can quote a rendered URL or header: mask the secrets in it.
-            redact = Redactor(execution.secrets.values()).redact
-            message = redact(f"{type(response.error).__name__}: {response.error}")
+            message = redactor.redact(f"{type(response.error).__name__}: {response.error}")
             log(LogLevel.Error, message)
             return Outcome(None, message)
         status_line = f"HTTP {response.status} {response.reason} in {elapsed_ms:.0f} ms"
@@ -116,28 +116,40 @@ class HttpExecutor:
         return request
 
 
-def _send(client: httpx.Client, method: str, request: dict[str, Any], into: _Response) -> None:
+def _send(
+    client: httpx.Client,
+    method: str,
+    request: dict[str, Any],
+    into: _Response,
+    redactor: Redactor,
+) -> None:
     try:
         with client.stream(method, **request) as response:
             into.status, into.reason = response.status_code, response.reason_phrase
-            into.excerpt = _excerpt(response)
+            into.excerpt = _excerpt(response, redactor)
     except Exception as error:  # reported as the run's error, masked
         into.error = error
 
 
-def _excerpt(response: httpx.Response) -> str:
-    """At most EXCERPT_BYTES of the body, read no further than that."""
+def _excerpt(response: httpx.Response, redactor: Redactor) -> str:
+    """At most EXCERPT_BYTES characters of the body, masked before they are cut: a secret
+    across the cut would otherwise leave a readable part. So the body is read far enough
+    past the cut that a secret starting before it is read whole (UTF-8 takes at most 4
+    bytes a character), and no further."""
+    limit = 4 * (EXCERPT_BYTES + redactor.longest)
     data = b""
     for chunk in response.iter_bytes():
         data += chunk
-        if len(data) > EXCERPT_BYTES:
+        if len(data) > limit:
             break
-    head = data[:EXCERPT_BYTES]
     try:
-        text = head.decode(response.encoding or "utf-8", errors="replace").strip()
+        text = data.decode(response.encoding or "utf-8", errors="replace")
     except LookupError:  # a charset the server made up: the excerpt is still worth showing
-        text = head.decode("utf-8", errors="replace").strip()
-    return text + " … (truncated)" if len(data) > EXCERPT_BYTES else text
+        text = data.decode("utf-8", errors="replace")
+    text = redactor.redact(text)
+    if len(text) <= EXCERPT_BYTES:
+        return text.strip()
+    return text[:EXCERPT_BYTES].strip() + " … (truncated)"
 
 
 class HttpJobType:

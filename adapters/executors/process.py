@@ -59,7 +59,15 @@ class _ErrorTail:
     def text(self) -> str:
         with self._lock:
             text = "\n".join(self._lines)
-        return text if len(text) <= ERROR_TAIL_CHARS else "…" + text[-ERROR_TAIL_CHARS:]
+        if len(text) <= ERROR_TAIL_CHARS:
+            return text
+        # Whole lines only: the worker masks secrets by their whole value, and a line cut in
+        # two could show the part of a secret left after the cut.
+        tail = text[-ERROR_TAIL_CHARS:]
+        newline = tail.find("\n")
+        if newline < 0:
+            return f"… (the last error line is over {ERROR_TAIL_CHARS} characters: see the log)"
+        return "…" + tail[newline + 1 :]
 
 
 class ProcessRunner:
@@ -157,8 +165,18 @@ def _feed(pipe: IO[bytes], data: bytes) -> None:
 
 def _read(pipe: IO[bytes], stream: str, parse: LineParser, log: LogSink, tail: _ErrorTail) -> None:
     with pipe:
+        rest_of_long_line = False
         for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
+            cut = not raw.endswith(b"\n")
+            if rest_of_long_line:
+                # Dropped, not logged as lines of their own: a secret across the cut would
+                # be masked in neither piece (the log keeps 16 KiB of a message anyway).
+                rest_of_long_line = cut
+                continue
+            rest_of_long_line = cut and len(raw) >= MAX_LINE_BYTES
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if rest_of_long_line:
+                line += " … (line cut)"
             entry = parse(stream, line)
             if entry is None:
                 continue

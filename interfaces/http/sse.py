@@ -54,10 +54,12 @@ async def log_events(
 
     def finished_status() -> str | None:
         """The run's status if it has finished and the logs view has caught up with that."""
-        position = runs.max_tracking_id("runs") or 0
         run = runs.get_run(run_id)
         if run is None or run["status"] not in FINISHED:
             return None
+        # Read after the row, so the position is at or past the run's final event (read
+        # before, the view could move on in between and the last log batch be missed).
+        position = runs.max_tracking_id("runs") or 0
         if (logs.max_tracking_id("logs") or 0) < position:
             return None
         return str(run["status"])

@@ -98,6 +98,8 @@ def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
     raw = {key: params.get(key, "").strip() for key in ("job_id", "actor", "since", "until")}
     errors: dict[str, str] = {}
     filters: dict[str, Any] = {"actor": raw["actor"] or None}
+    if "\x00" in raw["actor"]:  # no store can hold it: bad input, not a 500
+        errors["actor"] = "must not contain NUL characters"
     try:
         filters["job_id"] = UUID(raw["job_id"]) if raw["job_id"] else None
     except ValueError:

@@ -53,6 +53,8 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     params = request.query_params
     cursor = params.get("cursor") or None
     name = params.get("name", "").strip()
+    if "\x00" in name:  # no store can hold it: bad input, not a 500
+        raise PageError(400, "Bad filter", "A name cannot contain NUL characters.")
     try:
         jobs, next_cursor = (
             system(request)

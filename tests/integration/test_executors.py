@@ -16,7 +16,7 @@ import pytest
 
 from adapters.executors.command import CommandExecutor
 from adapters.executors.powershell import PowerShellExecutor
-from adapters.executors.process import ProcessRunner
+from adapters.executors.process import MAX_LINE_BYTES, ProcessRunner
 from adapters.executors.python_callable import PythonExecutor
 from domain.log_level import LogLevel
 from scheduler.ports import Execution, Outcome, StopSignal
@@ -147,6 +147,23 @@ def test_stdout_is_info_stderr_is_error_and_prefixes_choose_the_level():
         (LogLevel.Error, "at error"), (LogLevel.Info, "plain out"),
         (LogLevel.Error, "plain err"),
     ])  # fmt: skip
+
+
+def test_the_rest_of_an_overlong_line_is_dropped_so_no_piece_shows_a_cut_secret():
+    # The secret straddles the reader's cut: neither piece would hold it whole to be masked.
+    log = Log()
+    outcome = run_command(
+        python(f"""
+            import os, sys
+            sys.stdout.write("x" * ({MAX_LINE_BYTES} - 5) + os.environ["API_KEY"] + "\\n")
+            print("after")
+        """),
+        log,
+    )
+    assert outcome == Outcome(0)
+    first, after = log.messages()
+    assert first.startswith("x" * 100) and first.endswith("… (line cut)")
+    assert after == "after" and SECRET[5:] not in first  # its rest is nowhere
 
 
 def test_a_non_zero_exit_fails_with_its_code_and_last_error_lines():

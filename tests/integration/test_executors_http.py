@@ -43,6 +43,8 @@ def handler_for(recorded: Recorded) -> type[BaseHTTPRequestHandler]:
             status = 500 if self.path.startswith("/fail") else 200
             size = 10_000 if self.path.startswith("/big") else 0
             payload = ("y" * size) if size else json.dumps({"ok": status == 200, "echo": body})
+            if self.path.startswith("/straddle"):  # a secret across the excerpt's cut
+                payload = "y" * (EXCERPT_BYTES - 5) + SECRET + "z" * 100
             data = payload.encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -136,6 +138,15 @@ def test_the_response_excerpt_is_bounded(server):
     excerpt = log[-1][1]
     assert excerpt.startswith("y" * EXCERPT_BYTES) and excerpt.endswith("(truncated)")
     assert len(excerpt) < EXCERPT_BYTES + 20
+
+
+def test_a_secret_across_the_excerpts_cut_is_masked_not_cut_open(server):
+    base, _ = server
+    outcome, log = run({"method": "GET", "url": base + "/straddle"})
+    assert outcome == Outcome(0)
+    excerpt = log[-1][1]
+    assert excerpt.startswith("y" * (EXCERPT_BYTES - 5) + "***")
+    assert excerpt.endswith("(truncated)") and SECRET[:4] not in excerpt
 
 
 def test_a_missing_placeholder_value_is_named_and_nothing_is_sent(server):

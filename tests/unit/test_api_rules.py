@@ -95,6 +95,12 @@ def test_the_preview_marks_the_clocks_going_back() -> None:
     assert offset_text(timedelta(hours=5, minutes=45)) == "+05:45"
 
 
+def test_a_preview_from_the_last_representable_instant_is_empty_not_an_error() -> None:
+    # Late on 9999-12-31 UTC is already year 10000 in Kiritimati (UTC+14).
+    schedule = CronSchedule.parse("0 0 * * *", "Pacific/Kiritimati")
+    assert preview(schedule, datetime(9999, 12, 31, 23, 59, tzinfo=UTC), 3) == []
+
+
 def test_next_run_is_computed_only_for_an_enabled_schedule() -> None:
     now = datetime(2026, 11, 25, 10, 7, tzinfo=UTC)
     schedule = {"cron": "*/15 * * * *", "timezone": "UTC"}

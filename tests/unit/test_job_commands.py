@@ -116,6 +116,15 @@ def test_only_the_run_time_port_decrypts_secrets(ledger):
     assert ledger.secrets_for_run(run) == {"API_KEY": "s3cr3t-value"}
 
 
+def test_a_secret_value_with_a_nul_is_refused_without_echoing_it(ledger):
+    # No process can receive a NUL in its environment: the job could never run.
+    job = register(ledger)
+    with pytest.raises(InvalidInput) as raised:
+        ledger.store_secret(job.id, "API_KEY", "s3cr3t\x00value", actor="alice")
+    assert raised.value.field == "secret.value" and "s3cr3t" not in str(raised.value)
+    assert ledger.get_job(job.id).version == job.version
+
+
 def test_removing_an_unknown_secret_is_not_found(ledger):
     job = register(ledger)
     with pytest.raises(NotFound):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from domain.log_level import LogLevel
-from domain.run_log import open_log
+from domain.run_log import MAX_MESSAGE_LENGTH, open_log
 from scheduler.log_pipeline import RunLogSink
 from scheduler.redaction import Redactor
 from tests.unit.test_worker import FakeClock
@@ -76,14 +76,17 @@ def test_a_batch_is_written_when_its_oldest_entry_has_waited_the_time_bound():
     assert not sink.due(clock.now() + timedelta(seconds=5))  # nothing left waiting
 
 
-def test_secrets_are_masked_before_buffering_and_after_clipping():
+def test_secrets_are_masked_before_buffering_and_before_clipping():
     sink, recorder, _ = make_sink(secrets=["tok-123456"])
     sink(LogLevel.Error, "failed with tok-123456")
-    sink(LogLevel.Info, "x" * 20_000 + "tok-123456")
+    # The secret straddles the clip: clipped first, its first half would stay readable.
+    sink(LogLevel.Info, "x" * (MAX_MESSAGE_LENGTH - 8) + "tok-123456")
+    sink(LogLevel.Info, "y" * MAX_MESSAGE_LENGTH + "tok-123456")
     sink.close()
     messages = [m for _, _, m in recorder.batches[0]]
     assert messages[0] == "failed with ***"
-    assert "tok-123456" not in messages[1]
+    assert messages[1] == "x" * (MAX_MESSAGE_LENGTH - 8) + "***"
+    assert len(messages[2]) == MAX_MESSAGE_LENGTH and "tok-" not in messages[2]
 
 
 def test_lines_after_close_are_ignored():
@@ -92,3 +95,38 @@ def test_lines_after_close_are_ignored():
     sink(LogLevel.Info, "late")
     sink.flush()
     assert recorder.batches == []
+
+
+def test_after_a_failed_write_the_log_is_reloaded_so_its_stream_stays_whole():
+    from tests.fakes import in_memory_ledger
+
+    app = in_memory_ledger()
+    job = app.register_job(name="S", job_type="command", program={"argv": ["x"]}, actor="a")
+    run = app.start_run(app.request_run(job.id, actor="b").id, worker="w")
+    errors: list[BaseException] = []
+    sink = RunLogSink(
+        app,
+        app.open_run_log(run),
+        threshold=LogLevel.Info,
+        redactor=Redactor([]),
+        clock=FakeClock(T0),
+        on_error=errors.append,
+    )
+    sink(LogLevel.Info, "one")
+    sink.flush()
+    insert = app.recorder.insert_events
+
+    def unreachable(*_args, **_kwargs):
+        raise RuntimeError("the store is unreachable")
+
+    app.recorder.insert_events = unreachable
+    sink(LogLevel.Info, "lost")
+    sink.flush()
+    app.recorder.insert_events = insert
+    sink(LogLevel.Info, "three")
+    sink.flush()
+    assert len(errors) == 1
+    stored = app.run_log(run.id)  # loads: no gap in the stream
+    assert stored.entry_count == 2 and stored.next_seq == 3
+    assert sink.log is not None and sink.log.version == stored.version
+    app.close()

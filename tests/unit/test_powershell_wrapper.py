@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import base64
 import json
+from uuid import uuid4
 
 import pytest
 import tree_sitter
 import tree_sitter_powershell
 
-from adapters.executors.powershell import pwsh_argv, pwsh_stdin
+from adapters.executors.powershell import PowerShellExecutor, pwsh_argv, pwsh_stdin
 from adapters.executors.powershell_wrapper import BOOTSTRAP, wrapper
+from adapters.executors.process import ProcessRunner, ProcessSpec
 from domain.log_level import LogLevel
+from scheduler.ports import Execution, Outcome, StopSignal
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 HOSTILE = "'; Remove-Item -Recurse -Force / ; $(Get-Secret) `\"`n\n@'\n'@\n\"@\n} { & calc"
@@ -117,11 +120,34 @@ def test_the_only_string_literals_in_the_wrapper_are_its_own():
     assert {"'tenant'", "'note'", f"'{script_b64}'"} <= literals
 
 
-def test_no_secret_value_appears_in_the_wrapper_or_argv():
-    text_, _ = wrapper(SCRIPT, {"tenant": "acme"}, LogLevel.Info)
-    assert SECRET not in text_
-    assert all(SECRET not in arg for arg in pwsh_argv())
+class CapturingRunner(ProcessRunner):
+    """Starts nothing: keeps what the executor would start."""
+
+    spec: ProcessSpec
+
+    def run(self, spec, log, stop, parse=None):
+        self.spec = spec
+        return Outcome(0)
+
+
+def test_no_secret_value_appears_in_the_wrapper_argv_or_environment():
+    # Through the executor, with the secret in hand: only the values line of stdin holds it.
+    runner = CapturingRunner()
+    execution = Execution(
+        run_id=uuid4(), job_id=uuid4(), job_name="j", job_type="powershell",
+        program={"script": SCRIPT}, parameters={"tenant": "acme"},
+        secrets={"API_KEY": SECRET}, log_level=LogLevel.Info, timeout_seconds=None, attempt=1,
+    )  # fmt: skip
+    outcome = PowerShellExecutor(runner).execute(execution, lambda *_: None, StopSignal())
+    assert outcome.exit_code == 0
+    spec = runner.spec
+    assert list(spec.argv) == pwsh_argv()
     assert pwsh_argv()[:5] == ["pwsh", "-NoLogo", "-NoProfile", "-NonInteractive", "-Command"]
+    assert all(SECRET not in arg for arg in spec.argv)
+    assert all(SECRET not in value for value in spec.env.values())
+    wrapper_line, values_line, rest = spec.stdin.split(b"\n")
+    assert SECRET not in base64.b64decode(wrapper_line).decode() and rest == b""
+    assert json.loads(values_line)["secrets"] == {"API_KEY": SECRET}
 
 
 def test_any_user_script_is_carried_whole_and_cannot_break_out():

@@ -382,6 +382,26 @@ def test_the_reaper_abandons_only_the_runs_of_gone_workers(app, clock):
     assert app.get_run(alive.id).status == "running"
 
 
+def test_a_run_whose_end_could_not_be_recorded_is_abandoned_by_its_own_worker(
+    app, clock, monkeypatch
+):
+    run = app.request_run(register(app).id, actor="bob")
+    worker = make_worker(app, clock, Scripted())
+
+    def unreachable(*_args, **_kwargs):
+        raise RuntimeError("the store is unreachable")
+
+    monkeypatch.setattr(app, "end_runs", unreachable)
+    worker.step()
+    finish(worker)
+    assert app.get_run(run.id).status == "running"  # its end was lost with the store
+    monkeypatch.undo()
+    clock.advance(worker.reap_interval)
+    worker.step()  # the worker is alive: no other reaper would ever take this run
+    stored = app.get_run(run.id)
+    assert stored.status == "abandoned" and "could not record" in (stored.error or "")
+
+
 def test_stop_abandons_what_does_not_finish_within_the_grace(app, clock):
     run = app.request_run(register(app).id, actor="bob")
     executor = Blocking()

@@ -34,9 +34,9 @@ def preview(schedule: CronSchedule, after: datetime, count: int) -> list[dict[st
     """The next `count` fire times, each with its local time and UTC offset, marking those
     where the offset differs from the previous one (a daylight-saving change between)."""
     tz = ZoneInfo(schedule.timezone)
-    previous = after.astimezone(tz).utcoffset()
     times = []
     try:
+        previous = after.astimezone(tz).utcoffset()  # overflows at the end of year 9999
         for at in islice(schedule.iter_fire_times(after), count):
             local = at.astimezone(tz)
             offset = local.utcoffset()
