@@ -25,7 +25,7 @@ def _seconds(value: str) -> float:
         number = float(value)
     except ValueError:
         number = -1.0
-    if number < 0:
+    if not number >= 0:  # also refuses "nan", which compares false with everything
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0 or more)")
     return number
 
