@@ -7,6 +7,7 @@ names the method and the URL *template*, then the status and a bounded response 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from domain.errors import InvalidInput
 from domain.log_level import LogLevel
 from scheduler.ports import Execution, LogSink, Outcome, StopSignal
 from scheduler.redaction import Redactor
+
+# httpx logs each request's rendered URL at INFO, and a rendered URL may carry a secret in
+# its query string: whatever logging a process sets up, httpx says only warnings.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 PROGRAM_SCHEMA: dict[str, Any] = {
     "type": "object",

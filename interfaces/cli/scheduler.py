@@ -36,8 +36,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.misfire_grace < 0:
-        raise InvalidInput("--misfire-grace", "must not be negative")
+    if not args.misfire_grace >= 0:  # also refuses nan, which compares false with anything
+        raise InvalidInput("--misfire-grace", "must be a number of seconds, not negative")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
     # The app alone: the scheduler needs no read models and no keys (see scheduler_app).
