@@ -30,6 +30,7 @@ UPDATABLE = (
     "max_retries",
     "retry_backoff_seconds",
 )
+# The run-policy fields, sent together as `policies`: the API and the pages use this one.
 POLICY_FIELDS = tuple(job_model.DEFAULT_POLICIES)
 
 

@@ -7,11 +7,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from application.job_commands import POLICY_FIELDS
 from domain.errors import InvalidInput
 from domain.job import DEFAULT_POLICIES, Job
 from domain.schedule import CronSchedule
-
-POLICY_KEYS = tuple(DEFAULT_POLICIES)
 
 
 def schedule_facts(
@@ -121,7 +120,7 @@ def _job(
         "schedule_description": schedule_description,
         "log_level": state["log_level"],
         "enabled": state["enabled"],
-        **{key: policies.get(key, DEFAULT_POLICIES[key]) for key in POLICY_KEYS},
+        **{key: policies.get(key, DEFAULT_POLICIES[key]) for key in POLICY_FIELDS},
         "secrets": [
             {"name": s["name"], "updated_at": s["updated_at"], "updated_by": s["updated_by"]}
             for s in secrets

@@ -4,6 +4,10 @@ Views are updated from the events a moment after a command saves them. A page th
 redirects after a change names the version (or the thing) it must show, and the next
 page waits, briefly and with a deadline, until the view has caught up with it. The page
 then never shows the state from before the user's own change.
+
+Only such a page waits. A link, a bookmark or a mistyped id names nothing the user has just
+written, so it is answered from the view at once: an unknown id is a 404 straight away,
+not a request thread held for the deadline.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ def wait_for(read: Callable[[], T], ready: Callable[[T], bool]) -> T:
         time.sleep(_POLL_SECONDS)
         value = read()
     return value
+
+
+def read_after_write(read: Callable[[], T], ready: Callable[[T], bool], *, wait: bool) -> T:
+    """`wait_for` when the page was reached from the user's own change, else one read."""
+    return wait_for(read, ready) if wait else read()
 
 
 def wanted_version(raw: str | None) -> int:

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from application.job_commands import POLICY_FIELDS
 from domain import values
 from domain.errors import InvalidInput
 from domain.job import DEFAULT_POLICIES
@@ -180,13 +181,10 @@ def _new_secrets(form: Any, errors: Errors) -> dict[str, str]:
     return secrets
 
 
-POLICY_KEYS = tuple(DEFAULT_POLICIES)
-
-
 def command_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     """Split parsed form values into register_job's keyword arguments."""
-    policies = {key: config[key] for key in POLICY_KEYS if key in config}
-    rest = {key: value for key, value in config.items() if key not in POLICY_KEYS}
+    policies = {key: config[key] for key in POLICY_FIELDS if key in config}
+    rest = {key: value for key, value in config.items() if key not in POLICY_FIELDS}
     return {**rest, "policies": policies}
 
 

@@ -13,7 +13,7 @@ from domain.errors import InvalidInput, NotFound
 from interfaces.principal import Principal
 from interfaces.web.auth import PageError, Viewer
 from interfaces.web.common import parse_id, system
-from interfaces.web.consistency import wait_for, wanted_version
+from interfaces.web.consistency import read_after_write, wanted_version
 from interfaces.web.render import render
 from interfaces.web.runs import parse_time
 
@@ -35,9 +35,10 @@ def job_history(request: Request, job_id: str, principal: Principal = Viewer) ->
     ident = parse_id(job_id, "job")
     version = wanted_version(request.query_params.get("v"))
     audit = system(request).view("audit")
-    entries: list[dict[str, Any]] = wait_for(
+    entries: list[dict[str, Any]] = read_after_write(
         lambda: audit.history(ident),
         lambda rows: bool(rows) and rows[-1]["version"] >= version,
+        wait=version > 0,
     )
     if not entries:
         raise PageError(404, "No such job", f"There is no history for job {ident}.")

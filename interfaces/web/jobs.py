@@ -16,7 +16,7 @@ from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
 from interfaces.principal import Principal
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
 from interfaces.web.common import next_run, now, parse_id, system
-from interfaces.web.consistency import wait_for, wanted_version
+from interfaces.web.consistency import read_after_write, wanted_version
 from interfaces.web.forms import (
     NEW_SECRET_ROWS,
     Errors,
@@ -33,6 +33,11 @@ from interfaces.web.render import pretty_json, render
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
+# A command clashed with someone else's change to the same job saved at the same moment.
+CONCURRENT_CHANGE = (
+    "Someone else changed this job at the same moment, so nothing was done. "
+    "Reload the page to see their change, then try again."
+)
 AdminForm = Depends(form_with_csrf("admin"))
 OperatorForm = Depends(form_with_csrf("operator"))
 
@@ -147,9 +152,13 @@ async def create_job(request: Request, checked: tuple[Principal, Any] = AdminFor
 
 
 def load_job(request: Request, job_id: UUID, version: int = 0) -> dict[str, Any]:
+    """The job from the view; with `version` (a redirect after a change names it), waiting
+    briefly until the view shows at least that version."""
     view = system(request).view("jobs")
-    job: dict[str, Any] | None = wait_for(
-        lambda: view.get_job(job_id), lambda j: j is not None and j["version"] >= version
+    job: dict[str, Any] | None = read_after_write(
+        lambda: view.get_job(job_id),
+        lambda j: j is not None and j["version"] >= version,
+        wait=version > 0,
     )
     if job is None:
         raise PageError(404, "No such job", f"There is no job {job_id} (it may have been deleted).")
@@ -269,6 +278,8 @@ async def set_secret(
             job = system(request).app.store_secret(ident, name, value, actor=principal.actor)
         except NotFound:
             raise PageError(404, "No such job", f"There is no job {ident}.") from None
+        except Conflict:
+            raise PageError(409, "Secret not saved", CONCURRENT_CHANGE) from None
         except InvalidInput as error:
             errors = Errors()
             errors.by_field["name" if error.field == "secret.name" else "value"] = error.message
@@ -295,6 +306,8 @@ async def remove_secret(
             job = system(request).app.remove_secret(ident, name, actor=principal.actor)
         except NotFound:
             raise PageError(404, "Not found", f"Job {ident} has no secret {name!r}.") from None
+        except Conflict:
+            raise PageError(409, "Secret not removed", CONCURRENT_CHANGE) from None
         return RedirectResponse(
             f"/jobs/{ident}?v={job.version}&notice=secret-removed#secrets", status_code=303
         )
@@ -321,6 +334,8 @@ async def run_now(
             )
         except NotFound:
             raise PageError(404, "No such job", f"There is no job {ident}.") from None
+        except Conflict:
+            raise PageError(409, "Not run", CONCURRENT_CHANGE) from None
         except InvalidInput as error:
             errors = Errors()
             errors.add(error)
@@ -328,7 +343,8 @@ async def run_now(
                 request, load_job(request, ident), run_errors=errors, run_parameters=raw,
                 status=422,
             )  # fmt: skip
-        return RedirectResponse(f"/runs/{run.id}", status_code=303)
+        # `new` tells the run page to wait for the runs view to show the run just requested.
+        return RedirectResponse(f"/runs/{run.id}?new=1", status_code=303)
 
     return await run_in_threadpool(request_run)
 
@@ -345,4 +361,6 @@ async def delete_job(
         await run_in_threadpool(system(request).app.delete_job, ident, actor=principal.actor)
     except NotFound:
         raise PageError(404, "No such job", f"There is no job {ident}.") from None
+    except Conflict:
+        raise PageError(409, "Not deleted", CONCURRENT_CHANGE) from None
     return RedirectResponse("/?notice=deleted", status_code=303)

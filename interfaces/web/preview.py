@@ -1,13 +1,17 @@
-"""The schedule preview shown when a job page first loads (the script refreshes it as you type)."""
+"""The schedule preview shown when a job page first loads (the script refreshes it as you type).
+
+The fire times and their daylight-saving marks come from domain.schedule_preview, the same
+function the API's /api/schedules/preview uses; this module only words them for the page.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidInput
 from domain.schedule import CronSchedule
+from domain.schedule_preview import preview_schedule
 
 
 @dataclass(frozen=True)
@@ -30,23 +34,17 @@ def preview(cron: str, timezone: str, now: datetime, count: int = 10) -> Preview
         return None
     try:
         schedule = CronSchedule.parse(cron.strip(), timezone.strip() or "UTC")
-        instants = schedule.fire_times(now, count)
     except InvalidInput as error:
         return Preview("", [], f"{error.field}: {error.message}")
     except ValueError as error:
         return Preview("", [], str(error))
-    zone = ZoneInfo(schedule.timezone)
-    times: list[FireTime] = []
-    previous = now.astimezone(zone).utcoffset()
-    for instant in instants:
-        local = instant.astimezone(zone)
-        offset = local.utcoffset()
-        times.append(
-            FireTime(
-                at=instant,
-                local=local.strftime("%a %Y-%m-%d %H:%M:%S %Z (UTC%z)"),
-                offset_changed=offset != previous,
-            )
+    shown = preview_schedule(schedule, now, count)
+    times = [
+        FireTime(
+            at=time.at,
+            local=time.local.strftime("%a %Y-%m-%d %H:%M:%S %Z (UTC%z)"),
+            offset_changed=time.dst_change,
         )
-        previous = offset
-    return Preview(f"{schedule.describe()} ({schedule.timezone})", times)
+        for time in shown.fire_times
+    ]
+    return Preview(f"{shown.description} ({schedule.timezone})", times)

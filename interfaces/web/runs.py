@@ -17,7 +17,7 @@ from domain.run import FINISHED
 from interfaces.principal import Principal
 from interfaces.web.auth import PageError, Viewer, form_with_csrf
 from interfaces.web.common import parse_id, system
-from interfaces.web.consistency import wait_for
+from interfaces.web.consistency import read_after_write
 from interfaces.web.render import SECURITY_HEADERS, render
 from projections.runs import STATUSES
 
@@ -93,10 +93,13 @@ def runs_list(request: Request, principal: Principal = Viewer) -> Response:
     )
 
 
-def load_run(request: Request, run_id: UUID) -> dict[str, Any]:
+def load_run(request: Request, run_id: UUID, *, new: bool = False) -> dict[str, Any]:
+    """The run from the view. Right after "Run now" (whose redirect says `new=1`) the view
+    may not have the run yet, so only then wait a moment for it; else unknown is 404."""
     view = system(request).view("runs")
-    # Right after "Run now" the runs view may not have the new run yet: wait a moment.
-    run: dict[str, Any] | None = wait_for(lambda: view.get_run(run_id), lambda r: r is not None)
+    run: dict[str, Any] | None = read_after_write(
+        lambda: view.get_run(run_id), lambda r: r is not None, wait=new
+    )
     if run is None:
         raise PageError(404, "No such run", f"There is no run {run_id}.")
     return run
@@ -112,7 +115,7 @@ def _min_level(raw: str) -> LogLevel | None:
 @router.get("/runs/{run_id}")
 def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Response:
     ident = parse_id(run_id, "run")
-    run = load_run(request, ident)
+    run = load_run(request, ident, new=request.query_params.get("new") == "1")
     level = _min_level(request.query_params.get("min_level", ""))
     try:
         after = max(0, int(request.query_params.get("after") or 0))

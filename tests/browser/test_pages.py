@@ -138,7 +138,7 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
     # Run now, with an override; the run page follows the log as it is written.
     page.get_by_label(re.compile("Parameter overrides")).fill('{"limit": 7}')
     page.get_by_role("button", name="Run now").click()
-    expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+    expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]{36}\?new=1$"))
     log = page.locator("#log")
     assert log.get_attribute("data-live") == "true", "the run had finished before its page"
     page.evaluate("window.__notReloaded = true")

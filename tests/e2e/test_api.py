@@ -6,7 +6,6 @@ following in the background, spoken to over real HTTP.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -194,7 +193,19 @@ class ApiContract:
         assert history[2]["changes"] == {"name": {"from": "Invoice sync", "to": "Invoice sync v2"}}
         assert history[1]["changes"] == {"secrets.API_KEY": {"from": None, "to": "(set)"}}
         assert all(h["actor"] == "token:admin" for h in history)
-        # Unschedule with null; a field that cannot change is refused by name.
+        # An If-Match list applies when any of its versions is the current one (RFC 9110).
+        before = api.position()
+        stale_list = api.admin.patch(url, json={"name": "lost"}, headers={"If-Match": '"1", "2"'})
+        assert stale_list.status_code == 409
+        assert stale_list.json()["current_version"] == body["version"]
+        assert api.position() == before
+        listed = api.admin.patch(
+            url, json={"description": "listed"}, headers={"If-Match": f'"1", "{body["version"]}"'}
+        )
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["version"] == body["version"] + 1
+        # Unschedule with null, with no If-Match: unconditional; a field that cannot change is
+        # refused by name.
         assert api.admin.patch(url, json={"schedule": None}).json()["schedule"] is None
         refused = api.admin.patch(url, json={"job_type": "python"})
         assert refused.status_code == 422 and refused.json()["field"] == "job_type"
@@ -317,6 +328,7 @@ class ApiContract:
             ("patch", url, {"name": "x"}),
             ("put", f"{url}/secrets/X", {"value": "v"}),
             ("delete", f"{url}/secrets/API_KEY", None),
+            ("post", f"{url}/enable", None),
             ("post", f"{url}/disable", None),
             ("delete", url, None),
         ]
@@ -409,14 +421,15 @@ class ApiContract:
         assert api.viewer.get(f"/api/runs/{uuid4()}/logs").status_code == 404
 
         # The stream: what is there (from Last-Event-ID), then what arrives, then the end.
-        def finish_later() -> None:
+        # The run goes on only once the stream has delivered its first entry, so the late
+        # entries and the end can only reach the client by the stream following the run.
+        def finish() -> None:
             more = [(datetime.now(UTC), LogLevel.Error, f"late {i}") for i in range(3)]
             app.record_log_entries(log, more)
             app.succeed_run(UUID(run_id))
 
         received: list[dict[str, Any]] = []
         ends: list[dict[str, Any]] = []
-        timer = threading.Timer(0.5, finish_later)
         with api.viewer.stream(
             "GET",
             f"{url}/stream",
@@ -425,7 +438,6 @@ class ApiContract:
         ) as stream:
             assert stream.status_code == 200
             assert stream.headers["content-type"].startswith("text/event-stream")
-            timer.start()
             event = "message"
             for line in stream.iter_lines():
                 api.bodies.append(line)
@@ -435,7 +447,9 @@ class ApiContract:
                     data = json.loads(line[len("data: ") :])
                     (ends if event == "end" else received).append(data)
                     event = "message"
-        timer.join()
+                    if len(received) == 1 and not ends:
+                        assert api.viewer.get(f"/api/runs/{run_id}").json()["status"] == "running"
+                        finish()
         assert [e["seq"] for e in received] == [11, 12, 13, 14, 15]
         assert [e["message"] for e in received][-3:] == ["late 0", "late 1", "late 2"]
         assert ends == [{"status": "succeeded"}]

@@ -1,5 +1,6 @@
 """The API's own rules, without a server: field names in problems, the If-Match header,
-JSON that a store could not keep, the schedule preview's daylight-saving marks, metrics."""
+JSON that a store could not keep, metrics. (The schedule preview's daylight-saving marks are
+tested in test_schedule_preview.py.)"""
 
 from __future__ import annotations
 
@@ -9,14 +10,12 @@ from uuid import uuid4
 
 import pytest
 
-from domain.errors import InvalidInput
-from domain.schedule import CronSchedule
+from domain.errors import Conflict, InvalidInput
 from interfaces.http.inputs import check_json, utc
 from interfaces.http.metrics import render_metrics
 from interfaces.http.present import schedule_facts
 from interfaces.http.problems import field_of
 from interfaces.http.routes.common import expected_version
-from interfaces.http.routes.schedules import offset_text, preview
 
 
 @pytest.mark.parametrize(
@@ -34,16 +33,31 @@ def test_validation_errors_name_the_field(loc: tuple[Any, ...], field: str) -> N
     assert field_of(loc) == field
 
 
+def _never() -> int:
+    raise AssertionError("a single version needs no read of the current one")
+
+
 def test_if_match_takes_a_version_in_any_etag_spelling() -> None:
-    assert expected_version(None) is None
-    assert expected_version("*") is None
-    assert expected_version("3") == 3
-    assert expected_version('"3"') == 3
-    assert expected_version('W/"12"') == 12
-    for bad in ("x", "-1", "", "1.5", "9" * 30):
+    assert expected_version(None, _never) is None
+    assert expected_version("*", _never) is None
+    assert expected_version("3", _never) == 3
+    assert expected_version('"3"', _never) == 3
+    assert expected_version('W/"12"', _never) == 12
+    assert expected_version('"3", "3"', _never) == 3
+    for bad in ("x", "-1", "", "1.5", "9" * 30, '"1", x', '"1",', '*, "1"'):
         with pytest.raises(InvalidInput) as error:
-            expected_version(bad)
+            expected_version(bad, _never)
         assert error.value.field == "If-Match"
+
+
+def test_an_if_match_list_matches_if_any_version_is_the_current_one() -> None:
+    # RFC 9110: the change applies when any listed entity tag matches; that version is then
+    # expected, so a change between this read and the save is still refused.
+    assert expected_version('"1", "2"', lambda: 2) == 2
+    assert expected_version('1, W/"4",7', lambda: 4) == 4
+    with pytest.raises(Conflict) as stale:
+        expected_version('"1", "2"', lambda: 3)
+    assert stale.value.actual == 3 and "1, 2" in str(stale.value)
 
 
 @pytest.mark.parametrize(
@@ -82,23 +96,6 @@ def test_times_must_carry_an_offset_and_fit_in_utc() -> None:
 
     with pytest.raises(InvalidInput):
         utc(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))), "as_of")
-
-
-def test_the_preview_marks_the_clocks_going_back() -> None:
-    schedule = CronSchedule.parse("30 1 * * *", "Europe/London")
-    times = preview(schedule, datetime(2026, 10, 23, 12, tzinfo=UTC), 4)
-    assert [t["utc_offset"] for t in times] == ["+01:00", "+01:00", "+00:00", "+00:00"]
-    assert [t["offset_changed"] for t in times] == [False, False, True, False]
-    # 01:30 happens twice on the 25th: it fires once, at the first (BST) occurrence.
-    assert times[1]["at"] == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
-    assert offset_text(timedelta(hours=-3, minutes=-30)) == "-03:30"
-    assert offset_text(timedelta(hours=5, minutes=45)) == "+05:45"
-
-
-def test_a_preview_from_the_last_representable_instant_is_empty_not_an_error() -> None:
-    # Late on 9999-12-31 UTC is already year 10000 in Kiritimati (UTC+14).
-    schedule = CronSchedule.parse("0 0 * * *", "Pacific/Kiritimati")
-    assert preview(schedule, datetime(9999, 12, 31, 23, 59, tzinfo=UTC), 3) == []
 
 
 def test_next_run_is_computed_only_for_an_enabled_schedule() -> None:

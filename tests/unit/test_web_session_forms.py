@@ -63,8 +63,17 @@ def test_every_bad_field_is_reported_by_its_form_field():
 
 
 def test_a_secret_value_is_never_in_an_error():
-    errors = parse_job_form({**GOOD, "secret_name_1": "", "secret_value_1": "hunter2"}, new=True)
-    assert "hunter2" not in repr(errors.errors.by_field)
+    # A value without a name, and a named value the store refuses: each row is reported,
+    # neither is kept, and the value appears in nothing shown back to the browser.
+    for row in (
+        {"secret_name_1": "", "secret_value_1": "hunter2"},
+        {"secret_name_1": "API_KEY", "secret_value_1": "hunter2\x00"},
+    ):
+        parsed = parse_job_form({**GOOD, **row}, new=True)
+        assert set(parsed.errors.by_field) == {"secrets"}
+        assert parsed.secrets == {}
+        assert "hunter2" not in repr(parsed.errors.by_field)
+        assert "hunter2" not in repr(parsed.raw) and "hunter2" not in repr(parsed.config)
 
 
 def test_an_empty_cron_means_no_schedule_and_no_preview():
@@ -84,14 +93,17 @@ def test_command_errors_map_to_form_fields():
     assert errors.by_field == {"program": "program.argv: [] should be non-empty"}
 
 
-def test_the_preview_marks_the_fire_time_after_a_clock_change():
+def test_the_preview_words_the_shared_fire_times_for_the_page():
+    # Which fire time is marked is domain.schedule_preview's rule (test_schedule_preview.py);
+    # the page adds the zone to the description and writes each local time with its offset.
     shown = preview("30 1 * * *", "Europe/London", datetime(2026, 3, 27, 12, tzinfo=UTC))
     assert shown is not None and not shown.error
-    assert "Europe/London" in shown.description
-    marked = [t for t in shown.fire_times if t.offset_changed]
-    # 01:30 on 29 March does not exist in London: it fires at 02:00 BST, the first BST one.
-    assert [t.at for t in marked] == [datetime(2026, 3, 29, 1, 0, tzinfo=UTC)]
+    assert shown.description == "at 01:30 every day (Europe/London)"
     assert len(shown.fire_times) == 10
+    marked = [t for t in shown.fire_times if t.offset_changed]
+    assert [t.at for t in marked] == [datetime(2026, 3, 29, 1, 0, tzinfo=UTC)]
+    assert marked[0].local == "Sun 2026-03-29 02:00:00 BST (UTC+0100)"
+    assert shown.fire_times[0].local == "Sat 2026-03-28 01:30:00 GMT (UTC+0000)"
     assert preview("* * *", "UTC", datetime.now(UTC)).error  # type: ignore[union-attr]
 
 

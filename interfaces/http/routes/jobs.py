@@ -3,6 +3,7 @@ store and remove its secrets, run it now, and replay its history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -10,13 +11,13 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import Response
 
+from application.job_commands import POLICY_FIELDS
 from domain import values
 from domain.errors import InvalidInput, NotFound
 from interfaces.http import schemas
 from interfaces.http.auth import Admin, Operator, Viewer
 from interfaces.http.inputs import check_json, check_text, utc
 from interfaces.http.present import (
-    POLICY_KEYS,
     history_entry,
     job_from_aggregate,
     job_from_view,
@@ -83,7 +84,7 @@ def create_job(request: Request, body: schemas.JobCreate, principal: Admin) -> R
         schedule=data["schedule"],
         log_level=data["log_level"],
         enabled=data["enabled"],
-        policies={key: data[key] for key in POLICY_KEYS},
+        policies={key: data[key] for key in POLICY_FIELDS},
     )
     content = _after_command(request, job, principal.actor)
     headers = {"Location": f"/api/jobs/{job.id}", **etag(job.version)}
@@ -160,7 +161,7 @@ def update_job(
     principal: Admin,
     if_match: IfMatch = None,
 ) -> Response:
-    version = expected_version(if_match)
+    version = expected_version(if_match, _version_of(request, job_id))
     changes = body.model_dump(include=body.model_fields_set)
     for field in ("name", "description"):
         if field in changes:
@@ -174,12 +175,19 @@ def update_job(
     return OrjsonResponse(_after_command(request, job, principal.actor), headers=etag(job.version))
 
 
+def _version_of(request: Request, job_id: UUID) -> Callable[[], int]:
+    """The job's current version, read for an If-Match that lists several (404 if none)."""
+    return lambda: int(system_of(request).app.get_job(job_id).version)
+
+
 @router.delete("/{job_id}", status_code=204, response_class=Response, summary="Delete a job")
 def delete_job(
     request: Request, job_id: JobId, principal: Admin, if_match: IfMatch = None
 ) -> Response:
     system_of(request).app.delete_job(
-        job_id, actor=principal.actor, expected_version=expected_version(if_match)
+        job_id,
+        actor=principal.actor,
+        expected_version=expected_version(if_match, _version_of(request, job_id)),
     )
     settle(request)
     return Response(status_code=204)
@@ -213,7 +221,11 @@ def put_secret(
 ) -> Response:
     check_secret(name, body.value, name_field="name", value_field="value")
     system_of(request).app.store_secret(
-        job_id, name, body.value, actor=principal.actor, expected_version=expected_version(if_match)
+        job_id,
+        name,
+        body.value,
+        actor=principal.actor,
+        expected_version=expected_version(if_match, _version_of(request, job_id)),
     )
     settle(request)
     return Response(status_code=204)
@@ -233,7 +245,10 @@ def delete_secret(
     if_match: IfMatch = None,
 ) -> Response:
     system_of(request).app.remove_secret(
-        job_id, name, actor=principal.actor, expected_version=expected_version(if_match)
+        job_id,
+        name,
+        actor=principal.actor,
+        expected_version=expected_version(if_match, _version_of(request, job_id)),
     )
     settle(request)
     return Response(status_code=204)

@@ -1,0 +1,113 @@
+"""The pages' answers that need no store: an unknown id is a 404 at once (no wait), and a
+command that clashes with a concurrent write is the pages' own 409, not the API's JSON."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from types import SimpleNamespace
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi import FastAPI
+
+from adapters.master_key import MasterKey
+from domain.errors import Conflict
+from interfaces.http.problems import install as install_problems
+from interfaces.web import mount
+from interfaces.web.consistency import read_after_write
+from tests.unit.test_web_session import FakeClock, FakeTokens, session_csrf, sign_in
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette's TestClient warns about httpx on import
+    from starlette.testclient import TestClient
+
+
+class EmptyViews:
+    """Views that know no job and no run, as for an id that was never created."""
+
+    reads = 0
+
+    def get_job(self, _job_id: Any) -> None:
+        EmptyViews.reads += 1
+
+    def get_run(self, _run_id: Any) -> None:
+        EmptyViews.reads += 1
+
+    def history(self, _job_id: Any) -> list[Any]:
+        EmptyViews.reads += 1
+        return []
+
+
+class ClashingLedger:
+    """Every command loses a race with another writer of the same job."""
+
+    def _clash(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise Conflict("the job changed while this command ran")
+
+    store_secret = remove_secret = request_run = delete_job = _clash
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    app = FastAPI()
+    views = EmptyViews()
+    app.state.system = SimpleNamespace(
+        master_key=MasterKey.generate(), view=lambda _name: views, app=ClashingLedger()
+    )
+    app.state.tokens = FakeTokens()
+    app.state.clock = FakeClock()
+    install_problems(app)  # the API's handlers: what a Conflict became before
+    mount(app)
+    return app
+
+
+@pytest.fixture
+def signed_in(app: FastAPI) -> TestClient:
+    c = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    sign_in(c)
+    return c
+
+
+@pytest.mark.parametrize(
+    "path", ["/jobs/{id}", "/jobs/{id}/history", "/runs/{id}", "/runs/{id}/log.txt"]
+)
+def test_an_unknown_id_is_a_404_at_once(signed_in: TestClient, path: str) -> None:
+    EmptyViews.reads = 0
+    started = time.monotonic()
+    response = signed_in.get(path.format(id=uuid4()))
+    elapsed = time.monotonic() - started
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert elapsed < 1.0, f"{path} took {elapsed:.2f} s for an unknown id"
+    assert EmptyViews.reads == 1  # read once: no polling for something nobody wrote
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/jobs/{id}/secrets", {"name": "API_KEY", "value": "v"}),
+        ("/jobs/{id}/secrets/API_KEY/remove", {}),
+        ("/jobs/{id}/run", {"parameters": "{}"}),
+        ("/jobs/{id}/delete", {"confirm": "yes"}),
+    ],
+)
+def test_a_concurrent_write_is_a_409_page(
+    app: FastAPI, signed_in: TestClient, path: str, form: dict[str, str]
+) -> None:
+    response = signed_in.post(
+        path.format(id=uuid4()), data={**form, "csrf_token": session_csrf(signed_in, app)}
+    )
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Someone else changed this job at the same moment" in response.text
+    assert "problem" not in response.headers["content-type"]
+
+
+def test_only_a_page_reached_from_a_change_waits_for_the_view() -> None:
+    values = iter([None, None, "run"])
+    assert read_after_write(lambda: next(values), lambda v: v is not None, wait=True) == "run"
+    reads: list[int] = []
+    assert read_after_write(lambda: reads.append(1), lambda v: v is not None, wait=False) is None
+    assert reads == [1]
