@@ -229,6 +229,22 @@ class Job(Aggregate):
     def threshold(self) -> LogLevel:
         return LogLevel.parse(self.log_level)
 
+    def configuration(self) -> dict[str, Any]:
+        """What the job is set to do (no secrets, no policies): the shape every view of a
+        replayed job starts from."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "name": self.name,
+            "description": self.description,
+            "job_type": self.job_type,
+            "program": self.program,
+            "parameters": self.parameters,
+            "schedule": self.schedule,
+            "log_level": self.log_level,
+            "enabled": self.enabled,
+        }
+
     def secret_names(self) -> list[dict[str, Any]]:
         return [
             {"name": name, "updated_at": info["updated_at"], "updated_by": info["updated_by"]}

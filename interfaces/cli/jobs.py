@@ -149,16 +149,7 @@ def show_job(args: argparse.Namespace) -> int:
 def job_state(job: Job) -> dict[str, Any]:
     """A job replayed from its events, shaped like the jobs view (secret names only)."""
     return {
-        "id": job.id,
-        "version": job.version,
-        "name": job.name,
-        "description": job.description,
-        "job_type": job.job_type,
-        "program": job.program,
-        "parameters": job.parameters,
-        "schedule": job.schedule,
-        "log_level": job.log_level,
-        "enabled": job.enabled,
+        **job.configuration(),
         "policies": job.policies,
         "secrets": job.secret_names(),
         "deleted": job.deleted,

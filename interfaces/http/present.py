@@ -63,16 +63,7 @@ def job_from_aggregate(
 ) -> dict[str, Any]:
     """A replayed job; `now` None for a past state (no next run)."""
     state = {
-        "id": job.id,
-        "version": job.version,
-        "name": job.name,
-        "description": job.description,
-        "job_type": job.job_type,
-        "program": job.program,
-        "parameters": job.parameters,
-        "schedule": job.schedule,
-        "log_level": job.log_level,
-        "enabled": job.enabled,
+        **job.configuration(),
         "created_at": job.created_on,
         "created_by": job.created_by,
         "updated_at": job.modified_on,
