@@ -33,41 +33,11 @@ DEFAULT_GRACE_SECONDS = 30.0
 
 
 def executor_lookup(catalog: Any) -> Callable[[str], Executor]:
-    """Job type name -> its executor, from the job-type catalog (one instance per type)."""
-    cache: dict[str, Executor] = {}
-    lock = threading.Lock()
-
-    def executor_for(name: str) -> Executor:
-        with lock:
-            executor = cache.get(name)
-            if executor is None:
-                executor = cache[name] = _new_executor(catalog, name)
-            return executor
-
-    return executor_for
-
-
-def _new_executor(catalog: Any, name: str) -> Executor:
-    lookup = getattr(catalog, "executor", None)
-    if lookup is not None:
-        executor: Executor = lookup(name)
-        return executor
-    # Until the catalog names executors itself: the built-in job types, by name.
-    from adapters.executors.command import COMMAND
-    from adapters.executors.python_callable import PYTHON
-
-    built_in: dict[str, Any] = {"command": COMMAND, "python": PYTHON}
-    try:
-        from adapters.executors.powershell import POWERSHELL
-
-        built_in["powershell"] = POWERSHELL
-    except ImportError:  # pragma: no cover - not built yet
-        pass
-    job_type = built_in.get(name)
-    if job_type is None:
-        raise InvalidInput("job_type", f"no executor for job type {name!r}")
-    built: Executor = job_type.executor()
-    return built
+    """Job type name -> its executor: the catalog's own lookup (adapters.job_types), which
+    builds one executor per type and keeps it, and refuses an unknown type with InvalidInput
+    naming `job_type`. Typed `Any`: the application's port does not name executors."""
+    lookup: Callable[[str], Executor] = catalog.executor
+    return lookup
 
 
 @dataclass

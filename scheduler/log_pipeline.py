@@ -71,12 +71,16 @@ class RunLogSink:
         # without its event; written on from there, the stream would have a gap and could
         # no longer be loaded. So after a failure the log is reloaded before the next write.
         self._stale = False
+        self._failed_version = 0
+        # How many entries at the front of the buffer are a failed batch put back.
+        self._retrying = 0
         # Buffer and write under separate locks: a line logged while a batch is being written
         # waits only for the buffer, and batches reach the store in order.
         self._buffer_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self.recorded = 0
         self.discarded = 0
+        self.dropped = 0  # entries of failed batches beyond what is kept to retry
 
     def __call__(self, level: LogLevel, message: str) -> None:
         if level < self.threshold:
@@ -110,7 +114,8 @@ class RunLogSink:
             self.flush()
 
     def flush(self) -> None:
-        """Write what is buffered as one batch (the store splits an oversized one)."""
+        """Write what is buffered as one batch (the store splits an oversized one). A batch
+        whose write fails goes back to the front of the buffer for the next flush."""
         with self._write_lock:
             with self._buffer_lock:
                 batch, self._pending = self._pending, []
@@ -118,23 +123,60 @@ class RunLogSink:
                 self._oldest = None
             if not batch:
                 return
+            attempted = False
             try:
-                self._reload_if_stale()
-                self.recorded += self._writer.record_log_entries(self._log, batch)
+                if self._reload_if_stale():
+                    # The failed write reached the store after all (it failed on the commit's
+                    # answer, say): its entries, still at the front, are not written twice.
+                    batch = batch[self._retrying :]
+                self._retrying = 0
+                if batch:
+                    attempted = True
+                    self.recorded += self._writer.record_log_entries(self._log, batch)
             except Exception as error:  # the run goes on; its outcome says what happened
                 self._stale = True
+                if attempted:
+                    self._failed_version = self._log.version
+                    self._retrying = len(batch)
+                # else the reload failed: the front is still the batch that failed before.
+                self._put_back(batch)
                 if self._on_error is None:
                     raise
                 self._on_error(error)
 
-    def _reload_if_stale(self) -> None:
+    def _put_back(self, batch: list[Entry]) -> None:
+        """Return a batch whose write failed to the front of the buffer. Bounded by half the
+        batch limits (its oldest entries kept, the rest counted in `dropped`), so an outage
+        neither grows the buffer without end nor turns every new line into a write."""
+        kept: list[Entry] = []
+        chars = 0
+        for entry in batch:
+            if len(kept) >= self._max_entries // 2 or chars + len(entry[2]) > self._max_chars // 2:
+                break
+            kept.append(entry)
+            chars += len(entry[2])
+        self.dropped += len(batch) - len(kept)
+        self._retrying = min(self._retrying, len(kept))
+        with self._buffer_lock:
+            self._pending[:0] = kept
+            self._chars += chars
+            if kept:
+                # Tried again after the time bound from now, not on every flush tick.
+                self._oldest = self._clock.now()
+
+    def _reload_if_stale(self) -> bool:
+        """Bring the log in line with the store after a failed write. True if that write
+        was stored after all (the store holds the version it would have made)."""
         if not self._stale:
-            return
+            return False
         try:
             self._log = self._writer.run_log(self._log.run_id)
         except NotFound:  # not even the stream's first event was stored
             self._log = open_log(self._log.run_id, self._log.threshold)
+            self._stale = False
+            return False
         self._stale = False
+        return self._log.version >= self._failed_version
 
     @property
     def log(self) -> RunLog | None:
@@ -142,9 +184,13 @@ class RunLogSink:
         with the store (those entries are then lost, but the run still ends)."""
         with self._write_lock:
             try:
-                self._reload_if_stale()
+                stored = self._reload_if_stale()
             except Exception:
                 return None
+            with self._buffer_lock:
+                if stored:  # see `flush`: the put-back entries are in the store already
+                    del self._pending[: self._retrying]
+                self._retrying = 0
             return self._log
 
     def close(self) -> None:

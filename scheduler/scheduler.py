@@ -40,6 +40,7 @@ from application.ports import Clock
 from domain.errors import Conflict, NotFound
 from domain.job import DEFAULT_POLICIES, Job
 from domain.run import Run
+from scheduler.event_reader import pages_after
 from scheduler.firing import FiringRules, SlotMemo, decide
 from scheduler.job_index import IndexedJob, JobIndex
 
@@ -211,22 +212,11 @@ class Scheduler:
     def follow(self) -> int:
         """Apply every new job and run event. Returns how many were read."""
         read = 0
-        recorder, mapper = self.app.recorder, self.app.mapper
-        while True:
-            page = recorder.select_notifications(
-                start=self.position,
-                limit=self.page_size,
-                topics=self._topics,
-                inclusive_of_start=False,
-            )
-            if not page:
-                break
-            for notification in page:
-                self._apply(mapper.to_domain_event(notification))
-            self.position = page[-1].id
-            read += len(page)
-            if len(page) < self.page_size:
-                break
+        for events, last in pages_after(self.app, self.position, self._topics, self.page_size):
+            for event in events:
+                self._apply(event)
+            self.position = last
+            read += len(events)
         self.stats.events_read += read
         if self._pending_skips:
             self._skip_queued_runs()

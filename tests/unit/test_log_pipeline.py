@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from domain.errors import NotFound
 from domain.log_level import LogLevel
 from domain.run_log import MAX_MESSAGE_LENGTH, open_log
 from scheduler.log_pipeline import RunLogSink
@@ -127,6 +131,115 @@ def test_after_a_failed_write_the_log_is_reloaded_so_its_stream_stays_whole():
     sink.flush()
     assert len(errors) == 1
     stored = app.run_log(run.id)  # loads: no gap in the stream
-    assert stored.entry_count == 2 and stored.next_seq == 3
+    # The failed batch went back to the buffer and was written with the next one.
+    assert stored.entry_count == 3 and stored.next_seq == 4
+    events = app.repository.event_store.get(stored.id)
+    messages = [entry[-1] for e in events for entry in getattr(e, "entries", [])]
+    assert messages == ["one", "lost", "three"]
     assert sink.log is not None and sink.log.version == stored.version
     app.close()
+
+
+class FailsOnce(Recorder):
+    """A writer whose next write fails; with `committed`, after storing it regardless (a
+    commit whose answer was lost). `run_log` returns a copy of what it stored."""
+
+    def __init__(self, *, committed: bool = False) -> None:
+        super().__init__()
+        self.fail_next = False
+        self.committed = committed
+        self.stored = None
+
+    def record_log_entries(self, log, entries):
+        batch = list(entries)
+        kept = log.record(batch)
+        failing, self.fail_next = self.fail_next, False
+        if not failing or self.committed:
+            self.batches.append(batch)
+            self.stored = copy.deepcopy(log)
+        if failing:
+            raise RuntimeError("the store is unreachable")
+        return kept
+
+    def run_log(self, run_id):
+        if self.stored is None:
+            raise NotFound("run log", run_id)
+        return copy.deepcopy(self.stored)
+
+    @property
+    def messages(self) -> list[str]:
+        return [m for b in self.batches for _, _, m in b]
+
+
+def sink_over(writer, **kwargs):
+    clock = FakeClock(T0)
+    errors: list[BaseException] = []
+    sink = RunLogSink(
+        writer,
+        open_log(__import__("uuid").uuid4(), LogLevel.Verbose),
+        threshold=LogLevel.Verbose,
+        redactor=Redactor([]),
+        clock=clock,
+        on_error=errors.append,
+        **kwargs,
+    )
+    return sink, clock, errors
+
+
+def test_a_batch_whose_write_failed_is_written_by_the_next_flush():
+    writer = FailsOnce()
+    sink, clock, errors = sink_over(writer)
+    sink(LogLevel.Info, "first")
+    sink.flush()
+    writer.fail_next = True
+    sink(LogLevel.Info, "second")
+    sink.flush()
+    assert len(errors) == 1 and writer.messages == ["first"]
+    assert not sink.due(clock.now())  # not retried on every tick of the flusher
+    clock.advance(1)
+    sink(LogLevel.Info, "third")
+    sink.flush_if_due(clock.now())
+    assert [[m for _, _, m in b] for b in writer.batches] == [["first"], ["second", "third"]]
+    assert writer.stored.entry_count == 3 and writer.stored.next_seq == 4
+    assert sink.dropped == 0
+
+
+def test_a_failed_write_that_was_stored_after_all_is_not_written_twice():
+    writer = FailsOnce(committed=True)
+    sink, _, errors = sink_over(writer)
+    sink(LogLevel.Info, "first")
+    sink.flush()
+    writer.fail_next = True
+    sink(LogLevel.Info, "second")
+    sink.flush()
+    sink(LogLevel.Info, "third")
+    sink.flush()
+    assert len(errors) == 1
+    assert [[m for _, _, m in b] for b in writer.batches] == [["first"], ["second"], ["third"]]
+    assert writer.stored.entry_count == 3
+
+
+def test_what_a_failed_write_puts_back_is_bounded_by_half_the_batch_limits():
+    writer = FailsOnce()
+    sink, _, _ = sink_over(writer, max_entries=4)
+    writer.fail_next = True
+    for i in range(4):  # the fourth line fills the batch, whose write fails
+        sink(LogLevel.Info, f"line {i}")
+    assert sink.dropped == 2
+    sink.close()
+    assert [m for _, _, m in writer.batches[-1]] == ["line 0", "line 1"]
+
+
+@pytest.mark.parametrize("committed", [False, True])
+def test_the_last_entries_handed_to_the_runs_end_hold_a_failed_batch_once(committed):
+    writer = FailsOnce(committed=committed)
+    sink, _, _ = sink_over(writer)
+    sink(LogLevel.Info, "first")
+    sink.flush()
+    writer.fail_next = True
+    sink(LogLevel.Info, "second")
+    sink.flush()
+    sink(LogLevel.Info, "last")
+    log = sink.log  # brought in line with the store, as the worker does before `drain`
+    assert [m for _, _, m in sink.drain()] == (["last"] if committed else ["second", "last"])
+    assert log is not None and log.version == writer.stored.version

@@ -386,12 +386,17 @@ def test_a_run_whose_end_could_not_be_recorded_is_abandoned_by_its_own_worker(
     app, clock, monkeypatch
 ):
     run = app.request_run(register(app).id, actor="bob")
-    worker = make_worker(app, clock, Scripted())
 
     def unreachable(*_args, **_kwargs):
         raise RuntimeError("the store is unreachable")
 
-    monkeypatch.setattr(app, "end_runs", unreachable)
+    class LosesTheStore(Scripted):
+        def execute(self, execution, log, stop):
+            monkeypatch.setattr(app.recorder, "insert_events", unreachable)
+            return super().execute(execution, log, stop)
+
+    worker = make_worker(app, clock, LosesTheStore())
+    worker.record_retry_delays = (0.0,)
     worker.step()
     finish(worker)
     assert app.get_run(run.id).status == "running"  # its end was lost with the store
@@ -400,6 +405,42 @@ def test_a_run_whose_end_could_not_be_recorded_is_abandoned_by_its_own_worker(
     worker.step()  # the worker is alive: no other reaper would ever take this run
     stored = app.get_run(run.id)
     assert stored.status == "abandoned" and "could not record" in (stored.error or "")
+
+
+def test_a_store_error_on_saving_a_runs_end_is_retried_from_the_store(app, clock, monkeypatch):
+    job = register(app, max_retries=1, retry_backoff_seconds=0)
+    run = app.request_run(job.id, actor="bob")
+    lines = [(LogLevel.Info, "working"), (LogLevel.Error, "went wrong")]
+    worker = make_worker(app, clock, Scripted(Outcome(3, "boom"), lines))
+    end_runs = app.end_runs
+
+    def fails_once(*args, **kwargs):
+        monkeypatch.setattr(app, "end_runs", end_runs)
+        raise RuntimeError("connection reset")
+
+    monkeypatch.setattr(app, "end_runs", fails_once)
+    worker.step()
+    finish(worker)
+    stored = app.get_run(run.id)
+    assert stored.status == "failed" and stored.exit_code == 3  # its real outcome
+    assert app.run_log(run.id).entry_count == 2
+    assert app.get_run(retry_run_id(run.id, 2)).status == "queued"  # retried as its job says
+
+
+def test_a_runs_end_stored_despite_a_store_error_is_not_recorded_twice(app, clock, monkeypatch):
+    run = app.request_run(register(app).id, actor="bob")
+    worker = make_worker(app, clock, Scripted(lines=[(LogLevel.Info, "done")]))
+    end_runs = app.end_runs
+
+    def commits_then_fails(*args, **kwargs):
+        end_runs(*args, **kwargs)
+        raise RuntimeError("connection reset after the commit")
+
+    monkeypatch.setattr(app, "end_runs", commits_then_fails)
+    worker.step()
+    finish(worker)
+    assert app.get_run(run.id).status == "succeeded"
+    assert app.run_log(run.id).entry_count == 1  # the last lines were not written again
 
 
 def test_stop_abandons_what_does_not_finish_within_the_grace(app, clock):
@@ -521,3 +562,22 @@ def test_start_up_reads_the_runs_view_then_only_the_events_after_its_position(ap
     assert worker.board.runs[newer.id].status == "queued"  # from the events after it
     assert phantom["id"] in worker.board.runs
     assert unseen.id not in worker.board.runs
+
+
+def test_events_are_read_page_by_page_after_a_position_and_only_of_the_topics_asked(app):
+    from eventsourcing.utils import get_topic
+
+    from domain.run import Run
+    from scheduler.event_reader import pages_after
+
+    job = register(app)
+    runs = [app.request_run(job.id, actor="bob") for _ in range(5)]
+    topics = [get_topic(Run.Requested)]
+    pages = list(pages_after(app, 0, topics, page_size=2))
+    assert [len(events) for events, _ in pages] == [2, 2, 1]
+    assert [e.originator_id for events, _ in pages for e in events] == [r.id for r in runs]
+    last = pages[1][1]
+    assert [e.originator_id for events, _ in pages_after(app, last, topics, 2) for e in events] == [
+        runs[4].id
+    ]
+    assert list(pages_after(app, pages[-1][1], topics, 2)) == []
