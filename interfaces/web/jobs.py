@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +40,20 @@ CONCURRENT_CHANGE = (
     "Someone else changed this job at the same moment, so nothing was done. "
     "Reload the page to see their change, then try again."
 )
+
+
+@contextmanager
+def refused_as_pages(not_done: str, missing: str) -> Iterator[None]:
+    """A command's NotFound and Conflict, shown as pages (404, 409) rather than the API's
+    problem documents: the browser posted a form."""
+    try:
+        yield
+    except NotFound:
+        raise PageError(404, "Not found", missing) from None
+    except Conflict:
+        raise PageError(409, not_done, CONCURRENT_CHANGE) from None
+
+
 AdminForm = Depends(form_with_csrf("admin"))
 OperatorForm = Depends(form_with_csrf("operator"))
 
@@ -275,11 +291,8 @@ async def set_secret(
 
     def store() -> Response:
         try:
-            job = system(request).app.store_secret(ident, name, value, actor=principal.actor)
-        except NotFound:
-            raise PageError(404, "No such job", f"There is no job {ident}.") from None
-        except Conflict:
-            raise PageError(409, "Secret not saved", CONCURRENT_CHANGE) from None
+            with refused_as_pages("Secret not saved", f"There is no job {ident}."):
+                job = system(request).app.store_secret(ident, name, value, actor=principal.actor)
         except InvalidInput as error:
             errors = Errors()
             errors.by_field["name" if error.field == "secret.name" else "value"] = error.message
@@ -302,12 +315,8 @@ async def remove_secret(
     ident = parse_id(job_id, "job")
 
     def remove() -> Response:
-        try:
+        with refused_as_pages("Secret not removed", f"Job {ident} has no secret {name!r}."):
             job = system(request).app.remove_secret(ident, name, actor=principal.actor)
-        except NotFound:
-            raise PageError(404, "Not found", f"Job {ident} has no secret {name!r}.") from None
-        except Conflict:
-            raise PageError(409, "Secret not removed", CONCURRENT_CHANGE) from None
         return RedirectResponse(
             f"/jobs/{ident}?v={job.version}&notice=secret-removed#secrets", status_code=303
         )
@@ -329,13 +338,10 @@ async def run_now(
     def request_run() -> Response:
         try:
             overrides = json_object_field(raw, "parameters", empty={})
-            run = system(request).app.request_run(
-                ident, actor=principal.actor, parameters=overrides
-            )
-        except NotFound:
-            raise PageError(404, "No such job", f"There is no job {ident}.") from None
-        except Conflict:
-            raise PageError(409, "Not run", CONCURRENT_CHANGE) from None
+            with refused_as_pages("Not run", f"There is no job {ident}."):
+                run = system(request).app.request_run(
+                    ident, actor=principal.actor, parameters=overrides
+                )
         except InvalidInput as error:
             errors = Errors()
             errors.add(error)
@@ -357,10 +363,6 @@ async def delete_job(
     ident = parse_id(job_id, "job")
     if text(form, "confirm") != "yes":
         raise PageError(400, "Not deleted", "Tick the confirmation box to delete a job.")
-    try:
+    with refused_as_pages("Not deleted", f"There is no job {ident}."):
         await run_in_threadpool(system(request).app.delete_job, ident, actor=principal.actor)
-    except NotFound:
-        raise PageError(404, "No such job", f"There is no job {ident}.") from None
-    except Conflict:
-        raise PageError(409, "Not deleted", CONCURRENT_CHANGE) from None
     return RedirectResponse("/?notice=deleted", status_code=303)
