@@ -23,8 +23,8 @@ from application.ports import Clock
 from domain.errors import SecretUnavailable
 from interfaces.bootstrap import System
 from interfaces.settings import Settings
-from projections.follower import ThreadWakeup
 from scheduler.firing import FiringRules
+from scheduler.ports import ThreadWakeup
 from scheduler.scheduler import Scheduler
 
 log = logging.getLogger("jobledger.scheduler")

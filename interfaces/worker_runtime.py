@@ -23,9 +23,8 @@ from application.app import JobLedger
 from application.ports import Clock
 from domain.errors import InvalidInput
 from interfaces.bootstrap import System
-from projections.follower import ThreadWakeup
-from scheduler.ports import Executor
-from scheduler.worker import Wakeup, Worker
+from scheduler.ports import Executor, ThreadWakeup, Wakeup
+from scheduler.worker import Worker
 
 DEFAULT_CONCURRENCY = 4
 # On SIGTERM, how long running runs may go on before they are stopped and recorded abandoned.

@@ -43,6 +43,7 @@ from domain.run import Run
 from scheduler.event_reader import pages_after
 from scheduler.firing import FiringRules, SlotMemo, decide
 from scheduler.job_index import IndexedJob, JobIndex
+from scheduler.ports import ThreadWakeup, Wakeup
 
 log = logging.getLogger("jobledger.scheduler")
 
@@ -64,12 +65,6 @@ class Checkpoint(Protocol):
         ...
 
 
-class SchedulerWakeup(Protocol):
-    def wait(self, timeout: float) -> None: ...
-
-    def set(self) -> None: ...
-
-
 class MemoryCheckpoint:
     """A checkpoint in memory: for unit tests, and for a scheduler that never restarts."""
 
@@ -82,18 +77,6 @@ class MemoryCheckpoint:
     def save(self, handled_until: datetime) -> None:
         if self.handled_until is None or handled_until > self.handled_until:
             self.handled_until = handled_until
-
-
-class _EventWakeup:
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def wait(self, timeout: float) -> None:
-        self._event.wait(timeout)
-        self._event.clear()
-
-    def set(self) -> None:
-        self._event.set()
 
 
 @dataclass
@@ -145,7 +128,7 @@ class Scheduler:
         checkpoint: Checkpoint | None = None,
         *,
         rules: FiringRules | None = None,
-        wakeup: SchedulerWakeup | None = None,
+        wakeup: Wakeup | None = None,
         page_size: int = 1_000,
         max_sleep: float = 1.0,
         min_interval: float = 0.05,
@@ -157,7 +140,7 @@ class Scheduler:
         self.clock = clock
         self.checkpoint = checkpoint or MemoryCheckpoint()
         self.rules = rules or FiringRules()
-        self.wakeup = wakeup or _EventWakeup()
+        self.wakeup = wakeup or ThreadWakeup()
         self.page_size = page_size
         self.max_sleep = max_sleep  # the poll, when no wake-up comes (SQLite across processes)
         self.min_interval = min_interval

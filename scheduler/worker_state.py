@@ -29,7 +29,7 @@ from application.run_commands import RunEnding
 from domain.job import Job
 from scheduler.dispatch import BOARD_EVENTS, RunBoard
 from scheduler.log_pipeline import RunLogSink
-from scheduler.ports import Executor, StopSignal
+from scheduler.ports import Executor, StopSignal, Wakeup
 from scheduler.worker_endings import EndingBatcher
 
 STARTUP_ABANDON_REASON = "worker stopped; found at start-up"
@@ -38,14 +38,6 @@ STARTUP_ABANDON_REASON = "worker stopped; found at start-up"
 SHUTDOWN = "shutdown"
 JOB_CACHE_SIZE = 1024
 RECORD_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 10.0)
-
-
-class Wakeup(Protocol):
-    """What the loop sleeps on (projections.follower.ThreadWakeup, adapters PostgresWakeup)."""
-
-    def wait(self, timeout: float) -> None: ...
-
-    def set(self) -> None: ...
 
 
 class Liveness(Protocol):
