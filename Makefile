@@ -31,7 +31,7 @@ test-integration: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain application projections scheduler adapters interfaces
+	$(BIN)/mypy domain application projections scheduler engine jobtypes adapters interfaces
 
 bench: $(STAMP)
 	JOBLEDGER_BENCH_DATABASE_URL=$${JOBLEDGER_BENCH_DATABASE_URL:-$(TEST_DB)} \

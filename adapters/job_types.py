@@ -1,7 +1,7 @@
 """The job types this installation knows: the built-ins and any plugin, by entry point.
 
 A job type is an object with a name, a description, a JSON Schema for its `program` and an
-`executor()` (scheduler.ports.JobType). Packages offer them in the `jobledger.job_types`
+`executor()` (jobtypes.JobType). Packages offer them in the `jobledger.job_types`
 entry-point group, JobLedger's own four included. The catalog lets the application refuse a
 program its job type could never run, when the job is registered or changed, and gives the
 worker each type's executor. A plugin that fails to load is announced and left out: one
@@ -23,7 +23,7 @@ from adapters.executors.powershell import POWERSHELL
 from adapters.executors.python_callable import PYTHON
 from domain.errors import InvalidInput
 from domain.values import job_type_name
-from scheduler.ports import Executor, JobType
+from jobtypes import Executor, JobType
 
 ENTRY_POINT_GROUP = "jobledger.job_types"
 BUILT_IN: tuple[JobType, ...] = (POWERSHELL, COMMAND, PYTHON, HTTP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -44,3 +45,27 @@ class JobTypeCatalog(Protocol):
     def check_program(self, job_type: str, program: object) -> dict[str, Any]:
         """Return the program if valid; raise InvalidInput naming the field at fault if not."""
         ...
+
+
+class Wakeup(Protocol):
+    """What the scheduler and worker loops sleep on: set by a save in this process
+    (ThreadWakeup) or by PostgreSQL's NOTIFY from another (adapters.pg_wakeup). The
+    projection follower sleeps on one too."""
+
+    def wait(self, timeout: float) -> None: ...
+
+    def set(self) -> None: ...
+
+
+class ThreadWakeup:
+    """A wake-up within one process."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def wait(self, timeout: float) -> None:
+        self._event.wait(timeout)
+        self._event.clear()
+
+    def set(self) -> None:
+        self._event.set()

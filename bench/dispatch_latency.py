@@ -44,7 +44,7 @@ class Probe:
         self.event = threading.Event()
 
     def execute(self, execution: Any, log: Any, stop: Any) -> Any:
-        from scheduler.ports import Outcome
+        from jobtypes import Outcome
 
         self.entered = time.perf_counter()
         self.event.set()

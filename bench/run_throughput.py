@@ -68,7 +68,7 @@ class NoOp:
 
     def execute(self, execution: Any, log: Any, stop: Any) -> Any:
         from domain.log_level import LogLevel
-        from scheduler.ports import Outcome
+        from jobtypes import Outcome
 
         for i in range(LOG_LINES):
             log(LogLevel.Info, f"step {i} of run {execution.run_id}: ok")

@@ -32,10 +32,11 @@ from adapters.postgres_views import (
 from adapters.secret_vault import SecretVault
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
 from application.app import JobLedger
+from application.ports import Wakeup
 from interfaces.settings import Settings
 from projections.audit import AuditProjection
 from projections.base import BatchProjection
-from projections.follower import EventFollower, Wakeup
+from projections.follower import EventFollower
 from projections.jobs import JobsProjection
 from projections.logs import LogsProjection
 from projections.runs import RunsProjection

@@ -19,12 +19,11 @@ from adapters.job_types import JobTypeCatalog
 from adapters.pg_wakeup import PostgresWakeup
 from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint, SQLiteSchedulerCheckpoint
 from application.app import JobLedger
-from application.ports import Clock
+from application.ports import Clock, ThreadWakeup
 from domain.errors import SecretUnavailable
 from interfaces.bootstrap import System
 from interfaces.settings import Settings
 from scheduler.firing import FiringRules
-from scheduler.ports import ThreadWakeup
 from scheduler.scheduler import Scheduler
 
 log = logging.getLogger("jobledger.scheduler")

@@ -20,11 +20,11 @@ from adapters.event_store_config import StoreSettings, conninfo
 from adapters.pg_wakeup import PostgresWakeup
 from adapters.worker_liveness import PostgresLiveness
 from application.app import JobLedger
-from application.ports import Clock
+from application.ports import Clock, ThreadWakeup, Wakeup
 from domain.errors import InvalidInput
+from engine.worker import Worker
 from interfaces.bootstrap import System
-from scheduler.ports import Executor, ThreadWakeup, Wakeup
-from scheduler.worker import Worker
+from jobtypes import Executor
 
 DEFAULT_CONCURRENCY = 4
 # On SIGTERM, how long running runs may go on before they are stopped and recorded abandoned.

@@ -11,34 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper
 from eventsourcing.utils import get_topic
 
+from application.ports import ThreadWakeup, Wakeup
 from projections.base import BatchProjection, BatchTracking
-
-
-class Wakeup(Protocol):
-    """Something the follower can sleep on until new events may have been stored."""
-
-    def wait(self, timeout: float) -> None: ...
-
-    def set(self) -> None: ...
-
-
-class ThreadWakeup:
-    """An in-process wake-up: the application sets it after each save."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def wait(self, timeout: float) -> None:
-        self._event.wait(timeout)
-        self._event.clear()
-
-    def set(self) -> None:
-        self._event.set()
 
 
 class EventFollower:

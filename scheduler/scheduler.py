@@ -35,15 +35,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
+from application.event_reader import pages_after
 from application.firing_commands import FiringResult, SlotRequest
-from application.ports import Clock
+from application.ports import Clock, ThreadWakeup, Wakeup
 from domain.errors import Conflict, NotFound
 from domain.job import DEFAULT_POLICIES, Job
 from domain.run import Run
-from scheduler.event_reader import pages_after
 from scheduler.firing import FiringRules, SlotMemo, decide
 from scheduler.job_index import IndexedJob, JobIndex
-from scheduler.ports import ThreadWakeup, Wakeup
 
 log = logging.getLogger("jobledger.scheduler")
 

@@ -18,8 +18,8 @@ import httpx
 from adapters.executors.templates import Values, render_body, render_text, render_url
 from domain.errors import InvalidInput
 from domain.log_level import LogLevel
-from scheduler.ports import Execution, LogSink, Outcome, StopSignal
-from scheduler.redaction import Redactor
+from domain.redaction import Redactor
+from jobtypes import Execution, LogSink, Outcome, StopSignal
 
 # httpx logs each request's rendered URL at INFO, and a rendered URL may carry a secret in
 # its query string: whatever logging a process sets up, httpx says only warnings.

@@ -19,7 +19,7 @@ from adapters.executors.lines import parse_records
 from adapters.executors.powershell_wrapper import BOOTSTRAP, wrapper
 from adapters.executors.process import ProcessRunner, ProcessSpec
 from domain.log_level import LogLevel
-from scheduler.ports import Execution, LogSink, Outcome, StopSignal
+from jobtypes import Execution, LogSink, Outcome, StopSignal
 
 PROGRAM_SCHEMA: dict[str, Any] = {
     "type": "object",

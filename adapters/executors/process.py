@@ -23,7 +23,7 @@ from typing import IO
 
 from adapters.executors.lines import STDERR, STDOUT, LineParser, parse_prefixed
 from domain.log_level import LogLevel
-from scheduler.ports import LogSink, Outcome, StopSignal
+from jobtypes import LogSink, Outcome, StopSignal
 
 logger = logging.getLogger("jobledger.executors")
 # A line longer than this is cut into pieces rather than held whole in memory.

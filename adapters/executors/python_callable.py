@@ -13,7 +13,7 @@ from typing import Any
 from adapters.executors.environment import child_environment
 from adapters.executors.lines import parse_records
 from adapters.executors.process import ProcessRunner, ProcessSpec
-from scheduler.ports import Execution, LogSink, Outcome, StopSignal
+from jobtypes import Execution, LogSink, Outcome, StopSignal
 
 CHILD_MODULE = "adapters.executors.python_child"
 PROGRAM_SCHEMA: dict[str, Any] = {

@@ -19,7 +19,7 @@ from adapters.executors.powershell import PowerShellExecutor
 from adapters.executors.process import MAX_LINE_BYTES, ProcessRunner
 from adapters.executors.python_callable import PythonExecutor
 from domain.log_level import LogLevel
-from scheduler.ports import Execution, Outcome, StopSignal
+from jobtypes import Execution, Outcome, StopSignal
 
 PY = sys.executable
 SECRET = "s3cr3t-Qx7-never-logged"

@@ -13,7 +13,7 @@ import pytest
 
 from adapters.executors.http_request import EXCERPT_BYTES, HttpExecutor
 from domain.log_level import LogLevel
-from scheduler.ports import Execution, Outcome, StopSignal
+from jobtypes import Execution, Outcome, StopSignal
 
 SECRET = "tok/9+Zq=never-logged"
 

@@ -12,7 +12,7 @@ from adapters import job_types
 from adapters.executors.command import CommandExecutor
 from adapters.job_types import ENTRY_POINT_GROUP, JobTypeCatalog
 from domain.errors import InvalidInput
-from scheduler.ports import Execution, LogSink, Outcome, StopSignal
+from jobtypes import Execution, LogSink, Outcome, StopSignal
 
 BUILT_INS = ["command", "http", "powershell", "python"]
 

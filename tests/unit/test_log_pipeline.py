@@ -9,9 +9,9 @@ import pytest
 
 from domain.errors import NotFound
 from domain.log_level import LogLevel
+from domain.redaction import Redactor
 from domain.run_log import MAX_MESSAGE_LENGTH, open_log
-from scheduler.log_pipeline import RunLogSink
-from scheduler.redaction import Redactor
+from engine.log_pipeline import RunLogSink
 from tests.unit.test_worker import FakeClock
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from adapters.executors.powershell import PowerShellExecutor, pwsh_argv, pwsh_st
 from adapters.executors.powershell_wrapper import BOOTSTRAP, wrapper
 from adapters.executors.process import ProcessRunner, ProcessSpec
 from domain.log_level import LogLevel
-from scheduler.ports import Execution, Outcome, StopSignal
+from jobtypes import Execution, Outcome, StopSignal
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 HOSTILE = "'; Remove-Item -Recurse -Force / ; $(Get-Secret) `\"`n\n@'\n'@\n\"@\n} { & calc"

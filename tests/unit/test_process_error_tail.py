@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.executors.process import ERROR_TAIL_CHARS, _ErrorTail
-from scheduler.redaction import Redactor
+from domain.redaction import Redactor
 
 SECRET = "tok-0123456789abcdef"
 

@@ -8,7 +8,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from scheduler.redaction import MASK, Redactor
+from domain.redaction import MASK, Redactor
 
 SECRET = 'p@ss w/rd+é?&="x\\y'
 

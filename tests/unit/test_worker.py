@@ -8,12 +8,12 @@ from uuid import UUID
 
 import pytest
 
+from application.ports import ThreadWakeup
 from domain.errors import Conflict
 from domain.log_level import LogLevel
 from domain.run import retry_run_id
-from projections.follower import ThreadWakeup
-from scheduler.ports import Execution, LogSink, Outcome, StopSignal
-from scheduler.worker import STARTUP_ABANDON_REASON, Worker
+from engine.worker import STARTUP_ABANDON_REASON, Worker
+from jobtypes import Execution, LogSink, Outcome, StopSignal
 from tests.fakes import in_memory_ledger
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -567,8 +567,8 @@ def test_start_up_reads_the_runs_view_then_only_the_events_after_its_position(ap
 def test_events_are_read_page_by_page_after_a_position_and_only_of_the_topics_asked(app):
     from eventsourcing.utils import get_topic
 
+    from application.event_reader import pages_after
     from domain.run import Run
-    from scheduler.event_reader import pages_after
 
     job = register(app)
     runs = [app.request_run(job.id, actor="bob") for _ in range(5)]

@@ -18,8 +18,8 @@ from uuid import UUID
 from application.ports import Clock
 from domain.errors import NotFound
 from domain.log_level import LogLevel
+from domain.redaction import Redactor
 from domain.run_log import MAX_MESSAGE_LENGTH, RunLog, open_log
-from scheduler.redaction import Redactor
 
 # A batch is written when it holds this many entries or this many characters...
 MAX_BATCH_ENTRIES = 1_000

@@ -16,11 +16,11 @@ from datetime import timedelta
 from application.run_commands import RunEnding
 from domain.errors import Conflict, NotFound
 from domain.log_level import LogLevel
+from domain.redaction import Redactor
 from domain.run import Run
-from scheduler.log_pipeline import RunLogSink
-from scheduler.ports import Execution, Outcome, StopSignal
-from scheduler.redaction import Redactor
-from scheduler.worker_state import SHUTDOWN, WorkerState
+from engine.log_pipeline import RunLogSink
+from engine.worker_state import SHUTDOWN, WorkerState
+from jobtypes import Execution, Outcome, StopSignal
 
 logger = logging.getLogger("jobledger.worker")
 

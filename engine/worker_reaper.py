@@ -12,7 +12,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.errors import Conflict, NotFound
-from scheduler.worker_state import WorkerState
+from engine.worker_state import WorkerState
 
 logger = logging.getLogger("jobledger.worker")
 

@@ -1,5 +1,5 @@
-"""What the engine needs from a job type, and what a job type gets from the engine; and
-what the scheduler and worker loops sleep on.
+"""The job-type plugin API: what the engine needs from a job type, and what a job type
+gets from the engine.
 
 A job type (built in, or a plugin in the `jobledger.job_types` entry-point group) supplies an
 `Executor`. The worker builds one `Execution` per claimed run, hands it a `LogSink` and a
@@ -38,29 +38,6 @@ class LogSink(Protocol):
     """Where an executor sends each log line. Thread-safe; cheap to call per line."""
 
     def __call__(self, level: LogLevel, message: str) -> None: ...
-
-
-class Wakeup(Protocol):
-    """What the scheduler and worker loops sleep on: set by a save in this process
-    (ThreadWakeup) or by PostgreSQL's NOTIFY from another (adapters.pg_wakeup)."""
-
-    def wait(self, timeout: float) -> None: ...
-
-    def set(self) -> None: ...
-
-
-class ThreadWakeup:
-    """A wake-up within one process."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def wait(self, timeout: float) -> None:
-        self._event.wait(timeout)
-        self._event.clear()
-
-    def set(self) -> None:
-        self._event.set()
 
 
 class StopSignal:

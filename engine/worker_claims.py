@@ -12,9 +12,9 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.errors import Conflict, JobLedgerError, NotFound
-from scheduler.dispatch import BoardRun
-from scheduler.worker_execution import WorkerExecution
-from scheduler.worker_state import Active
+from engine.board import BoardRun
+from engine.worker_execution import WorkerExecution
+from engine.worker_state import Active
 
 logger = logging.getLogger("jobledger.worker")
 

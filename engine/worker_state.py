@@ -1,6 +1,6 @@
 """What the parts of a worker share: its settings, its board of runs, the runs it holds.
 
-`Worker` (scheduler.worker) is put together from parts, one module each: claiming
+`Worker` (engine.worker) is put together from parts, one module each: claiming
 (worker_claims), executing one run and recording its end (worker_execution), abandoning the
 runs of dead workers (worker_reaper), and the loop and its lifecycle (worker). This module
 holds the state they all read and write, under `_lock`, and the small helpers they share.
@@ -24,13 +24,13 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from application.app import JobLedger
-from application.ports import Clock
+from application.ports import Clock, Wakeup
 from application.run_commands import RunEnding
 from domain.job import Job
-from scheduler.dispatch import BOARD_EVENTS, RunBoard
-from scheduler.log_pipeline import RunLogSink
-from scheduler.ports import Executor, StopSignal, Wakeup
-from scheduler.worker_endings import EndingBatcher
+from engine.board import BOARD_EVENTS, RunBoard
+from engine.log_pipeline import RunLogSink
+from engine.worker_endings import EndingBatcher
+from jobtypes import Executor, StopSignal
 
 STARTUP_ABANDON_REASON = "worker stopped; found at start-up"
 # The stop reason the worker uses for its own shutdown (besides "timeout" and "cancel"):
@@ -152,7 +152,7 @@ class WorkerState:
             self._idle.notify_all()
         self.wakeup.set()
 
-    # Defined by scheduler.worker_execution; named here because `__init__` hands them to
+    # Defined by engine.worker_execution; named here because `__init__` hands them to
     # the ending batcher.
 
     def _save_endings(self, endings: list[RunEnding]) -> None:

@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from application.event_reader import pages_after
 from domain.run import Run
-from scheduler.event_reader import pages_after
-from scheduler.worker_claims import WorkerClaims
-from scheduler.worker_reaper import WorkerReaper
-from scheduler.worker_state import (
+from engine.worker_claims import WorkerClaims
+from engine.worker_reaper import WorkerReaper
+from engine.worker_state import (
     RECORD_RETRY_DELAYS,
     SHUTDOWN,
     STARTUP_ABANDON_REASON,
