@@ -13,12 +13,9 @@ import base64
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,10 +30,10 @@ from domain.errors import NotFound, SecretUnavailable
 from domain.run import scheduled_run_id
 from interfaces.bootstrap import build
 from interfaces.settings import Settings
+from tests.e2e.processes import JOBLEDGER, Starter, processes
 
 pytestmark = pytest.mark.postgres
 
-JOBLEDGER = Path(sys.executable).with_name("jobledger")
 JOBS = 200
 # A few jobs run for seconds, so the killed worker dies with runs in hand: they must end up
 # abandoned (by the survivors), not left running. Their overlapping slots are skipped.
@@ -50,44 +47,6 @@ WORKER_GRACE_SECONDS = 5
 # The workers are idle (the queue drained, the dead worker's runs abandoned) once the log
 # has been still for longer than a reaper pass (3 s).
 QUIET_SECONDS = 4.0
-
-
-@dataclass
-class Process:
-    """One JobLedger process started by this test, its output kept in files."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    out: Path
-    err: Path
-
-    def output(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def tail(self, lines: int = 15) -> str:
-        text = self.output() + self.err.read_text(errors="replace")
-        return f"--- {self.name} (exit {self.popen.poll()}) ---\n" + "\n".join(
-            text.splitlines()[-lines:]
-        )
-
-    def signal(self, signum: int) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signum)
-
-    def wait_for_output(self, text: str, deadline: float) -> str:
-        while time.monotonic() < deadline:
-            for line in self.output().splitlines():
-                if text in line:
-                    return line
-            assert self.popen.poll() is None, f"{self.name} exited early\n{self.tail()}"
-            time.sleep(0.1)
-        raise AssertionError(f"{self.name} never printed {text!r}\n{self.tail()}")
-
-    def wait_exit(self, timeout: float) -> int:
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"{self.name} did not stop\n{self.tail()}") from None
 
 
 class NoSecrets:
@@ -136,30 +95,9 @@ def app(settings: Settings) -> Iterator[JobLedger]:
 
 
 @pytest.fixture
-def start(cluster_env, tmp_path: Path):
-    started: list[Process] = []
-
-    def start(name: str, *args: str) -> Process:
-        out, err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
-        # Files, not pipes: a chatty process can never block on a pipe nobody reads.
-        with out.open("wb") as stdout, err.open("wb") as stderr:
-            popen = subprocess.Popen(
-                [str(JOBLEDGER), *args],
-                env=cluster_env,
-                stdout=stdout,
-                stderr=stderr,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        process = Process(name, popen, out, err)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:  # only ours, by pid: whatever a failed test left running
-        if process.popen.poll() is None:
-            process.popen.kill()
-            process.popen.wait(10)
+def start(cluster_env, tmp_path: Path) -> Iterator[Starter]:
+    with processes(cluster_env, tmp_path) as start:
+        yield start
 
 
 def holds_a_run(app: JobLedger, worker_id: str, job_ids: list[UUID]) -> bool:
