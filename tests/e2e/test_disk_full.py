@@ -62,7 +62,7 @@ def test_a_full_disk_refuses_writes_truthfully_and_a_freed_one_takes_them_withou
     env["JOBLEDGER_DATA_DIR"] = str(small_disk / "data")
     env["PYTHONUNBUFFERED"] = "1"
     port = free_port()
-    with processes(env, tmp_path) as start:
+    with processes(env, tmp_path) as start, contextlib.ExitStack() as stack:
         serve: Process = start("serve", "serve", "--host", "127.0.0.1", "--port", str(port))
         line = serve.wait_for_output("jl_", time.monotonic() + 60)
         token = line.strip()
@@ -71,6 +71,7 @@ def test_a_full_disk_refuses_writes_truthfully_and_a_freed_one_takes_them_withou
             headers={"Authorization": f"Bearer {token}"},
             timeout=15,
         )
+        stack.callback(client.close)
         deadline = time.monotonic() + 30
         while True:
             with contextlib.suppress(httpx.TransportError):

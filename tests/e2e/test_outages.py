@@ -139,13 +139,23 @@ class Api:
         raise AssertionError(f"run {run_id} never got there: {last}")
 
 
-def start_api(start: Starter, env: dict[str, str]) -> tuple[Process, Api]:
-    port = free_port()
-    token = admin_token(env)
-    process = start("api", "api", "--host", "127.0.0.1", "--port", str(port))
-    api = Api(port, token)
-    api.wait_healthy(time.monotonic() + 60)
-    return process, api
+@pytest.fixture
+def start_api(start: Starter, env: dict[str, str]) -> Iterator[Callable[[], tuple[Process, Api]]]:
+    """Start `jobledger api` with an administrator token; its client is closed afterwards."""
+    clients: list[httpx.Client] = []
+
+    def start_api() -> tuple[Process, Api]:
+        port = free_port()
+        token = admin_token(env)
+        process = start("api", "api", "--host", "127.0.0.1", "--port", str(port))
+        api = Api(port, token)
+        clients.append(api.client)
+        api.wait_healthy(time.monotonic() + 60)
+        return process, api
+
+    yield start_api
+    for client in clients:
+        client.close()
 
 
 def seconds_until_503(api: Api, limit: float) -> float:
@@ -184,9 +194,9 @@ def write_until_readable(api: Api, name: str, deadline: float) -> float:
 
 
 def test_every_process_rides_out_a_stop_a_restart_and_a_crash_of_postgres(
-    cluster: PgCluster, env: dict[str, str], start: Starter
+    cluster: PgCluster, start: Starter, start_api: Callable[[], tuple[Process, Api]]
 ) -> None:
-    api_process, api = start_api(start, env)
+    api_process, api = start_api()
     others = [
         start("projections", "projections"),
         start("scheduler", "scheduler"),
@@ -236,9 +246,13 @@ def test_every_process_rides_out_a_stop_a_restart_and_a_crash_of_postgres(
 
 
 def test_a_run_in_progress_when_postgres_restarts_runs_once_and_succeeds(
-    cluster: PgCluster, env: dict[str, str], start: Starter, tmp_path: Path
+    cluster: PgCluster,
+    env: dict[str, str],
+    start: Starter,
+    start_api: Callable[[], tuple[Process, Api]],
+    tmp_path: Path,
 ) -> None:
-    _, api = start_api(start, env)
+    _, api = start_api()
     start("projections", "projections")
     worker = start("worker", "worker", "--concurrency", "2", *LEASE)
     worker.wait_for_output("JobLedger worker ", time.monotonic() + 60)
@@ -263,9 +277,13 @@ def test_a_run_in_progress_when_postgres_restarts_runs_once_and_succeeds(
 
 
 def test_a_partitioned_worker_stops_its_run_before_another_worker_retries_it(
-    cluster: PgCluster, env: dict[str, str], start: Starter, tmp_path: Path
+    cluster: PgCluster,
+    env: dict[str, str],
+    start: Starter,
+    start_api: Callable[[], tuple[Process, Api]],
+    tmp_path: Path,
 ) -> None:
-    _, api = start_api(start, env)
+    _, api = start_api()
     start("projections", "projections")
     proxy = TcpProxy(cluster.port)
     try:
