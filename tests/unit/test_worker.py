@@ -455,7 +455,7 @@ def test_stop_abandons_what_does_not_finish_within_the_grace(app, clock):
 
 
 def test_endings_saved_together_fall_back_one_by_one_when_a_run_moved_on(app, clock):
-    from application.run_commands import RunEnding
+    from application.run_commands import Ending, RunEnding
 
     job = register(app, overlap="allow")
     first = app.request_run(job.id, actor="bob")
@@ -468,13 +468,14 @@ def test_endings_saved_together_fall_back_one_by_one_when_a_run_moved_on(app, cl
     app.cancel_run(second.id, actor="carol")  # moves the second run's version on
     line = (T0, LogLevel.Info, "done")
     endings = [
-        RunEnding(run, "succeed", (0,), log=app.open_run_log(run), entries=[line]) for run in held
+        RunEnding(run, Ending.SUCCEEDED, exit_code=0, log=app.open_run_log(run), entries=[line])
+        for run in held
     ]
     with pytest.raises(Conflict):
         app.end_runs(endings, retry_now=T0)
     assert app.get_run(first.id).status == "running"  # nothing of the batch was saved
     for ending in endings:
-        worker._save_ending(ending, False)
+        worker._recorder.save_alone(ending, False)
     assert [app.get_run(r.id).status for r in held] == ["succeeded", "succeeded"]
     assert [app.run_log(r.id).entry_count for r in held] == [1, 1]
 
