@@ -582,3 +582,25 @@ def test_events_are_read_page_by_page_after_a_position_and_only_of_the_topics_as
         runs[4].id
     ]
     assert list(pages_after(app, pages[-1][1], topics, 2)) == []
+
+
+def test_entries_below_the_threshold_are_counted_on_the_runs_final_event(app, clock):
+    from dataclasses import replace
+
+    from domain.run import Run
+
+    run = app.request_run(register(app, log_level="Info").id, actor="bob")
+    lines = [(LogLevel.Verbose, "v"), (LogLevel.Debug, "d"), (LogLevel.Info, "i")]
+    worker = make_worker(app, clock, Scripted(lines=lines))
+    worker.step()
+    finish(worker)
+    assert app.run_log(run.id).entry_count == 1  # only Info was recorded
+    final = list(app.events.get(run.id))[-1]
+    assert isinstance(final, Run.Succeeded) and final.discarded_entries == 2
+    assert app.get_run(run.id).discarded_entries == 2  # replayed from the stored events
+    # An ending stored before the count existed still decodes, as 0.
+    stored = app.mapper.to_stored_event(final)
+    state = app.mapper.transcoder.decode(stored.state)
+    del state["discarded_entries"]
+    old = app.mapper.to_domain_event(replace(stored, state=app.mapper.transcoder.encode(state)))
+    assert old.discarded_entries == 0
