@@ -15,11 +15,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import DomainEventProtocol
+
 from domain.run import Run
 from domain.run_status import RunStatus
 
 # The Run events the board needs, so the follower reads only those (a topic filter).
-BOARD_EVENTS: tuple[type[Any], ...] = (
+BOARD_EVENTS: tuple[type[DomainEventProtocol[UUID]], ...] = (
     Run.Requested,
     Run.Started,
     Run.CancelRequested,
@@ -58,7 +60,7 @@ class RunBoard:
         # the run's next event arrives.
         self._taken: set[UUID] = set()
 
-    def apply(self, event: Any) -> BoardRun | None:
+    def apply(self, event: DomainEventProtocol[UUID]) -> BoardRun | None:
         """Fold one Run event in. Returns the run it touched (None once finished)."""
         run_id: UUID = event.originator_id
         if isinstance(event, Run.Requested):

@@ -14,7 +14,6 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from application.app import JobLedger
 from application.ports import Clock
@@ -28,7 +27,7 @@ from engine.active_runs import Active, ActiveRuns, StopReason
 from engine.board import RunBoard
 from engine.endings import EndingBatcher
 from engine.job_cache import JobCache
-from engine.log_pipeline import RunLogSink
+from engine.log_pipeline import LogBatchLimits, RunLogSink
 from jobtypes import Execution, Executor, Outcome, StopSignal
 
 logger = logging.getLogger("jobledger.worker")
@@ -52,7 +51,7 @@ class RunExecutions:
         board: RunBoard,
         jobs: JobCache,
         endings: EndingBatcher,
-        log_batch: dict[str, Any],
+        log_batch: LogBatchLimits,
     ) -> None:
         self._app = app
         self._worker_id = worker_id

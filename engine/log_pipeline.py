@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from application.ports import Clock
 from domain.errors import NotFound
@@ -30,6 +31,14 @@ MAX_BATCH_CHARS = 512 * 1024
 MAX_BATCH_DELAY = timedelta(milliseconds=200)
 
 Entry = LogEntry
+
+
+class LogBatchLimits(TypedDict, total=False):
+    """Overrides of a sink's batch bounds (tests and benchmarks tune them)."""
+
+    max_entries: int
+    max_chars: int
+    max_delay: timedelta
 
 
 class RunLogSink:

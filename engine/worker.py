@@ -24,9 +24,9 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.utils import get_topic
 
 from application.app import JobLedger
@@ -40,6 +40,7 @@ from engine.claims import Claimer
 from engine.endings import EndingBatcher
 from engine.execution import RECORD_RETRY_DELAYS, EndRecorder, RunExecutions
 from engine.job_cache import JobCache
+from engine.log_pipeline import LogBatchLimits
 from engine.ports import Liveness, RunsSnapshot
 from engine.reaper import Reaper
 from jobtypes import Executor
@@ -85,10 +86,12 @@ class Worker:
         poll_interval: float = 5.0,
         reap_interval: float = 3.0,
         page_size: int = 1000,
-        log_batch: dict[str, Any] | None = None,
+        log_batch: LogBatchLimits | None = None,
     ) -> None:
         """`log_batch` overrides the `RunLogSink` batch bounds (max_entries, max_chars,
         max_delay); `runs_view` lets start-up begin from the runs view's snapshot."""
+        # Over 60 lines on purpose: this is the one place the collaborators are built and
+        # handed their dependencies, in dependency order, so a reader sees the whole wiring.
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.app = app
@@ -123,7 +126,7 @@ class Worker:
             board=self.board,
             jobs=jobs,
             endings=self._endings,
-            log_batch=log_batch or {},
+            log_batch=log_batch or LogBatchLimits(),
         )
         self._claimer = Claimer(
             app,
@@ -288,7 +291,7 @@ class Worker:
         if self.read_events() < self.page_size and top > self.position:
             self.position = top
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: DomainEventProtocol[UUID]) -> None:
         self.board.apply(event)
         active = self._active.get(event.originator_id)
         if active is None:

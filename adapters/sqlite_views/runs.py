@@ -59,8 +59,7 @@ DDL = (
 
 SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM view_runs"
 INSERT = (
-    f"INSERT INTO view_runs ({', '.join(RUN_COLUMNS)})"
-    f" VALUES ({placeholders(len(RUN_COLUMNS))})"
+    f"INSERT INTO view_runs ({', '.join(RUN_COLUMNS)}) VALUES ({placeholders(len(RUN_COLUMNS))})"
 )
 # Tables created before the column existed get it on their next start. SQLite has no
 # ADD COLUMN IF NOT EXISTS, so the create step looks at the table's columns first.
