@@ -34,7 +34,7 @@ from application.event_reader import pages_after
 from application.ports import Clock, Wakeup
 from domain.run import Run
 from domain.run_status import RunStatus
-from engine.active_runs import Active, ActiveRuns, StopReason
+from engine.active_runs import ActiveRuns, StopReason
 from engine.board import BOARD_EVENTS, RunBoard
 from engine.claims import Claimer
 from engine.endings import EndingBatcher
@@ -45,16 +45,7 @@ from engine.ports import Liveness, RunsSnapshot
 from engine.reaper import Reaper
 from jobtypes import Executor
 
-__all__ = [
-    "RECORD_RETRY_DELAYS",
-    "SHUTDOWN",
-    "STARTUP_ABANDON_REASON",
-    "Active",
-    "Liveness",
-    "Wakeup",
-    "Worker",
-    "new_worker_id",
-]
+__all__ = ["RECORD_RETRY_DELAYS", "SHUTDOWN", "STARTUP_ABANDON_REASON", "Worker", "new_worker_id"]
 
 logger = logging.getLogger("jobledger.worker")
 
