@@ -268,7 +268,7 @@ def create_tokens(bench: BenchStore) -> str:
 RUN_TYPES = [
     *("uuid", "uuid", "text", "int4", "text", "text", "text", "timestamptz", "timestamptz"),
     *("text", "timestamptz", "timestamptz", "int4", "text", "int4", "uuid", "text", "text"),
-    *("int4", "text", "int4"),
+    *("int4", "text", "int4", "int4"),
 ]
 FINISHED = [
     *(["succeeded"] * 180),
@@ -372,6 +372,7 @@ class RunMaker:
                 3600,
                 cancelled_by,
                 version,
+                0,  # discarded_entries
             )
 
     def copy(self, first: int, end: int) -> None:

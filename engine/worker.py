@@ -8,50 +8,158 @@ something falls due (a retry's not-before time, a timeout, a reaper pass), and c
 runs by appending `Started` at their next version: of workers racing for a run one wins, the
 others get Conflict and move on.
 
-This module holds the loop and the worker's lifecycle (start-up, stop); the parts live
-beside it: `worker_claims` (claiming), `worker_execution` (running one run with its timeout
-and cancel, and recording its end), `worker_reaper` (abandonment), `worker_state` (what
-they share), `worker_endings` (ends saved together).
+This module holds the loop and the worker's lifecycle (start-up, stop) and wires the parts
+it delegates to, each in a module of its own: `claims` (claiming), `execution` (running one
+run and recording its end), `endings` (ends saved together), `reaper` (abandonment) and
+`active_runs` (the runs this worker holds, and the lock they and the board share).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
-from application.event_reader import pages_after
-from domain.run import Run
-from engine.worker_claims import WorkerClaims
-from engine.worker_reaper import WorkerReaper
-from engine.worker_state import (
-    RECORD_RETRY_DELAYS,
-    SHUTDOWN,
-    STARTUP_ABANDON_REASON,
-    Active,
-    Liveness,
-    Wakeup,
-    new_worker_id,
-)
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.utils import get_topic
 
-__all__ = [
-    "RECORD_RETRY_DELAYS",
-    "SHUTDOWN",
-    "STARTUP_ABANDON_REASON",
-    "Active",
-    "Liveness",
-    "Wakeup",
-    "Worker",
-    "new_worker_id",
-]
+from application.app import JobLedger
+from application.event_reader import pages_after
+from application.ports import Clock, Wakeup
+from domain.run import Run
+from domain.run_status import RunStatus
+from engine.active_runs import ActiveRuns, StopReason
+from engine.board import BOARD_EVENTS, RunBoard
+from engine.claims import Claimer
+from engine.endings import EndingBatcher
+from engine.execution import RECORD_RETRY_DELAYS, EndRecorder, RunExecutions
+from engine.job_cache import JobCache
+from engine.log_pipeline import LogBatchLimits
+from engine.ports import Liveness, RunsSnapshot
+from engine.reaper import Reaper
+from jobtypes import Executor
+
+__all__ = ["RECORD_RETRY_DELAYS", "SHUTDOWN", "STARTUP_ABANDON_REASON", "Worker", "new_worker_id"]
 
 logger = logging.getLogger("jobledger.worker")
 
+STARTUP_ABANDON_REASON = "worker stopped; found at start-up"
+# The stop reason of the worker's own shutdown (kept under its old name for callers).
+SHUTDOWN = StopReason.SHUTDOWN
 
-class Worker(WorkerClaims, WorkerReaper):
+
+def new_worker_id() -> str:
+    """Unique per process start: a restarted worker never inherits a dead one's runs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
     """Claims and executes runs; see the module docstring."""
+
+    def __init__(
+        self,
+        app: JobLedger,
+        *,
+        executor_for: Callable[[str], Executor],
+        clock: Clock,
+        wakeup: Wakeup,
+        worker_id: str | None = None,
+        concurrency: int = 4,
+        liveness: Liveness | None = None,
+        runs_view: RunsSnapshot | None = None,
+        abandon_running_at_start: bool = False,
+        poll_interval: float = 5.0,
+        reap_interval: float = 3.0,
+        page_size: int = 1000,
+        log_batch: LogBatchLimits | None = None,
+    ) -> None:
+        """`log_batch` overrides the `RunLogSink` batch bounds (max_entries, max_chars,
+        max_delay); `runs_view` lets start-up begin from the runs view's snapshot."""
+        # Over 60 lines on purpose: this is the one place the collaborators are built and
+        # handed their dependencies, in dependency order, so a reader sees the whole wiring.
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.app = app
+        self.clock = clock
+        self.wakeup = wakeup
+        self.id = worker_id or new_worker_id()
+        self.concurrency = concurrency
+        self.liveness = liveness
+        self.runs_view = runs_view
+        self.abandon_running_at_start = abandon_running_at_start
+        self.poll_interval = poll_interval
+        self.reap_interval = reap_interval
+        self.page_size = page_size
+        self.board = RunBoard()
+        self.position = 0
+        self._topics = [get_topic(cls) for cls in BOARD_EVENTS]
+        self._active = ActiveRuns(concurrency, wakeup)
+        self._started = False
+        self._next_reap: datetime | None = None
+        self._stop_loop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run")
+        jobs = JobCache(app)
+        self._recorder = EndRecorder(app, worker_id=self.id, clock=clock, stopping=self._stop_loop)
+        self._endings = EndingBatcher(self._recorder.save_together, self._recorder.save_alone)
+        executions = RunExecutions(
+            app,
+            worker_id=self.id,
+            executor_for=executor_for,
+            clock=clock,
+            active=self._active,
+            board=self.board,
+            jobs=jobs,
+            endings=self._endings,
+            log_batch=log_batch or LogBatchLimits(),
+        )
+        self._claimer = Claimer(
+            app,
+            worker_id=self.id,
+            board=self.board,
+            active=self._active,
+            jobs=jobs,
+            pool=self._pool,
+            executions=executions,
+        )
+        self._reaper = Reaper(
+            app, worker_id=self.id, board=self.board, active=self._active, liveness=liveness
+        )
+
+    # What callers and tests read and set ------------------------------------------------
+
+    @property
+    def claimed(self) -> int:
+        """How many runs this worker claimed."""
+        return self._claimer.claimed
+
+    @property
+    def lost_claims(self) -> int:
+        """How many claims this worker lost to another worker (or to a cancel)."""
+        return self._claimer.lost_claims
+
+    @property
+    def record_retry_delays(self) -> tuple[float, ...]:
+        """Waits between tries to record a run's end while the store is unreachable."""
+        return self._recorder.retry_delays
+
+    @record_retry_delays.setter
+    def record_retry_delays(self, delays: tuple[float, ...]) -> None:
+        self._recorder.retry_delays = delays
+
+    def dispatch(self, now: datetime) -> int:
+        """Claim ready runs for the free pool threads; returns how many were handed out."""
+        return self._claimer.dispatch(now)
+
+    def reap(self, now: datetime) -> int:
+        """Abandon the runs of dead workers and this worker's orphans; returns how many."""
+        return self._reaper.reap(now)
 
     # Start-up ---------------------------------------------------------------------------
 
@@ -70,7 +178,7 @@ class Worker(WorkerClaims, WorkerReaper):
             # left by a worker that is no longer there.
             now = self.clock.now()
             for run in list(self.board.running()):
-                self._abandon(run.id, STARTUP_ABANDON_REASON, now)
+                self._reaper.abandon(run.id, STARTUP_ABANDON_REASON, now)
         self.app.after_save.append(self._saved)
 
     def _saved(self, _notification_id: int) -> None:
@@ -90,10 +198,10 @@ class Worker(WorkerClaims, WorkerReaper):
         if not position:
             return
         for row in view.running_runs():
-            self.board.add_row({**row, "status": "running"})
+            self.board.add_row({**row, "status": RunStatus.RUNNING})
         cursor: str | None = None
         while True:
-            rows, cursor = view.list_runs(status="queued", limit=500, cursor=cursor)
+            rows, cursor = view.list_runs(status=RunStatus.QUEUED, limit=500, cursor=cursor)
             for row in rows:
                 self.board.add_row(row)
             if cursor is None:
@@ -139,16 +247,14 @@ class Worker(WorkerClaims, WorkerReaper):
         """How long the loop may sleep before something falls due (a wake-up may come first)."""
         now = self.clock.now()
         times = []
-        with self._lock:
-            if self._accepting and len(self._active) < self.concurrency:
+        with self._active.lock:
+            if self._active.free_slots() > 0:
                 not_before = self.board.next_not_before(now)
                 if not_before is not None:
                     times.append(not_before)
             # A run already told to stop may take its grace period to end: not due again.
             times.extend(
-                a.deadline
-                for a in self._active.values()
-                if a.deadline is not None and not a.stop.is_set()
+                a.deadline for a in self._active if a.deadline is not None and not a.stop.is_set()
             )
         if self._next_reap is not None:
             times.append(self._next_reap)
@@ -161,7 +267,7 @@ class Worker(WorkerClaims, WorkerReaper):
         """Fold the Run events stored since our position into the board."""
         read = 0
         for events, last in pages_after(self.app, self.position, self._topics, self.page_size):
-            with self._lock:
+            with self._active.lock:
                 for event in events:
                     self._on_event(event)
             self.position = last
@@ -176,27 +282,29 @@ class Worker(WorkerClaims, WorkerReaper):
         if self.read_events() < self.page_size and top > self.position:
             self.position = top
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: DomainEventProtocol[UUID]) -> None:
         self.board.apply(event)
         active = self._active.get(event.originator_id)
         if active is None:
             return
         if isinstance(event, Run.CancelRequested):
-            active.stop.stop("cancel")
+            active.stop.stop(StopReason.CANCEL)
         elif isinstance(event, Run.Finished) and active.claimed:
             # Someone else ended our run (a reaper that took us for dead): stop executing.
-            active.stop.stop("abandoned")
+            active.stop.stop(StopReason.ENDED_ELSEWHERE)
 
     def enforce_timeouts(self, now: datetime) -> None:
-        with self._lock:
-            for active in self._active.values():
+        """Tell the runs past their deadline to stop; each is then recorded timed out."""
+        with self._active.lock:
+            for active in self._active:
                 if active.deadline is not None and now >= active.deadline:
-                    active.stop.stop("timeout")
+                    active.stop.stop(StopReason.TIMEOUT)
 
     def flush_due_logs(self) -> None:
+        """Write the log batches whose oldest entry has waited its time bound."""
         now = self.clock.now()
-        with self._lock:
-            sinks = [a.sink for a in self._active.values() if a.sink is not None]
+        with self._active.lock:
+            sinks = [a.sink for a in self._active if a.sink is not None]
         for sink in sinks:
             try:
                 sink.flush_if_due(now)
@@ -206,24 +314,21 @@ class Worker(WorkerClaims, WorkerReaper):
     # Stopping ---------------------------------------------------------------------------
 
     def active_runs(self) -> list[UUID]:
-        with self._lock:
-            return list(self._active)
+        """The ids of the runs this worker holds now."""
+        return self._active.ids()
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no run is executing (for tests and shutdown)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._active, timeout)
+        return self._active.wait_idle(timeout)
 
     def stop(self, *, grace: float = 10.0) -> None:
         """Stop claiming; let running runs finish for `grace` seconds; then stop the rest
         (their processes are killed) and record them abandoned, so none is left running."""
-        with self._lock:
-            self._accepting = False
+        with self._active.lock:
+            self._active.accepting = False
         self.wakeup.set()
         if not self.wait_idle(grace):
-            with self._lock:
-                for active in self._active.values():
-                    active.stop.stop(SHUTDOWN)
+            self._active.stop_all(StopReason.SHUTDOWN)
             self.wait_idle(60.0)
         self._stop_loop.set()
         self.wakeup.set()

@@ -4,7 +4,9 @@ Every job type that starts a program goes through `ProcessRunner`, so the rules 
 all of them: the child leads a new process group (a timeout or cancel kills the whole
 tree, SIGTERM then SIGKILL after a grace period, and nothing it started outlives the run);
 stdout and stderr are read line by line on their own threads and sent to the log as they
-come; the outcome names the exit code or signal and the last error lines.
+come; the outcome names the exit code or signal and the last error lines. Every line goes
+to the log sink whatever its level: the sink applies the run's threshold (and counts what
+it discards), not the runner.
 """
 
 from __future__ import annotations

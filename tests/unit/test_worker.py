@@ -455,7 +455,7 @@ def test_stop_abandons_what_does_not_finish_within_the_grace(app, clock):
 
 
 def test_endings_saved_together_fall_back_one_by_one_when_a_run_moved_on(app, clock):
-    from application.run_commands import RunEnding
+    from application.run_commands import Ending, RunEnding
 
     job = register(app, overlap="allow")
     first = app.request_run(job.id, actor="bob")
@@ -468,13 +468,14 @@ def test_endings_saved_together_fall_back_one_by_one_when_a_run_moved_on(app, cl
     app.cancel_run(second.id, actor="carol")  # moves the second run's version on
     line = (T0, LogLevel.Info, "done")
     endings = [
-        RunEnding(run, "succeed", (0,), log=app.open_run_log(run), entries=[line]) for run in held
+        RunEnding(run, Ending.SUCCEEDED, exit_code=0, log=app.open_run_log(run), entries=[line])
+        for run in held
     ]
     with pytest.raises(Conflict):
         app.end_runs(endings, retry_now=T0)
     assert app.get_run(first.id).status == "running"  # nothing of the batch was saved
     for ending in endings:
-        worker._save_ending(ending, False)
+        worker._recorder.save_alone(ending, False)
     assert [app.get_run(r.id).status for r in held] == ["succeeded", "succeeded"]
     assert [app.run_log(r.id).entry_count for r in held] == [1, 1]
 
@@ -581,3 +582,25 @@ def test_events_are_read_page_by_page_after_a_position_and_only_of_the_topics_as
         runs[4].id
     ]
     assert list(pages_after(app, pages[-1][1], topics, 2)) == []
+
+
+def test_entries_below_the_threshold_are_counted_on_the_runs_final_event(app, clock):
+    from dataclasses import replace
+
+    from domain.run import Run
+
+    run = app.request_run(register(app, log_level="Info").id, actor="bob")
+    lines = [(LogLevel.Verbose, "v"), (LogLevel.Debug, "d"), (LogLevel.Info, "i")]
+    worker = make_worker(app, clock, Scripted(lines=lines))
+    worker.step()
+    finish(worker)
+    assert app.run_log(run.id).entry_count == 1  # only Info was recorded
+    final = list(app.events.get(run.id))[-1]
+    assert isinstance(final, Run.Succeeded) and final.discarded_entries == 2
+    assert app.get_run(run.id).discarded_entries == 2  # replayed from the stored events
+    # An ending stored before the count existed still decodes, as 0.
+    stored = app.mapper.to_stored_event(final)
+    state = app.mapper.transcoder.decode(stored.state)
+    del state["discarded_entries"]
+    old = app.mapper.to_domain_event(replace(stored, state=app.mapper.transcoder.encode(state)))
+    assert old.discarded_entries == 0
