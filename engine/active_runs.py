@@ -27,6 +27,8 @@ class StopReason(StrEnum):
     SHUTDOWN = "shutdown"
     # Another worker's reaper already recorded the run's end: nothing left to record.
     ENDED_ELSEWHERE = "abandoned"
+    # The worker could not renew its lease: it stops its runs before anyone may take them.
+    FENCED = "fenced"
 
 
 @dataclass
@@ -47,6 +49,8 @@ class ActiveRuns:
         self.concurrency = concurrency
         self.lock = threading.RLock()
         self.accepting = True
+        # Set while the worker cannot renew its lease: it holds no new runs until it can.
+        self.fenced = False
         self._runs: dict[UUID, Active] = {}
         self._idle = threading.Condition(self.lock)
         self._wakeup = wakeup
@@ -71,7 +75,7 @@ class ActiveRuns:
 
     def free_slots(self) -> int:
         """How many more runs the worker may hold now (0 once it stops accepting)."""
-        if not self.accepting:
+        if not self.accepting or self.fenced:
             return 0
         return self.concurrency - len(self._runs)
 

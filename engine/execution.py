@@ -170,6 +170,12 @@ class RunExecutions:
                 return RunEnding(run, Ending.ABANDONED, error=because)
             case StopReason.ENDED_ELSEWHERE:
                 return RunEnding(run, None)
+            case StopReason.FENCED:
+                because = (
+                    f"worker {self._worker_id} lost touch with the store and stopped the run "
+                    "before its lease ran out, so that no other worker runs it twice"
+                )
+                return RunEnding(run, Ending.ABANDONED, error=because)
         if outcome.exit_code == 0 and not outcome.error:
             return RunEnding(run, Ending.SUCCEEDED, exit_code=0)
         error = redactor.redact_optional(outcome.error) or f"exited with code {outcome.exit_code}"

@@ -1,7 +1,7 @@
 """The engine's ports: what a worker needs from the world, in one place.
 
-Adapters implement them (`adapters.worker_liveness.PostgresLiveness` is a `Liveness`); the
-application (`JobLedger`) is a `LogWriter`; the runs projection's view is a `RunsSnapshot`.
+Adapters implement them (`adapters.worker_leases.PostgresWorkerLeases` is a `WorkerLeases`);
+the application (`JobLedger`) is a `LogWriter`; the runs projection's view is a `RunsSnapshot`.
 """
 
 from __future__ import annotations
@@ -18,23 +18,25 @@ from domain.run_log import RunLog
 LogEntry = tuple[datetime, LogLevel, str]
 
 
-class Liveness(Protocol):
-    """How workers tell a dead worker from a live one (PostgreSQL: session advisory locks)."""
+class WorkerLeases(Protocol):
+    """How workers tell a dead worker from a live one: leases each worker renews, and that
+    others may take over only once expired by a grace period (PostgreSQL: a lease table)."""
 
     def hold(self, worker_id: str) -> None:
-        """Announce this worker alive until `release` (or until its process dies)."""
+        """Take a lease for this worker id (refused while a live worker holds it)."""
         ...
 
-    def is_gone(self, worker_id: str) -> bool:
-        """Whether the worker with this id no longer holds its liveness."""
+    def renew(self) -> None:
+        """Push our lease's expiry forward; raises when the store cannot be reached."""
         ...
 
-    def check(self) -> None:
-        """Make sure we still hold our own liveness (take it again after a lost session)."""
+    def expired(self, worker_ids: Iterable[str]) -> set[str]:
+        """Which of these workers' leases expired more than the grace period ago (or are
+        released). Raises when the store cannot be reached: then nothing is abandoned."""
         ...
 
     def release(self) -> None:
-        """Stop announcing this worker alive."""
+        """Give the lease up, on a clean stop."""
         ...
 
 

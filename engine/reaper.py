@@ -1,8 +1,8 @@
 """Abandonment: no run is left `running` by a worker that is gone.
 
-A worker proves it is alive through a `Liveness` (on PostgreSQL a session advisory lock);
-the others abandon the runs of a worker whose liveness is free, and each worker abandons its
-own runs that no pool thread holds any more (their end could not be recorded).
+A worker proves it is alive by renewing a lease (`WorkerLeases`); the others abandon the runs
+of a worker whose lease expired more than a grace period ago, and each worker abandons its own
+runs that no pool thread holds any more (their end could not be recorded).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from datetime import datetime
 from uuid import UUID
 
 from application.app import JobLedger
+from application.outage import Outage
 from domain.errors import Conflict, NotFound
 from engine.active_runs import ActiveRuns
 from engine.board import RunBoard
-from engine.ports import Liveness
+from engine.ports import WorkerLeases
 
 logger = logging.getLogger("jobledger.worker")
 
@@ -30,16 +31,17 @@ class Reaper:
         worker_id: str,
         board: RunBoard,
         active: ActiveRuns,
-        liveness: Liveness | None,
+        leases: WorkerLeases | None,
     ) -> None:
         self._app = app
         self._worker_id = worker_id
         self._board = board
         self._active = active
-        self._liveness = liveness
+        self._leases = leases
+        self._outage = Outage(f"worker {worker_id} reaper", logger)
 
     def reap(self, now: datetime) -> int:
-        """Abandon the runs of workers that are gone (their liveness lock is free), and our
+        """Abandon the runs of workers that are gone (their lease expired), and our
         own runs that no pool thread holds any more: their end could not be recorded (the
         store was unreachable), and while we live no other worker's reaper will take them."""
         with self._active.lock:
@@ -51,32 +53,28 @@ class Reaper:
         reason = f"worker {self._worker_id} could not record how the run ended"
         # A run that did end meanwhile (the board lags the store) is a Conflict: left alone.
         reaped = sum(self.abandon(run_id, reason, now) for run_id in orphans)
-        if self._liveness is None:
+        if self._leases is None:
             return reaped
-        return reaped + self._reap_dead_workers(self._liveness, now)
+        return reaped + self._reap_dead_workers(self._leases, now)
 
-    def _reap_dead_workers(self, liveness: Liveness, now: datetime) -> int:
-        try:
-            liveness.check()
-        except Exception:
-            logger.exception("worker %s: cannot hold its liveness lock", self._worker_id)
+    def _reap_dead_workers(self, leases: WorkerLeases, now: datetime) -> int:
         with self._active.lock:
             by_worker: dict[str, list[UUID]] = {}
             for run in self._board.running():
                 if run.worker and run.worker != self._worker_id:
                     by_worker.setdefault(run.worker, []).append(run.id)
+        if not by_worker:
+            return 0
+        try:
+            gone = leases.expired(by_worker)
+        except Exception as error:
+            # We cannot tell who is alive: abandon nothing until we can.
+            self._outage.failed(error)
+            return 0
+        self._outage.succeeded()
         reaped = 0
-        for worker_id, run_ids in by_worker.items():
-            try:
-                gone = liveness.is_gone(worker_id)
-            except Exception:
-                logger.exception(
-                    "worker %s: liveness check of %s failed", self._worker_id, worker_id
-                )
-                continue
-            if not gone:
-                continue
-            for run_id in run_ids:
+        for worker_id in sorted(gone):
+            for run_id in by_worker[worker_id]:
                 if self.abandon(run_id, f"worker {worker_id} stopped responding", now):
                     reaped += 1
         return reaped

@@ -31,6 +31,7 @@ from eventsourcing.utils import get_topic
 
 from application.app import JobLedger
 from application.event_reader import pages_after
+from application.outage import LoopState, Outage
 from application.ports import Clock, Wakeup
 from domain.run import Run
 from domain.run_status import RunStatus
@@ -40,8 +41,9 @@ from engine.claims import Claimer
 from engine.endings import EndingBatcher
 from engine.execution import RECORD_RETRY_DELAYS, EndRecorder, RunExecutions
 from engine.job_cache import JobCache
+from engine.lease_keeper import LeaseKeeper
 from engine.log_pipeline import LogBatchLimits
-from engine.ports import Liveness, RunsSnapshot
+from engine.ports import RunsSnapshot, WorkerLeases
 from engine.reaper import Reaper
 from jobtypes import Executor
 
@@ -50,6 +52,8 @@ __all__ = ["RECORD_RETRY_DELAYS", "SHUTDOWN", "STARTUP_ABANDON_REASON", "Worker"
 logger = logging.getLogger("jobledger.worker")
 
 STARTUP_ABANDON_REASON = "worker stopped; found at start-up"
+# How long a lease lasts unrenewed; others wait for its expiry plus a grace period.
+DEFAULT_LEASE = timedelta(seconds=20)
 # The stop reason of the worker's own shutdown (kept under its old name for callers).
 SHUTDOWN = StopReason.SHUTDOWN
 
@@ -71,7 +75,8 @@ class Worker:
         wakeup: Wakeup,
         worker_id: str | None = None,
         concurrency: int = 4,
-        liveness: Liveness | None = None,
+        leases: WorkerLeases | None = None,
+        lease: timedelta = DEFAULT_LEASE,
         runs_view: RunsSnapshot | None = None,
         abandon_running_at_start: bool = False,
         poll_interval: float = 5.0,
@@ -90,7 +95,11 @@ class Worker:
         self.wakeup = wakeup
         self.id = worker_id or new_worker_id()
         self.concurrency = concurrency
-        self.liveness = liveness
+        self.leases = leases
+        self.lease = lease
+        self._keeper: LeaseKeeper | None = None
+        self._outage = Outage(f"worker {self.id}", logger)
+        self._log_outage = Outage(f"worker {self.id} log writer", logger)
         self.runs_view = runs_view
         self.abandon_running_at_start = abandon_running_at_start
         self.poll_interval = poll_interval
@@ -129,7 +138,7 @@ class Worker:
             executions=executions,
         )
         self._reaper = Reaper(
-            app, worker_id=self.id, board=self.board, active=self._active, liveness=liveness
+            app, worker_id=self.id, board=self.board, active=self._active, leases=leases
         )
 
     # What callers and tests read and set ------------------------------------------------
@@ -164,13 +173,21 @@ class Worker:
     # Start-up ---------------------------------------------------------------------------
 
     def start_up(self) -> None:
-        """Hold liveness, load the unfinished runs, deal with runs left by dead workers."""
+        """Take a lease, load the unfinished runs, deal with runs left by dead workers."""
         if self._started:
             return
         self._started = True
-        if self.liveness is not None:
-            # Before any claim: a run started under our id must always be backed by our lock.
-            self.liveness.hold(self.id)
+        if self.leases is not None:
+            # Before any claim: a run started under our id must always be backed by a lease.
+            self.leases.hold(self.id)
+            self._keeper = LeaseKeeper(
+                self.leases,
+                worker_id=self.id,
+                lease=self.lease,
+                on_fence=self._fence,
+                on_resume=self._resume,
+            )
+            self._keeper.start()
         self._seed_from_view()
         self.read_events()
         if self.abandon_running_at_start:
@@ -182,6 +199,18 @@ class Worker:
         self.app.after_save.append(self._saved)
 
     def _saved(self, _notification_id: int) -> None:
+        self.wakeup.set()
+
+    def _fence(self) -> None:
+        """The lease could not be renewed: stop every held run, take no new one."""
+        with self._active.lock:
+            self._active.fenced = True
+        self._active.stop_all(StopReason.FENCED)
+        self.wakeup.set()
+
+    def _resume(self) -> None:
+        with self._active.lock:
+            self._active.fenced = False
         self.wakeup.set()
 
     def _seed_from_view(self) -> None:
@@ -222,10 +251,20 @@ class Worker:
         while not self._stop_loop.is_set():
             try:
                 self.step()
-            except Exception:  # a database blip must not kill the worker: log, wait, retry
-                logger.exception("worker %s: loop step failed", self.id)
-                self._stop_loop.wait(1.0)
+            except Exception as error:  # the store away must not kill the worker: say so once
+                self._stop_loop.wait(self._outage.failed(error))
+                continue
+            self._outage.succeeded()
             self.wakeup.wait(self.seconds_until_next())
+
+    def health(self) -> list[LoopState]:
+        """The worker's loops as /healthz reports them: its own, its log writer, its lease."""
+        states = [self._outage.state(), self._log_outage.state()]
+        if self._keeper is not None:
+            states.append(self._keeper.state())
+        if not any(thread.is_alive() for thread in self._threads) and self._threads:
+            states.append(LoopState(f"worker {self.id}", healthy=False, cause="stopped"))
+        return states
 
     def _flush_loop(self) -> None:
         while not self._stop_loop.wait(0.05):
@@ -308,8 +347,10 @@ class Worker:
         for sink in sinks:
             try:
                 sink.flush_if_due(now)
-            except Exception:
-                logger.exception("worker %s: writing a log batch failed", self.id)
+            except Exception as error:  # the sink keeps the batch and tries again
+                self._log_outage.failed(error)
+            else:
+                self._log_outage.succeeded()
 
     # Stopping ---------------------------------------------------------------------------
 
@@ -339,5 +380,7 @@ class Worker:
         self._endings.close()
         if self._saved in self.app.after_save:
             self.app.after_save.remove(self._saved)
-        if self.liveness is not None:
-            self.liveness.release()
+        if self._keeper is not None:
+            self._keeper.stop()
+        if self.leases is not None:
+            self.leases.release()

@@ -18,7 +18,7 @@ from typing import Any
 from adapters.clock import SystemClock
 from adapters.event_store_config import StoreSettings, conninfo
 from adapters.pg_wakeup import PostgresWakeup
-from adapters.worker_liveness import PostgresLiveness
+from adapters.worker_leases import PostgresWorkerLeases
 from application.app import JobLedger
 from application.ports import Clock, ThreadWakeup, Wakeup
 from domain.errors import InvalidInput
@@ -99,7 +99,8 @@ def start_worker(
     liveness = None
     if store.kind == "postgres":
         wakeup = PostgresWakeup(conninfo(store), app.recorder.channel_name)  # type: ignore[attr-defined]
-        liveness = PostgresLiveness(conninfo(store))
+        liveness = PostgresWorkerLeases(conninfo(store), store.schema)
+        liveness.create_table()
     else:
         wakeup = ThreadWakeup()
     worker = Worker(
@@ -109,7 +110,7 @@ def start_worker(
         wakeup=wakeup,
         worker_id=worker_id,
         concurrency=concurrency,
-        liveness=liveness,
+        leases=liveness,
         runs_view=runs_view,
         abandon_running_at_start=store.kind == "sqlite",
         **options,

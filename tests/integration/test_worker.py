@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,7 @@ from adapters.job_types import JobTypeCatalog
 from adapters.master_key import MasterKey
 from adapters.secret_vault import SecretVault
 from application.app import JobLedger
+from domain.errors import Conflict
 from domain.run import Run, retry_run_id
 from interfaces.bootstrap import System, build
 from interfaces.settings import Settings
@@ -390,25 +392,34 @@ def test_sigterm_stops_the_worker_cleanly_abandoning_what_outlives_the_grace(
 
 
 @pytest.mark.postgres
-def test_liveness_locks_tell_a_live_worker_from_a_gone_one(pg_store) -> None:
-    from adapters.worker_liveness import PostgresLiveness
+def test_leases_tell_a_live_worker_from_a_gone_one_by_the_databases_clock(pg_store) -> None:
+    from adapters.worker_leases import PostgresWorkerLeases
 
-    alive, other = PostgresLiveness(conninfo(pg_store)), PostgresLiveness(conninfo(pg_store))
+    def leases(seconds: float) -> PostgresWorkerLeases:
+        made = PostgresWorkerLeases(
+            conninfo(pg_store),
+            pg_store.schema,
+            lease=timedelta(seconds=seconds),
+            grace=timedelta(seconds=seconds),
+        )
+        made.create_table()
+        return made
+
+    alive, other, brief = leases(30), leases(30), leases(0.2)
     try:
         alive.hold("worker-a")
         other.hold("worker-b")
-        assert not other.is_gone("worker-a")
-        assert not other.is_gone("worker-b")  # itself: never gone
-        assert not other.is_gone("worker-a")  # a probe releases what it took
-        with pytest.raises(RuntimeError):
-            PostgresLiveness(conninfo(pg_store)).hold("worker-a")  # one holder per id
-        alive.release()  # as when its process dies and its session ends
-        # The server drops the lock when the closed session's backend exits, a moment
-        # after the client hangs up: wait for that, with a deadline.
+        assert other.expired(["worker-a", "worker-b"]) == set()  # itself: never expired
+        with pytest.raises(Conflict):
+            leases(30).hold("worker-a")  # one holder per id while its lease runs
+        alive.renew()
+        brief.hold("worker-c")  # renews nothing from now on, as a dead worker would
         deadline = time.monotonic() + 5
-        while not other.is_gone("worker-a") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert other.is_gone("worker-a")
+        while other.expired(["worker-c"]) != {"worker-c"}:
+            assert time.monotonic() < deadline, "a lease never expired"
+            time.sleep(0.05)
+        alive.release()  # a clean stop gives the lease up at once
+        assert other.expired(["worker-a", "worker-c"]) == {"worker-a", "worker-c"}
     finally:
-        alive.release()
-        other.release()
+        for made in (alive, other, brief):
+            made.release()
