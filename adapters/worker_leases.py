@@ -135,12 +135,12 @@ class PostgresWorkerLeases:
 
     # One connection, replaced whenever it breaks -----------------------------------------
 
-    def _execute(self, query: sql.Composable, params: tuple[object, ...] = ()) -> object:
+    def _execute(self, query: sql.Composed, params: tuple[object, ...] = ()) -> object:
         rows = self._fetchall(query, params)
         return rows[0] if rows else None
 
     def _fetchall(
-        self, query: sql.Composable, params: tuple[object, ...]
+        self, query: sql.Composed, params: tuple[object, ...]
     ) -> list[tuple[object, ...]]:
         conn = self._connection()
         # A partition that swallows bytes leaves a query waiting for ever (TCP sees no
