@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from interfaces.cli.context import opened
+from interfaces.signals import stop_requested, wait_for
 from interfaces.worker_runtime import DEFAULT_CONCURRENCY, DEFAULT_GRACE_SECONDS
 
 
@@ -58,14 +59,24 @@ def register(commands: Any) -> None:
 
 
 def worker(args: argparse.Namespace) -> int:
-    from interfaces.worker_runtime import run_until_signalled
+    """Run a worker in this process until SIGTERM or SIGINT, then stop claiming, let running
+    runs finish for `--grace` seconds and stop (and abandon) the rest."""
+    from interfaces.worker_runtime import start_worker
 
     def announce(line: str) -> None:
         print(line)
         sys.stdout.flush()
 
-    with opened() as system:
-        run_until_signalled(
-            system, concurrency=args.concurrency, grace=args.grace, announce=announce
+    with opened() as system, stop_requested() as stop:
+        handle = start_worker(
+            system.app, system.backend, runs_view=system.runs, concurrency=args.concurrency
         )
+        announce(
+            f"JobLedger worker {handle.worker_id} running up to {args.concurrency} runs at a "
+            f"time on {system.backend.describe()}"
+        )
+        try:
+            wait_for(stop)
+        finally:
+            handle.stop(grace=args.grace)
     return 0

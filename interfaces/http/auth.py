@@ -1,6 +1,6 @@
 """Who is calling: a bearer token, or the web pages' session cookie; and what they may do.
 
-Roles (interfaces.principal.ROLES): viewer reads, operator also runs and cancels, admin
+Roles (domain.access.ROLES): viewer reads, operator also runs and cancels, admin
 does everything. A Bearer header wins over a cookie. A cookie-authenticated request that
 changes something (POST, PUT, PATCH, DELETE) must also carry the page's CSRF token, or a
 page on another site could make the browser act for the user.
@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from domain.access import Principal
 from interfaces.http.problems import Forbidden, Unauthorized
-from interfaces.principal import Principal
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

@@ -46,7 +46,7 @@ def render_metrics(system: Any, now: datetime) -> str:
         for labels, value in samples:
             lines.append(f"{name}{labels} {_number(value)}")
 
-    runs_view = system.view("runs")
+    runs_view = system.runs
     counts = runs_view.count_by_status()
     metric(
         "jobledger_runs",
@@ -93,7 +93,7 @@ def render_metrics(system: Any, now: datetime) -> str:
     for suffix_or_labels, value in samples:
         lines.append(f"jobledger_fire_lag_seconds{suffix_or_labels} {_number(value)}")
 
-    logs_view = system.view("logs")
+    logs_view = system.logs
     count_entries = getattr(logs_view, "count_entries", None)
     if count_entries is not None:
         metric(

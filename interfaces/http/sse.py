@@ -44,7 +44,7 @@ async def log_events(
     min_level: str | None,
     poll: float = POLL_SECONDS,
 ) -> AsyncIterator[bytes]:
-    logs, runs = system.view("logs"), system.view("runs")
+    logs, runs = system.logs, system.runs
 
     def page(start: int) -> tuple[list[dict[str, Any]], int | None]:
         result: tuple[list[dict[str, Any]], int | None] = logs.entries(

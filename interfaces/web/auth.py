@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from interfaces.principal import Principal
+from domain.access import Principal
 from interfaces.web.render import render
 from interfaces.web.session import (
     LOGIN_COOKIE,

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 
-from interfaces.principal import Principal
+from domain.access import Principal
 
 COOKIE = "jobledger_session"
 # Before sign-in there is no session to carry a CSRF token, so the sign-in form gets its

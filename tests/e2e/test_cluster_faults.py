@@ -194,7 +194,7 @@ def recorded_runs(settings: Settings) -> list[dict[str, Any]]:
     system = build(settings, announce=lambda _message: None)
     try:
         system.catch_up()
-        view = system.view("runs")
+        view = system.runs
         runs, cursor = view.list_runs(limit=1000)
         while cursor is not None:
             page, cursor = view.list_runs(limit=1000, cursor=cursor)

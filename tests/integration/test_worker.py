@@ -330,7 +330,7 @@ def test_on_sqlite_a_run_logs_at_its_threshold_with_secrets_masked(
         stored = system.app.get_run(run.id)
         assert stored.exit_code == 3 and SECRET not in (stored.error or "")
         system.catch_up()
-        entries, _ = system.view("logs").entries(run.id, limit=100)
+        entries, _ = system.logs.entries(run.id, limit=100)
         messages = [(e["level"], e["message"]) for e in entries]
         assert SECRET not in repr(messages) and encoded not in repr(messages)
         # stdout and stderr are two pipes read by two threads: no order between them.

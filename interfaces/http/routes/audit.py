@@ -11,11 +11,11 @@ from fastapi.responses import Response
 
 from interfaces.http import schemas
 from interfaces.http.auth import Viewer
+from interfaces.http.deps import SystemDep
 from interfaces.http.inputs import utc
 from interfaces.http.present import history_entry
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes.common import Cursor, Limit
-from interfaces.http.state import system_of
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
 )
 def audit(
     request: Request,
+    system: SystemDep,
     _principal: Viewer,
     job_id: UUID | None = None,
     actor: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
@@ -37,17 +38,13 @@ def audit(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
-    items, next_cursor = (
-        system_of(request)
-        .view("audit")
-        .entries(
-            job_id=job_id,
-            actor=actor,
-            since=utc(since, "since"),
-            until=utc(until, "until"),
-            limit=limit,
-            cursor=cursor,
-        )
+    items, next_cursor = system.audit.entries(
+        job_id=job_id,
+        actor=actor,
+        since=utc(since, "since"),
+        until=utc(until, "until"),
+        limit=limit,
+        cursor=cursor,
     )
     return OrjsonResponse(
         {"items": [history_entry(entry) for entry in items], "next_cursor": next_cursor}
