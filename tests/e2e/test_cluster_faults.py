@@ -26,8 +26,9 @@ from uuid import UUID
 
 import pytest
 
-from adapters.event_store_config import parse_database_url, store_env
+from adapters.event_store_config import parse_database_url
 from adapters.job_types import JobTypeCatalog
+from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.errors import NotFound, SecretUnavailable
 from domain.run import scheduled_run_id
@@ -129,7 +130,7 @@ def app(settings: Settings) -> Iterator[JobLedger]:
     """The test's own hand on the store while the cluster runs: the application only, on a
     small pool, so the five processes have the server's connections to themselves."""
     build(settings, announce=lambda _message: None).close()  # creates every table, once
-    env = {**store_env(settings.store), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
+    env = backend_for(settings.store).event_store_env(pool_size=1, max_overflow=1)
     app = JobLedger(vault=NoSecrets(), job_types=JobTypeCatalog(), env=env)
     yield app
     app.close()
