@@ -184,13 +184,13 @@ class Bare:
 
 def build_app(bench: BenchStore) -> Bare:
     """`JobLedger` with the real vault and data-key store, without importing the views."""
-    from adapters.job_types import JobTypeCatalog
-    from adapters.secret_vault import SecretVault
+    from adapters.job_types import EntryPointJobTypeCatalog
+    from adapters.secret_vault import EnvelopeSecretVault
     from application.app import JobLedger
 
     keys = bench.backend.data_key_store()
-    vault = SecretVault(keys, MasterKey.from_text(bench.master_key_text))
-    app = JobLedger(vault=vault, job_types=JobTypeCatalog(), env=bench.env())
+    vault = EnvelopeSecretVault(keys, MasterKey.from_text(bench.master_key_text))
+    app = JobLedger(vault=vault, job_types=EntryPointJobTypeCatalog(), env=bench.env())
     return Bare(app=app, keys=keys)
 
 

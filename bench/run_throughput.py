@@ -35,15 +35,15 @@ LOG_LINES = 3
 
 def _app(bench: BenchStore, pool_size: int) -> Any:
     """The application as the composition root builds it, with a pool for `pool_size`."""
-    from adapters.job_types import JobTypeCatalog
+    from adapters.job_types import EntryPointJobTypeCatalog
     from adapters.master_key import MasterKey
-    from adapters.secret_vault import SecretVault
+    from adapters.secret_vault import EnvelopeSecretVault
     from application.app import JobLedger
 
     keys = bench.backend.data_key_store()
     env = bench.backend.event_store_env(pool_size=pool_size, max_overflow=4)
-    vault = SecretVault(keys, MasterKey.from_text(bench.master_key_text))
-    app = JobLedger(vault=vault, job_types=JobTypeCatalog(), env=env)
+    vault = EnvelopeSecretVault(keys, MasterKey.from_text(bench.master_key_text))
+    app = JobLedger(vault=vault, job_types=EntryPointJobTypeCatalog(), env=env)
     return app, keys
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.data_keys import DataKeyStore
-from adapters.job_types import JobTypeCatalog
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.master_key import MasterKey, load_master_key
-from adapters.secret_vault import SecretVault
+from adapters.secret_vault import EnvelopeSecretVault
 from adapters.store_backend import StoreBackend, backend_for
 from application.app import JobLedger
 from application.ports import TokenStore
@@ -100,8 +100,8 @@ def build(settings: Settings, *, announce: Callable[[str], None] | None = None) 
     backend = backend_for(settings.store)
     env = backend.event_store_env()
     keys = backend.data_key_store()
-    vault = SecretVault(keys, master_key)
-    app = JobLedger(vault=vault, job_types=JobTypeCatalog(), env=env)
+    vault = EnvelopeSecretVault(keys, master_key)
+    app = JobLedger(vault=vault, job_types=EntryPointJobTypeCatalog(), env=env)
     views = backend.open_views(env)
     projections = views.projections()
     follower = EventFollower(

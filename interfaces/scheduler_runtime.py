@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from adapters.clock import SystemClock
-from adapters.job_types import JobTypeCatalog
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.store_backend import StoreBackend
 from application.app import JobLedger
 from application.ports import Clock
@@ -45,7 +45,7 @@ def scheduler_app(settings: Settings, backend: StoreBackend) -> JobLedger:
     it. A full `build()` would hold about 30 PostgreSQL connections for nothing."""
     backend.prepare_data_dir(settings.data_dir)
     env = backend.event_store_env(pool_size=2, max_overflow=2)
-    return JobLedger(vault=_NoSecrets(), job_types=JobTypeCatalog(), env=env)
+    return JobLedger(vault=_NoSecrets(), job_types=EntryPointJobTypeCatalog(), env=env)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from uuid import UUID
 import pytest
 
 from adapters.event_store_config import parse_database_url
-from adapters.job_types import JobTypeCatalog
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.errors import NotFound, SecretUnavailable
@@ -131,7 +131,7 @@ def app(settings: Settings) -> Iterator[JobLedger]:
     small pool, so the five processes have the server's connections to themselves."""
     build(settings, announce=lambda _message: None).close()  # creates every table, once
     env = backend_for(settings.store).event_store_env(pool_size=1, max_overflow=1)
-    app = JobLedger(vault=NoSecrets(), job_types=JobTypeCatalog(), env=env)
+    app = JobLedger(vault=NoSecrets(), job_types=EntryPointJobTypeCatalog(), env=env)
     yield app
     app.close()
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from adapters.event_store_config import StoreSettings, parse_database_url
-from adapters.job_types import JobTypeCatalog
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.errors import Conflict
@@ -39,7 +39,7 @@ class EventStoreContract:
         def open_() -> JobLedger:
             app = JobLedger(
                 vault=FakeVault(),
-                job_types=JobTypeCatalog(),
+                job_types=EntryPointJobTypeCatalog(),
                 env=backend_for(store).event_store_env(),
             )
             opened.append(app)

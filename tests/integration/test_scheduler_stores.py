@@ -18,7 +18,7 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from adapters.event_store_config import StoreSettings, parse_database_url
-from adapters.job_types import JobTypeCatalog
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.run import Run
@@ -80,7 +80,7 @@ class SchedulerContract:
 
         def open_one() -> JobLedger:
             env = backend_for(store).event_store_env(pool_size=1, max_overflow=2)
-            app = JobLedger(vault=FakeVault(), job_types=JobTypeCatalog(), env=env)
+            app = JobLedger(vault=FakeVault(), job_types=EntryPointJobTypeCatalog(), env=env)
             apps.append(app)
             return app
 

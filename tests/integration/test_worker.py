@@ -20,9 +20,9 @@ import pytest
 
 from adapters.data_keys_postgres import PostgresDataKeyStore
 from adapters.event_store_config import StoreSettings, conninfo, parse_database_url
-from adapters.job_types import JobTypeCatalog
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.master_key import MasterKey
-from adapters.secret_vault import SecretVault
+from adapters.secret_vault import EnvelopeSecretVault
 from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.run import Run, retry_run_id
@@ -170,8 +170,8 @@ def small_app(store: StoreSettings, key: str) -> tuple[JobLedger, Any]:
     keys = PostgresDataKeyStore(conninfo(store), store.schema)
     keys.create_table()
     env = backend_for(store).event_store_env(pool_size=2, max_overflow=4)
-    vault = SecretVault(keys, MasterKey.from_text(key))
-    return JobLedger(vault=vault, job_types=JobTypeCatalog(), env=env), keys
+    vault = EnvelopeSecretVault(keys, MasterKey.from_text(key))
+    return JobLedger(vault=vault, job_types=EntryPointJobTypeCatalog(), env=env), keys
 
 
 @pytest.mark.postgres
