@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from domain.access import Principal
+from interfaces.http.deps import get_tokens
 from interfaces.http.problems import Forbidden, Unauthorized
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -53,7 +54,7 @@ async def authenticate(request: Request) -> Principal:
     that reads the token table runs in the thread pool."""
     plain = bearer_token(request)
     if plain is not None:
-        tokens = request.app.state.tokens
+        tokens = get_tokens(request)
         principal = tokens.verify_cached(plain)
         if principal is None:
             principal = await run_in_threadpool(tokens.verify, plain)

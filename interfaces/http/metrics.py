@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from interfaces.bootstrap import System
+
 FIRE_LAG_WINDOW = 500  # most recent runs looked at
 QUANTILES = (0.5, 0.9, 0.99)
 
@@ -37,7 +39,7 @@ def fire_lags(runs: list[dict[str, Any]]) -> list[float]:
     )
 
 
-def render_metrics(system: Any, now: datetime) -> str:
+def render_metrics(system: System, now: datetime) -> str:
     lines: list[str] = []
 
     def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
