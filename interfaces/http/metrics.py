@@ -81,19 +81,7 @@ def render_metrics(system: System, now: datetime) -> str:
         ],
     )
 
-    recent, _ = runs_view.list_runs(limit=FIRE_LAG_WINDOW)
-    lags = fire_lags(recent)
-    samples: list[tuple[str, Any]] = [
-        (f'{{quantile="{q}"}}', _quantile(lags, q)) for q in QUANTILES
-    ]
-    samples += [("_sum", float(sum(lags))), ("_count", len(lags))]
-    lines.append(
-        "# HELP jobledger_fire_lag_seconds Delay from a scheduled run's slot to its start, "
-        f"over the scheduled runs among the latest {FIRE_LAG_WINDOW} runs."
-    )
-    lines.append("# TYPE jobledger_fire_lag_seconds summary")
-    for suffix_or_labels, value in samples:
-        lines.append(f"jobledger_fire_lag_seconds{suffix_or_labels} {_number(value)}")
+    lines += _fire_lag_summary(runs_view.list_runs(limit=FIRE_LAG_WINDOW)[0])
 
     logs_view = system.logs
     count_entries = getattr(logs_view, "count_entries", None)
@@ -105,3 +93,20 @@ def render_metrics(system: System, now: datetime) -> str:
             [("", count_entries())],
         )
     return "\n".join(lines) + "\n"
+
+
+def _fire_lag_summary(recent: list[dict[str, Any]]) -> list[str]:
+    """The fire-lag summary (quantiles, sum, count) over the latest runs, as text lines."""
+    lags = fire_lags(recent)
+    samples: list[tuple[str, Any]] = [
+        (f'{{quantile="{q}"}}', _quantile(lags, q)) for q in QUANTILES
+    ]
+    samples += [("_sum", float(sum(lags))), ("_count", len(lags))]
+    lines = [
+        "# HELP jobledger_fire_lag_seconds Delay from a scheduled run's slot to its start, "
+        f"over the scheduled runs among the latest {FIRE_LAG_WINDOW} runs.",
+        "# TYPE jobledger_fire_lag_seconds summary",
+    ]
+    for suffix_or_labels, value in samples:
+        lines.append(f"jobledger_fire_lag_seconds{suffix_or_labels} {_number(value)}")
+    return lines
