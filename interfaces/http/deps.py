@@ -1,8 +1,8 @@
-"""What routes get from the app, as typed `Annotated` dependencies (`SystemDep`,
-`ClockDep`, `TokensDep`), and read-your-writes after a command.
+"""What routes get from the app, typed: the System as the `Annotated` dependency
+`SystemDep` (a route names it in its signature; a test may override `get_system`), the
+token store and the clock; and read-your-writes after a command.
 
-`create_app` puts the built System, the token store and the clock on the app; a route
-names what it needs in its signature, and a test may override the dependency.
+`create_app` puts the built System, the token store and the clock on the app.
 
 Commands write events; the views that queries read are brought up to date by a follower
 (in this process under `serve`, in `projections run` processes otherwise). So that a page
@@ -39,8 +39,6 @@ def get_tokens(request: Request) -> TokenStore:
 
 
 SystemDep = Annotated[System, Depends(get_system)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
-TokensDep = Annotated[TokenStore, Depends(get_tokens)]
 
 
 def now(request: Request) -> datetime:

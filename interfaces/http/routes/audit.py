@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from interfaces.http import schemas
@@ -28,7 +28,6 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
     "`until` exclusive. Secrets appear by name only.",
 )
 def audit(
-    request: Request,
     system: SystemDep,
     _principal: Viewer,
     job_id: UUID | None = None,

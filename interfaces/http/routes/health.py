@@ -23,7 +23,7 @@ log = logging.getLogger("jobledger.http")
     summary="Whether the service and its store answer (no token needed)",
     responses={503: {"model": schemas.Health, "description": "the store does not answer"}},
 )
-def healthz(request: Request, system: SystemDep) -> Response:
+def healthz(system: SystemDep) -> Response:
     try:
         system.app.recorder.max_notification_id()
     except Exception:  # any failure to reach the store is "unavailable", and logged

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from interfaces.http import schemas
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api/job-types", tags=["job types"])
 
 
 @router.get("", response_model=schemas.JobTypes, summary="The job types and their schemas")
-def job_types(request: Request, system: SystemDep, _principal: Viewer) -> Response:
+def job_types(system: SystemDep, _principal: Viewer) -> Response:
     catalog = system.app.job_types
     items = [
         {

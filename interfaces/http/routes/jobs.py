@@ -283,7 +283,7 @@ def run_job(
     summary="Every event of a job: when, who, from what to what",
     description="Secrets appear by name only.",
 )
-def job_history(request: Request, system: SystemDep, job_id: JobId, _principal: Viewer) -> Response:
+def job_history(system: SystemDep, job_id: JobId, _principal: Viewer) -> Response:
     entries = system.audit.history(job_id)
     if not entries:
         raise NotFound("job", job_id)

@@ -29,7 +29,6 @@ RunId = Annotated[UUID, Path(description="the run's id")]
     description="`since` is inclusive and `until` exclusive, both on the request time.",
 )
 def list_runs(
-    request: Request,
     system: SystemDep,
     _principal: Viewer,
     job_id: UUID | None = None,
@@ -51,7 +50,7 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=schemas.Run, summary="Show a run")
-def get_run(request: Request, system: SystemDep, run_id: RunId, _principal: Viewer) -> Response:
+def get_run(system: SystemDep, run_id: RunId, _principal: Viewer) -> Response:
     run = system.runs.get_run(run_id)
     if run is None:
         raise NotFound("run", run_id)
