@@ -16,10 +16,9 @@ import httpx
 import pytest
 
 from adapters.event_store_config import StoreSettings, parse_database_url
-from adapters.token_store import build_token_store
 from domain.log_level import LogLevel
 from domain.schedule import CronSchedule
-from interfaces.bootstrap import System, build
+from interfaces.bootstrap import System, build, build_token_store
 from interfaces.http.app import create_app
 from interfaces.http.server import BackgroundServer
 from interfaces.settings import Settings

@@ -23,8 +23,9 @@ from uuid import UUID
 
 import pytest
 
-from adapters.event_store_config import parse_database_url, store_env
-from adapters.job_types import JobTypeCatalog
+from adapters.event_store_config import parse_database_url
+from adapters.job_types import EntryPointJobTypeCatalog
+from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.errors import NotFound, SecretUnavailable
 from domain.run import scheduled_run_id
@@ -88,8 +89,8 @@ def app(settings: Settings) -> Iterator[JobLedger]:
     """The test's own hand on the store while the cluster runs: the application only, on a
     small pool, so the five processes have the server's connections to themselves."""
     build(settings, announce=lambda _message: None).close()  # creates every table, once
-    env = {**store_env(settings.store), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
-    app = JobLedger(vault=NoSecrets(), job_types=JobTypeCatalog(), env=env)
+    env = backend_for(settings.store).event_store_env(pool_size=1, max_overflow=1)
+    app = JobLedger(vault=NoSecrets(), job_types=EntryPointJobTypeCatalog(), env=env)
     yield app
     app.close()
 
@@ -132,7 +133,7 @@ def recorded_runs(settings: Settings) -> list[dict[str, Any]]:
     system = build(settings, announce=lambda _message: None)
     try:
         system.catch_up()
-        view = system.view("runs")
+        view = system.runs
         runs, cursor = view.list_runs(limit=1000)
         while cursor is not None:
             page, cursor = view.list_runs(limit=1000, cursor=cursor)

@@ -62,8 +62,8 @@ def make_history(system: System) -> list[Any]:
 
 
 def snapshot(system: System, jobs: list[Any]) -> dict[str, Any]:
-    jobs_view, runs_view = system.view("jobs"), system.view("runs")
-    logs_view, audit_view = system.view("logs"), system.view("audit")
+    jobs_view, runs_view = system.jobs, system.runs
+    logs_view, audit_view = system.logs, system.audit
     runs, _ = runs_view.list_runs(limit=1000)
     return {
         "jobs": jobs_view.list_jobs(limit=1000)[0],

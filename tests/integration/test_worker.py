@@ -20,16 +20,17 @@ from uuid import UUID
 import pytest
 
 from adapters.data_keys_postgres import PostgresDataKeyStore
-from adapters.event_store_config import StoreSettings, conninfo, parse_database_url, store_env
-from adapters.job_types import JobTypeCatalog
+from adapters.event_store_config import StoreSettings, conninfo, parse_database_url
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.master_key import MasterKey
-from adapters.secret_vault import SecretVault
+from adapters.secret_vault import EnvelopeSecretVault
+from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.errors import Conflict
 from domain.run import Run, retry_run_id
 from interfaces.bootstrap import System, build
 from interfaces.settings import Settings
-from interfaces.worker_runtime import WorkerHandle, executor_lookup, start_worker, start_workers
+from interfaces.worker_runtime import WorkerHandle, executor_lookup, start_worker
 
 SECRET = "tok-5f1c0e-worker-never-logged"
 JOBLEDGER = [sys.executable, "-m", "interfaces.cli.main"]
@@ -85,7 +86,7 @@ class Systems:
         return system
 
     def worker(self, system: System, **kwargs: Any) -> WorkerHandle:
-        handle = start_workers(system, **kwargs)
+        handle = start_worker(system.app, system.backend, runs_view=system.runs, **kwargs)
         self.handles.append(handle)
         return handle
 
@@ -128,7 +129,7 @@ class PgApps:
     def worker(self, lite: Lite, *, concurrency: int) -> WorkerHandle:
         handle = start_worker(
             lite.app,
-            self.store,
+            backend_for(self.store),
             executor_for=executor_lookup(lite.app.job_types),
             concurrency=concurrency,
         )
@@ -170,9 +171,9 @@ def small_app(store: StoreSettings, key: str) -> tuple[JobLedger, Any]:
     """An application of its own, with a small connection pool (four share one server)."""
     keys = PostgresDataKeyStore(conninfo(store), store.schema)
     keys.create_table()
-    env = {**store_env(store), "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4"}
-    vault = SecretVault(keys, MasterKey.from_text(key))
-    return JobLedger(vault=vault, job_types=JobTypeCatalog(), env=env), keys
+    env = backend_for(store).event_store_env(pool_size=2, max_overflow=4)
+    vault = EnvelopeSecretVault(keys, MasterKey.from_text(key))
+    return JobLedger(vault=vault, job_types=EntryPointJobTypeCatalog(), env=env), keys
 
 
 @pytest.mark.postgres
@@ -189,7 +190,7 @@ def test_four_workers_racing_start_each_run_exactly_once(pg_store, key: str) -> 
             handles.append(
                 start_worker(
                     each,
-                    pg_store,
+                    backend_for(pg_store),
                     executor_for=executor_lookup(each.job_types),
                     concurrency=3,
                 )
@@ -332,7 +333,7 @@ def test_on_sqlite_a_run_logs_at_its_threshold_with_secrets_masked(
         stored = system.app.get_run(run.id)
         assert stored.exit_code == 3 and SECRET not in (stored.error or "")
         system.catch_up()
-        entries, _ = system.view("logs").entries(run.id, limit=100)
+        entries, _ = system.logs.entries(run.id, limit=100)
         messages = [(e["level"], e["message"]) for e in entries]
         assert SECRET not in repr(messages) and encoded not in repr(messages)
         # stdout and stderr are two pipes read by two threads: no order between them.

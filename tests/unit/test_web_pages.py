@@ -54,7 +54,12 @@ def app() -> FastAPI:
     app = FastAPI()
     views = EmptyViews()
     app.state.system = SimpleNamespace(
-        master_key=MasterKey.generate(), view=lambda _name: views, app=ClashingLedger()
+        master_key=MasterKey.generate(),
+        jobs=views,
+        runs=views,
+        logs=views,
+        audit=views,
+        app=ClashingLedger(),
     )
     app.state.tokens = FakeTokens()
     app.state.clock = FakeClock()
