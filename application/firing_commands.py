@@ -21,6 +21,7 @@ from eventsourcing.persistence import RecordConflictError, Recording
 from application.base import LedgerBase
 from domain import run as run_model
 from domain.run import Run
+from domain.run_status import RunStatus
 
 SCHEDULER_ACTOR = "scheduler"
 
@@ -65,11 +66,11 @@ class FiringResult:
 
     @property
     def requested(self) -> int:
-        return sum(1 for run in self.saved if run.status == "queued")
+        return sum(1 for run in self.saved if run.status == RunStatus.QUEUED)
 
     @property
     def skipped(self) -> int:
-        return sum(1 for run in self.saved if run.status == "skipped")
+        return sum(1 for run in self.saved if run.status == RunStatus.SKIPPED)
 
 
 class FiringCommands(LedgerBase):

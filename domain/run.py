@@ -7,15 +7,15 @@ recording the outcome of a run never replays thousands of log events.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict
+from domain.run_status import FINISHED_STATUSES, RunStatus
 
 TRIGGERS = ("schedule", "manual", "retry")
-FINISHED = ("succeeded", "failed", "timed_out", "cancelled", "skipped", "abandoned")
 MAX_ERROR_LENGTH = 4_000
 
 # Fixed namespace for the name-based ids of scheduled runs. Never change it: two scheduler
@@ -83,21 +83,21 @@ class Run(Aggregate):
         attempt: int
 
         def apply(self, run: Run) -> None:
-            run.status = "running"
+            run.status = RunStatus.RUNNING
             run.worker = self.worker
             run.started_at = self.timestamp
 
     class Finished(Aggregate.Event):
         """Base of the events that end a run."""
 
-        status = ""
+        status: ClassVar[RunStatus]  # a class constant, not a field of the stored event
 
         def apply(self, run: Run) -> None:
             run.status = self.status
             run.finished_at = self.timestamp
 
     class Succeeded(Finished):
-        status = "succeeded"
+        status = RunStatus.SUCCEEDED
         exit_code: int | None
 
         def apply(self, run: Run) -> None:
@@ -105,7 +105,7 @@ class Run(Aggregate):
             run.exit_code = self.exit_code
 
     class Failed(Finished):
-        status = "failed"
+        status = RunStatus.FAILED
         exit_code: int | None
         error: str | None
 
@@ -115,7 +115,7 @@ class Run(Aggregate):
             run.error = self.error
 
     class TimedOut(Finished):
-        status = "timed_out"
+        status = RunStatus.TIMED_OUT
         timeout_seconds: int
 
         def apply(self, run: Run) -> None:
@@ -129,11 +129,11 @@ class Run(Aggregate):
             run.cancel_requested_by = self.actor
 
     class Cancelled(Finished):
-        status = "cancelled"
+        status = RunStatus.CANCELLED
         actor: str
 
     class Skipped(Finished):
-        status = "skipped"
+        status = RunStatus.SKIPPED
         reason: str
 
         def apply(self, run: Run) -> None:
@@ -141,7 +141,7 @@ class Run(Aggregate):
             run.error = self.reason
 
     class Abandoned(Finished):
-        status = "abandoned"
+        status = RunStatus.ABANDONED
         reason: str
 
         def apply(self, run: Run) -> None:
@@ -176,7 +176,7 @@ class Run(Aggregate):
         self.timeout_seconds = timeout_seconds
         self.attempt = attempt
         self.retry_of = retry_of
-        self.status = "queued"
+        self.status = RunStatus.QUEUED
         self.worker: str | None = None
         self.started_at: datetime | None = None
         self.finished_at: datetime | None = None
@@ -186,46 +186,46 @@ class Run(Aggregate):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in FINISHED
+        return self.status in FINISHED_STATUSES
 
-    def _require(self, *statuses: str, action: str) -> None:
+    def _require(self, *statuses: RunStatus, action: str) -> None:
         if self.status not in statuses:
             raise Conflict(f"run {self.id} is {self.status}; cannot {action}")
 
     def start(self, worker: str) -> None:
-        self._require("queued", action="start it")
+        self._require(RunStatus.QUEUED, action="start it")
         self.trigger_event(self.Started, worker=worker, attempt=self.attempt)
 
     def succeed(self, exit_code: int | None = 0) -> None:
-        self._require("running", action="record success")
+        self._require(RunStatus.RUNNING, action="record success")
         self.trigger_event(self.Succeeded, exit_code=exit_code)
 
     def fail(self, exit_code: int | None, error: str | None) -> None:
-        self._require("running", action="record failure")
+        self._require(RunStatus.RUNNING, action="record failure")
         self.trigger_event(self.Failed, exit_code=exit_code, error=_clip(error))
 
     def time_out(self) -> None:
-        self._require("running", action="record a timeout")
+        self._require(RunStatus.RUNNING, action="record a timeout")
         self.trigger_event(self.TimedOut, timeout_seconds=self.timeout_seconds or 0)
 
     def request_cancel(self, actor: str) -> None:
         """Ask to stop the run. A queued run is cancelled at once; a running one by its worker."""
-        self._require("queued", "running", action="cancel it")
+        self._require(RunStatus.QUEUED, RunStatus.RUNNING, action="cancel it")
         if self.cancel_requested_by is None:
             self.trigger_event(self.CancelRequested, actor=actor)
-        if self.status == "queued":
+        if self.status == RunStatus.QUEUED:
             self.trigger_event(self.Cancelled, actor=actor)
 
     def confirm_cancelled(self) -> None:
-        self._require("running", action="record cancellation")
+        self._require(RunStatus.RUNNING, action="record cancellation")
         self.trigger_event(self.Cancelled, actor=self.cancel_requested_by or "system")
 
     def skip(self, reason: str) -> None:
-        self._require("queued", action="skip it")
+        self._require(RunStatus.QUEUED, action="skip it")
         self.trigger_event(self.Skipped, reason=reason)
 
     def abandon(self, reason: str) -> None:
-        self._require("queued", "running", action="abandon it")
+        self._require(RunStatus.QUEUED, RunStatus.RUNNING, action="abandon it")
         self.trigger_event(self.Abandoned, reason=_clip(reason) or "")
 
 

@@ -21,6 +21,7 @@ from eventsourcing.utils import get_topic
 from domain.errors import InvalidInput
 from domain.job import Job
 from domain.run import Run
+from domain.run_status import RunStatus
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
 
 # The columns the projection writes from Job events. The last-run summary is written from
@@ -80,7 +81,7 @@ class LastRun:
     """The newest run requested for a job in a batch, with its status by the batch's end."""
 
     run_id: UUID
-    status: str
+    status: RunStatus
     requested_at: datetime
 
 
@@ -90,7 +91,7 @@ class JobsChanges:
 
     jobs: dict[UUID, JobChange] = field(default_factory=dict)
     last_runs: dict[UUID, LastRun] = field(default_factory=dict)  # by job id
-    run_status: dict[UUID, str] = field(default_factory=dict)  # runs requested earlier
+    run_status: dict[UUID, RunStatus] = field(default_factory=dict)  # runs requested earlier
     run_jobs: dict[UUID, UUID] = field(default_factory=dict)  # run id -> job id, this batch
 
     def split(self) -> tuple[list[dict[str, Any]], list[JobChange], list[UUID]]:
@@ -178,14 +179,14 @@ def job_dict(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # Run events and the status the job's last-run summary shows after each.
-RUN_STATUS: dict[type, str] = {
-    Run.Started: "running",
-    Run.Succeeded: "succeeded",
-    Run.Failed: "failed",
-    Run.TimedOut: "timed_out",
-    Run.Cancelled: "cancelled",
-    Run.Skipped: "skipped",
-    Run.Abandoned: "abandoned",
+RUN_STATUS: dict[type, RunStatus] = {
+    Run.Started: RunStatus.RUNNING,
+    Run.Succeeded: Run.Succeeded.status,
+    Run.Failed: Run.Failed.status,
+    Run.TimedOut: Run.TimedOut.status,
+    Run.Cancelled: Run.Cancelled.status,
+    Run.Skipped: Run.Skipped.status,
+    Run.Abandoned: Run.Abandoned.status,
 }
 
 Handler = Callable[[JobsChanges, Any], None]
@@ -270,7 +271,7 @@ def _run_requested(changes: JobsChanges, e: Run.Requested) -> None:
     changes.run_jobs[e.originator_id] = e.job_id
     last = changes.last_runs.get(e.job_id)
     if last is None or e.timestamp >= last.requested_at:
-        changes.last_runs[e.job_id] = LastRun(e.originator_id, "queued", e.timestamp)
+        changes.last_runs[e.job_id] = LastRun(e.originator_id, RunStatus.QUEUED, e.timestamp)
 
 
 def _run_progressed(changes: JobsChanges, e: Any) -> None:

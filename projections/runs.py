@@ -19,18 +19,11 @@ from eventsourcing.utils import get_topic
 
 from domain.errors import InvalidInput
 from domain.run import Run
+from domain.run_status import RunStatus
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
 
-STATUSES = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "cancelled",
-    "skipped",
-    "abandoned",
-)
+# Every status a run can have, in the order of its life (filters and counts list them so).
+STATUSES: tuple[RunStatus, ...] = tuple(RunStatus)
 
 # Every column of a run row, in table order.
 RUN_COLUMNS = (
@@ -157,7 +150,7 @@ def _requested(changes: RunsChanges, e: Run.Requested) -> None:
         "job_version": e.job_version,
         "job_type": e.job_type,
         "trigger": e.trigger,
-        "status": "queued",
+        "status": RunStatus.QUEUED,
         "scheduled_for": e.scheduled_for,
         "requested_at": e.timestamp,
         "requested_by": e.requested_by,
@@ -187,7 +180,7 @@ def _target(changes: RunsChanges, e: Any) -> dict[str, Any]:
 
 
 def _started(changes: RunsChanges, e: Run.Started) -> None:
-    _target(changes, e).update(status="running", worker=e.worker, started_at=e.timestamp)
+    _target(changes, e).update(status=RunStatus.RUNNING, worker=e.worker, started_at=e.timestamp)
 
 
 def _finished(**columns: Callable[[Any], Any]) -> Handler:

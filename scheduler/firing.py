@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from application.firing_commands import SlotRequest
+from domain.run_status import RunStatus
 from scheduler.job_index import ActiveRun, IndexedJob
 
 MISSED = "missed while the scheduler was down"
@@ -118,7 +119,7 @@ def decide(
 
     # `active` is the job's oldest run still queued or running; a run requested in this
     # batch counts as active for the job's later slots.
-    blocking: tuple[UUID, str] | None = (active.run_id, active.status) if active else None
+    blocking: tuple[UUID, RunStatus] | None = (active.run_id, active.status) if active else None
     for slot in chain(to_run, on_time):
         if job.overlap == "skip" and blocking is not None:
             run_id, status = blocking
@@ -133,7 +134,7 @@ def decide(
         else:
             request = SlotRequest(template, slot)
         decision.slots.append(request)
-        blocking = blocking or (request.run_id, "queued")
+        blocking = blocking or (request.run_id, RunStatus.QUEUED)
     return decision
 
 

@@ -41,6 +41,7 @@ from application.ports import Clock, ThreadWakeup, Wakeup
 from domain.errors import Conflict, NotFound
 from domain.job import DEFAULT_POLICIES, Job
 from domain.run import Run
+from domain.run_status import RunStatus
 from scheduler.firing import FiringRules, SlotMemo, decide
 from scheduler.job_index import IndexedJob, JobIndex
 
@@ -305,14 +306,14 @@ class Scheduler:
 
     def _queue_skips(self, job_id: UUID, reason: str) -> None:
         for run in self.index.active_runs(job_id):
-            if run.scheduled and run.status == "queued":
+            if run.scheduled and run.status == RunStatus.QUEUED:
                 self._pending_skips[run.run_id] = reason
 
     def _skip_queued_runs(self) -> None:
         """Skip the scheduled runs still queued when their job was disabled or deleted."""
         pending, self._pending_skips = self._pending_skips, {}
         for run_id, reason in pending.items():
-            if self.index.run_status(run_id) != "queued":
+            if self.index.run_status(run_id) != RunStatus.QUEUED:
                 continue  # started (or ended) since: nothing to skip
             try:
                 self.app.skip_run(run_id, reason=reason)
