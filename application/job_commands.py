@@ -12,6 +12,7 @@ from domain import job as job_model
 from domain import values
 from domain.errors import InvalidInput
 from domain.job import Job
+from domain.job_policies import DEFAULT_POLICIES
 from domain.schedule import CronSchedule
 from domain.storable import check_json
 
@@ -31,7 +32,7 @@ UPDATABLE = (
     "retry_backoff_seconds",
 )
 # The run-policy fields, sent together as `policies`: the API and the pages use this one.
-POLICY_FIELDS = tuple(job_model.DEFAULT_POLICIES)
+POLICY_FIELDS = tuple(DEFAULT_POLICIES)
 
 
 def parse_schedule(schedule: object) -> CronSchedule | None:

@@ -6,7 +6,7 @@ recording the outcome of a run never replays thousands of log events.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -37,22 +37,11 @@ def scheduled_run_id(job_id: UUID, fire_time: datetime) -> UUID:
 # retries, its attempt number), so two workers or reapers that both decide to retry the same
 # failed run create one retry between them. Never change it.
 RETRY_RUN_NAMESPACE = uuid5(NAMESPACE_URL, "https://jobledger.dev/ns/retry-run")
-# The longest wait between attempts, however many there were: a day.
-MAX_RETRY_DELAY_SECONDS = 86_400
 
 
 def retry_run_id(run_id: UUID, attempt: int) -> UUID:
     """The id of attempt `attempt` retrying the run `run_id`: the same inputs, the same id."""
     return uuid5(RETRY_RUN_NAMESPACE, f"{run_id}/{attempt}")
-
-
-def retry_delay(backoff_seconds: int, failed_attempt: int) -> timedelta:
-    """How long to wait before retrying attempt `failed_attempt`: the backoff doubles with
-    each attempt (backoff, 2x, 4x, ...), capped at a day."""
-    exponent = max(0, failed_attempt - 1)
-    # Cap the exponent first: 2**exponent of a large attempt count must not overflow.
-    seconds = backoff_seconds * 2 ** min(exponent, 32)
-    return timedelta(seconds=min(seconds, MAX_RETRY_DELAY_SECONDS))
 
 
 def _clip(text: str | None) -> str | None:

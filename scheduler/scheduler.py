@@ -39,7 +39,8 @@ from application.event_reader import pages_after
 from application.firing_commands import FiringResult, SlotRequest
 from application.ports import Clock, ThreadWakeup, Wakeup
 from domain.errors import Conflict, NotFound
-from domain.job import DEFAULT_POLICIES, Job
+from domain.job import Job
+from domain.job_policies import DEFAULT_POLICIES
 from domain.run import Run
 from domain.run_status import RunStatus
 from scheduler.firing import FiringRules, SlotMemo, decide

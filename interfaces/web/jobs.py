@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.job import DEFAULT_POLICIES
+from domain.job_policies import DEFAULT_POLICIES
 from domain.log_level import LogLevel
 from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
 from interfaces.principal import Principal
