@@ -16,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.utils import get_topic
 
 from domain.errors import InvalidInput
 from domain.job import Job
@@ -25,8 +24,7 @@ from domain.run_status import RunStatus
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
 
 # The columns the projection writes from Job events. The last-run summary is written from
-# Run events on its own, and next_run_at belongs to the scheduler, so a job's configuration
-# change never overwrites either.
+# Run events on its own, so a job's configuration change never overwrites it.
 CONFIG_COLUMNS = (
     "id",
     "version",
@@ -115,7 +113,7 @@ class JobsView(BatchView):
 
     A job dict has: id, version, name, description, job_type, program, parameters,
     schedule ({"cron", "timezone"} or None), schedule_cron, schedule_timezone, log_level,
-    enabled, policies, secrets ([{name, updated_at, updated_by}], by name), next_run_at,
+    enabled, policies, secrets ([{name, updated_at, updated_by}], by name),
     last_run_id, last_run_status, last_run_at (the run's request time), created_at,
     created_by, updated_at, updated_by.
     """
@@ -125,10 +123,6 @@ class JobsView(BatchView):
     @abstractmethod
     def apply(self, changes: JobsChanges, tracking: Tracking) -> None:
         """Write the folded batch and `tracking` in one transaction."""
-
-    @abstractmethod
-    def set_next_run_at(self, job_id: UUID, next_run_at: datetime | None) -> None:
-        """For the scheduler: record when a job fires next (not tracked; rebuild clears it)."""
 
     @abstractmethod
     def get_job(self, job_id: UUID) -> dict[str, Any] | None:
@@ -311,7 +305,6 @@ class JobsProjection(BatchProjection[JobsView]):
 
     name = "jobs"
     event_classes = tuple(HANDLERS)
-    topics = tuple(get_topic(cls) for cls in HANDLERS)
 
     def new_changes(self) -> JobsChanges:
         return JobsChanges()

@@ -15,15 +15,15 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.utils import get_topic
 
 from domain.errors import InvalidInput
 from domain.run import Run
 from domain.run_status import RunStatus
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
 
-# Every status a run can have, in the order of its life (filters and counts list them so).
-STATUSES: tuple[RunStatus, ...] = tuple(RunStatus)
+# Every status a run can have, in the order of its life (filters and counts list them so), as
+# plain strings: they become the keys of JSON objects, which orjson wants of type str exactly.
+STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus)
 
 # Every column of a run row, in table order.
 RUN_COLUMNS = (
@@ -219,7 +219,6 @@ class RunsProjection(BatchProjection[RunsView]):
 
     name = "runs"
     event_classes = tuple(HANDLERS)
-    topics = tuple(get_topic(cls) for cls in HANDLERS)
 
     def new_changes(self) -> RunsChanges:
         return RunsChanges()
