@@ -16,17 +16,9 @@ from domain.run import Run, scheduled_run_id
 from domain.schedule import CronSchedule
 from scheduler.firing import FiringRules
 from scheduler.scheduler import MemoryCheckpoint, Scheduler
-from tests.fakes import in_memory_ledger
+from tests.fakes import FakeClock, in_memory_ledger
 
 T0 = datetime(2031, 3, 3, 10, 0, 30, tzinfo=UTC)  # far from the real time events carry
-
-
-class FakeClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
 
 
 def register(app: JobLedger, cron: str | None = "* * * * *", **policies: Any) -> UUID:
