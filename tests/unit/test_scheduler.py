@@ -14,8 +14,9 @@ from application.app import JobLedger
 from application.firing_commands import JobTemplate, SlotRequest
 from domain.run import Run, scheduled_run_id
 from domain.schedule import CronSchedule
+from scheduler.checkpoint import MemoryCheckpoint
 from scheduler.firing import FiringRules
-from scheduler.scheduler import MemoryCheckpoint, Scheduler
+from scheduler.scheduler import Scheduler
 from tests.fakes import FakeClock, in_memory_ledger
 
 T0 = datetime(2031, 3, 3, 10, 0, 30, tzinfo=UTC)  # far from the real time events carry
