@@ -97,4 +97,3 @@ class BackgroundServer:
     def stop(self, timeout: float = 10.0) -> None:
         self.server.should_exit = True
         self.thread.join(timeout)
-
