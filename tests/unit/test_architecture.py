@@ -22,7 +22,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "domain": ("domain",),
     "application": ("application", "domain"),
     "projections": ("projections", "domain", "application.ports"),
-    "scheduler": ("scheduler", "application", "domain", "projections"),
+    # The scheduler learns everything from the log, so it needs no projection's query.
+    "scheduler": ("scheduler", "application", "domain"),
     "engine": ("engine", "application", "domain", "jobtypes"),
     "jobtypes": ("jobtypes", "domain"),
     # Adapters implement ports: the domain's values, the application's and the engine's
