@@ -1,4 +1,6 @@
-"""Small value rules shared by the aggregates: names, parameters, secret names, policies."""
+"""Small value rules shared by the aggregates: names, parameters, secret names, policies.
+
+The retry policy's rules are in `domain.retry`."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ MAX_DESCRIPTION_LENGTH = 4_000
 MAX_PARAMETERS_BYTES = 64 * 1024
 MAX_SECRET_BYTES = 16 * 1024
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
-MAX_RETRIES = 20
 
 # Secret names become environment variables and PowerShell hashtable keys, so they must be
 # identifiers: that keeps them unambiguous in every place the engine injects them.
@@ -106,18 +107,6 @@ def choice(value: object, field: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise InvalidInput(field, f"{value!r} is not one of {', '.join(allowed)}")
     return str(value)
-
-
-def max_retries(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
-        raise InvalidInput("max_retries", f"must be a whole number from 0 to {MAX_RETRIES}")
-    return value
-
-
-def retry_backoff_seconds(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 86_400:
-        raise InvalidInput("retry_backoff_seconds", "must be a whole number from 0 to 86400")
-    return value
 
 
 def job_type_name(value: object) -> str:

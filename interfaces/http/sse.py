@@ -17,7 +17,7 @@ from uuid import UUID
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from domain.run import FINISHED
+from domain.run_status import FINISHED_STATUSES
 from interfaces.bootstrap import System
 from interfaces.http.responses import dumps
 
@@ -56,7 +56,7 @@ async def log_events(
     def finished_status() -> str | None:
         """The run's status if it has finished and the logs view has caught up with that."""
         run = runs.get_run(run_id)
-        if run is None or run["status"] not in FINISHED:
+        if run is None or run["status"] not in FINISHED_STATUSES:
             return None
         # Read after the row, so the position is at or past the run's final event (read
         # before, the view could move on in between and the last log batch be missed).
