@@ -95,12 +95,12 @@ class TokenRow:
 class TokenStore(ABC):
     """Creates, checks and revokes API tokens. Safe across threads and processes.
 
-    Checks are cached for `cache_seconds` in this process, so a busy API does not read the
-    table on every request; revoking through this store takes effect here at once, and in
-    other processes within `cache_seconds`.
+    Every check reads the token's row (one indexed lookup), so a revocation takes effect
+    at once in every process. `cache_seconds` > 0 trades that for fewer reads: a revoked
+    token then keeps working for up to that long in other processes.
     """
 
-    def __init__(self, *, cache_seconds: float = 2.0) -> None:
+    def __init__(self, *, cache_seconds: float = 0.0) -> None:
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, TokenRow]] = {}  # by hash or by "id:" + id
         self._lock = threading.Lock()
@@ -226,7 +226,7 @@ class TokenStore(ABC):
     def _has_live_role(self, role: str) -> bool: ...
 
 
-def build_token_store(settings: Settings, *, cache_seconds: float = 2.0) -> TokenStore:
+def build_token_store(settings: Settings, *, cache_seconds: float = 0.0) -> TokenStore:
     """The token store on the configured store (SQLite file or PostgreSQL schema), its
     table created on first start."""
     from adapters.event_store_config import conninfo

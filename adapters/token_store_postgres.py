@@ -46,7 +46,7 @@ class PostgresTokenStore(TokenStore):
         schema: str = "public",
         *,
         max_size: int = 4,
-        cache_seconds: float = 2.0,
+        cache_seconds: float = 0.0,
     ) -> None:
         super().__init__(cache_seconds=cache_seconds)
         self._schema = schema
