@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import Conflict, InvalidInput, JobLedgerError, NotFound, SecretUnavailable
+from interfaces.http.rate_limit import TooManyFailures
 from interfaces.http.responses import ProblemResponse, dumps
 
 log = logging.getLogger("jobledger.http")
@@ -174,6 +175,17 @@ async def _forbidden(request: Request, error: Exception) -> ProblemResponse:
     return problem(403, "forbidden", error.detail, request=request)
 
 
+async def _too_many_failures(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, TooManyFailures)
+    return problem(
+        429,
+        "too-many-failures",
+        str(error),
+        request=request,
+        headers={"Retry-After": str(error.retry_after)},
+    )
+
+
 async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
     # Logged with its traceback for the operator; the caller learns nothing internal.
     log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -191,6 +203,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Unauthorized, _unauthorized)
     app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(TooManyFailures, _too_many_failures)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
