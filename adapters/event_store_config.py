@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from psycopg.conninfo import make_conninfo
 
+from adapters.file_modes import private_sqlite_file
 from domain.errors import InvalidInput
 
 
@@ -74,7 +75,7 @@ def store_env(store: StoreSettings) -> dict[str, str]:
     }
     if store.kind == "sqlite":
         assert store.sqlite_path is not None
-        store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(store.sqlite_path)  # 0600, before eventsourcing opens it
         env.update(
             PERSISTENCE_MODULE="eventsourcing.sqlite",
             SQLITE_DBNAME=str(store.sqlite_path),

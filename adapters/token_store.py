@@ -230,13 +230,14 @@ def build_token_store(settings: Settings, *, cache_seconds: float = 0.0) -> Toke
     """The token store on the configured store (SQLite file or PostgreSQL schema), its
     table created on first start."""
     from adapters.event_store_config import conninfo
+    from adapters.file_modes import private_sqlite_file
 
     store: TokenStore
     if settings.store.kind == "sqlite":
         from adapters.token_store_sqlite import SQLiteTokenStore
 
         assert settings.store.sqlite_path is not None
-        settings.store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(settings.store.sqlite_path)
         store = SQLiteTokenStore(str(settings.store.sqlite_path), cache_seconds=cache_seconds)
     else:
         from adapters.token_store_postgres import PostgresTokenStore

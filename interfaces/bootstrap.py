@@ -20,6 +20,7 @@ from adapters.data_keys import DataKeyStore
 from adapters.data_keys_postgres import PostgresDataKeyStore
 from adapters.data_keys_sqlite import SQLiteDataKeyStore
 from adapters.event_store_config import StoreSettings, conninfo, store_env
+from adapters.file_modes import private_directory
 from adapters.job_types import JobTypeCatalog
 from adapters.master_key import MasterKey, load_master_key
 from adapters.pg_wakeup import PostgresWakeup
@@ -138,7 +139,7 @@ def build(settings: Settings, *, announce: Callable[[str], None] | None = None) 
     """Open (creating on first start) the store, the key file and the views."""
     announce = announce or (lambda message: print(message, file=sys.stderr))
     # Owner-only: the data directory holds the master key and the embedded database.
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_directory(settings.data_dir)
     master_key = load_master_key(settings.master_key, settings.data_dir, announce)
     env = store_env(settings.store)
     keys = data_key_store(settings.store)

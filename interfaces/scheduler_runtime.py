@@ -15,6 +15,7 @@ from uuid import UUID
 
 from adapters.clock import SystemClock
 from adapters.event_store_config import StoreSettings, conninfo, store_env
+from adapters.file_modes import private_directory
 from adapters.job_types import JobTypeCatalog
 from adapters.pg_wakeup import PostgresWakeup
 from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint, SQLiteSchedulerCheckpoint
@@ -49,7 +50,7 @@ def scheduler_app(settings: Settings) -> JobLedger:
     it. A full `build()` would hold about 30 PostgreSQL connections for nothing."""
     if settings.store.kind == "sqlite":
         # Owner-only, as `build` makes it: it holds the embedded database.
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_directory(settings.data_dir)
     env = {**store_env(settings.store), "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
     return JobLedger(vault=_NoSecrets(), job_types=JobTypeCatalog(), env=env)
 
