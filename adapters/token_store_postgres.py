@@ -8,6 +8,7 @@ from typing import Any
 from psycopg import errors, sql
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres_setup import setup_lock
 from adapters.token_store import TABLE_NAME, TokenRow, TokenStore
 from domain.errors import Conflict
 
@@ -26,10 +27,6 @@ _DDL = (
     # One live token per name, so `revoke NAME` means one token; revoked names are reusable.
     "CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {table} (name) WHERE revoked_at IS NULL",
 )
-
-# Concurrent CREATE ... IF NOT EXISTS can still collide in the catalogs, so processes
-# starting at once serialise on this advisory lock.
-_DDL_LOCK_ID = 0x4A4C_544B  # "JLTK"
 
 
 def _row(record: tuple[Any, ...]) -> TokenRow:
@@ -68,7 +65,7 @@ class PostgresTokenStore(TokenStore):
 
     def create_table(self) -> None:
         with self._pool.connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_ID,))
+            conn.execute(setup_lock(self._schema))  # see adapters.postgres_setup
             conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema))
             )
