@@ -35,10 +35,11 @@ def private_sqlite_file(path: Path) -> None:
     a shared folder the user chose) keeps its mode."""
     if not path.parent.exists():
         private_directory(path.parent)
-    # An empty file is an empty SQLite database; O_CREAT without O_EXCL lets processes
-    # starting together all succeed.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    os.close(fd)
+    # An empty file is an empty SQLite database. Only a missing file is opened here: closing
+    # any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+    # included, and another process could then corrupt the database under our connections.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE))
     for file in (path, *(path.with_name(path.name + tail) for tail in SQLITE_COMPANIONS)):
         with contextlib.suppress(FileNotFoundError):
             _restrict(file, FILE_MODE)

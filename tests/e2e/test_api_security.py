@@ -139,3 +139,11 @@ def test_an_open_log_stream_ends_when_its_token_is_revoked(served):
             assert time.monotonic() - opened < 4
         assert not any(line.startswith("event: end") for line in lines)
         assert watcher.get(f"/api/runs/{run_id}/logs/stream").status_code == 401
+
+
+def test_a_job_name_with_control_characters_is_refused_422_naming_name(served):
+    with served.client(served.admin) as admin:
+        job = {"name": "ring\x07", "job_type": "command", "program": {"argv": ["true"]}}
+        refused = admin.post("/api/jobs", json=job)
+        assert refused.status_code == 422 and refused.json()["field"] == "name"
+        assert admin.get("/api/jobs").json()["items"] == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,5 +77,22 @@ def test_an_existing_stores_modes_are_put_right_at_start(tmp_path):
     try:
         assert mode(data) == 0o700
         assert set(store_files(data).values()) == {0o600}
+    finally:
+        system.close()
+
+
+def test_setting_modes_never_drops_the_locks_of_open_connections(tmp_path):
+    # Closing any descriptor of a file drops this process's POSIX locks on it, SQLite's
+    # too: another process would then think itself the last connection and remove the WAL
+    # under ours. So the modes are set without opening an existing database.
+    data = tmp_path / "data"
+    system = build(settings_in(data), announce=lambda _m: None)
+    try:
+        system.app.register_job(name="x", job_type="command", program={"argv": ["true"]}, actor="t")
+        build_token_store(settings_in(data)).close()  # a second set-up in this process
+        other = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("
+        other += "'SELECT count(*) FROM sqlite_master').fetchone(); c.close()"
+        subprocess.run([sys.executable, "-c", other, str(data / DB)], check=True, timeout=60)
+        assert (data / (DB + "-wal")).exists()
     finally:
         system.close()
