@@ -105,12 +105,14 @@ class SQLiteTokenStore(TokenStore):
         return conn
 
     def _one(self, where: str, value: str) -> TokenRow | None:
-        record = (
+        # fetchall: the statement runs to its end, so no read transaction stays open on
+        # this connection (it would pin an old snapshot: a revocation unseen).
+        records = (
             self._reader()
             .execute(f"SELECT {_COLUMNS} FROM {TABLE_NAME} WHERE {where} = ?", (value,))
-            .fetchone()
+            .fetchall()
         )
-        return None if record is None else _row(record)
+        return _row(records[0]) if records else None
 
     def close(self) -> None:
         with self._readers_lock:
