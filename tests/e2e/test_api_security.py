@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from adapters.event_store_config import StoreSettings
-from adapters.token_store import TokenStore, build_token_store
-from interfaces.bootstrap import System, build
+from application.ports import TokenStore
+from interfaces.bootstrap import System, build, build_token_store
 from interfaces.http.app import create_app
 from interfaces.http.rate_limit import FailureLimiter
 from interfaces.http.server import BackgroundServer
