@@ -35,6 +35,7 @@ from uuid import UUID
 from application.app import JobLedger
 from application.event_reader import pages_after
 from application.firing_commands import FiringResult, SlotRequest
+from application.outage import Outage
 from application.ports import Clock, ThreadWakeup, Wakeup
 from domain.errors import Conflict, NotFound
 from domain.job import Job
@@ -116,6 +117,8 @@ class Scheduler:
         self._prepared: dict[UUID, SlotRequest] = {}
         self._prepared_for: datetime | None = None
         self._recently_fired: OrderedDict[UUID, None] = OrderedDict()
+        # Whether the store answers: logged once per outage, read by /healthz.
+        self.outage = Outage("scheduler", log)
 
     # Start-up.
 
@@ -340,17 +343,14 @@ class Scheduler:
 
     def run(self, stop: threading.Event) -> None:
         """Tick until `stop` is set, sleeping until the next fire time or a wake-up."""
-        failures = 0
         while not stop.is_set():
             ticked = time.monotonic()
             try:
                 next_due = self.tick()
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("scheduler tick failed (%d in a row); retrying", failures)
-                stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
+            except Exception as error:  # the store away: said once, retried with backoff
+                stop.wait(self.outage.failed(error))
                 continue
+            self.outage.succeeded()
             if stop.is_set():
                 break
             until_due = self._seconds_until(next_due)

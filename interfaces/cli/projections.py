@@ -45,5 +45,5 @@ def rebuild_views(args: argparse.Namespace) -> int:
 def run_views(args: argparse.Namespace) -> int:
     """Keep the views up to date in this thread until SIGTERM or SIGINT (Ctrl-C)."""
     with opened() as system, stop_requested(also=system.follower.wakeup.set) as stop:
-        system.follower.run(stop)
+        system.follow(stop)
     return 0

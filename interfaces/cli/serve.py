@@ -55,7 +55,9 @@ def serve(args: argparse.Namespace) -> int:
         try:
             ensure_first_admin(tokens, say)
             system.start_projections()
-            stack.append(start_scheduler(system.app, system.backend))
+            scheduler = start_scheduler(system.app, system.backend)
+            stack.append(scheduler)
+            system.report_loop(lambda: [scheduler.scheduler.outage.state()])
             worker = start_worker(
                 system.app, system.backend, runs_view=system.runs, concurrency=args.concurrency
             )
