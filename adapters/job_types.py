@@ -118,6 +118,18 @@ class EntryPointJobTypeCatalog:
         assert isinstance(program, dict)
         return program
 
+    def check_overrides(
+        self,
+        job_type: str,
+        program: dict[str, Any],
+        own: dict[str, Any],
+        effective: dict[str, Any],
+    ) -> None:
+        # Optional in the plugin API (jobtypes.ChecksOverrides): most types have no rule.
+        check = getattr(self._types.get(job_type), "check_overrides", None)
+        if check is not None:
+            check(program, own, effective)
+
     def executor(self, name: str) -> Executor:
         """The executor of job type `name`; one per type, shared (executors are stateless)."""
         executor = self._executors.get(name)

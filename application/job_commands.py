@@ -30,6 +30,7 @@ UPDATABLE = (
     "misfire",
     "max_retries",
     "retry_backoff_seconds",
+    "overridable_parameters",
 )
 # The run-policy fields, sent together as `policies`: the API and the pages use this one.
 POLICY_FIELDS = tuple(DEFAULT_POLICIES)

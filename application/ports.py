@@ -52,6 +52,18 @@ class JobTypeCatalog(Protocol):
         """Return the program if valid; raise InvalidInput naming the field at fault if not."""
         ...
 
+    def check_overrides(
+        self,
+        job_type: str,
+        program: dict[str, Any],
+        own: dict[str, Any],
+        effective: dict[str, Any],
+    ) -> None:
+        """Refuse (NotPermitted) overridden parameters that would make the program send the
+        job's secrets elsewhere than its own parameters do; a job type without such a rule
+        accepts any."""
+        ...
+
 
 class TokenStore(Protocol):
     """API tokens: who may call the HTTP API and the web pages, and with which role. Only a

@@ -14,7 +14,7 @@ from eventsourcing.persistence import RecordConflictError
 from application.base import LedgerBase
 from domain import run as run_model
 from domain import values
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from domain.job import Job
 from domain.log_level import LogLevel
 from domain.retry import RetryPolicy
@@ -86,11 +86,25 @@ class RunCommands(LedgerBase):
         scheduled_for: datetime | None = None,
         retry_of: UUID | None = None,
         attempt: int = 1,
+        override_any: bool = False,
     ) -> Run:
-        """Ask for a run of the job as it is now. `parameters` override the job's, key by key."""
+        """Ask for a run of the job as it is now. `parameters` override the job's, key by key:
+        only those the job opens to overrides (`overridable_parameters`), unless the caller
+        may override any (an administrator), and never so that an HTTP job's secrets would
+        go to another host than its own parameters name. Refused overrides run nothing."""
         job = self.get_job(job_id)
         overrides = values.parameters(parameters, "parameters")
         effective = values.parameters({**job.parameters, **overrides}, "parameters")
+        if overrides and not override_any:
+            allowed = set(job.policies.get("overridable_parameters") or ())
+            refused = sorted(set(overrides) - allowed)
+            if refused:
+                raise NotPermitted(
+                    f"parameters.{refused[0]}",
+                    f"this job does not let operators override {', '.join(refused)} (an "
+                    "administrator may, or may add them to its overridable_parameters)",
+                )
+            self.job_types.check_overrides(job.job_type, job.program, job.parameters, effective)
         run = run_model.request(
             job_id=job.id,
             job_version=job.version,

@@ -16,6 +16,11 @@ class InvalidInput(JobLedgerError):
         self.message = message
 
 
+class NotPermitted(InvalidInput):
+    """A value this caller may not give (an operator overriding a parameter the job does
+    not open to overrides). `field` names it; the HTTP API answers 403."""
+
+
 class NotFound(JobLedgerError):
     """No such job, run or other thing."""
 

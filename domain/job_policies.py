@@ -24,7 +24,11 @@ DEFAULT_POLICIES: dict[str, Any] = {
     "misfire": "run_once",
     "max_retries": DEFAULT_MAX_RETRIES,
     "retry_backoff_seconds": DEFAULT_BACKOFF_SECONDS,
+    # The parameters an operator may override when running the job now (administrators may
+    # override any). Empty by default: an override can redirect where secrets are sent.
+    "overridable_parameters": [],
 }
+MAX_OVERRIDABLE = 100
 
 _POLICY_RULES: dict[str, Callable[[Any], Any]] = {
     "timeout_seconds": values.timeout_seconds,
@@ -32,7 +36,26 @@ _POLICY_RULES: dict[str, Callable[[Any], Any]] = {
     "misfire": lambda v: values.choice(v, "misfire", values.MISFIRE_POLICIES),
     "max_retries": check_max_retries,
     "retry_backoff_seconds": check_backoff_seconds,
+    "overridable_parameters": lambda v: overridable_parameters(v),
 }
+
+
+def overridable_parameters(value: object) -> list[str]:
+    """A list of distinct parameter names (as a JSON object's keys may be)."""
+    field = "overridable_parameters"
+    if not isinstance(value, list):
+        raise InvalidInput(field, "must be a list of parameter names")
+    if len(value) > MAX_OVERRIDABLE:
+        raise InvalidInput(field, f"may name at most {MAX_OVERRIDABLE} parameters")
+    names: list[str] = []
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or not name or len(name) > 200:
+            raise InvalidInput(f"{field}.{i}", "must be a parameter name of 1 to 200 characters")
+        if not name.isprintable():
+            raise InvalidInput(f"{field}.{i}", "must not hold control characters")
+        if name not in names:
+            names.append(name)
+    return sorted(names)
 
 
 def validate_policies(policies: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:

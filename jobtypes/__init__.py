@@ -85,3 +85,15 @@ class JobType(Protocol):
     program_schema: dict[str, Any]
 
     def executor(self) -> Executor: ...
+
+
+class ChecksOverrides(Protocol):
+    """Optional for a job type: refuse run-now parameter overrides that would send the job's
+    secrets somewhere its own parameters do not (the `http` type compares the URL's origin).
+    Called only for callers who may not override any parameter (not administrators)."""
+
+    def check_overrides(
+        self, program: dict[str, Any], own: dict[str, Any], effective: dict[str, Any]
+    ) -> None:
+        """Raise domain.errors.NotPermitted naming the parameter at fault."""
+        ...

@@ -12,11 +12,12 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from adapters.executors.templates import Values, render_body, render_text, render_url
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotPermitted
 from domain.log_level import LogLevel
 from domain.redaction import Redactor
 from jobtypes import Execution, LogSink, Outcome, StopSignal
@@ -173,6 +174,52 @@ class HttpJobType:
 
     def executor(self) -> HttpExecutor:
         return HttpExecutor()
+
+    def check_overrides(
+        self, program: dict[str, Any], own: dict[str, Any], effective: dict[str, Any]
+    ) -> None:
+        """An override may change the path or the query, never where the request goes: the
+        scheme, host and port must be those the job's own parameters give, since the request
+        may carry the job's secrets (jobtypes.ChecksOverrides)."""
+        template = str(program.get("url", ""))
+        try:
+            expected = _origin(render_url(template, Values(own, _AnySecret())))
+        except InvalidInput:
+            expected = None  # the job's own parameters do not make a URL: nothing to keep
+        try:
+            actual = _origin(render_url(template, Values(effective, _AnySecret())))
+        except InvalidInput:
+            return  # the run would fail before sending anything
+        if actual != expected:
+            changed = sorted(k for k in effective if own.get(k, _MISSING) != effective[k])
+            raise NotPermitted(
+                f"parameters.{changed[0]}" if changed else "parameters",
+                "would send the request (and the job's secrets) to another host than the "
+                "job's own parameters do; only an administrator may",
+            )
+
+
+class _AnySecret(dict[str, str]):
+    """Stands in for the secrets when only the URL's origin matters: any name, one value."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> str:
+        return "secret"
+
+
+_MISSING = object()
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
 
 
 HTTP = HttpJobType()

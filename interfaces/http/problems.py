@@ -21,7 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.store_errors import StoreTrouble, classify
-from domain.errors import Conflict, InvalidInput, JobLedgerError, NotFound, SecretUnavailable
+from domain.errors import (
+    Conflict,
+    InvalidInput,
+    JobLedgerError,
+    NotFound,
+    NotPermitted,
+    SecretUnavailable,
+)
 from interfaces.http.rate_limit import TooManyFailures
 from interfaces.http.responses import ProblemResponse, dumps
 
@@ -95,6 +102,18 @@ async def _invalid_input(request: Request, error: Exception) -> ProblemResponse:
     return problem(
         422,
         "invalid-input",
+        f"{error.field}: {error.message}",
+        request=request,
+        field=error.field,
+        errors=[{"field": error.field, "message": error.message}],
+    )
+
+
+async def _not_permitted(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, NotPermitted)
+    return problem(
+        403,
+        "not-permitted",
         f"{error.field}: {error.message}",
         request=request,
         field=error.field,
@@ -227,6 +246,7 @@ async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
 def install(app: FastAPI) -> None:
     """Register the problem handlers and the request-size limit on `app`."""
     app.add_exception_handler(InvalidInput, _invalid_input)
+    app.add_exception_handler(NotPermitted, _not_permitted)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(SecretUnavailable, _secret_unavailable)

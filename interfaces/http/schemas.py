@@ -42,6 +42,13 @@ class Schedule(Request):
     timezone: Annotated[str, Field(max_length=100, examples=["Europe/London"])] = "UTC"
 
 
+# The parameters an operator may override in a run-now (administrators may override any).
+OverridableParameters = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=200)]],
+    Field(max_length=100, description="parameters an operator may override when running now"),
+]
+
+
 class JobCreate(Request):
     name: Name
     description: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] = ""
@@ -59,6 +66,7 @@ class JobCreate(Request):
     misfire: Misfire = "run_once"
     max_retries: Annotated[int, Field(ge=0, le=20)] = 0
     retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
+    overridable_parameters: OverridableParameters = Field(default_factory=list)
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -85,6 +93,7 @@ class JobPatch(Request):
     misfire: Misfire = unset("run_once")
     max_retries: Annotated[int, Field(ge=0, le=20)] = unset(0)
     retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = unset(60)
+    overridable_parameters: OverridableParameters = unset([])
 
 
 class SecretPut(Request):
@@ -149,6 +158,7 @@ class Job(Response):
     misfire: Misfire
     max_retries: int
     retry_backoff_seconds: int
+    overridable_parameters: list[str]
     secrets: list[SecretInfo]
     next_run_at: datetime | None
     last_run: LastRun | None

@@ -320,7 +320,8 @@ class ApiContract:
         for path in ("/openapi.json", "/docs", "/metrics", url, f"{url}/history", "/api/audit"):
             assert api.anonymous.get(path).status_code == 401, path
             assert api.viewer.get(path).status_code == 200, path
-        assert api.anonymous.get("/healthz").json() == {"status": "ok", "store": "reachable"}
+        health = api.anonymous.get("/healthz").json()
+        assert (health["status"], health["store"], health["problems"]) == ("ok", "reachable", [])
         before = api.position()
         writes = [
             ("post", "/api/jobs", JOB),
@@ -339,6 +340,14 @@ class ApiContract:
         for path in (f"{url}/runs", f"/api/runs/{uuid4()}/cancel"):
             assert api.viewer.post(path).status_code == 403
         assert api.position() == before
+        # An operator overrides only what the job opens to overrides: nothing by default.
+        refused = api.operator.post(f"{url}/runs", json={"parameters": {"batch": 5}})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["field"] == "parameters.batch"
+        assert api.position() == before  # refused: nothing was requested
+        opened = api.admin.patch(url, json={"overridable_parameters": ["batch"]})
+        assert opened.status_code == 200, opened.text
+        assert opened.json()["overridable_parameters"] == ["batch"]
         # The operator may run now and cancel; the events name the operator.
         run = api.operator.post(f"{url}/runs", json={"parameters": {"batch": 5}})
         assert run.status_code == 202
@@ -354,7 +363,7 @@ class ApiContract:
         assert api.viewer.get("/api/jobs").status_code == 401
 
     def test_runs_are_requested_listed_shown_and_cancelled(self, api: Api):
-        job = api.create_job(secrets={})
+        job = api.create_job(secrets={}, overridable_parameters=["batch"])
         other = api.create_job(name="other", secrets={})
         run_ids = [
             api.operator.post(f"/api/jobs/{job['id']}/runs").json()["run_id"] for _ in range(3)

@@ -76,7 +76,8 @@ class ApiCommandLineContract:
                     assert time.monotonic() < deadline, "the API did not start"
                     assert process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
                     time.sleep(0.1)
-            assert health.json() == {"status": "ok", "store": "reachable"}
+            shown = health.json()
+            assert (shown["status"], shown["store"], shown["problems"]) == ("ok", "reachable", [])
             headers = {"Authorization": f"Bearer {token}"}
             assert httpx.get(f"{base}/api/jobs", headers=headers).json()["items"] == []
             assert httpx.get(f"{base}/api/jobs").status_code == 401

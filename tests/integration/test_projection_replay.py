@@ -45,7 +45,9 @@ def make_history(system: System) -> list[Any]:
     now = datetime.now(UTC)
     for job in jobs[:4]:
         for attempt in range(3):
-            run = app.request_run(job.id, actor="bob", parameters={"attempt": attempt})
+            run = app.request_run(
+                job.id, actor="bob", parameters={"attempt": attempt}, override_any=True
+            )
             log = app.open_run_log(run)
             # Only entries at or above the run's threshold: the worker's sink filters the rest.
             threshold = LogLevel.parse(run.log_level)

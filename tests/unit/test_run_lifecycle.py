@@ -36,7 +36,7 @@ def job(ledger):
 
 def test_a_run_records_the_job_version_and_effective_parameters(ledger, job):
     ledger.update_job(job.id, {"name": "Sync v2"}, actor="alice")
-    run = ledger.request_run(job.id, actor="bob", parameters={"batch": 99})
+    run = ledger.request_run(job.id, actor="bob", parameters={"batch": 99}, override_any=True)
     stored = ledger.get_run(run.id)
     assert stored.status == "queued"
     assert stored.job_version == 2

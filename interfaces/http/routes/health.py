@@ -9,7 +9,7 @@ from concurrent.futures import Future
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from interfaces.health import Health, HealthCheck
+from interfaces.health import Health, HealthCheck, kind_of
 from interfaces.http import schemas
 from interfaces.http.auth import Viewer
 from interfaces.http.deps import SystemDep, now
@@ -60,7 +60,7 @@ def _body(health: Health) -> dict[str, object]:
                 "name": state.name,
                 "healthy": state.healthy,
                 "failing_for_seconds": round(state.failing_for, 1),
-                "cause": state.cause,
+                "cause": kind_of(state.cause),
             }
             for state in health.loops
         ],

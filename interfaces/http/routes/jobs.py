@@ -260,7 +260,10 @@ def delete_secret(
     status_code=202,
     response_model=schemas.RunAccepted,
     summary="Run a job now",
-    description="Optional parameter overrides, merged key by key over the job's parameters.",
+    description="Optional parameter overrides, merged key by key over the job's parameters. "
+    "An operator may override only the parameters the job lists in `overridable_parameters` "
+    "(403 naming the parameter otherwise, and nothing runs); an administrator may override "
+    "any, but for an `http` job only an administrator may change the URL's host.",
 )
 def run_job(
     request: Request,
@@ -270,7 +273,12 @@ def run_job(
     body: Annotated[schemas.RunCreate | None, Body()] = None,
 ) -> Response:
     parameters = check_json(body.parameters, "parameters") if body is not None else None
-    run = system.app.request_run(job_id, actor=principal.actor, parameters=parameters or None)
+    run = system.app.request_run(
+        job_id,
+        actor=principal.actor,
+        parameters=parameters or None,
+        override_any=principal.role == "admin",
+    )
     settle(request)
     return OrjsonResponse(
         {"run_id": run.id}, status_code=202, headers={"Location": f"/api/runs/{run.id}"}
