@@ -26,17 +26,23 @@ def host_pid(mark: str) -> int | None:
     namespace, _, pid = mark.strip().rpartition(" ")
     if not namespace or namespace == os.readlink("/proc/self/ns/pid"):
         return int(pid) if _alive(int(pid)) else None
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            if os.readlink(f"/proc/{entry.name}/ns/pid") != namespace:
-                continue
-            with open(f"/proc/{entry.name}/status") as status:
-                nspids = next(line for line in status if line.startswith("NSpid:")).split()
-            if nspids[-1] == pid and _alive(int(entry.name)):
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if entry.name.isdigit() and _in(namespace, pid, entry.name):
                 return int(entry.name)
     return None
+
+
+def _in(namespace: str, pid: str, candidate: str) -> bool:
+    """Whether `candidate` (our pid) is the running process `pid` of `namespace`."""
+    try:
+        if os.readlink(f"/proc/{candidate}/ns/pid") != namespace:
+            return False
+        with open(f"/proc/{candidate}/status") as status:
+            nspids = next(line for line in status if line.startswith("NSpid:")).split()
+    except (OSError, StopIteration):
+        return False
+    return nspids[-1] == pid and _alive(int(candidate))
 
 
 def is_gone(mark: str) -> bool:
