@@ -71,14 +71,19 @@ class SandboxPolicy:
         bwrap = shutil.which("bwrap") or ""
         setpriv = shutil.which("setpriv") or ""
         # setpriv drops to the job user inside the sandbox, after bwrap (as root) has mounted.
-        usable = bool(bwrap) and (user is None or bool(setpriv)) and _bwrap_works(bwrap)
+        usable = (
+            mode != "none"
+            and bool(bwrap)
+            and (user is None or bool(setpriv))
+            and _bwrap_works(bwrap)
+        )
         if mode == "bwrap" and not usable:
             missing = "setpriv" if bwrap and not setpriv and user else "bwrap (bubblewrap)"
             raise SandboxUnavailable(
                 f"JOBLEDGER_SANDBOX=bwrap but {missing} is not usable here "
                 "(installed? PID and mount namespaces allowed?)"
             )
-        resolved = "bwrap" if mode != "none" and usable else "none"
+        resolved = "bwrap" if usable else "none"
         if resolved == "none":
             _warn_reduced_containment(mode)
         tools = (bwrap or "bwrap", setpriv or "setpriv", shutil.which("env") or "/usr/bin/env")
