@@ -1,4 +1,4 @@
-"""The sandbox policy as read from the environment: the mode, the job user, what is hidden."""
+"""The sandbox policy as read from the environment (real users, files and a bwrap probe)."""
 
 from __future__ import annotations
 
