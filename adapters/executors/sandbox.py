@@ -154,11 +154,13 @@ def _warn_reduced_containment(mode: str) -> None:
 
 
 # Every sandbox: a PID namespace (its own /proc; the kernel kills what is left in it when
-# its init ends), its own IPC namespace, a new session (so the program's group is not
-# bwrap's and a stop signals only the job), and death with its parent (the worker thread).
+# its init ends), its own IPC namespace and /dev/shm (world-writable, as multiprocessing's
+# semaphores need), a new session (so the program's group is not bwrap's and a stop signals
+# only the job), and death with its parent (the worker thread).
 BASE_OPTIONS = (
     "--bind", "/", "/",
     "--dev", "/dev",
+    "--perms", "1777", "--tmpfs", "/dev/shm",
     "--proc", "/proc",
     "--unshare-pid",
     "--unshare-ipc",

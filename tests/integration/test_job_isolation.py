@@ -129,10 +129,15 @@ def test_a_job_runs_as_the_unprivileged_job_user_with_a_private_home(monkeypatch
 
 
 JOB_MODULE = """
+import multiprocessing
 import os
 
 def whoami(context):
     context.info(str(os.getuid()))
+
+def uses_processes(context):
+    with multiprocessing.Pool(2) as pool:  # semaphores in /dev/shm
+        context.info(str(pool.map(abs, [-1, -2])))
 """
 
 
@@ -147,3 +152,15 @@ def test_a_python_job_runs_as_the_job_user_and_imports_its_module(job_dir, monke
     )
     assert outcome == Outcome(0), log.entries
     assert log.messages() == [str(expected_job_uid())]
+
+
+def test_a_python_job_can_use_multiprocessing_in_the_sandbox(job_dir, monkeypatch) -> None:
+    name = f"jobs_{uuid4().hex[:8]}"
+    (job_dir / f"{name}.py").write_text(JOB_MODULE)
+    monkeypatch.syspath_prepend(str(job_dir))
+    log = Log()
+    outcome = PythonExecutor().execute(
+        execution({"callable": f"{name}:uses_processes"}, job_type="python"), log, StopSignal()
+    )
+    assert outcome == Outcome(0), log.entries
+    assert log.messages() == ["[1, 2]"]
