@@ -27,6 +27,7 @@ MODES = ("auto", "bwrap", "none")
 DEFAULT_JOB_USER = "nobody"
 # interfaces/settings.py's default: repeated here because adapters may not import interfaces.
 DEFAULT_DATA_DIR = "./jobledger-data"
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class SandboxUnavailable(RuntimeError):
@@ -68,8 +69,7 @@ class SandboxPolicy:
         if mode not in MODES:
             raise SandboxUnavailable(f"JOBLEDGER_SANDBOX must be auto, bwrap or none, not {mode!r}")
         user = job_user(env.get("JOBLEDGER_JOB_USER", "").strip())
-        bwrap = shutil.which("bwrap") or ""
-        setpriv = shutil.which("setpriv") or ""
+        bwrap, setpriv = _tool("bwrap"), _tool("setpriv")
         # setpriv drops to the job user inside the sandbox, after bwrap (as root) has mounted.
         usable = (
             mode != "none"
@@ -86,8 +86,13 @@ class SandboxPolicy:
         resolved = "bwrap" if usable else "none"
         if resolved == "none":
             _warn_reduced_containment(mode)
-        tools = (bwrap or "bwrap", setpriv or "setpriv", shutil.which("env") or "/usr/bin/env")
+        tools = (bwrap or "bwrap", setpriv or "setpriv", _tool("env") or "/usr/bin/env")
         return cls(resolved, user, _hidden_paths(env), *tools)
+
+
+def _tool(name: str) -> str:
+    """A program's absolute path: on JobLedger's PATH, else where Debian and others put it."""
+    return shutil.which(name) or shutil.which(name, path=SYSTEM_PATH) or ""
 
 
 def job_user(name: str) -> JobUser | None:
