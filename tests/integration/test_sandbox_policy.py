@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from adapters.executors import sandbox
+from adapters.executors.command import CommandExecutor
+from adapters.executors.process import ProcessRunner
 from adapters.executors.sandbox import SandboxPolicy, SandboxUnavailable
+from jobtypes import Outcome, StopSignal
+from tests.integration.test_executors import Log, execution
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="JobLedger runs as root here only")
 
@@ -64,3 +68,13 @@ def test_jobledgers_files_are_hidden_but_a_key_given_by_value_never_reaches_the_
 def test_the_data_directory_defaults_to_the_one_jobledger_uses():
     policy = SandboxPolicy.from_environment({"JOBLEDGER_SANDBOX": "none"})
     assert policy.hidden == (Path("jobledger-data").absolute(),)
+
+
+@root_only
+def test_without_a_sandbox_jobs_still_run_as_the_job_user():
+    runner = ProcessRunner(sandbox=SandboxPolicy.from_environment({"JOBLEDGER_SANDBOX": "none"}))
+    log = Log()
+    program = {"argv": ["sh", "-c", 'id -u; test -w "$HOME" && echo home is writable']}
+    outcome = CommandExecutor(runner).execute(execution(program), log, StopSignal())
+    assert outcome == Outcome(0), log.entries
+    assert log.messages() == [str(pwd.getpwnam("nobody").pw_uid), "home is writable"]
