@@ -117,7 +117,8 @@ def _runtime_paths(readable: Iterable[str]) -> list[str]:
     """What a job may read even where its user could not: this Python, and `readable`."""
     interpreter = os.path.dirname(os.path.realpath(sys.executable))
     paths = {sys.base_prefix, sys.prefix, sys.exec_prefix, interpreter, *readable}
-    return sorted(path for path in paths if path and os.path.exists(path))
+    # Absolute: a relative entry (PYTHONPATH=src) would be read against bwrap's own root.
+    return sorted({os.path.abspath(path) for path in paths if path and os.path.exists(path)})
 
 
 def _exposed(paths: Iterable[str], uid: int, gid: int) -> list[str]:
