@@ -14,19 +14,17 @@ that started it, so that thread outlives the program; keep it that way.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import functools
 import json
 import os
 import shutil
 import signal
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.executors.run_directories import new_run_directory
 from adapters.executors.sandbox import BASE_OPTIONS, SandboxPolicy
 
 
@@ -37,9 +35,8 @@ class Confinement:
         self.policy = policy
         self.readable = readable
         # Per run, not per job user: a run's HOME and TMPDIR die with it.
-        self.run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=_runs_parent()))
-        if policy.user is not None:
-            os.chown(self.run_dir, policy.user.uid, policy.user.gid)
+        user = policy.user
+        self.run_dir = new_run_directory((user.uid, user.gid) if user is not None else None)
         self._info: IO[str] | None = None
         self._info_write: int | None = None
         if policy.sandboxed:
@@ -167,12 +164,3 @@ def _hide(path: Path) -> list[str]:
     return [
         arg for name in names if name.is_file() for arg in ("--ro-bind", "/dev/null", str(name))
     ]
-
-
-@functools.cache
-def _runs_parent() -> str:
-    """One directory per JobLedger process for its runs' directories, searchable, not listable."""
-    parent = tempfile.mkdtemp(prefix="jobledger-runs-")
-    os.chmod(parent, 0o711)
-    atexit.register(shutil.rmtree, parent, True)
-    return parent

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from adapters.executors import sandbox
+from adapters.executors import run_directories, sandbox
 from adapters.executors.command import CommandExecutor
 from adapters.executors.process import ProcessRunner
+from adapters.executors.run_directories import new_run_directory
 from adapters.executors.sandbox import SandboxPolicy, SandboxUnavailable
 from jobtypes import Outcome, StopSignal
 from tests.integration.test_executors import Log, execution
@@ -78,3 +81,21 @@ def test_without_a_sandbox_jobs_still_run_as_the_job_user():
     outcome = CommandExecutor(runner).execute(execution(program), log, StopSignal())
     assert outcome == Outcome(0), log.entries
     assert log.messages() == [str(pwd.getpwnam("nobody").pw_uid), "home is writable"]
+
+
+def test_run_directories_left_by_a_killed_process_are_removed_by_the_next_one():
+    script = (
+        "from adapters.executors.run_directories import new_run_directory\n"
+        "print(new_run_directory(None).parent, flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    killed = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert killed.stdout is not None
+    abandoned = Path(killed.stdout.readline().strip())
+    killed.kill()
+    killed.wait(10)
+    killed.stdout.close()
+    alive = new_run_directory(None).parent  # this process's, locked while it lives
+    assert abandoned.is_dir()
+    run_directories._remove_abandoned()
+    assert not abandoned.exists() and alive.is_dir()
