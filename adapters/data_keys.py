@@ -1,4 +1,6 @@
-"""Where wrapped job data keys live: the contract every backend meets.
+"""Where wrapped job data keys live: the envelope vault's own seam (adapters.secret_vault and
+adapters.key_rotation use it; the application never sees it), and the contract every
+backend meets.
 
 Backends: `adapters.data_keys_sqlite.SQLiteDataKeyStore` and
 `adapters.data_keys_postgres.PostgresDataKeyStore`, both over the table

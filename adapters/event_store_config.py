@@ -1,18 +1,24 @@
-"""How a store setting becomes eventsourcing's configuration: persistence module, connection
-and our orjson encoding. Nothing else in JobLedger names a persistence module."""
+"""Where the store is (a SQLite file or a PostgreSQL database), read from a URL, and what
+every store's eventsourcing configuration shares. Each store's own configuration (its
+persistence module) is its backend's: adapters.sqlite_backend, adapters.postgres_backend."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.utils import Environment
 from psycopg.conninfo import make_conninfo
 
 from domain.errors import InvalidInput
 
+TView = TypeVar("TView", bound=TrackingRecorder)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class StoreSettings:
     """Where events and views live: a SQLite file or a PostgreSQL database (and schema)."""
 
@@ -26,13 +32,13 @@ class StoreSettings:
     schema: str = "public"
 
     def __repr__(self) -> str:
-        # The password is one of JobLedger's own secrets: never print it.
-        if self.kind == "sqlite":
-            return f"StoreSettings(sqlite:///{self.sqlite_path})"
-        return f"StoreSettings(postgresql://{self.user}@{self.host}:{self.port}/{self.dbname})"
-
-    def describe(self) -> str:
-        return repr(self)[len("StoreSettings(") : -1]
+        # The password is one of JobLedger's own secrets: never print it. (What a person
+        # reads about the store is its backend's `describe()`.)
+        return (
+            f"StoreSettings(kind={self.kind!r}, sqlite_path={self.sqlite_path!r}, "
+            f"host={self.host!r}, port={self.port}, dbname={self.dbname!r}, "
+            f"user={self.user!r}, schema={self.schema!r})"
+        )
 
 
 def parse_database_url(url: str) -> StoreSettings:
@@ -65,35 +71,22 @@ def parse_database_url(url: str) -> StoreSettings:
     )
 
 
-def store_env(store: StoreSettings) -> dict[str, str]:
-    """The eventsourcing environment for a store, with our orjson encoding."""
-    env = {
+def encoding_env() -> dict[str, str]:
+    """What every store's eventsourcing environment starts from: our orjson encoding, and
+    tables created on first start."""
+    return {
         "TRANSCODER_TOPIC": "adapters.orjson_transcoder:OrjsonTranscoder",
         "MAPPER_TOPIC": "adapters.orjson_transcoder:TypedMapper",
         "CREATE_TABLE": "y",
     }
-    if store.kind == "sqlite":
-        assert store.sqlite_path is not None
-        store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        env.update(
-            PERSISTENCE_MODULE="eventsourcing.sqlite",
-            SQLITE_DBNAME=str(store.sqlite_path),
-            SQLITE_LOCK_TIMEOUT="30",
-        )
-    else:
-        env.update(
-            PERSISTENCE_MODULE="eventsourcing.postgres",
-            APPLICATION_RECORDER_TOPIC="adapters.postgres_recorder:PostgresEventRecorder",
-            POSTGRES_DBNAME=store.dbname,
-            POSTGRES_HOST=store.host,
-            POSTGRES_PORT=str(store.port),
-            POSTGRES_USER=store.user,
-            POSTGRES_PASSWORD=store.password,
-            POSTGRES_SCHEMA=store.schema,
-            POSTGRES_POOL_SIZE="4",
-            POSTGRES_MAX_OVERFLOW="8",
-        )
-    return env
+
+
+def open_view(name: str, view_class: type[TView], env: dict[str, str]) -> TView:
+    """A view (a tracking recorder) named `name` in the store that `env` configures."""
+    factory = InfrastructureFactory.construct(Environment(name, env))
+    view = factory.tracking_recorder(view_class)
+    assert isinstance(view, view_class)  # eventsourcing types it as its base class
+    return view
 
 
 def conninfo(store: StoreSettings) -> str:

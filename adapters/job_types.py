@@ -78,8 +78,9 @@ def discover(group: str = ENTRY_POINT_GROUP) -> tuple[list[JobType], list[str]]:
     return list(found.values()), problems
 
 
-class JobTypeCatalog:
-    """Job types by name, each with a description, a program schema and an executor."""
+class EntryPointJobTypeCatalog:
+    """Job types by name, each with a description, a program schema and an executor, found
+    through entry points; implements application.ports.JobTypeCatalog."""
 
     def __init__(self, types: Iterable[JobType] | None = None) -> None:
         if types is None:

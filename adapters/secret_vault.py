@@ -1,4 +1,4 @@
-"""The SecretVault port, by envelope encryption (AES-256-GCM).
+"""The SecretVault port (application.ports), by envelope encryption (AES-256-GCM).
 
 Each job has its own random data key, stored only wrapped under the master key. A
 secret's ciphertext is `v1.<base64url(nonce | AES-GCM ciphertext)>`, with the job id
@@ -36,8 +36,11 @@ NO_KEY = "its job has no data key"
 BAD_CIPHERTEXT = "the ciphertext is malformed, altered, or belongs to another job or name"
 
 
-class SecretVault:
+class EnvelopeSecretVault:
     """Encrypts and decrypts job secrets; implements application.ports.SecretVault.
+
+    Its data keys live behind its own seam, adapters.data_keys.DataKeyStore (a table in
+    SQLite or PostgreSQL), which only the vault and the key rotation use.
 
     Unwrapped data keys are cached in memory (bounded, and for `cache_ttl` seconds) so a
     run does not go to the database for each secret. Shredding drops the entry at once in
@@ -62,10 +65,10 @@ class SecretVault:
         self._epoch = 0
 
     def __repr__(self) -> str:
-        return f"SecretVault(master_key_id={self._master.key_id!r}, store={self._store!r})"
+        return f"EnvelopeSecretVault(master_key_id={self._master.key_id!r}, store={self._store!r})"
 
     def __reduce__(self) -> NoReturn:
-        raise TypeError("a SecretVault is not picklable: it holds key material")
+        raise TypeError("an EnvelopeSecretVault is not picklable: it holds key material")
 
     def encrypt(self, job_id: UUID, name: str, value: str) -> str:
         aead = self._data_key(job_id, name, create=True)

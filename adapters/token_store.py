@@ -7,7 +7,8 @@ lookup by hash takes no time that depends on how much of a guess was right.
 
 Backends: `adapters.token_store_sqlite.SQLiteTokenStore` and
 `adapters.token_store_postgres.PostgresTokenStore`, both over the table
-`jobledger_api_tokens` in the configured store. Revoked tokens stay as rows (so `list`
+`jobledger_api_tokens` in the configured store, each made by its store backend
+(adapters.sqlite_backend, adapters.postgres_backend). Revoked tokens stay as rows (so `list`
 shows them and their names can be reused), marked with the time they were revoked.
 """
 
@@ -22,13 +23,10 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from domain.access import ROLES, Principal
 from domain.errors import InvalidInput
-from interfaces.principal import ROLES, Principal
-
-if TYPE_CHECKING:
-    from interfaces.settings import Settings
 
 TABLE_NAME = "jobledger_api_tokens"
 TOKEN_PREFIX = "jl_"
@@ -92,8 +90,9 @@ class TokenRow:
         }
 
 
-class TokenStore(ABC):
-    """Creates, checks and revokes API tokens. Safe across threads and processes.
+class SqlTokenStore(ABC):
+    """Creates, checks and revokes API tokens in a SQL table; implements
+    application.ports.TokenStore. Safe across threads and processes.
 
     Checks are cached for `cache_seconds` in this process, so a busy API does not read the
     table on every request; revoking through this store takes effect here at once, and in
@@ -224,29 +223,3 @@ class TokenStore(ABC):
 
     @abstractmethod
     def _has_live_role(self, role: str) -> bool: ...
-
-
-def build_token_store(settings: Settings, *, cache_seconds: float = 2.0) -> TokenStore:
-    """The token store on the configured store (SQLite file or PostgreSQL schema), its
-    table created on first start."""
-    from adapters.event_store_config import conninfo
-
-    store: TokenStore
-    if settings.store.kind == "sqlite":
-        from adapters.token_store_sqlite import SQLiteTokenStore
-
-        assert settings.store.sqlite_path is not None
-        settings.store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        store = SQLiteTokenStore(str(settings.store.sqlite_path), cache_seconds=cache_seconds)
-    else:
-        from adapters.token_store_postgres import PostgresTokenStore
-
-        store = PostgresTokenStore(
-            conninfo(settings.store), settings.store.schema, cache_seconds=cache_seconds
-        )
-    try:
-        store.create_table()
-    except BaseException:
-        store.close()
-        raise
-    return store

@@ -8,7 +8,7 @@ from typing import Any
 from psycopg import errors, sql
 from psycopg_pool import ConnectionPool
 
-from adapters.token_store import TABLE_NAME, TokenRow, TokenStore
+from adapters.token_store import TABLE_NAME, SqlTokenStore, TokenRow
 from domain.errors import Conflict
 
 _COLUMNS = sql.SQL("id, name, role, created_at, last_used_at, revoked_at")
@@ -37,7 +37,7 @@ def _row(record: tuple[Any, ...]) -> TokenRow:
     return TokenRow(token_id, name, role, created_at, last_used_at, revoked_at)
 
 
-class PostgresTokenStore(TokenStore):
+class PostgresTokenStore(SqlTokenStore):
     """Tokens in `<schema>.jobledger_api_tokens`."""
 
     def __init__(

@@ -10,7 +10,7 @@ import sqlite3
 from contextlib import closing
 from datetime import datetime
 
-from adapters.token_store import TABLE_NAME, TokenRow, TokenStore
+from adapters.token_store import TABLE_NAME, SqlTokenStore, TokenRow
 from domain.errors import Conflict
 
 _COLUMNS = "id, name, role, created_at, last_used_at, revoked_at"
@@ -51,7 +51,7 @@ def _row(record: tuple[str, str, str, str, str | None, str | None]) -> TokenRow:
     )
 
 
-class SQLiteTokenStore(TokenStore):
+class SQLiteTokenStore(SqlTokenStore):
     """Tokens in table jobledger_api_tokens of a SQLite file (WAL mode)."""
 
     def __init__(self, path: str, *, busy_timeout: float = 10.0, cache_seconds: float = 2.0):

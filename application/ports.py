@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from domain.access import Principal
+
 
 class Clock(Protocol):
     """Where the current time comes from, so tests can run years of schedule in milliseconds."""
@@ -42,9 +44,47 @@ class JobTypeCatalog(Protocol):
 
     def names(self) -> list[str]: ...
 
+    def describe(self) -> list[dict[str, Any]]:
+        """Each type's name, description and program JSON Schema, by name."""
+        ...
+
     def check_program(self, job_type: str, program: object) -> dict[str, Any]:
         """Return the program if valid; raise InvalidInput naming the field at fault if not."""
         ...
+
+
+class TokenStore(Protocol):
+    """API tokens: who may call the HTTP API and the web pages, and with which role. Only a
+    token's hash is kept; the plain token is shown once, by `create`."""
+
+    def create(self, name: str, role: str) -> tuple[Principal, str]:
+        """A new token: (its principal, the plain token, to show once and never again)."""
+        ...
+
+    def verify(self, plain: str) -> Principal | None:
+        """The principal of a live token, or None (unknown, revoked or malformed)."""
+        ...
+
+    def verify_cached(self, plain: str) -> Principal | None:
+        """`verify` from memory only (None when not recently verified): no I/O, so an event
+        loop may call it."""
+        ...
+
+    def get(self, token_id: str) -> Principal | None:
+        """The principal of a live token by its id (for sessions), or None if revoked."""
+        ...
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every token, revoked ones included, oldest first: never a hash or a token."""
+        ...
+
+    def revoke(self, token_id_or_name: str) -> bool:
+        """Revoke the live token with this id, or else with this name. False if none."""
+        ...
+
+    def has_admin(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class Wakeup(Protocol):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -20,17 +21,55 @@ from domain.run import Run
 from domain.run_log import RunLog, open_log, run_log_id
 
 
+class Ending(Enum):
+    """How a run that a worker executed ended: which of the run's final events records it."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+
+    @property
+    def may_retry(self) -> bool:
+        """Whether the job's retry policy applies: a run that did not finish by itself."""
+        return self in (Ending.FAILED, Ending.TIMED_OUT, Ending.ABANDONED)
+
+
 @dataclass
 class RunEnding:
-    """How one run ended, for `end_runs`: the method of `Run` that records it and the log
-    entries still to be written before it."""
+    """How one run ended, for `end_runs`, with the log entries still to be written before it.
+
+    `ending` is None for a run whose end was recorded by someone else (a reaper): only its
+    last entries remain to be written. `error` is a failure's message or an abandonment's
+    reason; `discarded_entries` counts the log entries dropped below the run's threshold.
+    """
 
     run: Run
-    method: str
-    args: tuple[Any, ...] = ()
-    retry: bool = False
+    ending: Ending | None
+    exit_code: int | None = None
+    error: str | None = None
+    discarded_entries: int = 0
     log: RunLog | None = None
     entries: list[tuple[datetime, LogLevel, str]] = field(default_factory=list)
+
+
+def apply_ending(run: Run, ending: RunEnding) -> None:
+    """Trigger the run's final event for `ending` on `run` (Conflict if it moved on)."""
+    discarded = ending.discarded_entries
+    match ending.ending:
+        case Ending.SUCCEEDED:
+            run.succeed(ending.exit_code, discarded_entries=discarded)
+        case Ending.FAILED:
+            run.fail(ending.exit_code, ending.error, discarded_entries=discarded)
+        case Ending.TIMED_OUT:
+            run.time_out(discarded_entries=discarded)
+        case Ending.CANCELLED:
+            run.confirm_cancelled(discarded_entries=discarded)
+        case Ending.ABANDONED:
+            run.abandon(ending.error or "", discarded_entries=discarded)
+        case None:
+            raise ValueError(f"run {run.id}: no ending to record")
 
 
 class RunCommands(LedgerBase):
@@ -98,29 +137,41 @@ class RunCommands(LedgerBase):
     def end_runs(self, endings: Sequence[RunEnding], *, retry_now: datetime) -> None:
         """Record several runs' ends, each after its log's last entries, in one transaction.
 
-        Each ending names a method of `Run` (succeed, fail, time_out, confirm_cancelled,
-        abandon) applied to the run as its worker holds it. Conflict if any run moved on (a
-        cancel request, a reaper): then nothing is saved, and the aggregates given have lost
-        their pending events, so the caller must record each ending again from the store.
+        Each ending is applied to the run as its worker holds it. Conflict if any run moved
+        on (a cancel request, a reaper): then nothing is saved, and the aggregates given have
+        lost their pending events, so the caller must record each ending again from the store.
         """
         aggregates: list[Any] = []
         for ending in endings:
             if ending.log is not None and ending.entries:
                 ending.log.record(ending.entries)
                 aggregates.append(ending.log)
-            getattr(ending.run, ending.method)(*ending.args)
+            apply_ending(ending.run, ending)
             aggregates.append(ending.run)
-            if ending.retry:
+            if ending.ending is not None and ending.ending.may_retry:
                 retry = self._retry_of(ending.run, retry_now)
                 if retry is not None:
                     aggregates.append(retry)
         self._save(*aggregates)
 
+    def end_run(self, ending: RunEnding, *, retry_now: datetime) -> Run:
+        """Record one run's end on the run as stored (not as the worker holds it), with the
+        retry its job asks for if the ending may be retried."""
+        return self._finish(
+            ending.run.id,
+            lambda run: apply_ending(run, ending),
+            retry_now=retry_now if ending.ending is not None and ending.ending.may_retry else None,
+        )
+
     def _finish(
-        self, run_id: UUID, method: str, *args: Any, retry_now: datetime | None = None
+        self,
+        run_id: UUID,
+        change: Callable[[Run], None],
+        *,
+        retry_now: datetime | None = None,
     ) -> Run:
         run = self.get_run(run_id)
-        getattr(run, method)(*args)
+        change(run)
         # The end of the run and its retry are saved in one transaction: a worker that dies
         # between the two can never leave a failed run that its policy says to retry, unretried.
         retry = self._retry_of(run, retry_now) if retry_now is not None else None
@@ -128,7 +179,7 @@ class RunCommands(LedgerBase):
         return run
 
     def succeed_run(self, run_id: UUID, *, exit_code: int | None = 0) -> Run:
-        return self._finish(run_id, "succeed", exit_code)
+        return self._finish(run_id, lambda run: run.succeed(exit_code))
 
     def fail_run(
         self,
@@ -139,22 +190,22 @@ class RunCommands(LedgerBase):
         retry_now: datetime | None = None,
     ) -> Run:
         """Record a failure; with `retry_now`, also request the retry the job's policy asks for."""
-        return self._finish(run_id, "fail", exit_code, error, retry_now=retry_now)
+        return self._finish(run_id, lambda run: run.fail(exit_code, error), retry_now=retry_now)
 
     def time_out_run(self, run_id: UUID, *, retry_now: datetime | None = None) -> Run:
-        return self._finish(run_id, "time_out", retry_now=retry_now)
+        return self._finish(run_id, lambda run: run.time_out(), retry_now=retry_now)
 
     def cancel_run(self, run_id: UUID, *, actor: str) -> Run:
-        return self._finish(run_id, "request_cancel", actor)
+        return self._finish(run_id, lambda run: run.request_cancel(actor))
 
     def confirm_cancelled(self, run_id: UUID) -> Run:
-        return self._finish(run_id, "confirm_cancelled")
+        return self._finish(run_id, lambda run: run.confirm_cancelled())
 
     def skip_run(self, run_id: UUID, *, reason: str) -> Run:
-        return self._finish(run_id, "skip", reason)
+        return self._finish(run_id, lambda run: run.skip(reason))
 
     def abandon_run(self, run_id: UUID, *, reason: str, retry_now: datetime | None = None) -> Run:
-        return self._finish(run_id, "abandon", reason, retry_now=retry_now)
+        return self._finish(run_id, lambda run: run.abandon(reason), retry_now=retry_now)
 
     def retry_run_for(self, run_id: UUID) -> Run | None:
         """The retry requested for this run, if any (its id is derived, so no index is needed)."""
@@ -210,7 +261,7 @@ class RunCommands(LedgerBase):
         log: RunLog,
         entries: Iterable[tuple[datetime, LogLevel, str]],
     ) -> int:
-        """Append a batch to the log (entries below the threshold are dropped). One event."""
+        """Append a batch to the log as one event (its entries already passed the threshold)."""
         kept = log.record(entries)
         if log.pending_events:
             self._save(log)

@@ -25,8 +25,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from adapters.event_store_config import StoreSettings, conninfo, parse_database_url, store_env
+from adapters.event_store_config import StoreSettings, conninfo, parse_database_url
 from adapters.master_key import MasterKey
+from adapters.store_backend import StoreBackend, backend_for
 from interfaces.settings import Settings
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -93,8 +94,12 @@ class BenchStore:
     def settings(self) -> Settings:
         return Settings(store=self.store, data_dir=self.data_dir, master_key=self.master_key_text)
 
+    @property
+    def backend(self) -> StoreBackend:
+        return backend_for(self.store)
+
     def env(self) -> dict[str, str]:
-        return store_env(self.store)
+        return self.backend.event_store_env()
 
     def pg_connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
         """A plain psycopg connection with the benchmark's schema first on the search path."""
@@ -179,21 +184,13 @@ class Bare:
 
 def build_app(bench: BenchStore) -> Bare:
     """`JobLedger` with the real vault and data-key store, without importing the views."""
-    from adapters.data_keys_postgres import PostgresDataKeyStore
-    from adapters.data_keys_sqlite import SQLiteDataKeyStore
-    from adapters.job_types import JobTypeCatalog
-    from adapters.secret_vault import SecretVault
+    from adapters.job_types import EntryPointJobTypeCatalog
+    from adapters.secret_vault import EnvelopeSecretVault
     from application.app import JobLedger
 
-    store = bench.store
-    keys: Any
-    if store.kind == "sqlite":
-        keys = SQLiteDataKeyStore(str(store.sqlite_path))
-    else:
-        keys = PostgresDataKeyStore(conninfo(store), store.schema)
-    keys.create_table()
-    vault = SecretVault(keys, MasterKey.from_text(bench.master_key_text))
-    app = JobLedger(vault=vault, job_types=JobTypeCatalog(), env=bench.env())
+    keys = bench.backend.data_key_store()
+    vault = EnvelopeSecretVault(keys, MasterKey.from_text(bench.master_key_text))
+    app = JobLedger(vault=vault, job_types=EntryPointJobTypeCatalog(), env=bench.env())
     return Bare(app=app, keys=keys)
 
 

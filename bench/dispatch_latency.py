@@ -66,7 +66,7 @@ def measure_jobledger(bench: BenchStore, n: int) -> list[float]:
     )
     probe = Probe()
     handle = start_worker(
-        worker_app.app, bench.store, executor_for=lambda _name: probe, concurrency=4
+        worker_app.app, bench.backend, executor_for=lambda _name: probe, concurrency=4
     )
     latencies: list[float] = []
     try:

@@ -63,23 +63,12 @@ def register(app: Any, n: int, due: datetime) -> None:
 
 def run_jobledger(bench: BenchStore, n: int) -> dict[str, Any]:
     from adapters.clock import SystemClock
-    from adapters.event_store_config import conninfo
-    from adapters.pg_wakeup import PostgresWakeup
-    from adapters.scheduler_checkpoint import (
-        PostgresSchedulerCheckpoint,
-        SQLiteSchedulerCheckpoint,
-    )
     from scheduler.scheduler import Batch, Scheduler
 
     bare = build_app(bench)
     app = bare.app
-    checkpoint: Any
-    wakeup: Any = None
-    if bench.kind == "postgres":
-        checkpoint = PostgresSchedulerCheckpoint(conninfo(bench.store), bench.store.schema)
-        wakeup = PostgresWakeup(conninfo(bench.store), app.recorder.channel_name)
-    else:
-        checkpoint = SQLiteSchedulerCheckpoint(str(bench.store.sqlite_path))
+    checkpoint = bench.backend.scheduler_checkpoint()
+    wakeup = bench.backend.wakeup(app.recorder)
     try:
         due = datetime.now(UTC).replace(microsecond=0) + lead_time(n)
         t0 = time.perf_counter()
@@ -126,8 +115,9 @@ def run_jobledger(bench: BenchStore, n: int) -> dict[str, Any]:
             "requested": scheduler.stats.requested,
         }
     finally:
-        if wakeup is not None:
-            wakeup.close()
+        close_wakeup = getattr(wakeup, "close", None)  # PostgreSQL's LISTEN connection
+        if close_wakeup is not None:
+            close_wakeup()
         checkpoint.close()
         bare.close()
 

@@ -52,11 +52,12 @@ from urllib.parse import urlencode
 import httpx
 from psycopg.sql import SQL, Composed, Identifier
 
-from adapters.event_store_config import conninfo, parse_database_url, store_env
+from adapters.event_store_config import conninfo, parse_database_url
 from adapters.keyset import keyset_query
 from adapters.postgres_views import jobs as jobs_sql
 from adapters.postgres_views import logs as logs_sql
 from adapters.postgres_views import runs as runs_sql
+from adapters.store_backend import backend_for
 from bench.common import (
     DEFAULT_PG_URL,
     BenchStore,
@@ -82,10 +83,10 @@ API_PROCESSES = int(os.environ.get("JOBLEDGER_BENCH_API_PROCESSES", "2"))
 # The single-job GET is also measured with fewer connections: in a closed loop, mean
 # latency is connections / throughput, so 32 connections at 2,000 req/s already mean 16 ms.
 JOB_CONCURRENCY = (8, CONCURRENCY)
-# The baseline's pool is sized as each view's pool in the server (store_env: eventsourcing's
+# The baseline's pool is sized as each view's pool in the server (event_store_env: eventsourcing's
 # POSTGRES_POOL_SIZE and POSTGRES_MAX_OVERFLOW), so both sides may open as many connections;
 # a pool of 32 would also crowd the shared server's max_connections.
-_POOL_ENV = store_env(parse_database_url(DEFAULT_PG_URL))
+_POOL_ENV = backend_for(parse_database_url(DEFAULT_PG_URL)).event_store_env()
 POOL_SIZE = int(_POOL_ENV["POSTGRES_POOL_SIZE"])
 POOL_OVERFLOW = int(_POOL_ENV["POSTGRES_MAX_OVERFLOW"])
 SECONDS = 10.0
@@ -255,9 +256,7 @@ def create_tokens(bench: BenchStore) -> str:
     """A viewer token for the load (read-only, as a dashboard would use) and an admin one,
     so `jobledger api` has no first administrator to announce. Only the viewer token is
     returned; neither is printed or written anywhere."""
-    from adapters.token_store import build_token_store
-
-    tokens = build_token_store(bench.settings)
+    tokens = bench.backend.token_store()
     try:
         tokens.create("bench-admin", "admin")
         return tokens.create("bench-viewer", "viewer")[1]
@@ -268,7 +267,7 @@ def create_tokens(bench: BenchStore) -> str:
 RUN_TYPES = [
     *("uuid", "uuid", "text", "int4", "text", "text", "text", "timestamptz", "timestamptz"),
     *("text", "timestamptz", "timestamptz", "int4", "text", "int4", "uuid", "text", "text"),
-    *("int4", "text", "int4"),
+    *("int4", "text", "int4", "int4"),
 ]
 FINISHED = [
     *(["succeeded"] * 180),
@@ -372,6 +371,7 @@ class RunMaker:
                 3600,
                 cancelled_by,
                 version,
+                0,  # discarded_entries
             )
 
     def copy(self, first: int, end: int) -> None:

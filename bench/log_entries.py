@@ -75,7 +75,7 @@ def count_view_entries(bench: BenchStore, system: Any, run_id: uuid.UUID, n: int
     """The run's rows in the logs view by a direct COUNT; its last page read by `entries()`."""
     from domain.run_log import run_log_id
 
-    view = system.view("logs")
+    view = system.logs
     table = view.TABLES[0]
     log_id = run_log_id(run_id)
     if bench.kind == "postgres":

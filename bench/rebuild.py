@@ -440,7 +440,7 @@ def check_views(system: Any, counts: dict[str, int]) -> dict[str, int]:
     """Row counts of the rebuilt views, straight from their tables; must match the history."""
     found: dict[str, int] = {}
     for name in ("jobs", "runs", "logs"):
-        view = system.view(name)
+        view = getattr(system, name)
         table = view.TABLES[0]
         with view.datastore.transaction(commit=False) as cursor:
             if hasattr(view, "compose"):

@@ -35,25 +35,15 @@ LOG_LINES = 3
 
 def _app(bench: BenchStore, pool_size: int) -> Any:
     """The application as the composition root builds it, with a pool for `pool_size`."""
-    from adapters.data_keys_postgres import PostgresDataKeyStore
-    from adapters.data_keys_sqlite import SQLiteDataKeyStore
-    from adapters.event_store_config import conninfo
-    from adapters.job_types import JobTypeCatalog
+    from adapters.job_types import EntryPointJobTypeCatalog
     from adapters.master_key import MasterKey
-    from adapters.secret_vault import SecretVault
+    from adapters.secret_vault import EnvelopeSecretVault
     from application.app import JobLedger
 
-    keys: Any
-    if bench.kind == "sqlite":
-        keys = SQLiteDataKeyStore(str(bench.store.sqlite_path))
-    else:
-        keys = PostgresDataKeyStore(conninfo(bench.store), bench.store.schema)
-    keys.create_table()
-    env = bench.env()
-    if bench.kind == "postgres":
-        env.update(POSTGRES_POOL_SIZE=str(pool_size), POSTGRES_MAX_OVERFLOW="4")
-    vault = SecretVault(keys, MasterKey.from_text(bench.master_key_text))
-    app = JobLedger(vault=vault, job_types=JobTypeCatalog(), env=env)
+    keys = bench.backend.data_key_store()
+    env = bench.backend.event_store_env(pool_size=pool_size, max_overflow=4)
+    vault = EnvelopeSecretVault(keys, MasterKey.from_text(bench.master_key_text))
+    app = JobLedger(vault=vault, job_types=EntryPointJobTypeCatalog(), env=env)
     return app, keys
 
 
@@ -98,7 +88,7 @@ def measure_jobledger(bench: BenchStore, n: int) -> dict[str, Any]:
     )
     noop = NoOp(n)
     handle = start_worker(
-        worker_app, bench.store, executor_for=lambda _name: noop, concurrency=CONCURRENCY
+        worker_app, bench.backend, executor_for=lambda _name: noop, concurrency=CONCURRENCY
     )
     try:
         started = time.perf_counter()

@@ -4,7 +4,7 @@ The store gets 100,000 scheduled jobs (`*/5 * * * *`, the register_jobs shape: a
 description, three parameters), saved in large batches. Then three child processes, each
 measured by its own /proc/self/status once its work is done:
 
-- JobLedger: what `jobledger scheduler` does: `scheduler_app(settings)` and the scheduler
+- JobLedger: what `jobledger scheduler` does: `scheduler_app(settings, backend)` and the scheduler
   wired by `interfaces.scheduler_runtime`, then `start()` (read every job event, plan
   every job) and `prepare()` for the next fire time, as the running loop does.
   Figure: VmRSS after loading (peak VmHWM in the notes). Goal: under 150 MB.
@@ -116,26 +116,37 @@ def main(mode: str, n: int) -> None:
         print(json.dumps({**status_mb(), "jobs": len(aps.get_jobs()), "seconds": seconds}))
         aps.shutdown(wait=False)
         return
-    from interfaces.scheduler_runtime import scheduler_app, scheduler_for
+    from adapters.clock import SystemClock
+    from adapters.store_backend import backend_for
+    from interfaces.scheduler_runtime import scheduler_app
     from interfaces.settings import Settings
+    from scheduler.scheduler import Scheduler
 
     settings = Settings.from_env()
-    app = scheduler_app(settings)
-    handle = scheduler_for(app, settings.store)
+    backend = backend_for(settings.store)
+    app = scheduler_app(settings, backend)
+    # The scheduler `jobledger scheduler` runs, made here without its loop thread, so that
+    # the "no jobs loaded" process holds the same objects and has loaded nothing.
+    checkpoint = backend.scheduler_checkpoint()
+    wakeup = backend.wakeup(app.recorder)
+    scheduler = Scheduler(app, SystemClock(), checkpoint, wakeup=wakeup)
     jobs, seconds = 0, 0.0
     if mode == "scheduler":
         started = time.perf_counter()
-        handle.scheduler.start()
+        scheduler.start()
         seconds = time.perf_counter() - started
-        jobs = len(handle.scheduler.index)
+        jobs = len(scheduler.index)
         # What the running loop holds while it waits: the requests prepared for the next
         # fire time (all 100,000 jobs share it here; up to `prepare_limit` are prepared).
-        next_due = handle.scheduler.index.next_due()
+        next_due = scheduler.index.next_due()
         if next_due is not None:
-            handle.scheduler.prepare(next_due)
+            scheduler.prepare(next_due)
     gc.collect()
     print(json.dumps({**status_mb(), "jobs": jobs, "seconds": seconds}))
-    handle.stop()
+    close_wakeup = getattr(wakeup, "close", None)  # PostgreSQL's LISTEN connection
+    if close_wakeup is not None:
+        close_wakeup()
+    checkpoint.close()
     app.close()
 
 

@@ -88,17 +88,24 @@ class Run(Aggregate):
             run.started_at = self.timestamp
 
     class Finished(Aggregate.Event):
-        """Base of the events that end a run."""
+        """Base of the events that end a run.
+
+        Each ending event carries `discarded_entries`: how many log entries the worker
+        discarded below the run's threshold. Declared last in each subclass, with a default,
+        so events stored before it existed still decode (as 0).
+        """
 
         status = ""
 
         def apply(self, run: Run) -> None:
             run.status = self.status
             run.finished_at = self.timestamp
+            run.discarded_entries = getattr(self, "discarded_entries", 0)
 
     class Succeeded(Finished):
         status = "succeeded"
         exit_code: int | None
+        discarded_entries: int = 0
 
         def apply(self, run: Run) -> None:
             super().apply(run)
@@ -108,6 +115,7 @@ class Run(Aggregate):
         status = "failed"
         exit_code: int | None
         error: str | None
+        discarded_entries: int = 0
 
         def apply(self, run: Run) -> None:
             super().apply(run)
@@ -117,6 +125,7 @@ class Run(Aggregate):
     class TimedOut(Finished):
         status = "timed_out"
         timeout_seconds: int
+        discarded_entries: int = 0
 
         def apply(self, run: Run) -> None:
             super().apply(run)
@@ -131,10 +140,12 @@ class Run(Aggregate):
     class Cancelled(Finished):
         status = "cancelled"
         actor: str
+        discarded_entries: int = 0
 
     class Skipped(Finished):
         status = "skipped"
         reason: str
+        discarded_entries: int = 0
 
         def apply(self, run: Run) -> None:
             super().apply(run)
@@ -143,6 +154,7 @@ class Run(Aggregate):
     class Abandoned(Finished):
         status = "abandoned"
         reason: str
+        discarded_entries: int = 0
 
         def apply(self, run: Run) -> None:
             super().apply(run)
@@ -183,6 +195,7 @@ class Run(Aggregate):
         self.exit_code: int | None = None
         self.error: str | None = None
         self.cancel_requested_by: str | None = None
+        self.discarded_entries = 0
 
     @property
     def is_finished(self) -> bool:
@@ -196,17 +209,26 @@ class Run(Aggregate):
         self._require("queued", action="start it")
         self.trigger_event(self.Started, worker=worker, attempt=self.attempt)
 
-    def succeed(self, exit_code: int | None = 0) -> None:
+    def succeed(self, exit_code: int | None = 0, *, discarded_entries: int = 0) -> None:
         self._require("running", action="record success")
-        self.trigger_event(self.Succeeded, exit_code=exit_code)
+        self.trigger_event(self.Succeeded, exit_code=exit_code, discarded_entries=discarded_entries)
 
-    def fail(self, exit_code: int | None, error: str | None) -> None:
+    def fail(self, exit_code: int | None, error: str | None, *, discarded_entries: int = 0) -> None:
         self._require("running", action="record failure")
-        self.trigger_event(self.Failed, exit_code=exit_code, error=_clip(error))
+        self.trigger_event(
+            self.Failed,
+            exit_code=exit_code,
+            error=_clip(error),
+            discarded_entries=discarded_entries,
+        )
 
-    def time_out(self) -> None:
+    def time_out(self, *, discarded_entries: int = 0) -> None:
         self._require("running", action="record a timeout")
-        self.trigger_event(self.TimedOut, timeout_seconds=self.timeout_seconds or 0)
+        self.trigger_event(
+            self.TimedOut,
+            timeout_seconds=self.timeout_seconds or 0,
+            discarded_entries=discarded_entries,
+        )
 
     def request_cancel(self, actor: str) -> None:
         """Ask to stop the run. A queued run is cancelled at once; a running one by its worker."""
@@ -216,17 +238,23 @@ class Run(Aggregate):
         if self.status == "queued":
             self.trigger_event(self.Cancelled, actor=actor)
 
-    def confirm_cancelled(self) -> None:
+    def confirm_cancelled(self, *, discarded_entries: int = 0) -> None:
         self._require("running", action="record cancellation")
-        self.trigger_event(self.Cancelled, actor=self.cancel_requested_by or "system")
+        self.trigger_event(
+            self.Cancelled,
+            actor=self.cancel_requested_by or "system",
+            discarded_entries=discarded_entries,
+        )
 
     def skip(self, reason: str) -> None:
         self._require("queued", action="skip it")
         self.trigger_event(self.Skipped, reason=reason)
 
-    def abandon(self, reason: str) -> None:
+    def abandon(self, reason: str, *, discarded_entries: int = 0) -> None:
         self._require("queued", "running", action="abandon it")
-        self.trigger_event(self.Abandoned, reason=_clip(reason) or "")
+        self.trigger_event(
+            self.Abandoned, reason=_clip(reason) or "", discarded_entries=discarded_entries
+        )
 
 
 def request(

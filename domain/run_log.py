@@ -1,7 +1,8 @@
 """A run's log: entries batched into events on a stream of their own, one stream per run.
 
-The log threshold is applied here, where entries are produced: entries below it are
-discarded and never become events, as the product promises.
+The log threshold is applied before entries get here, by the worker's log sink
+(`engine.log_pipeline`), which also counts what it discards; an entry below the threshold
+reaching the log is a bug, refused rather than silently dropped.
 """
 
 from __future__ import annotations
@@ -57,18 +58,23 @@ class RunLog(Aggregate):
         self.threshold = threshold
         self.next_seq = 1
         self.entry_count = 0
-        self.discarded = 0
 
     def record(self, entries: Iterable[tuple[datetime, LogLevel, str]]) -> int:
-        """Append one batch of entries; drop those below the threshold. Returns how many kept."""
+        """Append one batch of entries, all at or above the threshold (ValueError otherwise:
+        the sink filters, and counts, before). Returns how many were recorded."""
         threshold = LogLevel.parse(self.threshold)
+        batch = list(entries)
+        # Checked before any event is triggered, so a refused batch leaves the log unchanged.
+        below = next((level for _, level, _ in batch if level < threshold), None)
+        if below is not None:
+            raise ValueError(
+                f"log of run {self.run_id}: a {below.name} entry is below the threshold "
+                f"{threshold.name}; the worker's sink discards those before recording"
+            )
         kept: list[Entry] = []
         chars = 0
         total = 0
-        for at, level, message in entries:
-            if level < threshold:
-                self.discarded += 1
-                continue
+        for at, level, message in batch:
             if len(message) > MAX_MESSAGE_LENGTH:
                 message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
             if kept and chars + len(message) > MAX_EVENT_CHARS:

@@ -15,10 +15,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import DomainEventProtocol
+
 from domain.run import Run
+from domain.run_status import RunStatus
 
 # The Run events the board needs, so the follower reads only those (a topic filter).
-BOARD_EVENTS: tuple[type[Any], ...] = (
+BOARD_EVENTS: tuple[type[DomainEventProtocol[UUID]], ...] = (
     Run.Requested,
     Run.Started,
     Run.CancelRequested,
@@ -38,14 +41,14 @@ class BoardRun:
     id: UUID
     job_id: UUID
     job_version: int
-    status: str  # "queued" | "running"
+    status: RunStatus  # queued or running
     requested_at: datetime  # FIFO order within a job
     scheduled_for: datetime | None
     worker: str | None = None
     cancel_requested: bool = False
     # The run's `Requested` event, while it is queued: a claim builds the run from it
     # instead of loading it (None when the run came from the runs view at start-up).
-    request: Any = field(default=None, repr=False)
+    request: Run.Requested | None = field(default=None, repr=False)
 
 
 class RunBoard:
@@ -57,7 +60,7 @@ class RunBoard:
         # the run's next event arrives.
         self._taken: set[UUID] = set()
 
-    def apply(self, event: Any) -> BoardRun | None:
+    def apply(self, event: DomainEventProtocol[UUID]) -> BoardRun | None:
         """Fold one Run event in. Returns the run it touched (None once finished)."""
         run_id: UUID = event.originator_id
         if isinstance(event, Run.Requested):
@@ -65,7 +68,7 @@ class RunBoard:
                 id=run_id,
                 job_id=event.job_id,
                 job_version=event.job_version,
-                status="queued",
+                status=RunStatus.QUEUED,
                 requested_at=event.timestamp,
                 scheduled_for=event.scheduled_for,
                 request=event,
@@ -80,7 +83,7 @@ class RunBoard:
         if existing is None:
             return None
         if isinstance(event, Run.Started):
-            existing.status = "running"
+            existing.status = RunStatus.RUNNING
             existing.worker = event.worker
             existing.request = None
             self._taken.discard(run_id)
@@ -94,7 +97,7 @@ class RunBoard:
             id=row["id"],
             job_id=row["job_id"],
             job_version=row.get("job_version") or 0,
-            status=row["status"],
+            status=RunStatus(row["status"]),
             # running_runs() rows have no request time; a running run's place in a job's
             # queue does not depend on it (it blocks the job whatever its age).
             requested_at=row.get("requested_at") or row["started_at"],
@@ -110,11 +113,19 @@ class RunBoard:
     def untake(self, run_id: UUID) -> None:
         self._taken.discard(run_id)
 
+    def mark_running(self, run_id: UUID, worker: str) -> BoardRun | None:
+        """This worker claimed the run: running here, before its `Started` is read back."""
+        run = self.runs.get(run_id)
+        if run is not None:
+            run.status, run.worker = RunStatus.RUNNING, worker
+            run.request = None
+        return run
+
     def running(self) -> Iterator[BoardRun]:
-        return (r for r in self.runs.values() if r.status == "running")
+        return (r for r in self.runs.values() if r.status is RunStatus.RUNNING)
 
     def queued(self) -> Iterator[BoardRun]:
-        return (r for r in self.runs.values() if r.status == "queued")
+        return (r for r in self.runs.values() if r.status is RunStatus.QUEUED)
 
     def next_not_before(self, now: datetime) -> datetime | None:
         """The earliest future `scheduled_for` of a queued run: when to look again."""
@@ -161,7 +172,7 @@ class RunBoard:
             current = heads.get(run.job_id)
             if current is None:
                 heads[run.job_id] = run
-            elif current.status == "queued" and run.status == "running":
+            elif current.status is RunStatus.QUEUED and run.status is RunStatus.RUNNING:
                 # A running run blocks the job whatever its request time.
                 heads[run.job_id] = run
         return heads

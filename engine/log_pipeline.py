@@ -1,7 +1,10 @@
 """From an executor's log lines to a run's log events: threshold, redaction, batching.
 
-The sink an executor writes to drops entries below the run's threshold at once (they never
-leave the worker, as the product promises), masks the job's secrets, and buffers the rest.
+The sink an executor writes to is the one place the run's log threshold is applied: entries
+below it are counted and dropped at once (they never leave the worker, as the product
+promises; the count goes on the run's final event), and nothing downstream filters again.
+An executor's child process may skip such entries early, but only to save work. The sink
+masks the job's secrets and buffers the rest.
 A batch is recorded as one log event when it grows past a size bound, or when its oldest
 entry has waited a short time bound, so a live viewer sees a line within a second and a
 chatty program still writes a few events a second rather than one per line.
@@ -12,14 +15,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
-from uuid import UUID
+from typing import TypedDict
 
 from application.ports import Clock
 from domain.errors import NotFound
 from domain.log_level import LogLevel
 from domain.redaction import Redactor
 from domain.run_log import MAX_MESSAGE_LENGTH, RunLog, open_log
+from engine.ports import LogEntry, LogWriter
 
 # A batch is written when it holds this many entries or this many characters...
 MAX_BATCH_ENTRIES = 1_000
@@ -27,15 +30,15 @@ MAX_BATCH_CHARS = 512 * 1024
 # ...or when its oldest entry has waited this long.
 MAX_BATCH_DELAY = timedelta(milliseconds=200)
 
-Entry = tuple[datetime, LogLevel, str]
+Entry = LogEntry
 
 
-class LogWriter(Protocol):
-    """What the sink needs from the application (`JobLedger.record_log_entries`, `run_log`)."""
+class LogBatchLimits(TypedDict, total=False):
+    """Overrides of a sink's batch bounds (tests and benchmarks tune them)."""
 
-    def record_log_entries(self, log: RunLog, entries: Any) -> int: ...
-
-    def run_log(self, run_id: UUID) -> RunLog: ...
+    max_entries: int
+    max_chars: int
+    max_delay: timedelta
 
 
 class RunLogSink:
@@ -79,14 +82,16 @@ class RunLogSink:
         self._buffer_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self.recorded = 0
+        # Entries below the threshold, dropped here; recorded on the run's final event.
         self.discarded = 0
         self.dropped = 0  # entries of failed batches beyond what is kept to retry
 
     def __call__(self, level: LogLevel, message: str) -> None:
-        if level < self.threshold:
-            self.discarded += 1
-            return
         if self._closed:
+            return
+        if level < self.threshold:
+            with self._buffer_lock:  # an executor may log from several threads
+                self.discarded += 1
             return
         # Mask before clipping: a secret that straddles the clip would otherwise be cut in
         # half and its first half no longer match the mask. Clipped here, not by the store,

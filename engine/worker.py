@@ -8,61 +8,186 @@ something falls due (a retry's not-before time, a timeout, a reaper pass), and c
 runs by appending `Started` at their next version: of workers racing for a run one wins, the
 others get Conflict and move on.
 
-This module holds the loop and the worker's lifecycle (start-up, stop); the parts live
-beside it: `worker_claims` (claiming), `worker_execution` (running one run with its timeout
-and cancel, and recording its end), `worker_reaper` (abandonment), `worker_state` (what
-they share), `worker_endings` (ends saved together).
+This module holds the loop and the worker's lifecycle (start-up, stop) and wires the parts
+it delegates to, each in a module of its own: `claims` (claiming), `execution` (running one
+run and recording its end), `endings` (ends saved together), `reaper` (abandonment) and
+`active_runs` (the runs this worker holds, and the lock they and the board share).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
-from application.event_reader import pages_after
-from domain.run import Run
-from engine.worker_claims import WorkerClaims
-from engine.worker_reaper import WorkerReaper
-from engine.worker_state import (
-    RECORD_RETRY_DELAYS,
-    SHUTDOWN,
-    STARTUP_ABANDON_REASON,
-    Active,
-    Liveness,
-    Wakeup,
-    new_worker_id,
-)
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.utils import get_topic
 
-__all__ = [
-    "RECORD_RETRY_DELAYS",
-    "SHUTDOWN",
-    "STARTUP_ABANDON_REASON",
-    "Active",
-    "Liveness",
-    "Wakeup",
-    "Worker",
-    "new_worker_id",
-]
+from application.app import JobLedger
+from application.event_reader import pages_after
+from application.outage import LoopState, Outage
+from application.ports import Clock, Wakeup
+from domain.run import Run
+from domain.run_status import RunStatus
+from engine.active_runs import ActiveRuns, StopReason
+from engine.board import BOARD_EVENTS, RunBoard
+from engine.claims import Claimer
+from engine.endings import EndingBatcher
+from engine.execution import RECORD_RETRY_DELAYS, EndRecorder, RunExecutions
+from engine.job_cache import JobCache
+from engine.lease_keeper import LeaseKeeper
+from engine.log_pipeline import LogBatchLimits
+from engine.ports import RunsSnapshot, WorkerLeases
+from engine.reaper import Reaper
+from jobtypes import Executor
+
+__all__ = ["RECORD_RETRY_DELAYS", "SHUTDOWN", "STARTUP_ABANDON_REASON", "Worker", "new_worker_id"]
 
 logger = logging.getLogger("jobledger.worker")
 
+STARTUP_ABANDON_REASON = "worker stopped; found at start-up"
+# How long a lease lasts unrenewed; others wait for its expiry plus a grace period.
+DEFAULT_LEASE = timedelta(seconds=20)
+# The stop reason of the worker's own shutdown (kept under its old name for callers).
+SHUTDOWN = StopReason.SHUTDOWN
 
-class Worker(WorkerClaims, WorkerReaper):
+
+def new_worker_id() -> str:
+    """Unique per process start: a restarted worker never inherits a dead one's runs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
     """Claims and executes runs; see the module docstring."""
+
+    def __init__(
+        self,
+        app: JobLedger,
+        *,
+        executor_for: Callable[[str], Executor],
+        clock: Clock,
+        wakeup: Wakeup,
+        worker_id: str | None = None,
+        concurrency: int = 4,
+        leases: WorkerLeases | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        runs_view: RunsSnapshot | None = None,
+        abandon_running_at_start: bool = False,
+        poll_interval: float = 5.0,
+        reap_interval: float = 3.0,
+        page_size: int = 1000,
+        log_batch: LogBatchLimits | None = None,
+    ) -> None:
+        """`log_batch` overrides the `RunLogSink` batch bounds (max_entries, max_chars,
+        max_delay); `runs_view` lets start-up begin from the runs view's snapshot."""
+        # Over 60 lines on purpose: this is the one place the collaborators are built and
+        # handed their dependencies, in dependency order, so a reader sees the whole wiring.
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.app = app
+        self.clock = clock
+        self.wakeup = wakeup
+        self.id = worker_id or new_worker_id()
+        self.concurrency = concurrency
+        self.leases = leases
+        self.lease = lease
+        self._keeper: LeaseKeeper | None = None
+        self._outage = Outage(f"worker {self.id}", logger)
+        self._log_outage = Outage(f"worker {self.id} log writer", logger)
+        self.runs_view = runs_view
+        self.abandon_running_at_start = abandon_running_at_start
+        self.poll_interval = poll_interval
+        self.reap_interval = reap_interval
+        self.page_size = page_size
+        self.board = RunBoard()
+        self.position = 0
+        self._topics = [get_topic(cls) for cls in BOARD_EVENTS]
+        self._active = ActiveRuns(concurrency, wakeup)
+        self._started = False
+        self._next_reap: datetime | None = None
+        self._stop_loop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run")
+        jobs = JobCache(app)
+        self._recorder = EndRecorder(app, worker_id=self.id, clock=clock, stopping=self._stop_loop)
+        self._endings = EndingBatcher(self._recorder.save_together, self._recorder.save_alone)
+        executions = RunExecutions(
+            app,
+            worker_id=self.id,
+            executor_for=executor_for,
+            clock=clock,
+            active=self._active,
+            board=self.board,
+            jobs=jobs,
+            endings=self._endings,
+            log_batch=log_batch or LogBatchLimits(),
+        )
+        self._claimer = Claimer(
+            app,
+            worker_id=self.id,
+            board=self.board,
+            active=self._active,
+            jobs=jobs,
+            pool=self._pool,
+            executions=executions,
+        )
+        self._reaper = Reaper(
+            app, worker_id=self.id, board=self.board, active=self._active, leases=leases
+        )
+
+    # What callers and tests read and set ------------------------------------------------
+
+    @property
+    def claimed(self) -> int:
+        """How many runs this worker claimed."""
+        return self._claimer.claimed
+
+    @property
+    def lost_claims(self) -> int:
+        """How many claims this worker lost to another worker (or to a cancel)."""
+        return self._claimer.lost_claims
+
+    @property
+    def record_retry_delays(self) -> tuple[float, ...]:
+        """Waits between tries to record a run's end while the store is unreachable."""
+        return self._recorder.retry_delays
+
+    @record_retry_delays.setter
+    def record_retry_delays(self, delays: tuple[float, ...]) -> None:
+        self._recorder.retry_delays = delays
+
+    def dispatch(self, now: datetime) -> int:
+        """Claim ready runs for the free pool threads; returns how many were handed out."""
+        return self._claimer.dispatch(now)
+
+    def reap(self, now: datetime) -> int:
+        """Abandon the runs of dead workers and this worker's orphans; returns how many."""
+        return self._reaper.reap(now)
 
     # Start-up ---------------------------------------------------------------------------
 
     def start_up(self) -> None:
-        """Hold liveness, load the unfinished runs, deal with runs left by dead workers."""
+        """Take a lease, load the unfinished runs, deal with runs left by dead workers."""
         if self._started:
             return
         self._started = True
-        if self.liveness is not None:
-            # Before any claim: a run started under our id must always be backed by our lock.
-            self.liveness.hold(self.id)
+        if self.leases is not None:
+            # Before any claim: a run started under our id must always be backed by a lease.
+            self.leases.hold(self.id)
+            self._keeper = LeaseKeeper(
+                self.leases,
+                worker_id=self.id,
+                lease=self.lease,
+                on_fence=self._fence,
+                on_resume=self._resume,
+            )
+            self._keeper.start()
         self._seed_from_view()
         self.read_events()
         if self.abandon_running_at_start:
@@ -70,10 +195,22 @@ class Worker(WorkerClaims, WorkerReaper):
             # left by a worker that is no longer there.
             now = self.clock.now()
             for run in list(self.board.running()):
-                self._abandon(run.id, STARTUP_ABANDON_REASON, now)
+                self._reaper.abandon(run.id, STARTUP_ABANDON_REASON, now)
         self.app.after_save.append(self._saved)
 
     def _saved(self, _notification_id: int) -> None:
+        self.wakeup.set()
+
+    def _fence(self) -> None:
+        """The lease could not be renewed: stop every held run, take no new one."""
+        with self._active.lock:
+            self._active.fenced = True
+        self._active.stop_all(StopReason.FENCED)
+        self.wakeup.set()
+
+    def _resume(self) -> None:
+        with self._active.lock:
+            self._active.fenced = False
         self.wakeup.set()
 
     def _seed_from_view(self) -> None:
@@ -90,10 +227,10 @@ class Worker(WorkerClaims, WorkerReaper):
         if not position:
             return
         for row in view.running_runs():
-            self.board.add_row({**row, "status": "running"})
+            self.board.add_row({**row, "status": RunStatus.RUNNING})
         cursor: str | None = None
         while True:
-            rows, cursor = view.list_runs(status="queued", limit=500, cursor=cursor)
+            rows, cursor = view.list_runs(status=RunStatus.QUEUED, limit=500, cursor=cursor)
             for row in rows:
                 self.board.add_row(row)
             if cursor is None:
@@ -114,10 +251,20 @@ class Worker(WorkerClaims, WorkerReaper):
         while not self._stop_loop.is_set():
             try:
                 self.step()
-            except Exception:  # a database blip must not kill the worker: log, wait, retry
-                logger.exception("worker %s: loop step failed", self.id)
-                self._stop_loop.wait(1.0)
+            except Exception as error:  # the store away must not kill the worker: say so once
+                self._stop_loop.wait(self._outage.failed(error))
+                continue
+            self._outage.succeeded()
             self.wakeup.wait(self.seconds_until_next())
+
+    def health(self) -> list[LoopState]:
+        """The worker's loops as /healthz reports them: its own, its log writer, its lease."""
+        states = [self._outage.state(), self._log_outage.state()]
+        if self._keeper is not None:
+            states.append(self._keeper.state())
+        if not any(thread.is_alive() for thread in self._threads) and self._threads:
+            states.append(LoopState(f"worker {self.id}", healthy=False, cause="stopped"))
+        return states
 
     def _flush_loop(self) -> None:
         while not self._stop_loop.wait(0.05):
@@ -139,16 +286,14 @@ class Worker(WorkerClaims, WorkerReaper):
         """How long the loop may sleep before something falls due (a wake-up may come first)."""
         now = self.clock.now()
         times = []
-        with self._lock:
-            if self._accepting and len(self._active) < self.concurrency:
+        with self._active.lock:
+            if self._active.free_slots() > 0:
                 not_before = self.board.next_not_before(now)
                 if not_before is not None:
                     times.append(not_before)
             # A run already told to stop may take its grace period to end: not due again.
             times.extend(
-                a.deadline
-                for a in self._active.values()
-                if a.deadline is not None and not a.stop.is_set()
+                a.deadline for a in self._active if a.deadline is not None and not a.stop.is_set()
             )
         if self._next_reap is not None:
             times.append(self._next_reap)
@@ -161,7 +306,7 @@ class Worker(WorkerClaims, WorkerReaper):
         """Fold the Run events stored since our position into the board."""
         read = 0
         for events, last in pages_after(self.app, self.position, self._topics, self.page_size):
-            with self._lock:
+            with self._active.lock:
                 for event in events:
                     self._on_event(event)
             self.position = last
@@ -176,54 +321,55 @@ class Worker(WorkerClaims, WorkerReaper):
         if self.read_events() < self.page_size and top > self.position:
             self.position = top
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: DomainEventProtocol[UUID]) -> None:
         self.board.apply(event)
         active = self._active.get(event.originator_id)
         if active is None:
             return
         if isinstance(event, Run.CancelRequested):
-            active.stop.stop("cancel")
+            active.stop.stop(StopReason.CANCEL)
         elif isinstance(event, Run.Finished) and active.claimed:
             # Someone else ended our run (a reaper that took us for dead): stop executing.
-            active.stop.stop("abandoned")
+            active.stop.stop(StopReason.ENDED_ELSEWHERE)
 
     def enforce_timeouts(self, now: datetime) -> None:
-        with self._lock:
-            for active in self._active.values():
+        """Tell the runs past their deadline to stop; each is then recorded timed out."""
+        with self._active.lock:
+            for active in self._active:
                 if active.deadline is not None and now >= active.deadline:
-                    active.stop.stop("timeout")
+                    active.stop.stop(StopReason.TIMEOUT)
 
     def flush_due_logs(self) -> None:
+        """Write the log batches whose oldest entry has waited its time bound."""
         now = self.clock.now()
-        with self._lock:
-            sinks = [a.sink for a in self._active.values() if a.sink is not None]
+        with self._active.lock:
+            sinks = [a.sink for a in self._active if a.sink is not None]
         for sink in sinks:
             try:
                 sink.flush_if_due(now)
-            except Exception:
-                logger.exception("worker %s: writing a log batch failed", self.id)
+            except Exception as error:  # the sink keeps the batch and tries again
+                self._log_outage.failed(error)
+            else:
+                self._log_outage.succeeded()
 
     # Stopping ---------------------------------------------------------------------------
 
     def active_runs(self) -> list[UUID]:
-        with self._lock:
-            return list(self._active)
+        """The ids of the runs this worker holds now."""
+        return self._active.ids()
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no run is executing (for tests and shutdown)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._active, timeout)
+        return self._active.wait_idle(timeout)
 
     def stop(self, *, grace: float = 10.0) -> None:
         """Stop claiming; let running runs finish for `grace` seconds; then stop the rest
         (their processes are killed) and record them abandoned, so none is left running."""
-        with self._lock:
-            self._accepting = False
+        with self._active.lock:
+            self._active.accepting = False
         self.wakeup.set()
         if not self.wait_idle(grace):
-            with self._lock:
-                for active in self._active.values():
-                    active.stop.stop(SHUTDOWN)
+            self._active.stop_all(StopReason.SHUTDOWN)
             self.wait_idle(60.0)
         self._stop_loop.set()
         self.wakeup.set()
@@ -234,5 +380,7 @@ class Worker(WorkerClaims, WorkerReaper):
         self._endings.close()
         if self._saved in self.app.after_save:
             self.app.after_save.remove(self._saved)
-        if self.liveness is not None:
-            self.liveness.release()
+        if self._keeper is not None:
+            self._keeper.stop()
+        if self.leases is not None:
+            self.leases.release()

@@ -13,83 +13,40 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.utils import Environment
-
 from adapters.data_keys import DataKeyStore
-from adapters.data_keys_postgres import PostgresDataKeyStore
-from adapters.data_keys_sqlite import SQLiteDataKeyStore
-from adapters.event_store_config import StoreSettings, conninfo, store_env
-from adapters.job_types import JobTypeCatalog
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.master_key import MasterKey, load_master_key
-from adapters.pg_wakeup import PostgresWakeup
-from adapters.postgres_views import (
-    PostgresAuditView,
-    PostgresJobsView,
-    PostgresLogsView,
-    PostgresRunsView,
-)
-from adapters.secret_vault import SecretVault
-from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
+from adapters.secret_vault import EnvelopeSecretVault
+from adapters.store_backend import StoreBackend, backend_for
 from application.app import JobLedger
-from application.ports import Wakeup
+from application.ports import TokenStore
 from interfaces.settings import Settings
-from projections.audit import AuditProjection
+from projections.audit import AuditView
 from projections.base import BatchProjection
 from projections.follower import EventFollower
-from projections.jobs import JobsProjection
-from projections.logs import LogsProjection
-from projections.runs import RunsProjection
-
-PROJECTIONS: tuple[type[BatchProjection[Any]], ...] = (
-    JobsProjection,
-    RunsProjection,
-    LogsProjection,
-    AuditProjection,
-)
-
-VIEW_CLASSES: dict[str, dict[str, type[Any]]] = {
-    "sqlite": {
-        "jobs": SQLiteJobsView,
-        "runs": SQLiteRunsView,
-        "logs": SQLiteLogsView,
-        "audit": SQLiteAuditView,
-    },
-    "postgres": {
-        "jobs": PostgresJobsView,
-        "runs": PostgresRunsView,
-        "logs": PostgresLogsView,
-        "audit": PostgresAuditView,
-    },
-}
-
-
-def data_key_store(store: StoreSettings) -> DataKeyStore:
-    keys: DataKeyStore
-    if store.kind == "sqlite":
-        assert store.sqlite_path is not None
-        keys = SQLiteDataKeyStore(str(store.sqlite_path))
-    else:
-        keys = PostgresDataKeyStore(conninfo(store), store.schema)
-    keys.create_table()
-    return keys
+from projections.jobs import JobsView
+from projections.logs import LogsView
+from projections.runs import RunsView
 
 
 @dataclass
 class System:
-    """A built JobLedger: the application, its read models and what feeds them."""
+    """A built JobLedger: the application, its read models and what feeds them, on the
+    store's backend (which the runtimes use for their store-specific parts)."""
 
     settings: Settings
+    backend: StoreBackend
     app: JobLedger
     keys: DataKeyStore
     master_key: MasterKey
+    jobs: JobsView
+    runs: RunsView
+    logs: LogsView
+    audit: AuditView
     projections: list[BatchProjection[Any]]
     follower: EventFollower
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
-
-    def view(self, name: str) -> Any:
-        return next(p.view for p in self.projections if p.name == name)
 
     def start_projections(self) -> None:
         """Keep the views up to date in a background thread until `close`."""
@@ -140,31 +97,32 @@ def build(settings: Settings, *, announce: Callable[[str], None] | None = None) 
     # Owner-only: the data directory holds the master key and the embedded database.
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     master_key = load_master_key(settings.master_key, settings.data_dir, announce)
-    env = store_env(settings.store)
-    keys = data_key_store(settings.store)
-    vault = SecretVault(keys, master_key)
-    app = JobLedger(vault=vault, job_types=JobTypeCatalog(), env=env)
-    projections = [cls(view=_view(cls.name, settings.store.kind, env)) for cls in PROJECTIONS]
-    wakeup: Wakeup | None = None
-    if settings.store.kind == "postgres":
-        wakeup = PostgresWakeup(conninfo(settings.store), app.recorder.channel_name)  # type: ignore[attr-defined]
-    follower = EventFollower(app.recorder, app.mapper, projections, wakeup=wakeup)
+    backend = backend_for(settings.store)
+    env = backend.event_store_env()
+    keys = backend.data_key_store()
+    vault = EnvelopeSecretVault(keys, master_key)
+    app = JobLedger(vault=vault, job_types=EntryPointJobTypeCatalog(), env=env)
+    views = backend.open_views(env)
+    projections = views.projections()
+    follower = EventFollower(
+        app.recorder, app.mapper, projections, wakeup=backend.wakeup(app.recorder)
+    )
     return System(
         settings=settings,
+        backend=backend,
         app=app,
         keys=keys,
         master_key=master_key,
+        jobs=views.jobs,
+        runs=views.runs,
+        logs=views.logs,
+        audit=views.audit,
         projections=projections,
         follower=follower,
     )
 
 
-def _view(name: str, kind: str, env: dict[str, str]) -> Any:
-    view_class = VIEW_CLASSES[kind][name]
-    if kind == "postgres":
-        # Every process builds all four views, but most use one or two of them, and
-        # lightly: one pooled connection each (more on demand) keeps a cluster of API,
-        # scheduler and worker processes well inside the server's connection limit.
-        env = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "4"}
-    factory = InfrastructureFactory.construct(Environment(name, env))
-    return factory.tracking_recorder(view_class)
+def build_token_store(settings: Settings, *, cache_seconds: float = 2.0) -> TokenStore:
+    """The token store on the configured store, for a command that needs no whole system
+    (`jobledger tokens`); its table is created on first start."""
+    return backend_for(settings.store).token_store(cache_seconds=cache_seconds)

@@ -1,11 +1,10 @@
 """Running the scheduler: in a background thread of `jobledger serve`, or as the whole of a
 `jobledger scheduler` process. Wires the scheduler to the system's clock, its store's
-checkpoint table and the right wake-up (in-process saves, and NOTIFY on PostgreSQL)."""
+checkpoint table and the store's wake-up (in-process saves, and NOTIFY on PostgreSQL)."""
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,14 +13,11 @@ from typing import Any
 from uuid import UUID
 
 from adapters.clock import SystemClock
-from adapters.event_store_config import StoreSettings, conninfo, store_env
-from adapters.job_types import JobTypeCatalog
-from adapters.pg_wakeup import PostgresWakeup
-from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint, SQLiteSchedulerCheckpoint
+from adapters.job_types import EntryPointJobTypeCatalog
+from adapters.store_backend import StoreBackend
 from application.app import JobLedger
-from application.ports import Clock, ThreadWakeup
+from application.ports import Clock
 from domain.errors import SecretUnavailable
-from interfaces.bootstrap import System
 from interfaces.settings import Settings
 from scheduler.firing import FiringRules
 from scheduler.scheduler import Scheduler
@@ -43,15 +39,13 @@ class _NoSecrets:
         raise SecretUnavailable(job_id, "*", "the scheduler process holds no keys")
 
 
-def scheduler_app(settings: Settings) -> JobLedger:
+def scheduler_app(settings: Settings, backend: StoreBackend) -> JobLedger:
     """The app alone, for a `jobledger scheduler` process: no read models (the scheduler
     follows the log itself), no keys, and a small connection pool, since one thread uses
     it. A full `build()` would hold about 30 PostgreSQL connections for nothing."""
-    if settings.store.kind == "sqlite":
-        # Owner-only, as `build` makes it: it holds the embedded database.
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    env = {**store_env(settings.store), "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
-    return JobLedger(vault=_NoSecrets(), job_types=JobTypeCatalog(), env=env)
+    backend.prepare_data_dir(settings.data_dir)
+    env = backend.event_store_env(pool_size=2, max_overflow=2)
+    return JobLedger(vault=_NoSecrets(), job_types=EntryPointJobTypeCatalog(), env=env)
 
 
 @dataclass
@@ -63,7 +57,9 @@ class SchedulerHandle:
     _stop: threading.Event
     _cleanup: list[Callable[[], None]] = field(default_factory=list)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop the loop, wait up to `timeout` seconds (None: as long as it takes) for its
+        batch in progress, and release the checkpoint's and wake-up's connections."""
         self._stop.set()
         self.scheduler.wakeup.set()
         if self.thread is not None:
@@ -73,31 +69,25 @@ class SchedulerHandle:
         self._cleanup.clear()
 
 
-def build_scheduler(system: System, **options: Any) -> SchedulerHandle:
-    """A scheduler on the system's app and store, not yet running (see `start_scheduler`)."""
-    return scheduler_for(system.app, system.settings.store, **options)
-
-
-def scheduler_for(
+def start_scheduler(
     app: JobLedger,
-    store: StoreSettings,
+    backend: StoreBackend,
     *,
     clock: Clock | None = None,
     misfire_grace: timedelta = timedelta(seconds=60),
     checkpoint_name: str = "default",
+    start_up_first: bool = False,
     **options: Any,
 ) -> SchedulerHandle:
-    """A scheduler on any app of the store: the checkpoint table and wake-up of its kind."""
-    checkpoint: SQLiteSchedulerCheckpoint | PostgresSchedulerCheckpoint
-    wakeup: ThreadWakeup | PostgresWakeup
-    if store.kind == "sqlite":
-        assert store.sqlite_path is not None
-        checkpoint = SQLiteSchedulerCheckpoint(store.sqlite_path, checkpoint_name)
-        wakeup = ThreadWakeup()
-    else:
-        checkpoint = PostgresSchedulerCheckpoint(conninfo(store), store.schema, checkpoint_name)
-        # Its own LISTEN connection: saves by other processes wake this scheduler at once.
-        wakeup = PostgresWakeup(conninfo(store), app.recorder.channel_name)  # type: ignore[attr-defined]
+    """Run a scheduler on `app` in a background thread until `handle.stop()`, with the
+    checkpoint table and the wake-up of the app's store.
+
+    With `start_up_first`, the scheduler reads the events and plans the jobs in the caller's
+    thread before its loop starts (`jobledger scheduler`: a store it cannot read is an error
+    at once, and the start-up message can count the jobs); otherwise its loop does that,
+    retrying, as the loop does everything (`jobledger serve`)."""
+    checkpoint = backend.scheduler_checkpoint(checkpoint_name)
+    wakeup = backend.wakeup(app.recorder)
     scheduler = Scheduler(
         app,
         clock or SystemClock(),
@@ -114,60 +104,18 @@ def scheduler_for(
     app.after_save.append(on_save)
     handle = SchedulerHandle(scheduler, None, threading.Event())
     handle._cleanup.append(checkpoint.close)
-    if isinstance(wakeup, PostgresWakeup):
-        handle._cleanup.append(wakeup.close)
+    close_wakeup = getattr(wakeup, "close", None)  # a LISTEN connection of its own
+    if close_wakeup is not None:
+        handle._cleanup.append(close_wakeup)
     handle._cleanup.append(lambda: app.after_save.remove(on_save))
-    return handle
-
-
-def start_scheduler(
-    system: System, *, clock: Clock | None = None, **options: Any
-) -> SchedulerHandle:
-    """Run the scheduler in a background thread until `handle.stop()` (`jobledger serve`)."""
-    return _in_thread(build_scheduler(system, clock=clock, **options))
-
-
-def start_scheduler_for(app: JobLedger, store: StoreSettings, **options: Any) -> SchedulerHandle:
-    """`start_scheduler` for an app built without the rest of a System."""
-    return _in_thread(scheduler_for(app, store, **options))
-
-
-def _in_thread(handle: SchedulerHandle) -> SchedulerHandle:
+    if start_up_first:
+        try:
+            scheduler.start()
+        except BaseException:
+            handle.stop()
+            raise
     handle.thread = threading.Thread(
-        target=handle.scheduler.run, args=(handle._stop,), name="scheduler", daemon=True
+        target=scheduler.run, args=(handle._stop,), name="scheduler", daemon=True
     )
     handle.thread.start()
-    return handle
-
-
-def run_scheduler_until_signalled(
-    system: System, *, on_started: Callable[[Scheduler], None] | None = None, **options: Any
-) -> SchedulerHandle:
-    """Run the scheduler in this thread until SIGTERM or SIGINT (Ctrl-C)."""
-    return run_until_signalled(system.app, system.settings.store, on_started=on_started, **options)
-
-
-def run_until_signalled(
-    app: JobLedger,
-    store: StoreSettings,
-    *,
-    on_started: Callable[[Scheduler], None] | None = None,
-    **options: Any,
-) -> SchedulerHandle:
-    """`run_scheduler_until_signalled` for an app built without the rest of a System."""
-    handle = scheduler_for(app, store, **options)
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        handle._stop.set()
-        handle.scheduler.wakeup.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        handle.scheduler.start()
-        if on_started is not None:
-            on_started(handle.scheduler)
-        handle.scheduler.run(handle._stop)
-    finally:
-        handle.stop()
     return handle

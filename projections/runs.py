@@ -55,6 +55,8 @@ RUN_COLUMNS = (
     "timeout_seconds",
     "cancel_requested_by",
     "version",
+    # How many log entries the worker discarded below the threshold (from the final event).
+    "discarded_entries",
 )
 
 # The columns later events set. None of them ever sets a column back to NULL, so a patch
@@ -68,6 +70,7 @@ PATCH_COLUMNS = (
     "error",
     "cancel_requested_by",
     "version",
+    "discarded_entries",
 )
 
 
@@ -172,6 +175,7 @@ def _requested(changes: RunsChanges, e: Run.Requested) -> None:
         "timeout_seconds": e.timeout_seconds,
         "cancel_requested_by": None,
         "version": e.originator_version,
+        "discarded_entries": 0,
     }
 
 
@@ -197,6 +201,7 @@ def _finished(**columns: Callable[[Any], Any]) -> Handler:
         target = _target(changes, e)
         target["status"] = e.status
         target["finished_at"] = e.timestamp
+        target["discarded_entries"] = e.discarded_entries
         for column, value in columns.items():
             target[column] = value(e)
 

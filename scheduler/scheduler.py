@@ -35,6 +35,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
+from application.app import JobLedger
 from application.event_reader import pages_after
 from application.firing_commands import FiringResult, SlotRequest
 from application.ports import Clock, ThreadWakeup, Wakeup
@@ -122,7 +123,7 @@ class Scheduler:
 
     def __init__(
         self,
-        app: Any,
+        app: JobLedger,
         clock: Clock,
         checkpoint: Checkpoint | None = None,
         *,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from uuid import UUID
 
-from adapters.job_types import JobTypeCatalog
+from adapters.job_types import EntryPointJobTypeCatalog
 from application.app import JobLedger
 from domain.errors import SecretUnavailable
 
@@ -37,7 +37,7 @@ class FakeVault:
 def in_memory_ledger() -> JobLedger:
     return JobLedger(
         vault=FakeVault(),
-        job_types=JobTypeCatalog(),
+        job_types=EntryPointJobTypeCatalog(),
         env={
             "PERSISTENCE_MODULE": "eventsourcing.popo",
             "TRANSCODER_TOPIC": "adapters.orjson_transcoder:OrjsonTranscoder",

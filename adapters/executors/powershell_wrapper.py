@@ -116,7 +116,12 @@ def variable_names(names: Iterable[str]) -> tuple[list[str], list[str]]:
 
 
 def _preferences(threshold: LogLevel) -> list[str]:
-    """Switch on the streams the run's threshold admits (PowerShell drops them by default)."""
+    """Switch on the streams the run's threshold admits (PowerShell drops them by default).
+
+    Leaving the streams below the threshold off is only an optimisation (nothing is written
+    that would be discarded): the worker's log sink applies the threshold itself, whatever
+    the script writes, and does not rely on this.
+    """
     lines = []
     if threshold.admits(LogLevel.Verbose):
         lines.append("$VerbosePreference = 'Continue'")

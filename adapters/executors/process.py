@@ -5,7 +5,9 @@ all of them: the program runs in the sandbox the policy names (adapters.executor
 a PID namespace of its own, as the job user), a timeout or cancel signals its process group
 (SIGTERM, then SIGKILL after a grace period), and when it ends nothing it started outlives
 it; stdout and stderr are read line by line on their own threads and sent to the log as
-they come; the outcome names the exit code or signal and the last error lines.
+they come; the outcome names the exit code or signal and the last error lines. Every line
+goes to the log sink whatever its level: the sink applies the run's threshold (and counts
+what it discards), not the runner.
 """
 
 from __future__ import annotations

@@ -65,7 +65,12 @@ class _LineWriter(io.TextIOBase):
 
 
 class JobLog:
-    """A leveled logger: entries below the job's threshold are dropped here, at the source."""
+    """A leveled logger for the job's callable.
+
+    Entries below the job's threshold are skipped here only to spare the pipe and the
+    parsing: an optimisation. The worker's log sink applies the threshold itself, and counts
+    what it discards, whatever a child sends (entries skipped here are not in that count).
+    """
 
     def __init__(self, channel: _Channel, threshold: LogLevel) -> None:
         self._channel = channel

@@ -52,8 +52,12 @@ DDL = (
         log_level text NOT NULL,
         timeout_seconds integer,
         cancel_requested_by text,
-        version integer NOT NULL
+        version integer NOT NULL,
+        discarded_entries integer NOT NULL DEFAULT 0
     )""",
+    # Tables created before the column existed get it on their next start.
+    "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS discarded_entries"
+    " integer NOT NULL DEFAULT 0",
     # Newest first, with or without a job or status filter: each listing reads one index
     # range in order and stops after a page, however many runs there are.
     "CREATE INDEX IF NOT EXISTS view_runs_time_idx ON {s}.view_runs (requested_at DESC, id DESC)",
@@ -72,6 +76,7 @@ PATCH_TYPES = {
     "error": "text",
     "cancel_requested_by": "text",
     "version": "integer",
+    "discarded_entries": "integer",
 }
 SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM {{s}}.view_runs"
 QUERIES = {

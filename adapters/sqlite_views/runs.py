@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor
 
 from adapters.keyset import keyset_query
 from adapters.sqlite_views.common import SQLiteView, dt, placeholders, to_uuid, ts, uid
@@ -44,7 +45,8 @@ DDL = (
         log_level TEXT NOT NULL,
         timeout_seconds INTEGER,
         cancel_requested_by TEXT,
-        version INTEGER NOT NULL
+        version INTEGER NOT NULL,
+        discarded_entries INTEGER NOT NULL DEFAULT 0
     )""",
     # Newest first, with or without a job or status filter: each listing reads one index
     # range in order and stops after a page, however many runs there are.
@@ -56,7 +58,12 @@ DDL = (
 )
 
 SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM view_runs"
-INSERT = f"INSERT INTO view_runs VALUES ({placeholders(len(RUN_COLUMNS))})"
+INSERT = (
+    f"INSERT INTO view_runs ({', '.join(RUN_COLUMNS)}) VALUES ({placeholders(len(RUN_COLUMNS))})"
+)
+# Tables created before the column existed get it on their next start. SQLite has no
+# ADD COLUMN IF NOT EXISTS, so the create step looks at the table's columns first.
+ADD_COLUMNS = {"discarded_entries": "INTEGER NOT NULL DEFAULT 0"}
 # Later events never set a column back to NULL, so NULL in a patch means "unchanged".
 PATCH = (
     f"UPDATE view_runs SET {', '.join(f'{c} = COALESCE(?, {c})' for c in PATCH_COLUMNS)}"
@@ -113,6 +120,14 @@ class SQLiteRunsView(SQLiteView, RunsView):
 
     TABLES = ("view_runs",)
     DDL = DDL
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        c.execute("SELECT name FROM pragma_table_info('view_runs')")
+        present = {name for (name,) in c.fetchall()}
+        for column, definition in ADD_COLUMNS.items():
+            if column not in present:
+                c.execute(f"ALTER TABLE view_runs ADD COLUMN {column} {definition}")
 
     def apply(self, changes: RunsChanges, tracking: Tracking) -> None:
         with self.writing(tracking) as cursor:

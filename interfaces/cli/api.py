@@ -53,7 +53,6 @@ def announce(message: str) -> None:
 
 
 def api(args: argparse.Namespace) -> int:
-    from adapters.token_store import build_token_store
     from interfaces.http.app import create_app
     from interfaces.http.first_admin import ensure_first_admin
     from interfaces.http.server import serve_forever, serve_processes
@@ -62,12 +61,12 @@ def api(args: argparse.Namespace) -> int:
         raise InvalidInput("workers", "must be at least 1")
     if args.workers > 1:
         with opened() as system:
-            tokens = build_token_store(system.settings)
+            tokens = system.backend.token_store()
             try:
                 ensure_first_admin(tokens, announce)
             finally:
                 tokens.close()
-            where = system.settings.store.describe()
+            where = system.backend.describe()
         print(
             f"JobLedger API on http://{args.host}:{args.port} ({where}, {args.workers} processes)",
             flush=True,
@@ -76,13 +75,12 @@ def api(args: argparse.Namespace) -> int:
         return 0
 
     with opened() as system:
-        tokens = build_token_store(system.settings)
+        tokens = system.backend.token_store()
         try:
             ensure_first_admin(tokens, announce)
             app = create_app(system, tokens)
             print(
-                f"JobLedger API on http://{args.host}:{args.port} "
-                f"({system.settings.store.describe()})",
+                f"JobLedger API on http://{args.host}:{args.port} ({system.backend.describe()})",
                 flush=True,
             )
             sys.stdout.flush()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
@@ -25,19 +23,6 @@ def opened(*, catch_up: bool = False) -> Iterator[System]:
         yield system
     finally:
         system.close()
-
-
-def follow_until_signalled(system: System) -> None:
-    """Keep the views up to date in this thread until SIGTERM or SIGINT (Ctrl-C)."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stop.set()
-        system.follower.wakeup.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    system.follower.run(stop)
 
 
 def job_id(value: str) -> UUID:

@@ -119,7 +119,7 @@ def create_job(args: argparse.Namespace) -> int:
 
 def list_jobs(args: argparse.Namespace) -> int:
     with opened(catch_up=True) as system:
-        items, _cursor = system.view("jobs").list_jobs(limit=args.limit)
+        items, _cursor = system.jobs.list_jobs(limit=args.limit)
     if args.json:
         print_json(items)
     else:
@@ -134,7 +134,7 @@ def list_jobs(args: argparse.Namespace) -> int:
 def show_job(args: argparse.Namespace) -> int:
     with opened(catch_up=True) as system:
         if args.at is None and args.version is None:
-            state = system.view("jobs").get_job(args.job_id)
+            state = system.jobs.get_job(args.job_id)
             if state is None:
                 system.app.get_job(args.job_id)  # raises NotFound, or deleted
         else:
@@ -142,6 +142,8 @@ def show_job(args: argparse.Namespace) -> int:
     if args.json:
         print_json(state)
     else:
+        # None only if the view lacked a live job after catching up: never within one store.
+        assert state is not None
         print_fields(state)
     return 0
 

@@ -6,7 +6,8 @@ import argparse
 import time
 from typing import Any
 
-from interfaces.cli.context import follow_until_signalled, opened
+from interfaces.cli.context import opened
+from interfaces.signals import stop_requested
 
 
 def register(commands: Any) -> None:
@@ -42,6 +43,7 @@ def rebuild_views(args: argparse.Namespace) -> int:
 
 
 def run_views(args: argparse.Namespace) -> int:
-    with opened() as system:
-        follow_until_signalled(system)
+    """Keep the views up to date in this thread until SIGTERM or SIGINT (Ctrl-C)."""
+    with opened() as system, stop_requested(also=system.follower.wakeup.set) as stop:
+        system.follower.run(stop)
     return 0

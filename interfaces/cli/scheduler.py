@@ -11,10 +11,11 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+from adapters.store_backend import backend_for
 from domain.errors import InvalidInput
-from interfaces.scheduler_runtime import run_until_signalled, scheduler_app
+from interfaces.scheduler_runtime import scheduler_app, start_scheduler
 from interfaces.settings import Settings
-from scheduler.scheduler import Scheduler
+from interfaces.signals import stop_requested, wait_for
 
 
 def register(commands: Any) -> None:
@@ -40,23 +41,27 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("--misfire-grace", "must be a number of seconds, not negative")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
+    backend = backend_for(settings.store)
     # The app alone: the scheduler needs no read models and no keys (see scheduler_app).
-    app = scheduler_app(settings)
+    app = scheduler_app(settings, backend)
     try:
-
-        def started(scheduler: Scheduler) -> None:
-            print(
-                f"JobLedger scheduler started on {settings.store.describe()} "
-                f"({len(scheduler.index)} jobs)",
-                flush=True,
+        with stop_requested() as stop:
+            handle = start_scheduler(
+                app,
+                backend,
+                misfire_grace=timedelta(seconds=args.misfire_grace),
+                start_up_first=True,
             )
-
-        run_until_signalled(
-            app,
-            settings.store,
-            misfire_grace=timedelta(seconds=args.misfire_grace),
-            on_started=started,
-        )
+            try:
+                print(
+                    f"JobLedger scheduler started on {backend.describe()} "
+                    f"({len(handle.scheduler.index)} jobs)",
+                    flush=True,
+                )
+                wait_for(stop)
+            finally:
+                # As long as its batch in progress takes: the process ends right after.
+                handle.stop(timeout=None)
     finally:
         app.close()
     sys.stdout.flush()

@@ -8,12 +8,11 @@ the workers, and the HTTP API with its web pages. The same parts run as separate
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from typing import Any
 
 from interfaces.cli.context import opened
+from interfaces.signals import stop_requested, wait_for
 
 # Not imported from the HTTP modules: FastAPI takes most of a second to import, and every
 # other `jobledger` command would pay for it.
@@ -41,41 +40,35 @@ def register(commands: Any) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from adapters.token_store import build_token_store
     from interfaces.http.app import create_app
     from interfaces.http.first_admin import ensure_first_admin
     from interfaces.http.server import BackgroundServer
     from interfaces.scheduler_runtime import start_scheduler
-    from interfaces.worker_runtime import start_workers
-
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    from interfaces.worker_runtime import start_worker
 
     def say(line: str) -> None:
         print(line, flush=True)
 
-    with opened() as system:
-        tokens = build_token_store(system.settings)
+    with stop_requested() as stop, opened() as system:
+        tokens = system.backend.token_store()
         stack: list[Any] = []
         try:
             ensure_first_admin(tokens, say)
             system.start_projections()
-            stack.append(start_scheduler(system))
-            stack.append(start_workers(system, concurrency=args.concurrency))
+            stack.append(start_scheduler(system.app, system.backend))
+            stack.append(
+                start_worker(
+                    system.app, system.backend, runs_view=system.runs, concurrency=args.concurrency
+                )
+            )
             server = BackgroundServer(create_app(system, tokens), args.host, args.port)
             server.start()
             stack.append(server)
             say(
                 f"JobLedger listening on {server.url} "
-                f"(store: {system.settings.store.describe()}, data in {system.settings.data_dir})"
+                f"(store: {system.backend.describe()}, data in {system.settings.data_dir})"
             )
-            while not stop.wait(1.0):
-                pass
+            wait_for(stop)
             say("JobLedger stopping")
         finally:
             # Last started, first stopped: no new requests, then no new runs, then the rest.

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from adapters.token_store import TokenStore, build_token_store
+from application.ports import TokenStore
+from domain.access import ROLES
+from interfaces.bootstrap import build_token_store
 from interfaces.cli.context import add_json_flag
 from interfaces.cli.output import print_json, print_table
-from interfaces.principal import ROLES
 from interfaces.settings import Settings
 
 

@@ -7,7 +7,13 @@ import sys
 from typing import Any
 
 from interfaces.cli.context import opened
-from interfaces.worker_runtime import DEFAULT_CONCURRENCY, DEFAULT_GRACE_SECONDS
+from interfaces.signals import stop_requested, wait_for
+from interfaces.worker_runtime import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_GRACE_SECONDS,
+    DEFAULT_LEASE_GRACE_SECONDS,
+    DEFAULT_LEASE_SECONDS,
+)
 
 
 def _positive_int(value: str) -> int:
@@ -38,7 +44,9 @@ def register(commands: Any) -> None:
         "SIGTERM or Ctrl-C. Then it claims nothing more, lets running runs finish for --grace "
         "seconds, and stops the rest (their process trees are killed; they are recorded "
         "abandoned and retried if their job says so). On PostgreSQL run as many as you like: "
-        "the runs of a worker that dies are abandoned within seconds by the others. On the "
+        "each renews a lease on its runs; the runs of a worker that dies are abandoned by the "
+        "others once its lease has expired by --lease-grace seconds, and a worker that cannot "
+        "renew its lease (the database unreachable) stops its own runs first. On the "
         "embedded SQLite store there is one process: `jobledger serve` runs the workers, and a "
         "worker started on its own takes the runs still running at its start for abandoned.",
     )
@@ -54,18 +62,48 @@ def register(commands: Any) -> None:
         default=DEFAULT_GRACE_SECONDS,
         help=f"seconds running runs may finish after SIGTERM (default {DEFAULT_GRACE_SECONDS:g})",
     )
+    parser.add_argument(
+        "--lease-seconds",
+        type=_seconds,
+        default=DEFAULT_LEASE_SECONDS,
+        help="how long this worker's lease lasts unrenewed; it renews it six times as often "
+        "and stops its runs after three quarters of it without a renewal "
+        f"(default {DEFAULT_LEASE_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--lease-grace",
+        type=_seconds,
+        default=DEFAULT_LEASE_GRACE_SECONDS,
+        help="seconds after another worker's lease expired before its runs are abandoned "
+        f"and retried (default {DEFAULT_LEASE_GRACE_SECONDS:g})",
+    )
     parser.set_defaults(handler=worker)
 
 
 def worker(args: argparse.Namespace) -> int:
-    from interfaces.worker_runtime import run_until_signalled
+    """Run a worker in this process until SIGTERM or SIGINT, then stop claiming, let running
+    runs finish for `--grace` seconds and stop (and abandon) the rest."""
+    from interfaces.worker_runtime import start_worker
 
     def announce(line: str) -> None:
         print(line)
         sys.stdout.flush()
 
-    with opened() as system:
-        run_until_signalled(
-            system, concurrency=args.concurrency, grace=args.grace, announce=announce
+    with opened() as system, stop_requested() as stop:
+        handle = start_worker(
+            system.app,
+            system.backend,
+            runs_view=system.runs,
+            concurrency=args.concurrency,
+            lease_seconds=args.lease_seconds,
+            lease_grace_seconds=args.lease_grace,
         )
+        announce(
+            f"JobLedger worker {handle.worker_id} running up to {args.concurrency} runs at a "
+            f"time on {system.backend.describe()}"
+        )
+        try:
+            wait_for(stop)
+        finally:
+            handle.stop(grace=args.grace)
     return 0

@@ -15,8 +15,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from adapters.clock import SystemClock
-from application.ports import Clock
+from application.ports import Clock, TokenStore
 from domain.schedule import CronSchedule
+from interfaces.bootstrap import System
 from interfaces.http import problems
 from interfaces.http.auth import SECURITY_SCHEME
 from interfaces.http.responses import OrjsonResponse
@@ -44,14 +45,14 @@ ERROR_DESCRIPTIONS = {
 
 
 def create_app(
-    system: Any,
-    tokens: Any,
+    system: System,
+    tokens: TokenStore,
     *,
     clock: Clock | None = None,
     view_wait_seconds: float = 5.0,
 ) -> FastAPI:
-    """The API over `system` (interfaces.bootstrap.System), authenticating with `tokens`
-    (adapters.token_store.TokenStore). After each command a response waits up to
+    """The API over `system`, authenticating with `tokens`; routes get them through the
+    dependencies of interfaces.http.deps. After each command a response waits up to
     `view_wait_seconds` for the views to show the change (read-your-writes)."""
     app = FastAPI(
         title=TITLE,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from adapters.token_store import build_token_store
 from interfaces.bootstrap import build
 from interfaces.http.app import create_app
 from interfaces.settings import Settings
@@ -13,4 +12,4 @@ from interfaces.settings import Settings
 
 def app_from_env() -> FastAPI:
     system = build(Settings.from_env())
-    return create_app(system, build_token_store(system.settings))
+    return create_app(system, system.backend.token_store())

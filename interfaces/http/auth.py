@@ -1,6 +1,6 @@
 """Who is calling: a bearer token, or the web pages' session cookie; and what they may do.
 
-Roles (interfaces.principal.ROLES): viewer reads, operator also runs and cancels, admin
+Roles (domain.access.ROLES): viewer reads, operator also runs and cancels, admin
 does everything. A Bearer header wins over a cookie. A cookie-authenticated request that
 changes something (POST, PUT, PATCH, DELETE) must also carry the page's CSRF token, or a
 page on another site could make the browser act for the user.
@@ -14,8 +14,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from domain.access import Principal
+from interfaces.http.deps import get_tokens
 from interfaces.http.problems import Forbidden, Unauthorized
-from interfaces.principal import Principal
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -53,7 +54,7 @@ async def authenticate(request: Request) -> Principal:
     that reads the token table runs in the thread pool."""
     plain = bearer_token(request)
     if plain is not None:
-        tokens = request.app.state.tokens
+        tokens = get_tokens(request)
         principal = tokens.verify_cached(plain)
         if principal is None:
             principal = await run_in_threadpool(tokens.verify, plain)

@@ -8,14 +8,14 @@ hash is kept); a lost token is replaced with `jobledger tokens create --role adm
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from application.ports import TokenStore
 from domain.errors import Conflict
 
 FIRST_ADMIN_NAME = "admin"
 
 
-def ensure_first_admin(tokens: Any, announce: Callable[[str], None]) -> str | None:
+def ensure_first_admin(tokens: TokenStore, announce: Callable[[str], None]) -> str | None:
     """Create and announce an admin token if there is no live one; the token, or None."""
     if tokens.has_admin():
         return None

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from interfaces.bootstrap import System
+
 FIRE_LAG_WINDOW = 500  # most recent runs looked at
 QUANTILES = (0.5, 0.9, 0.99)
 
@@ -37,7 +39,7 @@ def fire_lags(runs: list[dict[str, Any]]) -> list[float]:
     )
 
 
-def render_metrics(system: Any, now: datetime) -> str:
+def render_metrics(system: System, now: datetime) -> str:
     lines: list[str] = []
 
     def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
@@ -46,7 +48,7 @@ def render_metrics(system: Any, now: datetime) -> str:
         for labels, value in samples:
             lines.append(f"{name}{labels} {_number(value)}")
 
-    runs_view = system.view("runs")
+    runs_view = system.runs
     counts = runs_view.count_by_status()
     metric(
         "jobledger_runs",
@@ -79,21 +81,9 @@ def render_metrics(system: Any, now: datetime) -> str:
         ],
     )
 
-    recent, _ = runs_view.list_runs(limit=FIRE_LAG_WINDOW)
-    lags = fire_lags(recent)
-    samples: list[tuple[str, Any]] = [
-        (f'{{quantile="{q}"}}', _quantile(lags, q)) for q in QUANTILES
-    ]
-    samples += [("_sum", float(sum(lags))), ("_count", len(lags))]
-    lines.append(
-        "# HELP jobledger_fire_lag_seconds Delay from a scheduled run's slot to its start, "
-        f"over the scheduled runs among the latest {FIRE_LAG_WINDOW} runs."
-    )
-    lines.append("# TYPE jobledger_fire_lag_seconds summary")
-    for suffix_or_labels, value in samples:
-        lines.append(f"jobledger_fire_lag_seconds{suffix_or_labels} {_number(value)}")
+    lines += _fire_lag_summary(runs_view.list_runs(limit=FIRE_LAG_WINDOW)[0])
 
-    logs_view = system.view("logs")
+    logs_view = system.logs
     count_entries = getattr(logs_view, "count_entries", None)
     if count_entries is not None:
         metric(
@@ -103,3 +93,20 @@ def render_metrics(system: Any, now: datetime) -> str:
             [("", count_entries())],
         )
     return "\n".join(lines) + "\n"
+
+
+def _fire_lag_summary(recent: list[dict[str, Any]]) -> list[str]:
+    """The fire-lag summary (quantiles, sum, count) over the latest runs, as text lines."""
+    lags = fire_lags(recent)
+    samples: list[tuple[str, Any]] = [
+        (f'{{quantile="{q}"}}', _quantile(lags, q)) for q in QUANTILES
+    ]
+    samples += [("_sum", float(sum(lags))), ("_count", len(lags))]
+    lines = [
+        "# HELP jobledger_fire_lag_seconds Delay from a scheduled run's slot to its start, "
+        f"over the scheduled runs among the latest {FIRE_LAG_WINDOW} runs.",
+        "# TYPE jobledger_fire_lag_seconds summary",
+    ]
+    for suffix_or_labels, value in samples:
+        lines.append(f"jobledger_fire_lag_seconds{suffix_or_labels} {_number(value)}")
+    return lines

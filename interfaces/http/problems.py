@@ -8,15 +8,19 @@ refused secret must not come back in an error.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.store_errors import StoreTrouble, classify
 from domain.errors import Conflict, InvalidInput, JobLedgerError, NotFound, SecretUnavailable
 from interfaces.http.responses import ProblemResponse, dumps
 
@@ -25,6 +29,9 @@ log = logging.getLogger("jobledger.http")
 PROBLEM_TYPE = "urn:jobledger:problem:"
 MAX_BODY_BYTES = 1024 * 1024  # far above any valid request (parameters are capped at 64 KiB)
 LOCATIONS = ("body", "query", "path", "header", "cookie")
+# How long a client should wait before trying again while the store is away or full.
+RETRY_AFTER_UNAVAILABLE = 5
+RETRY_AFTER_DISK_FULL = 30
 
 
 class Unauthorized(Exception):
@@ -174,6 +181,31 @@ async def _forbidden(request: Request, error: Exception) -> ProblemResponse:
     return problem(403, "forbidden", error.detail, request=request)
 
 
+async def _store_error(request: Request, error: Exception) -> ProblemResponse:
+    """The store could not be reached, or its disk is full: 503 or 507 with Retry-After.
+    Commands save their events in one transaction, so a refused write stored nothing."""
+    trouble = classify(error)
+    if trouble is None:
+        return await _unexpected(request, error)
+    # One line, not a traceback: during an outage every request would log one.
+    log.warning("%s %s: store %s: %s", request.method, request.url.path, trouble, error)
+    if trouble is StoreTrouble.DISK_FULL:
+        return problem(
+            507,
+            "disk-full",
+            "the store's disk is full: nothing was written; free space and try again",
+            request=request,
+            headers={"Retry-After": str(RETRY_AFTER_DISK_FULL)},
+        )
+    return problem(
+        503,
+        "store-unavailable",
+        "the store cannot be reached: nothing was written; try again shortly",
+        request=request,
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+    )
+
+
 async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
     # Logged with its traceback for the operator; the caller learns nothing internal.
     log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -191,6 +223,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Unauthorized, _unauthorized)
     app.add_exception_handler(Forbidden, _forbidden)
+    # Store failures by their own classes: handled here, they are not re-raised into the
+    # server's log as a traceback per request, as the catch-all's are.
+    for store_error in (PersistenceError, psycopg.Error, sqlite3.Error, OSError):
+        app.add_exception_handler(store_error, _store_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 

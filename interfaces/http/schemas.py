@@ -209,6 +209,8 @@ class Run(Response):
     timeout_seconds: int | None
     cancel_requested_by: str | None
     version: int
+    # Log entries below the job's threshold that the worker discarded (0 until the run ends).
+    discarded_entries: int
 
 
 class RunPage(Response):

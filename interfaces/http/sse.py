@@ -18,6 +18,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from domain.run import FINISHED
+from interfaces.bootstrap import System
 from interfaces.http.responses import dumps
 
 POLL_SECONDS = 0.2
@@ -37,14 +38,14 @@ def end_event(status: str) -> bytes:
 
 async def log_events(
     request: Request,
-    system: Any,
+    system: System,
     run_id: UUID,
     *,
     after: int,
     min_level: str | None,
     poll: float = POLL_SECONDS,
 ) -> AsyncIterator[bytes]:
-    logs, runs = system.view("logs"), system.view("runs")
+    logs, runs = system.logs, system.runs
 
     def page(start: int) -> tuple[list[dict[str, Any]], int | None]:
         result: tuple[list[dict[str, Any]], int | None] = logs.entries(

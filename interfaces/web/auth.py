@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from interfaces.principal import Principal
+from domain.access import Principal
+from interfaces.http.deps import get_tokens
 from interfaces.web.render import render
 from interfaces.web.session import (
     LOGIN_COOKIE,
@@ -126,7 +127,7 @@ async def login(request: Request) -> Response:
         return _login_page(request, error="The sign-in form expired. Please try again.", status=403)
     token = form.get("token")
     token = token.strip() if isinstance(token, str) else ""
-    tokens = request.app.state.tokens
+    tokens = get_tokens(request)
     principal = await run_in_threadpool(tokens.verify, token) if token else None
     if principal is None:
         return _login_page(request, error="That token is not valid, or it was revoked.", status=401)

@@ -10,12 +10,14 @@ from fastapi import Request
 
 from domain.errors import InvalidInput
 from domain.schedule import CronSchedule
+from interfaces.bootstrap import System
+from interfaces.http.deps import get_system
 from interfaces.web.auth import PageError
 
 
-def system(request: Request) -> Any:
+def system(request: Request) -> System:
     """The built System (interfaces.bootstrap) the API's create_app put on the app."""
-    return request.app.state.system
+    return get_system(request)
 
 
 def now(request: Request) -> datetime:

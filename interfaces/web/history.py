@@ -9,8 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from domain.access import Principal
 from domain.errors import InvalidInput, NotFound
-from interfaces.principal import Principal
 from interfaces.web.auth import PageError, Viewer
 from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
@@ -34,7 +34,7 @@ def change_rows(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 def job_history(request: Request, job_id: str, principal: Principal = Viewer) -> Response:
     ident = parse_id(job_id, "job")
     version = wanted_version(request.query_params.get("v"))
-    audit = system(request).view("audit")
+    audit = system(request).audit
     entries: list[dict[str, Any]] = read_after_write(
         lambda: audit.history(ident),
         lambda rows: bool(rows) and rows[-1]["version"] >= version,
@@ -42,7 +42,7 @@ def job_history(request: Request, job_id: str, principal: Principal = Viewer) ->
     )
     if not entries:
         raise PageError(404, "No such job", f"There is no history for job {ident}.")
-    current = system(request).view("jobs").get_job(ident)
+    current = system(request).jobs.get_job(ident)
     return render(
         request,
         "history.html",
@@ -115,8 +115,8 @@ def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
     cursor = params.get("cursor") or None
     if not errors:
         try:
-            entries, next_cursor = (
-                system(request).view("audit").entries(limit=PAGE_SIZE, cursor=cursor, **filters)
+            entries, next_cursor = system(request).audit.entries(
+                limit=PAGE_SIZE, cursor=cursor, **filters
             )
         except InvalidInput as error:
             errors[error.field] = error.message

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from domain.access import Principal
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.job import DEFAULT_POLICIES
 from domain.log_level import LogLevel
 from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
-from interfaces.principal import Principal
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
 from interfaces.web.common import next_run, now, parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
@@ -77,10 +77,8 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     if "\x00" in name:  # no store can hold it: bad input, not a 500
         raise PageError(400, "Bad filter", "A name cannot contain NUL characters.")
     try:
-        jobs, next_cursor = (
-            system(request)
-            .view("jobs")
-            .list_jobs(limit=PAGE_SIZE, cursor=cursor, name_prefix=name or None)
+        jobs, next_cursor = system(request).jobs.list_jobs(
+            limit=PAGE_SIZE, cursor=cursor, name_prefix=name or None
         )
     except (InvalidInput, ValueError):
         raise PageError(400, "Bad page link", "That page link is not valid.") from None
@@ -170,7 +168,7 @@ async def create_job(request: Request, checked: tuple[Principal, Any] = AdminFor
 def load_job(request: Request, job_id: UUID, version: int = 0) -> dict[str, Any]:
     """The job from the view; with `version` (a redirect after a change names it), waiting
     briefly until the view shows at least that version."""
-    view = system(request).view("jobs")
+    view = system(request).jobs
     job: dict[str, Any] | None = read_after_write(
         lambda: view.get_job(job_id),
         lambda j: j is not None and j["version"] >= version,
@@ -196,7 +194,7 @@ def job_page(
     status: int = 200,
 ) -> Response:
     raw = raw or job_raw(job)
-    runs, _ = system(request).view("runs").list_runs(job_id=job["id"], limit=10)
+    runs, _ = system(request).runs.list_runs(job_id=job["id"], limit=10)
     return render(
         request,
         "job.html",

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.access import Principal
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.log_level import LogLevel
 from domain.run import FINISHED
-from interfaces.principal import Principal
 from interfaces.web.auth import PageError, Viewer, form_with_csrf
 from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import read_after_write
@@ -63,12 +63,12 @@ def runs_list(request: Request, principal: Principal = Viewer) -> Response:
     cursor = params.get("cursor") or None
     if not errors:
         try:
-            runs, next_cursor = (
-                system(request).view("runs").list_runs(limit=PAGE_SIZE, cursor=cursor, **filters)
+            runs, next_cursor = system(request).runs.list_runs(
+                limit=PAGE_SIZE, cursor=cursor, **filters
             )
         except InvalidInput as error:
             errors[error.field] = error.message
-    jobs_view = system(request).view("jobs")
+    jobs_view = system(request).jobs
     jobs, _ = jobs_view.list_jobs(limit=JOB_CHOICES)
     chosen = filters.get("job_id")
     if chosen is not None and all(job["id"] != chosen for job in jobs):
@@ -96,7 +96,7 @@ def runs_list(request: Request, principal: Principal = Viewer) -> Response:
 def load_run(request: Request, run_id: UUID, *, new: bool = False) -> dict[str, Any]:
     """The run from the view. Right after "Run now" (whose redirect says `new=1`) the view
     may not have the run yet, so only then wait a moment for it; else unknown is 404."""
-    view = system(request).view("runs")
+    view = system(request).runs
     run: dict[str, Any] | None = read_after_write(
         lambda: view.get_run(run_id), lambda r: r is not None, wait=new
     )
@@ -121,8 +121,8 @@ def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Re
         after = max(0, int(request.query_params.get("after") or 0))
     except ValueError:
         after = 0
-    entries, next_after = (
-        system(request).view("logs").entries(ident, min_level=level, after=after, limit=LOG_PAGE)
+    entries, next_after = system(request).logs.entries(
+        ident, min_level=level, after=after, limit=LOG_PAGE
     )
     return render(
         request,
@@ -162,7 +162,7 @@ def download_log(request: Request, run_id: str, principal: Principal = Viewer) -
     ident = parse_id(run_id, "run")
     load_run(request, ident)
     level = _min_level(request.query_params.get("min_level", ""))
-    logs = system(request).view("logs")
+    logs = system(request).logs
 
     def lines() -> Iterator[bytes]:
         # Page through the view, so a run with a million entries streams in bounded memory.

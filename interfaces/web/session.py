@@ -21,7 +21,8 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 
-from interfaces.principal import Principal
+from domain.access import Principal
+from interfaces.http.deps import get_tokens
 
 COOKIE = "jobledger_session"
 # Before sign-in there is no session to carry a CSRF token, so the sign-in form gets its
@@ -113,7 +114,7 @@ def principal_from_session(request: Request) -> Principal | None:
         cached: Principal | None = request.state.web_principal
         return cached
     session = current_session(request)
-    principal = None if session is None else request.app.state.tokens.get(session.token_id)
+    principal = None if session is None else get_tokens(request).get(session.token_id)
     request.state.web_principal = principal
     return principal
 

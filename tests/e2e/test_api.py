@@ -16,10 +16,9 @@ import httpx
 import pytest
 
 from adapters.event_store_config import StoreSettings, parse_database_url
-from adapters.token_store import build_token_store
 from domain.log_level import LogLevel
 from domain.schedule import CronSchedule
-from interfaces.bootstrap import System, build
+from interfaces.bootstrap import System, build, build_token_store
 from interfaces.http.app import create_app
 from interfaces.http.server import BackgroundServer
 from interfaces.settings import Settings
@@ -454,6 +453,23 @@ class ApiContract:
         assert [e["message"] for e in received][-3:] == ["late 0", "late 1", "late 2"]
         assert ends == [{"status": "succeeded"}]
         assert api.viewer.get(f"/api/runs/{run_id}").json()["status"] == "succeeded"
+
+    def test_a_run_shows_how_many_log_entries_were_discarded_below_its_threshold(self, api: Api):
+        from application.run_commands import Ending, RunEnding
+
+        job = api.create_job(secrets={})
+        run_id = api.operator.post(f"/api/jobs/{job['id']}/runs").json()["run_id"]
+        app = api.system.app
+        api.system.follower.wait_until(api.position(), timeout=10)
+        assert api.viewer.get(f"/api/runs/{run_id}").json()["discarded_entries"] == 0
+        run = app.start_run(UUID(run_id), worker="w1")
+        ending = RunEnding(run, Ending.SUCCEEDED, exit_code=0, discarded_entries=7)
+        app.end_runs([ending], retry_now=datetime.now(UTC))
+        api.system.follower.wait_until(api.position(), timeout=10)
+        shown = api.viewer.get(f"/api/runs/{run_id}").json()
+        assert shown["status"] == "succeeded" and shown["discarded_entries"] == 7
+        listed = api.viewer.get("/api/runs", params={"job_id": job["id"]}).json()["items"]
+        assert [r["discarded_entries"] for r in listed] == [7]
 
     def test_audit_trail_across_jobs_by_actor_and_time(self, api: Api):
         first = api.create_job(secrets={})

@@ -13,12 +13,9 @@ import base64
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,17 +23,18 @@ from uuid import UUID
 
 import pytest
 
-from adapters.event_store_config import parse_database_url, store_env
-from adapters.job_types import JobTypeCatalog
+from adapters.event_store_config import parse_database_url
+from adapters.job_types import EntryPointJobTypeCatalog
+from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.errors import NotFound, SecretUnavailable
 from domain.run import scheduled_run_id
 from interfaces.bootstrap import build
 from interfaces.settings import Settings
+from tests.e2e.processes import JOBLEDGER, Starter, processes
 
 pytestmark = pytest.mark.postgres
 
-JOBLEDGER = Path(sys.executable).with_name("jobledger")
 JOBS = 200
 # A few jobs run for seconds, so the killed worker dies with runs in hand: they must end up
 # abandoned (by the survivors), not left running. Their overlapping slots are skipped.
@@ -50,44 +48,6 @@ WORKER_GRACE_SECONDS = 5
 # The workers are idle (the queue drained, the dead worker's runs abandoned) once the log
 # has been still for longer than a reaper pass (3 s).
 QUIET_SECONDS = 4.0
-
-
-@dataclass
-class Process:
-    """One JobLedger process started by this test, its output kept in files."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    out: Path
-    err: Path
-
-    def output(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def tail(self, lines: int = 15) -> str:
-        text = self.output() + self.err.read_text(errors="replace")
-        return f"--- {self.name} (exit {self.popen.poll()}) ---\n" + "\n".join(
-            text.splitlines()[-lines:]
-        )
-
-    def signal(self, signum: int) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signum)
-
-    def wait_for_output(self, text: str, deadline: float) -> str:
-        while time.monotonic() < deadline:
-            for line in self.output().splitlines():
-                if text in line:
-                    return line
-            assert self.popen.poll() is None, f"{self.name} exited early\n{self.tail()}"
-            time.sleep(0.1)
-        raise AssertionError(f"{self.name} never printed {text!r}\n{self.tail()}")
-
-    def wait_exit(self, timeout: float) -> int:
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"{self.name} did not stop\n{self.tail()}") from None
 
 
 class NoSecrets:
@@ -129,37 +89,16 @@ def app(settings: Settings) -> Iterator[JobLedger]:
     """The test's own hand on the store while the cluster runs: the application only, on a
     small pool, so the five processes have the server's connections to themselves."""
     build(settings, announce=lambda _message: None).close()  # creates every table, once
-    env = {**store_env(settings.store), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
-    app = JobLedger(vault=NoSecrets(), job_types=JobTypeCatalog(), env=env)
+    env = backend_for(settings.store).event_store_env(pool_size=1, max_overflow=1)
+    app = JobLedger(vault=NoSecrets(), job_types=EntryPointJobTypeCatalog(), env=env)
     yield app
     app.close()
 
 
 @pytest.fixture
-def start(cluster_env, tmp_path: Path):
-    started: list[Process] = []
-
-    def start(name: str, *args: str) -> Process:
-        out, err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
-        # Files, not pipes: a chatty process can never block on a pipe nobody reads.
-        with out.open("wb") as stdout, err.open("wb") as stderr:
-            popen = subprocess.Popen(
-                [str(JOBLEDGER), *args],
-                env=cluster_env,
-                stdout=stdout,
-                stderr=stderr,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        process = Process(name, popen, out, err)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:  # only ours, by pid: whatever a failed test left running
-        if process.popen.poll() is None:
-            process.popen.kill()
-            process.popen.wait(10)
+def start(cluster_env, tmp_path: Path) -> Iterator[Starter]:
+    with processes(cluster_env, tmp_path) as start:
+        yield start
 
 
 def holds_a_run(app: JobLedger, worker_id: str, job_ids: list[UUID]) -> bool:
@@ -194,7 +133,7 @@ def recorded_runs(settings: Settings) -> list[dict[str, Any]]:
     system = build(settings, announce=lambda _message: None)
     try:
         system.catch_up()
-        view = system.view("runs")
+        view = system.runs
         runs, cursor = view.list_runs(limit=1000)
         while cursor is not None:
             page, cursor = view.list_runs(limit=1000, cursor=cursor)

@@ -22,9 +22,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from adapters.event_store_config import StoreSettings
-from adapters.token_store import build_token_store
 from domain.log_level import LogLevel
-from interfaces.bootstrap import build
+from interfaces.bootstrap import build, build_token_store
 from interfaces.http.app import create_app
 from interfaces.settings import Settings
 

@@ -24,7 +24,7 @@ from adapters.data_keys_postgres import PostgresDataKeyStore
 from adapters.data_keys_sqlite import SQLiteDataKeyStore
 from adapters.key_rotation import rotate_master_key
 from adapters.master_key import MasterKey
-from adapters.secret_vault import SecretVault
+from adapters.secret_vault import EnvelopeSecretVault
 from domain.errors import SecretUnavailable
 
 DATABASE_URL = os.environ.get("JOBLEDGER_TEST_DATABASE_URL")
@@ -130,13 +130,13 @@ class DataKeyStoreContract:
 
     def test_vault_and_rotation_over_this_backend(self, store: DataKeyStore) -> None:
         old, new = MasterKey.generate(), MasterKey.generate()
-        vault = SecretVault(store, old)
+        vault = EnvelopeSecretVault(store, old)
         jobs = [uuid4() for _ in range(5)]
         cts = {job: vault.encrypt(job, "TOKEN", f"secret-{job}") for job in jobs}
         vault.shred(jobs[0])
         assert rotate_master_key(store, old, new) == 4
         assert rotate_master_key(store, old, new) == 0
-        rotated = SecretVault(store, new)
+        rotated = EnvelopeSecretVault(store, new)
         rotated.verify_master_key()
         for job in jobs[1:]:
             assert rotated.decrypt(job, "TOKEN", cts[job]) == f"secret-{job}"
@@ -145,7 +145,7 @@ class DataKeyStoreContract:
         with pytest.raises(SecretUnavailable, match="destroyed"):
             rotated.encrypt(jobs[0], "TOKEN", "new")
         with pytest.raises(SecretUnavailable, match="master key does not match"):
-            SecretVault(store, old).decrypt(jobs[1], "TOKEN", cts[jobs[1]])
+            EnvelopeSecretVault(store, old).decrypt(jobs[1], "TOKEN", cts[jobs[1]])
 
 
 def _race(*calls: Callable[[], WrappedKey]) -> list[WrappedKey]:

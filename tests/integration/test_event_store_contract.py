@@ -10,8 +10,9 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from adapters.event_store_config import StoreSettings, parse_database_url, store_env
-from adapters.job_types import JobTypeCatalog
+from adapters.event_store_config import StoreSettings, parse_database_url
+from adapters.job_types import EntryPointJobTypeCatalog
+from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.errors import Conflict
 from domain.log_level import LogLevel
@@ -36,7 +37,11 @@ class EventStoreContract:
         opened: list[JobLedger] = []
 
         def open_() -> JobLedger:
-            app = JobLedger(vault=FakeVault(), job_types=JobTypeCatalog(), env=store_env(store))
+            app = JobLedger(
+                vault=FakeVault(),
+                job_types=EntryPointJobTypeCatalog(),
+                env=backend_for(store).event_store_env(),
+            )
             opened.append(app)
             return app
 

@@ -47,9 +47,10 @@ def make_history(system: System) -> list[Any]:
         for attempt in range(3):
             run = app.request_run(job.id, actor="bob", parameters={"attempt": attempt})
             log = app.open_run_log(run)
-            app.record_log_entries(
-                log, [(now, LogLevel(level), f"{job.name} line {level}") for level in (10, 30, 50)]
-            )
+            # Only entries at or above the run's threshold: the worker's sink filters the rest.
+            threshold = LogLevel.parse(run.log_level)
+            lines = [(now, LogLevel(level), f"{job.name} line {level}") for level in (10, 30, 50)]
+            app.record_log_entries(log, [line for line in lines if line[1] >= threshold])
             if attempt == 0:
                 continue
             app.start_run(run.id, worker="w1")
@@ -61,8 +62,8 @@ def make_history(system: System) -> list[Any]:
 
 
 def snapshot(system: System, jobs: list[Any]) -> dict[str, Any]:
-    jobs_view, runs_view = system.view("jobs"), system.view("runs")
-    logs_view, audit_view = system.view("logs"), system.view("audit")
+    jobs_view, runs_view = system.jobs, system.runs
+    logs_view, audit_view = system.logs, system.audit
     runs, _ = runs_view.list_runs(limit=1000)
     return {
         "jobs": jobs_view.list_jobs(limit=1000)[0],

@@ -17,12 +17,13 @@ from uuid import UUID
 import pytest
 from eventsourcing.utils import get_topic
 
-from adapters.event_store_config import StoreSettings, parse_database_url, store_env
-from adapters.job_types import JobTypeCatalog
+from adapters.event_store_config import StoreSettings, parse_database_url
+from adapters.job_types import EntryPointJobTypeCatalog
+from adapters.store_backend import backend_for
 from application.app import JobLedger
 from domain.run import Run
 from interfaces.bootstrap import build
-from interfaces.scheduler_runtime import SchedulerHandle, start_scheduler, start_scheduler_for
+from interfaces.scheduler_runtime import SchedulerHandle, start_scheduler
 from interfaces.settings import Settings
 from tests.fakes import FakeVault
 
@@ -78,8 +79,8 @@ class SchedulerContract:
         apps: list[JobLedger] = []
 
         def open_one() -> JobLedger:
-            env = {**store_env(store), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
-            app = JobLedger(vault=FakeVault(), job_types=JobTypeCatalog(), env=env)
+            env = backend_for(store).event_store_env(pool_size=1, max_overflow=2)
+            app = JobLedger(vault=FakeVault(), job_types=EntryPointJobTypeCatalog(), env=env)
             apps.append(app)
             return app
 
@@ -107,7 +108,7 @@ class SchedulerContract:
         jobs = self.register_jobs(apps[0], 20)
         handles: list[SchedulerHandle] = []
         try:
-            handles = [start_scheduler_for(app, store) for app in apps]
+            handles = [start_scheduler(app, backend_for(store)) for app in apps]
             wait_for(lambda: all(h.scheduler.stats.batches >= 3 for h in handles))
         finally:
             for handle in handles:
@@ -124,7 +125,7 @@ class SchedulerContract:
     ):
         app = open_app()
         jobs = self.register_jobs(app, 5)
-        first = start_scheduler_for(app, store)
+        first = start_scheduler(app, backend_for(store))
         try:
             wait_for(lambda: first.scheduler.stats.batches >= 2)
         finally:
@@ -133,7 +134,7 @@ class SchedulerContract:
         assert stopped_at is not None
         # Down for two whole seconds or more (within the 60 s misfire grace).
         wait_for(lambda: datetime.now(stopped_at.tzinfo) > stopped_at + timedelta(seconds=2.2))
-        second = start_scheduler_for(open_app(), store)
+        second = start_scheduler(open_app(), backend_for(store))
         try:
             wait_for(lambda: second.scheduler.stats.batches >= 2)
         finally:
@@ -154,7 +155,7 @@ class SchedulerContract:
         )
         try:
             (job,) = self.register_jobs(system.app, 1)
-            handle = start_scheduler(system)
+            handle = start_scheduler(system.app, system.backend)
             try:
                 wait_for(lambda: handle.scheduler.stats.requested >= 2)
             finally:

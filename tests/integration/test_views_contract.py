@@ -404,6 +404,36 @@ class ViewsContract:
         got = views.runs.view.get_run(retry.id)
         assert got is not None and (got["attempt"], got["retry_of"]) == (2, done.id)
 
+    def test_a_run_shows_how_many_log_entries_were_discarded_below_its_threshold(
+        self, views: Views
+    ) -> None:
+        job = new_job()
+        whole, patched, queued = new_run(job), new_run(job), new_run(job)
+        whole.start("w-1")
+        whole.succeed(0, discarded_entries=5)  # one batch: a whole row
+        patched.start("w-2")
+        views.feed(job, whole, patched, queued)
+        assert views.runs.view.get_run(patched.id)["discarded_entries"] == 0  # type: ignore[index]
+        patched.fail(1, "boom", discarded_entries=3)  # a later batch: a patch
+        views.feed(patched)
+        shown = {r["id"]: r["discarded_entries"] for r in views.runs.view.list_runs()[0]}
+        assert shown == {whole.id: 5, patched.id: 3, queued.id: 0}
+
+    def test_a_runs_table_made_before_the_discarded_count_gets_it(self, views: Views) -> None:
+        job = new_job()
+        run = new_run(job)
+        views.feed(job, run)
+        self.drop_discarded_column(views)
+        views.runs.view.create_table()  # what every start does
+        assert views.runs.view.get_run(run.id)["discarded_entries"] == 0  # type: ignore[index]
+        run.start("w-1")
+        run.time_out(discarded_entries=2)
+        views.feed(run)
+        assert views.runs.view.get_run(run.id)["discarded_entries"] == 2  # type: ignore[index]
+
+    def drop_discarded_column(self, views: Views) -> None:
+        raise NotImplementedError
+
     # --- logs ---------------------------------------------------------------------------
 
     def test_logs_min_level_and_after_pagination(self, views: Views) -> None:
@@ -412,10 +442,11 @@ class ViewsContract:
         t0 = datetime(2025, 1, 31, 2, 0, 0, 123456, tzinfo=UTC)
         levels = [LogLevel.Info, LogLevel.Warning, LogLevel.Verbose, LogLevel.Error] * 5
         made = [(t0 + timedelta(seconds=i), level, f"line {i}") for i, level in enumerate(levels)]
-        log.record(made[:9])
+        # Only entries at or above the threshold reach a log (the worker's sink filters).
+        log.record([m for m in made[:9] if m[1] >= LogLevel.Debug])
         other.record([(t0, LogLevel.Error, "elsewhere")])
         views.feed(log, other)
-        log.record(made[9:])
+        log.record([m for m in made[9:] if m[1] >= LogLevel.Debug])
         views.feed(log)
 
         kept = [m for m in made if m[1] >= LogLevel.Debug]
@@ -619,6 +650,10 @@ class TestSQLiteViews(ViewsContract):
         for factory in factories:
             factory.close()
 
+    def drop_discarded_column(self, views: Views) -> None:
+        with views.runs.view.datastore.transaction(commit=True) as cursor:
+            cursor.execute("ALTER TABLE view_runs DROP COLUMN discarded_entries")
+
 
 @pytest.mark.postgres
 class TestPostgresViews(ViewsContract):
@@ -654,3 +689,8 @@ class TestPostgresViews(ViewsContract):
         finally:
             with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+    def drop_discarded_column(self, views: Views) -> None:
+        view = views.runs.view
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(view.compose("ALTER TABLE {s}.view_runs DROP COLUMN discarded_entries"))

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -18,15 +19,17 @@ from uuid import UUID
 import pytest
 
 from adapters.data_keys_postgres import PostgresDataKeyStore
-from adapters.event_store_config import StoreSettings, conninfo, parse_database_url, store_env
-from adapters.job_types import JobTypeCatalog
+from adapters.event_store_config import StoreSettings, conninfo, parse_database_url
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.master_key import MasterKey
-from adapters.secret_vault import SecretVault
+from adapters.secret_vault import EnvelopeSecretVault
+from adapters.store_backend import backend_for
 from application.app import JobLedger
+from domain.errors import Conflict
 from domain.run import Run, retry_run_id
 from interfaces.bootstrap import System, build
 from interfaces.settings import Settings
-from interfaces.worker_runtime import WorkerHandle, executor_lookup, start_worker, start_workers
+from interfaces.worker_runtime import WorkerHandle, executor_lookup, start_worker
 from tests.process_marks import is_gone as process_gone
 from tests.process_marks import kill_quietly, sh_mark
 
@@ -70,7 +73,7 @@ class Systems:
         return system
 
     def worker(self, system: System, **kwargs: Any) -> WorkerHandle:
-        handle = start_workers(system, **kwargs)
+        handle = start_worker(system.app, system.backend, runs_view=system.runs, **kwargs)
         self.handles.append(handle)
         return handle
 
@@ -113,7 +116,7 @@ class PgApps:
     def worker(self, lite: Lite, *, concurrency: int) -> WorkerHandle:
         handle = start_worker(
             lite.app,
-            self.store,
+            backend_for(self.store),
             executor_for=executor_lookup(lite.app.job_types),
             concurrency=concurrency,
         )
@@ -155,9 +158,9 @@ def small_app(store: StoreSettings, key: str) -> tuple[JobLedger, Any]:
     """An application of its own, with a small connection pool (four share one server)."""
     keys = PostgresDataKeyStore(conninfo(store), store.schema)
     keys.create_table()
-    env = {**store_env(store), "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "4"}
-    vault = SecretVault(keys, MasterKey.from_text(key))
-    return JobLedger(vault=vault, job_types=JobTypeCatalog(), env=env), keys
+    env = backend_for(store).event_store_env(pool_size=2, max_overflow=4)
+    vault = EnvelopeSecretVault(keys, MasterKey.from_text(key))
+    return JobLedger(vault=vault, job_types=EntryPointJobTypeCatalog(), env=env), keys
 
 
 @pytest.mark.postgres
@@ -174,7 +177,7 @@ def test_four_workers_racing_start_each_run_exactly_once(pg_store, key: str) -> 
             handles.append(
                 start_worker(
                     each,
-                    pg_store,
+                    backend_for(pg_store),
                     executor_for=executor_lookup(each.job_types),
                     concurrency=3,
                 )
@@ -322,7 +325,7 @@ def test_on_sqlite_a_run_logs_at_its_threshold_with_secrets_masked(
         stored = system.app.get_run(run.id)
         assert stored.exit_code == 3 and SECRET not in (stored.error or "")
         system.catch_up()
-        entries, _ = system.view("logs").entries(run.id, limit=100)
+        entries, _ = system.logs.entries(run.id, limit=100)
         messages = [(e["level"], e["message"]) for e in entries]
         assert SECRET not in repr(messages) and encoded not in repr(messages)
         # stdout and stderr are two pipes read by two threads: no order between them.
@@ -382,25 +385,34 @@ def test_sigterm_stops_the_worker_cleanly_abandoning_what_outlives_the_grace(
 
 
 @pytest.mark.postgres
-def test_liveness_locks_tell_a_live_worker_from_a_gone_one(pg_store) -> None:
-    from adapters.worker_liveness import PostgresLiveness
+def test_leases_tell_a_live_worker_from_a_gone_one_by_the_databases_clock(pg_store) -> None:
+    from adapters.worker_leases import PostgresWorkerLeases
 
-    alive, other = PostgresLiveness(conninfo(pg_store)), PostgresLiveness(conninfo(pg_store))
+    def leases(seconds: float) -> PostgresWorkerLeases:
+        made = PostgresWorkerLeases(
+            conninfo(pg_store),
+            pg_store.schema,
+            lease=timedelta(seconds=seconds),
+            grace=timedelta(seconds=seconds),
+        )
+        made.create_table()
+        return made
+
+    alive, other, brief = leases(30), leases(30), leases(0.2)
     try:
         alive.hold("worker-a")
         other.hold("worker-b")
-        assert not other.is_gone("worker-a")
-        assert not other.is_gone("worker-b")  # itself: never gone
-        assert not other.is_gone("worker-a")  # a probe releases what it took
-        with pytest.raises(RuntimeError):
-            PostgresLiveness(conninfo(pg_store)).hold("worker-a")  # one holder per id
-        alive.release()  # as when its process dies and its session ends
-        # The server drops the lock when the closed session's backend exits, a moment
-        # after the client hangs up: wait for that, with a deadline.
+        assert other.expired(["worker-a", "worker-b"]) == set()  # itself: never expired
+        with pytest.raises(Conflict):
+            leases(30).hold("worker-a")  # one holder per id while its lease runs
+        alive.renew()
+        brief.hold("worker-c")  # renews nothing from now on, as a dead worker would
         deadline = time.monotonic() + 5
-        while not other.is_gone("worker-a") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert other.is_gone("worker-a")
+        while other.expired(["worker-c"]) != {"worker-c"}:
+            assert time.monotonic() < deadline, "a lease never expired"
+            time.sleep(0.05)
+        alive.release()  # a clean stop gives the lease up at once
+        assert other.expired(["worker-a", "worker-c"]) == {"worker-a", "worker-c"}
     finally:
-        alive.release()
-        other.release()
+        for made in (alive, other, brief):
+            made.release()

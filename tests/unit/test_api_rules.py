@@ -145,8 +145,8 @@ class FakeSystem:
         def positions() -> dict[str, int]:
             return {"jobs": 100, "runs": 97}
 
-    def view(self, name: str) -> Any:
-        return {"runs": FakeRuns(), "logs": FakeLogs()}[name]
+    runs = FakeRuns()
+    logs = FakeLogs()
 
 
 def test_metrics_are_prometheus_text() -> None:

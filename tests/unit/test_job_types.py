@@ -10,7 +10,7 @@ import pytest
 
 from adapters import job_types
 from adapters.executors.command import CommandExecutor
-from adapters.job_types import ENTRY_POINT_GROUP, JobTypeCatalog
+from adapters.job_types import ENTRY_POINT_GROUP, EntryPointJobTypeCatalog
 from domain.errors import InvalidInput
 from jobtypes import Execution, LogSink, Outcome, StopSignal
 
@@ -68,7 +68,7 @@ def installed(monkeypatch):
 
 
 def test_the_built_ins_are_registered_as_entry_points_of_this_package():
-    catalog = JobTypeCatalog()
+    catalog = EntryPointJobTypeCatalog()
     assert catalog.names() == BUILT_INS
     assert catalog.problems == []
     from importlib.metadata import entry_points
@@ -80,7 +80,7 @@ def test_the_built_ins_are_registered_as_entry_points_of_this_package():
 
 def test_a_plugin_is_loaded_beside_the_built_ins(installed):
     installed.append(plugin("echo", "ECHO"))
-    catalog = JobTypeCatalog()
+    catalog = EntryPointJobTypeCatalog()
     assert catalog.names() == sorted([*BUILT_INS, "echo"])
     assert catalog.check_program("echo", {"text": "hi"}) == {"text": "hi"}
     with pytest.raises(InvalidInput) as refused:
@@ -93,7 +93,7 @@ def test_a_plugin_is_loaded_beside_the_built_ins(installed):
 
 def test_a_plugin_may_name_its_class(installed):
     installed.append(plugin("echo", "EchoJobType"))
-    assert "echo" in JobTypeCatalog().names()
+    assert "echo" in EntryPointJobTypeCatalog().names()
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_a_broken_plugin_is_announced_and_skipped(installed, caplog, target, why
     installed.append(plugin("broken", target))
     installed.append(plugin("echo", "ECHO"))
     with caplog.at_level(logging.WARNING, logger="jobledger.job_types"):
-        catalog = JobTypeCatalog()
+        catalog = EntryPointJobTypeCatalog()
     assert catalog.names() == sorted([*BUILT_INS, "echo"])
     assert len(catalog.problems) == 1
     assert "'broken'" in catalog.problems[0] and why in catalog.problems[0]
@@ -121,13 +121,13 @@ def test_a_plugin_whose_module_cannot_import_is_skipped(installed):
     installed.append(
         EntryPoint(name="gone", value="no_such_module_xyz:THING", group=ENTRY_POINT_GROUP)
     )
-    catalog = JobTypeCatalog()
+    catalog = EntryPointJobTypeCatalog()
     assert catalog.names() == BUILT_INS
     assert "no_such_module_xyz" in catalog.problems[0]
 
 
 def test_the_built_ins_remain_when_the_metadata_lists_nothing(installed):
-    assert JobTypeCatalog().names() == BUILT_INS
+    assert EntryPointJobTypeCatalog().names() == BUILT_INS
 
 
 def test_unreadable_metadata_still_leaves_the_built_ins(monkeypatch):
@@ -135,13 +135,13 @@ def test_unreadable_metadata_still_leaves_the_built_ins(monkeypatch):
         raise RuntimeError("corrupt METADATA")
 
     monkeypatch.setattr(job_types, "entry_points", broken)
-    catalog = JobTypeCatalog()
+    catalog = EntryPointJobTypeCatalog()
     assert catalog.names() == BUILT_INS
     assert "corrupt METADATA" in catalog.problems[0]
 
 
 def test_an_unknown_type_is_refused_by_name_for_programs_and_executors():
-    catalog = JobTypeCatalog()
+    catalog = EntryPointJobTypeCatalog()
     for attempt in (lambda: catalog.check_program("cobol", {}), lambda: catalog.executor("cobol")):
         with pytest.raises(InvalidInput) as refused:
             attempt()
@@ -150,7 +150,7 @@ def test_an_unknown_type_is_refused_by_name_for_programs_and_executors():
 
 
 def test_one_executor_per_type_is_shared():
-    catalog = JobTypeCatalog()
+    catalog = EntryPointJobTypeCatalog()
     assert catalog.executor("python") is catalog.executor("python")
 
 
@@ -168,7 +168,7 @@ def test_one_executor_per_type_is_shared():
 )
 def test_each_built_in_refuses_a_program_it_could_not_run(job_type, program, field):
     with pytest.raises(InvalidInput) as refused:
-        JobTypeCatalog().check_program(job_type, program)
+        EntryPointJobTypeCatalog().check_program(job_type, program)
     assert refused.value.field == field
 
 
@@ -183,4 +183,4 @@ def test_each_built_in_refuses_a_program_it_could_not_run(job_type, program, fie
     ],
 )
 def test_each_built_in_accepts_a_program_it_can_run(job_type, program):
-    assert JobTypeCatalog().check_program(job_type, program) == program
+    assert EntryPointJobTypeCatalog().check_program(job_type, program) == program

@@ -218,11 +218,26 @@ def test_events_of_earlier_runs_are_patches() -> None:
         "finished_at": changes.patches[failed.id]["finished_at"],
         "exit_code": 1,
         "error": "exit 1",
+        "discarded_entries": 0,
     }
     assert changes.patches[timed_out.id]["error"] == "timed out after 60 s"
     assert changes.patches[skipped.id]["error"] == "overlap"
     rows = {row[-1]: row for row in changes.patch_rows()}
     assert rows[skipped.id][0] == "skipped" and rows[skipped.id][1] is None  # no worker
+
+
+def test_a_run_row_shows_the_entries_discarded_below_the_threshold() -> None:
+    job = new_job()
+    whole, patched = new_run(job), new_run(job)
+    whole.start("w")
+    whole.succeed(0, discarded_entries=4)
+    patched.start("w")
+    changes: RunsChanges = fold(RunsProjection, *whole.collect_events(), *patched.collect_events())
+    assert changes.new[whole.id]["discarded_entries"] == 4
+    assert changes.new[patched.id]["discarded_entries"] == 0
+    patched.abandon("gone", discarded_entries=7)
+    changes = fold(RunsProjection, *patched.collect_events())
+    assert changes.patches[patched.id]["discarded_entries"] == 7
 
 
 def test_runs_cursor_round_trip() -> None:
@@ -239,7 +254,7 @@ def test_log_entries_pass_through_untouched() -> None:
     log = open_log(run_id, "Debug")
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     log.record((t0 + timedelta(seconds=i), LogLevel.Info, f"line {i}") for i in range(3))
-    log.record([(t0, LogLevel.Verbose, "dropped"), (t0, LogLevel.Error, "kept")])
+    log.record([(t0, LogLevel.Error, "kept")])
     events: list[Any] = list(log.collect_events())
     changes: LogsChanges = fold(LogsProjection, *events)
     assert len(changes) == 4

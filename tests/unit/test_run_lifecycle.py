@@ -117,20 +117,23 @@ def test_cancelling_a_running_run_asks_its_worker(ledger, job):
 
 
 def test_the_log_keeps_entries_at_or_above_the_threshold_in_batches(ledger, job):
+    # The threshold is applied by the worker's sink; the log refuses what is below it
+    # (issue 8), where it used to drop it: the whole batch is refused, nothing recorded.
     run = ledger.request_run(job.id, actor="bob")
     log = ledger.open_run_log(run)
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        ledger.record_log_entries(log, [(now, LogLevel.Verbose, "noise")])
     kept = ledger.record_log_entries(
         log,
         [
-            (now, LogLevel.Verbose, "noise"),
-            (now, LogLevel.Info, "info"),
             (now, LogLevel.Warning, "slow API"),
             (now, LogLevel.Error, "failed"),
         ],
     )
     assert kept == 2
-    assert ledger.record_log_entries(log, [(now, LogLevel.Debug, "dropped")]) == 0
+    with pytest.raises(ValueError):
+        ledger.record_log_entries(log, [(now, LogLevel.Debug, "dropped")])
     ledger.record_log_entries(log, [(now, LogLevel.Error, "again")])
     events = list(ledger.events.get(log.id))
     entries = [entry for event in events[1:] for entry in event.entries]

@@ -27,7 +27,7 @@ from adapters.master_key import (
     read_key_file,
     write_key_file,
 )
-from adapters.secret_vault import SecretVault
+from adapters.secret_vault import EnvelopeSecretVault
 from domain.errors import SecretUnavailable
 
 SECRET = "hunter2-correct-horse-battery-staple"
@@ -92,8 +92,8 @@ def master() -> MasterKey:
 
 
 @pytest.fixture
-def vault(store: FakeDataKeyStore, master: MasterKey) -> SecretVault:
-    return SecretVault(store, master)
+def vault(store: FakeDataKeyStore, master: MasterKey) -> EnvelopeSecretVault:
+    return EnvelopeSecretVault(store, master)
 
 
 def _unavailable(excinfo: pytest.ExceptionInfo[SecretUnavailable]) -> str:
@@ -104,12 +104,12 @@ def _unavailable(excinfo: pytest.ExceptionInfo[SecretUnavailable]) -> str:
 
 
 @pytest.mark.parametrize("value", [SECRET, "", "ünïcødé ✓ 🔑", "x" * 10_000])
-def test_round_trip(vault: SecretVault, value: str) -> None:
+def test_round_trip(vault: EnvelopeSecretVault, value: str) -> None:
     job = uuid4()
     assert vault.decrypt(job, "TOKEN", vault.encrypt(job, "TOKEN", value)) == value
 
 
-def test_ciphertext_is_ascii_json_safe_and_differs_each_time(vault: SecretVault) -> None:
+def test_ciphertext_is_ascii_json_safe_and_differs_each_time(vault: EnvelopeSecretVault) -> None:
     job = uuid4()
     first, second = vault.encrypt(job, "TOKEN", SECRET), vault.encrypt(job, "TOKEN", SECRET)
     assert first != second
@@ -121,7 +121,7 @@ def test_ciphertext_is_ascii_json_safe_and_differs_each_time(vault: SecretVault)
 
 
 def test_each_job_has_its_own_data_key_stored_only_wrapped(
-    vault: SecretVault, store: FakeDataKeyStore, master: MasterKey
+    vault: EnvelopeSecretVault, store: FakeDataKeyStore, master: MasterKey
 ) -> None:
     a, b = uuid4(), uuid4()
     vault.encrypt(a, "K", SECRET)
@@ -141,7 +141,7 @@ def _tamper(ct: str) -> list[str]:
     return ["v1." + flipped, ct[:-4], "v2." + body, "v1.", "v1.!!!!", "", ct + "AAAA"]
 
 
-def test_tampered_ciphertext_fails(vault: SecretVault) -> None:
+def test_tampered_ciphertext_fails(vault: EnvelopeSecretVault) -> None:
     job = uuid4()
     ct = vault.encrypt(job, "TOKEN", SECRET)
     for bad in _tamper(ct):
@@ -150,7 +150,7 @@ def test_tampered_ciphertext_fails(vault: SecretVault) -> None:
         assert "malformed, altered" in excinfo.value.reason
 
 
-def test_ciphertext_moved_to_another_job_or_name_fails(vault: SecretVault) -> None:
+def test_ciphertext_moved_to_another_job_or_name_fails(vault: EnvelopeSecretVault) -> None:
     job, other = uuid4(), uuid4()
     ct = vault.encrypt(job, "TOKEN", SECRET)
     vault.encrypt(other, "TOKEN", "other job's secret")  # so `other` has a data key
@@ -163,21 +163,21 @@ def test_ciphertext_moved_to_another_job_or_name_fails(vault: SecretVault) -> No
 
 
 def test_wrapped_key_copied_to_another_job_does_not_unwrap(
-    vault: SecretVault, store: FakeDataKeyStore
+    vault: EnvelopeSecretVault, store: FakeDataKeyStore
 ) -> None:
     job, other = uuid4(), uuid4()
     ct = vault.encrypt(job, "TOKEN", SECRET)
     store.rows[other] = replace(store.rows[job], job_id=other)
     with pytest.raises(SecretUnavailable):
-        SecretVault(store, vault._master).decrypt(other, "TOKEN", ct)
+        EnvelopeSecretVault(store, vault._master).decrypt(other, "TOKEN", ct)
 
 
-def test_decrypt_for_a_job_without_a_key_fails(vault: SecretVault) -> None:
+def test_decrypt_for_a_job_without_a_key_fails(vault: EnvelopeSecretVault) -> None:
     with pytest.raises(SecretUnavailable, match="no data key"):
         vault.decrypt(uuid4(), "TOKEN", "v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 
 
-def test_concurrent_first_encrypts_share_one_data_key(vault: SecretVault) -> None:
+def test_concurrent_first_encrypts_share_one_data_key(vault: EnvelopeSecretVault) -> None:
     job, barrier = uuid4(), threading.Barrier(8)
     results: list[str] = []
 
@@ -190,7 +190,7 @@ def test_concurrent_first_encrypts_share_one_data_key(vault: SecretVault) -> Non
         t.start()
     for t in threads:
         t.join()
-    fresh = SecretVault(vault._store, vault._master)
+    fresh = EnvelopeSecretVault(vault._store, vault._master)
     assert sorted(fresh.decrypt(job, "K", ct) for ct in results) == [f"v{i}" for i in range(8)]
 
 
@@ -198,14 +198,14 @@ def test_concurrent_first_encrypts_share_one_data_key(vault: SecretVault) -> Non
 
 
 def test_shred_makes_decrypt_fail_and_refuses_later_encrypt(
-    vault: SecretVault, store: FakeDataKeyStore, master: MasterKey
+    vault: EnvelopeSecretVault, store: FakeDataKeyStore, master: MasterKey
 ) -> None:
     job, other = uuid4(), uuid4()
     ct = vault.encrypt(job, "TOKEN", SECRET)
     other_ct = vault.encrypt(other, "TOKEN", SECRET)
     assert vault.decrypt(job, "TOKEN", ct) == SECRET  # now cached
     vault.shred(job)
-    for v in (vault, SecretVault(store, master)):  # same process (cache) and a fresh one
+    for v in (vault, EnvelopeSecretVault(store, master)):  # same process (cache) and a fresh one
         with pytest.raises(SecretUnavailable) as excinfo:
             v.decrypt(job, "TOKEN", ct)
         assert excinfo.value.reason == "its job's data key was destroyed"
@@ -217,7 +217,9 @@ def test_shred_makes_decrypt_fail_and_refuses_later_encrypt(
     vault.shred(job)  # idempotent
 
 
-def test_shred_of_a_job_that_never_had_secrets_still_refuses_encrypt(vault: SecretVault) -> None:
+def test_shred_of_a_job_that_never_had_secrets_still_refuses_encrypt(
+    vault: EnvelopeSecretVault,
+) -> None:
     job = uuid4()
     vault.shred(job)
     with pytest.raises(SecretUnavailable, match="destroyed"):
@@ -228,15 +230,15 @@ def test_shred_by_another_process_is_seen_once_the_cache_expires(
     store: FakeDataKeyStore, master: MasterKey
 ) -> None:
     job = uuid4()
-    vault = SecretVault(store, master, cache_ttl=0.0)
+    vault = EnvelopeSecretVault(store, master, cache_ttl=0.0)
     ct = vault.encrypt(job, "TOKEN", SECRET)
-    SecretVault(store, master).shred(job)  # "another process"
+    EnvelopeSecretVault(store, master).shred(job)  # "another process"
     with pytest.raises(SecretUnavailable, match="destroyed"):
         vault.decrypt(job, "TOKEN", ct)
 
 
 def test_cache_is_bounded(store: FakeDataKeyStore, master: MasterKey) -> None:
-    vault = SecretVault(store, master, cache_size=3)
+    vault = EnvelopeSecretVault(store, master, cache_size=3)
     for _ in range(10):
         vault.encrypt(uuid4(), "K", SECRET)
     assert len(vault._cache) == 3
@@ -245,10 +247,12 @@ def test_cache_is_bounded(store: FakeDataKeyStore, master: MasterKey) -> None:
 # --- wrong master key and rotation --------------------------------------------------------
 
 
-def test_wrong_master_key_fails_clearly(vault: SecretVault, store: FakeDataKeyStore) -> None:
+def test_wrong_master_key_fails_clearly(
+    vault: EnvelopeSecretVault, store: FakeDataKeyStore
+) -> None:
     job = uuid4()
     ct = vault.encrypt(job, "TOKEN", SECRET)
-    wrong = SecretVault(store, MasterKey.generate())
+    wrong = EnvelopeSecretVault(store, MasterKey.generate())
     with pytest.raises(SecretUnavailable) as excinfo:
         wrong.decrypt(job, "TOKEN", ct)
     assert excinfo.value.reason == "the master key does not match"
@@ -258,7 +262,7 @@ def test_wrong_master_key_fails_clearly(vault: SecretVault, store: FakeDataKeySt
 
 
 def test_rotation_rewraps_and_old_ciphertexts_decrypt_under_new_key(
-    vault: SecretVault, store: FakeDataKeyStore, master: MasterKey
+    vault: EnvelopeSecretVault, store: FakeDataKeyStore, master: MasterKey
 ) -> None:
     jobs = [uuid4() for _ in range(5)]
     cts = {job: vault.encrypt(job, "TOKEN", f"s-{job}") for job in jobs}
@@ -269,19 +273,19 @@ def test_rotation_rewraps_and_old_ciphertexts_decrypt_under_new_key(
     assert rotate_master_key(store, master, new) == 4
     assert rotate_master_key(store, master, new) == 0  # resumable: nothing left to do
 
-    rotated = SecretVault(store, new)
+    rotated = EnvelopeSecretVault(store, new)
     rotated.verify_master_key()
     for job in jobs[1:]:
         assert store.rows[job].wrapped != before[job]
         assert rotated.decrypt(job, "TOKEN", cts[job]) == f"s-{job}"
         with pytest.raises(SecretUnavailable, match="master key does not match"):
-            SecretVault(store, master).decrypt(job, "TOKEN", cts[job])
+            EnvelopeSecretVault(store, master).decrypt(job, "TOKEN", cts[job])
     with pytest.raises(SecretUnavailable, match="destroyed"):
         rotated.decrypt(jobs[0], "TOKEN", cts[jobs[0]])
 
 
 def test_interrupted_rotation_resumes(
-    vault: SecretVault, store: FakeDataKeyStore, master: MasterKey
+    vault: EnvelopeSecretVault, store: FakeDataKeyStore, master: MasterKey
 ) -> None:
     jobs = [uuid4() for _ in range(6)]
     cts = {job: vault.encrypt(job, "K", SECRET) for job in jobs}
@@ -302,11 +306,11 @@ def test_interrupted_rotation_resumes(
         rotate_master_key(crashing, master, new)
     assert sum(r.master_key_id == new.key_id for r in store.rows.values()) == 2
     assert rotate_master_key(store, master, new) == 4
-    assert all(SecretVault(store, new).decrypt(j, "K", cts[j]) == SECRET for j in jobs)
+    assert all(EnvelopeSecretVault(store, new).decrypt(j, "K", cts[j]) == SECRET for j in jobs)
 
 
 def test_rotation_refuses_a_row_under_an_unknown_key_and_a_same_key_rotation(
-    vault: SecretVault, store: FakeDataKeyStore, master: MasterKey
+    vault: EnvelopeSecretVault, store: FakeDataKeyStore, master: MasterKey
 ) -> None:
     vault.encrypt(uuid4(), "K", SECRET)
     with pytest.raises(MasterKeyError, match="neither the old"):
@@ -329,7 +333,10 @@ def _forbidden(master: MasterKey, store: FakeDataKeyStore, cts: list[str]) -> li
 
 
 def test_reprs_errors_and_logs_never_contain_secrets_or_key_material(
-    vault: SecretVault, store: FakeDataKeyStore, master: MasterKey, caplog: pytest.LogCaptureFixture
+    vault: EnvelopeSecretVault,
+    store: FakeDataKeyStore,
+    master: MasterKey,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     job = uuid4()
@@ -337,12 +344,12 @@ def test_reprs_errors_and_logs_never_contain_secrets_or_key_material(
     texts = [repr(master), str(master), repr(vault), str(vault), repr(store.rows[job])]
     errors: list[BaseException] = []
     for attempt in (
-        lambda: SecretVault(store, MasterKey.generate()).decrypt(job, "TOKEN", ct),
+        lambda: EnvelopeSecretVault(store, MasterKey.generate()).decrypt(job, "TOKEN", ct),
         lambda: vault.decrypt(job, "OTHER", ct),
         lambda: vault.decrypt(uuid4(), "TOKEN", ct),
         lambda: vault.decrypt(job, "TOKEN", ct[:-3]),
         lambda: rotate_master_key(store, MasterKey.generate(), MasterKey.generate()),
-        lambda: SecretVault(store, MasterKey.generate()).verify_master_key(),
+        lambda: EnvelopeSecretVault(store, MasterKey.generate()).verify_master_key(),
         lambda: pickle.dumps(master),
         lambda: pickle.dumps(vault),
     ):

@@ -13,10 +13,12 @@ import pytest
 from psycopg import sql
 
 from adapters.event_store_config import StoreSettings, parse_database_url
-from adapters.token_store import TABLE_NAME, TokenStore, build_token_store
+from adapters.token_store import TABLE_NAME
+from application.ports import TokenStore
+from domain.access import Principal
 from domain.errors import Conflict, InvalidInput
+from interfaces.bootstrap import build_token_store
 from interfaces.http.first_admin import ensure_first_admin
-from interfaces.principal import Principal
 from interfaces.settings import Settings
 
 

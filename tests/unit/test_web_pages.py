@@ -54,7 +54,12 @@ def app() -> FastAPI:
     app = FastAPI()
     views = EmptyViews()
     app.state.system = SimpleNamespace(
-        master_key=MasterKey.generate(), view=lambda _name: views, app=ClashingLedger()
+        master_key=MasterKey.generate(),
+        jobs=views,
+        runs=views,
+        logs=views,
+        audit=views,
+        app=ClashingLedger(),
     )
     app.state.tokens = FakeTokens()
     app.state.clock = FakeClock()
@@ -111,3 +116,51 @@ def test_only_a_page_reached_from_a_change_waits_for_the_view() -> None:
     reads: list[int] = []
     assert read_after_write(lambda: reads.append(1), lambda v: v is not None, wait=False) is None
     assert reads == [1]
+
+
+def test_the_run_page_shows_how_many_log_entries_were_discarded() -> None:
+    from datetime import UTC, datetime
+
+    from projections.runs import RUN_COLUMNS
+
+    at = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    run: dict[str, Any] = dict.fromkeys(RUN_COLUMNS)
+    run.update(
+        id=uuid4(),
+        job_id=uuid4(),
+        job_name="Sync",
+        job_version=1,
+        job_type="command",
+        trigger="manual",
+        status="succeeded",
+        requested_at=at,
+        requested_by="bob",
+        started_at=at,
+        finished_at=at,
+        exit_code=0,
+        attempt=1,
+        log_level="Warning",
+        version=3,
+        discarded_entries=42,
+    )
+
+    class OneRun:
+        def get_run(self, run_id: Any) -> dict[str, Any] | None:
+            return run if run_id == run["id"] else None
+
+        def entries(self, _run_id: Any, **_kwargs: Any) -> tuple[list[Any], None]:
+            return [], None
+
+    app = FastAPI()
+    views = OneRun()
+    app.state.system = SimpleNamespace(
+        master_key=MasterKey.generate(), view=lambda _name: views, app=ClashingLedger()
+    )
+    app.state.tokens = FakeTokens()
+    app.state.clock = FakeClock()
+    mount(app)
+    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    sign_in(client)
+    page = client.get(f"/runs/{run['id']}")
+    assert page.status_code == 200
+    assert 'data-field="discarded_entries">42 discarded<' in page.text

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
 from adapters.master_key import MasterKey
-from interfaces.principal import Principal
+from domain.access import Principal
 from interfaces.web import mount
 from interfaces.web.auth import safe_next
 from interfaces.web.session import (

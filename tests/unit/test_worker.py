@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -349,19 +350,32 @@ def test_a_run_no_longer_queued_is_passed_over(app, clock):
     assert worker.lost_claims == 1
 
 
-class FakeLiveness:
+class FakeLeases:
+    """Leases in memory: `gone` names the workers whose lease expired past its grace; while
+    `reachable` is False every call fails as a partitioned database would."""
+
     def __init__(self, gone: set[str]) -> None:
         self.gone = gone
         self.held: str | None = None
+        self.reachable = True
+        self.renewals = 0
+
+    def _check(self) -> None:
+        if not self.reachable:
+            raise ConnectionError("the store cannot be reached")
 
     def hold(self, worker_id: str) -> None:
+        self._check()
         self.held = worker_id
 
-    def is_gone(self, worker_id: str) -> bool:
-        return worker_id in self.gone
-
-    def check(self) -> None:
+    def renew(self) -> None:
+        self._check()
         assert self.held is not None
+        self.renewals += 1
+
+    def expired(self, worker_ids) -> set[str]:
+        self._check()
+        return {w for w in worker_ids if w in self.gone and w != self.held}
 
     def release(self) -> None:
         self.held = None
@@ -373,13 +387,64 @@ def test_the_reaper_abandons_only_the_runs_of_gone_workers(app, clock):
     alive = app.request_run(job.id, actor="bob")
     app.start_run(dead.id, worker="gone-1")
     app.start_run(alive.id, worker="alive-1")
-    liveness = FakeLiveness({"gone-1"})
-    worker = make_worker(app, clock, Scripted(), liveness=liveness)
+    leases = FakeLeases({"gone-1"})
+    worker = make_worker(app, clock, Scripted(), leases=leases)
     worker.step()
-    assert liveness.held == "w1"
+    assert leases.held == "w1"
     assert app.get_run(dead.id).status == "abandoned"
     assert "gone-1 stopped responding" in app.get_run(dead.id).error
     assert app.get_run(alive.id).status == "running"
+
+
+def test_the_reaper_abandons_nothing_while_it_cannot_tell_who_is_alive(app, clock):
+    job = register(app, overlap="allow")
+    dead = app.request_run(job.id, actor="bob")
+    app.start_run(dead.id, worker="gone-1")
+    leases = FakeLeases({"gone-1"})
+    worker = make_worker(app, clock, Scripted(), leases=leases, reap_interval=0)
+    worker.step()
+    assert app.get_run(dead.id).status == "abandoned"
+    other = app.request_run(job.id, actor="bob")
+    app.start_run(other.id, worker="gone-1")
+    leases.reachable = False
+    worker.step()
+    assert app.get_run(other.id).status == "running"  # the lease table is out of reach
+    leases.reachable = True
+    worker.step()
+    assert app.get_run(other.id).status == "abandoned"
+
+
+def test_a_worker_that_cannot_renew_its_lease_stops_its_runs_and_takes_none_until_it_can(
+    app, clock
+):
+    job = register(app, max_retries=1, retry_backoff_seconds=0)
+    run = app.request_run(job.id, actor="bob")
+    executor = Blocking()
+    leases = FakeLeases(set())
+    # A short lease, so the fence (three quarters of it unrenewed) comes within a second.
+    worker = make_worker(app, clock, executor, leases=leases, lease=timedelta(seconds=0.6))
+    try:
+        worker.step()
+        assert executor.started.wait(WAIT)
+        leases.reachable = False  # a partition: every renewal fails from now on
+        finish(worker)
+        assert executor.stopped_with == ["fenced"]
+        stored = app.get_run(run.id)
+        assert stored.status == "abandoned" and "before its lease ran out" in stored.error
+        retry_id = retry_run_id(run.id, 2)
+        executor.started.clear()
+        worker.step()
+        assert worker.active_runs() == []  # fenced: it claims nothing
+        assert app.get_run(retry_id).status == "queued"
+        leases.reachable = True
+        deadline = time.monotonic() + WAIT
+        while not executor.started.wait(0.05):
+            assert time.monotonic() < deadline, "the worker never took runs again"
+            worker.step()
+        assert executor.order == [run.id, retry_id]
+    finally:
+        executor.release.set()
+        worker.stop(grace=WAIT)
 
 
 def test_a_run_whose_end_could_not_be_recorded_is_abandoned_by_its_own_worker(
@@ -455,7 +520,7 @@ def test_stop_abandons_what_does_not_finish_within_the_grace(app, clock):
 
 
 def test_endings_saved_together_fall_back_one_by_one_when_a_run_moved_on(app, clock):
-    from application.run_commands import RunEnding
+    from application.run_commands import Ending, RunEnding
 
     job = register(app, overlap="allow")
     first = app.request_run(job.id, actor="bob")
@@ -468,13 +533,14 @@ def test_endings_saved_together_fall_back_one_by_one_when_a_run_moved_on(app, cl
     app.cancel_run(second.id, actor="carol")  # moves the second run's version on
     line = (T0, LogLevel.Info, "done")
     endings = [
-        RunEnding(run, "succeed", (0,), log=app.open_run_log(run), entries=[line]) for run in held
+        RunEnding(run, Ending.SUCCEEDED, exit_code=0, log=app.open_run_log(run), entries=[line])
+        for run in held
     ]
     with pytest.raises(Conflict):
         app.end_runs(endings, retry_now=T0)
     assert app.get_run(first.id).status == "running"  # nothing of the batch was saved
     for ending in endings:
-        worker._save_ending(ending, False)
+        worker._recorder.save_alone(ending, False)
     assert [app.get_run(r.id).status for r in held] == ["succeeded", "succeeded"]
     assert [app.run_log(r.id).entry_count for r in held] == [1, 1]
 
@@ -581,3 +647,25 @@ def test_events_are_read_page_by_page_after_a_position_and_only_of_the_topics_as
         runs[4].id
     ]
     assert list(pages_after(app, pages[-1][1], topics, 2)) == []
+
+
+def test_entries_below_the_threshold_are_counted_on_the_runs_final_event(app, clock):
+    from dataclasses import replace
+
+    from domain.run import Run
+
+    run = app.request_run(register(app, log_level="Info").id, actor="bob")
+    lines = [(LogLevel.Verbose, "v"), (LogLevel.Debug, "d"), (LogLevel.Info, "i")]
+    worker = make_worker(app, clock, Scripted(lines=lines))
+    worker.step()
+    finish(worker)
+    assert app.run_log(run.id).entry_count == 1  # only Info was recorded
+    final = list(app.events.get(run.id))[-1]
+    assert isinstance(final, Run.Succeeded) and final.discarded_entries == 2
+    assert app.get_run(run.id).discarded_entries == 2  # replayed from the stored events
+    # An ending stored before the count existed still decodes, as 0.
+    stored = app.mapper.to_stored_event(final)
+    state = app.mapper.transcoder.decode(stored.state)
+    del state["discarded_entries"]
+    old = app.mapper.to_domain_event(replace(stored, state=app.mapper.transcoder.encode(state)))
+    assert old.discarded_entries == 0

@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 
 from adapters.executors.command import COMMAND
-from adapters.job_types import JobTypeCatalog
+from adapters.job_types import EntryPointJobTypeCatalog
 from domain.errors import InvalidInput
 from interfaces.worker_runtime import executor_lookup
 
 
 def test_executors_come_from_the_catalog_one_per_type():
-    catalog = JobTypeCatalog()
+    catalog = EntryPointJobTypeCatalog()
     executor_for = executor_lookup(catalog)
     assert executor_for("command") is executor_for("command") is catalog.executor("command")
 
 
 def test_a_type_the_catalog_lacks_has_no_executor_even_if_built_in():
-    executor_for = executor_lookup(JobTypeCatalog([COMMAND]))
+    executor_for = executor_lookup(EntryPointJobTypeCatalog([COMMAND]))
     with pytest.raises(InvalidInput) as refused:
         executor_for("python")
     assert refused.value.field == "job_type"

@@ -6,16 +6,16 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from interfaces.http import schemas
 from interfaces.http.auth import Viewer
+from interfaces.http.deps import SystemDep
 from interfaces.http.inputs import utc
 from interfaces.http.present import history_entry
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes.common import Cursor, Limit
-from interfaces.http.state import system_of
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
     "`until` exclusive. Secrets appear by name only.",
 )
 def audit(
-    request: Request,
+    system: SystemDep,
     _principal: Viewer,
     job_id: UUID | None = None,
     actor: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
@@ -37,17 +37,13 @@ def audit(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
-    items, next_cursor = (
-        system_of(request)
-        .view("audit")
-        .entries(
-            job_id=job_id,
-            actor=actor,
-            since=utc(since, "since"),
-            until=utc(until, "until"),
-            limit=limit,
-            cursor=cursor,
-        )
+    items, next_cursor = system.audit.entries(
+        job_id=job_id,
+        actor=actor,
+        since=utc(since, "since"),
+        until=utc(until, "until"),
+        limit=limit,
+        cursor=cursor,
     )
     return OrjsonResponse(
         {"items": [history_entry(entry) for entry in items], "next_cursor": next_cursor}

@@ -9,9 +9,9 @@ from fastapi.responses import PlainTextResponse, Response
 
 from interfaces.http import schemas
 from interfaces.http.auth import Viewer
+from interfaces.http.deps import SystemDep, now
 from interfaces.http.metrics import render_metrics
 from interfaces.http.responses import OrjsonResponse
-from interfaces.http.state import now, system_of
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("jobledger.http")
@@ -23,9 +23,9 @@ log = logging.getLogger("jobledger.http")
     summary="Whether the service and its store answer (no token needed)",
     responses={503: {"model": schemas.Health, "description": "the store does not answer"}},
 )
-def healthz(request: Request) -> Response:
+def healthz(system: SystemDep) -> Response:
     try:
-        system_of(request).app.recorder.max_notification_id()
+        system.app.recorder.max_notification_id()
     except Exception:  # any failure to reach the store is "unavailable", and logged
         log.warning("health check: the store does not answer", exc_info=True)
         return OrjsonResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
@@ -40,6 +40,6 @@ def healthz(request: Request) -> Response:
     "entries recorded.",
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-def metrics(request: Request, _principal: Viewer) -> Response:
-    text = render_metrics(system_of(request), now(request))
+def metrics(request: Request, system: SystemDep, _principal: Viewer) -> Response:
+    text = render_metrics(system, now(request))
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

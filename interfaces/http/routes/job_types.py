@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from interfaces.http import schemas
 from interfaces.http.auth import Viewer
+from interfaces.http.deps import SystemDep
 from interfaces.http.responses import OrjsonResponse
-from interfaces.http.state import system_of
 
 router = APIRouter(prefix="/api/job-types", tags=["job types"])
 
 
 @router.get("", response_model=schemas.JobTypes, summary="The job types and their schemas")
-def job_types(request: Request, _principal: Viewer) -> Response:
-    catalog = system_of(request).app.job_types
+def job_types(system: SystemDep, _principal: Viewer) -> Response:
+    catalog = system.app.job_types
     items = [
         {
             "name": item["name"],

@@ -16,6 +16,7 @@ from domain import values
 from domain.errors import InvalidInput, NotFound
 from interfaces.http import schemas
 from interfaces.http.auth import Admin, Operator, Viewer
+from interfaces.http.deps import SystemDep, get_system, now, settle
 from interfaces.http.inputs import check_json, check_text, utc
 from interfaces.http.present import (
     history_entry,
@@ -25,7 +26,6 @@ from interfaces.http.present import (
 )
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes.common import Cursor, IfMatch, Limit, etag, expected_version
-from interfaces.http.state import now, settle, system_of
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -51,7 +51,7 @@ def check_secret(name: str, value: str, *, name_field: str, value_field: str) ->
 def _after_command(request: Request, job: Any, actor: str) -> dict[str, Any]:
     """The changed job for the response, once the views show the change too."""
     settle(request)
-    row = system_of(request).view("jobs").get_job(job.id)
+    row = get_system(request).jobs.get_job(job.id)
     updated_by = row["updated_by"] if row and row["version"] == job.version else actor
     return job_from_aggregate(
         job, updated_by=updated_by, now=now(request), last_run=last_run_of(row)
@@ -65,7 +65,9 @@ def _after_command(request: Request, job: Any, actor: str) -> dict[str, Any]:
     summary="Register a job",
     description="Secrets are write-only: the response and every later one list them by name.",
 )
-def create_job(request: Request, body: schemas.JobCreate, principal: Admin) -> Response:
+def create_job(
+    request: Request, system: SystemDep, body: schemas.JobCreate, principal: Admin
+) -> Response:
     data = body.model_dump()
     check_text(data["name"], "name")
     check_text(data["description"], "description")
@@ -73,7 +75,7 @@ def create_job(request: Request, body: schemas.JobCreate, principal: Admin) -> R
     check_json(data["parameters"], "parameters")
     for name, value in data["secrets"].items():
         check_secret(name, value, name_field="secrets", value_field=f"secrets.{name}")
-    job = system_of(request).app.register_job(
+    job = system.app.register_job(
         name=data["name"],
         job_type=data["job_type"],
         program=data["program"],
@@ -94,6 +96,7 @@ def create_job(request: Request, body: schemas.JobCreate, principal: Admin) -> R
 @router.get("", response_model=schemas.JobPage, summary="List jobs, by name")
 def list_jobs(
     request: Request,
+    system: SystemDep,
     _principal: Viewer,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -101,12 +104,8 @@ def list_jobs(
     job_type: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")] = None,
     name_prefix: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
 ) -> Response:
-    items, next_cursor = (
-        system_of(request)
-        .view("jobs")
-        .list_jobs(
-            limit=limit, cursor=cursor, enabled=enabled, job_type=job_type, name_prefix=name_prefix
-        )
+    items, next_cursor = system.jobs.list_jobs(
+        limit=limit, cursor=cursor, enabled=enabled, job_type=job_type, name_prefix=name_prefix
     )
     at = now(request)
     return OrjsonResponse(
@@ -121,6 +120,7 @@ def list_jobs(
 )
 def get_job(
     request: Request,
+    system: SystemDep,
     job_id: JobId,
     _principal: Viewer,
     as_of: Annotated[
@@ -128,7 +128,7 @@ def get_job(
         Query(description="RFC 3339 time: the job as it was then (deleted jobs included)"),
     ] = None,
 ) -> Response:
-    system = system_of(request)
+
     if as_of is not None:
         at = utc(as_of, "as_of")
         assert at is not None
@@ -141,7 +141,7 @@ def get_job(
         )
         content = job_from_aggregate(job, updated_by=actor, now=None)
         return OrjsonResponse(content, headers=etag(job.version))
-    row = system.view("jobs").get_job(job_id)
+    row = system.jobs.get_job(job_id)
     if row is None:
         raise NotFound("job", job_id)
     return OrjsonResponse(job_from_view(row, now(request)), headers=etag(row["version"]))
@@ -156,6 +156,7 @@ def get_job(
 )
 def update_job(
     request: Request,
+    system: SystemDep,
     job_id: JobId,
     body: schemas.JobPatch,
     principal: Admin,
@@ -169,22 +170,20 @@ def update_job(
     for field in ("program", "parameters"):
         if field in changes:
             check_json(changes[field], field)
-    job = system_of(request).app.update_job(
-        job_id, changes, actor=principal.actor, expected_version=version
-    )
+    job = system.app.update_job(job_id, changes, actor=principal.actor, expected_version=version)
     return OrjsonResponse(_after_command(request, job, principal.actor), headers=etag(job.version))
 
 
 def _version_of(request: Request, job_id: UUID) -> Callable[[], int]:
     """The job's current version, read for an If-Match that lists several (404 if none)."""
-    return lambda: int(system_of(request).app.get_job(job_id).version)
+    return lambda: int(get_system(request).app.get_job(job_id).version)
 
 
 @router.delete("/{job_id}", status_code=204, response_class=Response, summary="Delete a job")
 def delete_job(
-    request: Request, job_id: JobId, principal: Admin, if_match: IfMatch = None
+    request: Request, system: SystemDep, job_id: JobId, principal: Admin, if_match: IfMatch = None
 ) -> Response:
-    system_of(request).app.delete_job(
+    system.app.delete_job(
         job_id,
         actor=principal.actor,
         expected_version=expected_version(if_match, _version_of(request, job_id)),
@@ -194,14 +193,14 @@ def delete_job(
 
 
 @router.post("/{job_id}/enable", response_model=schemas.Job, summary="Enable a job")
-def enable_job(request: Request, job_id: JobId, principal: Admin) -> Response:
-    job = system_of(request).app.enable_job(job_id, actor=principal.actor)
+def enable_job(request: Request, system: SystemDep, job_id: JobId, principal: Admin) -> Response:
+    job = system.app.enable_job(job_id, actor=principal.actor)
     return OrjsonResponse(_after_command(request, job, principal.actor), headers=etag(job.version))
 
 
 @router.post("/{job_id}/disable", response_model=schemas.Job, summary="Disable a job")
-def disable_job(request: Request, job_id: JobId, principal: Admin) -> Response:
-    job = system_of(request).app.disable_job(job_id, actor=principal.actor)
+def disable_job(request: Request, system: SystemDep, job_id: JobId, principal: Admin) -> Response:
+    job = system.app.disable_job(job_id, actor=principal.actor)
     return OrjsonResponse(_after_command(request, job, principal.actor), headers=etag(job.version))
 
 
@@ -213,6 +212,7 @@ def disable_job(request: Request, job_id: JobId, principal: Admin) -> Response:
 )
 def put_secret(
     request: Request,
+    system: SystemDep,
     job_id: JobId,
     name: SecretNameParam,
     body: schemas.SecretPut,
@@ -220,7 +220,7 @@ def put_secret(
     if_match: IfMatch = None,
 ) -> Response:
     check_secret(name, body.value, name_field="name", value_field="value")
-    system_of(request).app.store_secret(
+    system.app.store_secret(
         job_id,
         name,
         body.value,
@@ -239,12 +239,13 @@ def put_secret(
 )
 def delete_secret(
     request: Request,
+    system: SystemDep,
     job_id: JobId,
     name: SecretNameParam,
     principal: Admin,
     if_match: IfMatch = None,
 ) -> Response:
-    system_of(request).app.remove_secret(
+    system.app.remove_secret(
         job_id,
         name,
         actor=principal.actor,
@@ -263,14 +264,13 @@ def delete_secret(
 )
 def run_job(
     request: Request,
+    system: SystemDep,
     job_id: JobId,
     principal: Operator,
     body: Annotated[schemas.RunCreate | None, Body()] = None,
 ) -> Response:
     parameters = check_json(body.parameters, "parameters") if body is not None else None
-    run = system_of(request).app.request_run(
-        job_id, actor=principal.actor, parameters=parameters or None
-    )
+    run = system.app.request_run(job_id, actor=principal.actor, parameters=parameters or None)
     settle(request)
     return OrjsonResponse(
         {"run_id": run.id}, status_code=202, headers={"Location": f"/api/runs/{run.id}"}
@@ -283,8 +283,8 @@ def run_job(
     summary="Every event of a job: when, who, from what to what",
     description="Secrets appear by name only.",
 )
-def job_history(request: Request, job_id: JobId, _principal: Viewer) -> Response:
-    entries = system_of(request).view("audit").history(job_id)
+def job_history(system: SystemDep, job_id: JobId, _principal: Viewer) -> Response:
+    entries = system.audit.history(job_id)
     if not entries:
         raise NotFound("job", job_id)
     return OrjsonResponse({"items": [history_entry(entry) for entry in entries]})

@@ -11,10 +11,10 @@ from fastapi.responses import Response, StreamingResponse
 from domain.errors import InvalidInput, NotFound
 from interfaces.http import schemas
 from interfaces.http.auth import Viewer
+from interfaces.http.deps import SystemDep, get_system
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes.common import MAX_SEQ
 from interfaces.http.sse import log_events
-from interfaces.http.state import system_of
 
 router = APIRouter(prefix="/api/runs", tags=["logs"])
 
@@ -38,7 +38,7 @@ After = Annotated[int, Query(ge=0, le=MAX_SEQ, description="only entries with a 
 
 
 def _check_run(request: Request, run_id: UUID) -> None:
-    if system_of(request).view("runs").get_run(run_id) is None:
+    if get_system(request).runs.get_run(run_id) is None:
         raise NotFound("run", run_id)
 
 
@@ -51,6 +51,7 @@ def _check_run(request: Request, run_id: UUID) -> None:
 )
 def log_page(
     request: Request,
+    system: SystemDep,
     run_id: RunId,
     _principal: Viewer,
     min_level: MinLevel = None,
@@ -58,11 +59,7 @@ def log_page(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     _check_run(request, run_id)
-    items, next_after = (
-        system_of(request)
-        .view("logs")
-        .entries(run_id, min_level=min_level, after=after, limit=limit)
-    )
+    items, next_after = system.logs.entries(run_id, min_level=min_level, after=after, limit=limit)
     return OrjsonResponse({"items": items, "next_after": next_after})
 
 
@@ -83,6 +80,7 @@ def log_page(
 )
 def log_stream(
     request: Request,
+    system: SystemDep,
     run_id: RunId,
     _principal: Viewer,
     min_level: MinLevel = None,
@@ -96,7 +94,7 @@ def log_stream(
             raise InvalidInput("Last-Event-ID", "must be the seq of the last entry received")
         after = max(after, int(text))
     return StreamingResponse(
-        log_events(request, system_of(request), run_id, after=after, min_level=min_level),
+        log_events(request, system, run_id, after=after, min_level=min_level),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

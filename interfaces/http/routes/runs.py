@@ -12,10 +12,10 @@ from fastapi.responses import Response
 from domain.errors import NotFound
 from interfaces.http import schemas
 from interfaces.http.auth import Operator, Viewer
+from interfaces.http.deps import SystemDep, settle
 from interfaces.http.inputs import utc
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes.common import Cursor, Limit
-from interfaces.http.state import settle, system_of
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -29,7 +29,7 @@ RunId = Annotated[UUID, Path(description="the run's id")]
     description="`since` is inclusive and `until` exclusive, both on the request time.",
 )
 def list_runs(
-    request: Request,
+    system: SystemDep,
     _principal: Viewer,
     job_id: UUID | None = None,
     status: schemas.RunStatus | None = None,
@@ -38,24 +38,20 @@ def list_runs(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
-    items, next_cursor = (
-        system_of(request)
-        .view("runs")
-        .list_runs(
-            job_id=job_id,
-            status=status,
-            since=utc(since, "since"),
-            until=utc(until, "until"),
-            limit=limit,
-            cursor=cursor,
-        )
+    items, next_cursor = system.runs.list_runs(
+        job_id=job_id,
+        status=status,
+        since=utc(since, "since"),
+        until=utc(until, "until"),
+        limit=limit,
+        cursor=cursor,
     )
     return OrjsonResponse({"items": items, "next_cursor": next_cursor})
 
 
 @router.get("/{run_id}", response_model=schemas.Run, summary="Show a run")
-def get_run(request: Request, run_id: RunId, _principal: Viewer) -> Response:
-    run = system_of(request).view("runs").get_run(run_id)
+def get_run(system: SystemDep, run_id: RunId, _principal: Viewer) -> Response:
+    run = system.runs.get_run(run_id)
     if run is None:
         raise NotFound("run", run_id)
     return OrjsonResponse(run)
@@ -68,7 +64,7 @@ def get_run(request: Request, run_id: RunId, _principal: Viewer) -> Response:
     summary="Cancel a run",
     description="A queued run is cancelled at once; a running one is stopped by its worker.",
 )
-def cancel_run(request: Request, run_id: RunId, principal: Operator) -> Response:
-    run = system_of(request).app.cancel_run(run_id, actor=principal.actor)
+def cancel_run(request: Request, system: SystemDep, run_id: RunId, principal: Operator) -> Response:
+    run = system.app.cancel_run(run_id, actor=principal.actor)
     settle(request)
     return OrjsonResponse({"run_id": run.id}, status_code=202)

@@ -10,9 +10,9 @@ from domain.errors import InvalidInput
 from domain.schedule import CronSchedule
 from interfaces.http import schemas
 from interfaces.http.auth import Viewer
+from interfaces.http.deps import now
 from interfaces.http.inputs import check_text, utc
 from interfaces.http.responses import OrjsonResponse
-from interfaces.http.state import now
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 

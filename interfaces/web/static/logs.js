@@ -110,6 +110,7 @@
     set("finished_at", when(run.finished_at));
     set("exit_code", run.exit_code === null ? "—" : String(run.exit_code));
     set("error", run.error || "—");
+    set("discarded_entries", String(run.discarded_entries ?? 0) + " discarded");
     if (run.started_at && run.finished_at) {
       set("duration", ((new Date(run.finished_at) - new Date(run.started_at)) / 1000).toFixed(1) + " s");
     }

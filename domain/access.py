@@ -1,11 +1,14 @@
-"""Who is calling, and what their role lets them do. Shared by the API and the web pages."""
+"""Who is calling, and what their role lets them do: the access-control values that the
+token store (an adapter), the HTTP API and the web pages all speak."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+Role = Literal["viewer", "operator", "admin"]
 # Lowest first: each role may do everything the roles before it may.
-ROLES = ("viewer", "operator", "admin")
+ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ MAX_BATCH = 64
 
 @dataclass
 class Pending:
+    """One ending waiting in the queue, and the event its pool thread waits on."""
+
     ending: RunEnding
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -54,6 +56,7 @@ class EndingBatcher:
         pending.done.wait()
 
     def close(self) -> None:
+        """Record what is queued, then end the thread."""
         self._queue.put(None)
         self._thread.join(timeout=60)
 

@@ -1,0 +1,85 @@
+"""The embedded store: one SQLite file holds the events, the views, the data keys, the API
+tokens and the scheduler's checkpoint, and one process (`jobledger serve`) uses it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from eventsourcing.persistence import ApplicationRecorder
+
+from adapters.data_keys import DataKeyStore
+from adapters.data_keys_sqlite import SQLiteDataKeyStore
+from adapters.event_store_config import StoreSettings, encoding_env, open_view
+from adapters.scheduler_checkpoint import SQLiteSchedulerCheckpoint
+from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
+from adapters.token_store_sqlite import SQLiteTokenStore
+from application.ports import ThreadWakeup, TokenStore, Wakeup
+from projections.read_models import ReadModels
+
+
+class SQLiteBackend:
+    """What the embedded SQLite store needs; see adapters.store_backend.StoreBackend."""
+
+    # One process owns the file, so the runs still `running` when a worker starts are those
+    # of a worker that died with that process.
+    abandons_running_at_start = True
+
+    def __init__(self, store: StoreSettings) -> None:
+        assert store.sqlite_path is not None, "a SQLite store names its file"
+        self.store = store
+        self.path: Path = store.sqlite_path
+
+    def __repr__(self) -> str:
+        return f"SQLiteBackend({self.path!s})"
+
+    def describe(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def prepare_data_dir(self, data_dir: Path) -> None:
+        # Owner-only, as `build` makes it: the data directory holds the embedded database.
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def event_store_env(
+        self, *, pool_size: int | None = None, max_overflow: int | None = None
+    ) -> dict[str, str]:
+        # One file, opened by eventsourcing's own connections: there is no pool to size.
+        del pool_size, max_overflow
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            **encoding_env(),
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+
+    def open_views(self, env: dict[str, str]) -> ReadModels:
+        return ReadModels(
+            jobs=open_view("jobs", SQLiteJobsView, env),
+            runs=open_view("runs", SQLiteRunsView, env),
+            logs=open_view("logs", SQLiteLogsView, env),
+            audit=open_view("audit", SQLiteAuditView, env),
+        )
+
+    def data_key_store(self) -> DataKeyStore:
+        keys = SQLiteDataKeyStore(str(self.path))
+        keys.create_table()
+        return keys
+
+    def token_store(self, *, cache_seconds: float = 2.0) -> TokenStore:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tokens = SQLiteTokenStore(str(self.path), cache_seconds=cache_seconds)
+        tokens.create_table()
+        return tokens
+
+    def scheduler_checkpoint(self, name: str = "default") -> SQLiteSchedulerCheckpoint:
+        return SQLiteSchedulerCheckpoint(self.path, name)
+
+    def wakeup(self, recorder: ApplicationRecorder) -> Wakeup:
+        # Only saves in this process can wake a loop: they call `set` from `after_save`.
+        del recorder
+        return ThreadWakeup()
+
+    def worker_leases(self, *, lease: timedelta, grace: timedelta) -> None:
+        # One process: no other worker to prove alive to.
+        return None
