@@ -27,7 +27,8 @@ class PostgresWakeup:
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self._conninfo, autocommit=True)
+            # Bounded: while the database is away a loop polls instead of hanging here.
+            self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
             self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
         return self._conn
 

@@ -52,6 +52,10 @@ class PostgresBackend:
         s = self.store
         return f"postgresql://{s.user}@{s.host}:{s.port}/{s.dbname}"
 
+    def disk_trouble(self) -> str | None:
+        # The server's disk is out of sight: a full one shows as failing writes (507).
+        return None
+
     def prepare_data_dir(self, data_dir: Path) -> None:
         # Nothing of the store lives in the data directory.
         del data_dir

@@ -3,6 +3,7 @@ tokens and the scheduler's checkpoint, and one process (`jobledger serve`) uses 
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsVie
 from adapters.token_store_sqlite import SQLiteTokenStore
 from application.ports import ThreadWakeup, TokenStore, Wakeup
 from projections.read_models import ReadModels
+
+# Below this much free space a write is likely to fail: /healthz reports the disk full.
+DISK_LOW_BYTES = 1 << 20
 
 
 class SQLiteBackend:
@@ -35,6 +39,16 @@ class SQLiteBackend:
 
     def describe(self) -> str:
         return f"sqlite:///{self.path}"
+
+    def disk_trouble(self) -> str | None:
+        try:
+            stat = os.statvfs(self.path.parent)
+        except OSError as error:
+            return f"disk: cannot inspect {self.path.parent}: {error.strerror}"
+        free = stat.f_bavail * stat.f_frsize
+        if free < DISK_LOW_BYTES:
+            return f"disk full: {free // 1024} KiB free where the store is ({self.path.parent})"
+        return None
 
     def prepare_data_dir(self, data_dir: Path) -> None:
         # Owner-only, as `build` makes it: the data directory holds the embedded database.

@@ -46,6 +46,10 @@ class StoreBackend(Protocol):
         """The store as a person reads it in a start-up message (never a password)."""
         ...
 
+    def disk_trouble(self) -> str | None:
+        """What is wrong with the disk the store writes to, if this process can see it."""
+        ...
+
     def prepare_data_dir(self, data_dir: Path) -> None:
         """Create the data directory if the store keeps files in it."""
         ...

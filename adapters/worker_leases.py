@@ -79,6 +79,7 @@ class PostgresWorkerLeases:
                 (worker_id, self.lease),
             )
             if row is None:
+                self._close()
                 raise Conflict(f"worker id {worker_id} is already in use")
             self._worker_id = worker_id
 

@@ -7,9 +7,10 @@ their own settings.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from adapters.master_key import MasterKey, load_master_key
 from adapters.secret_vault import EnvelopeSecretVault
 from adapters.store_backend import StoreBackend, backend_for
 from application.app import JobLedger
+from application.outage import LoopState, Outage
 from application.ports import TokenStore
 from interfaces.settings import Settings
 from projections.audit import AuditView
@@ -47,15 +49,40 @@ class System:
     follower: EventFollower
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _loops: list[Callable[[], Iterable[LoopState]]] = field(default_factory=list)
+    projections_outage: Outage = field(
+        default_factory=lambda: Outage("projections", logging.getLogger("jobledger.projections"))
+    )
 
     def start_projections(self) -> None:
         """Keep the views up to date in a background thread until `close`."""
         self.app.after_save.append(lambda _id: self.follower.wakeup.set())
         thread = threading.Thread(
-            target=self.follower.run, args=(self._stop,), name="projections", daemon=True
+            target=self.follow, args=(self._stop,), name="projections", daemon=True
         )
         thread.start()
         self._threads.append(thread)
+
+        def projections_state() -> list[LoopState]:
+            if not thread.is_alive() and not self._stop.is_set():
+                return [LoopState("projections", healthy=False, cause="stopped")]
+            return [self.projections_outage.state()]
+
+        self.report_loop(projections_state)
+
+    def follow(self, stop: threading.Event) -> None:
+        """Keep the views up to date in this thread until `stop`, riding out store outages
+        (logged once each, retried with a capped backoff, resumed from the views' positions)."""
+        outage = self.projections_outage
+        self.follower.run(stop, failed=outage.failed, succeeded=outage.succeeded)
+
+    def report_loop(self, states: Callable[[], Iterable[LoopState]]) -> None:
+        """Have /healthz and /metrics include a loop of this process (scheduler, worker)."""
+        self._loops.append(states)
+
+    def loop_states(self) -> list[LoopState]:
+        """The state of every loop running in this process."""
+        return [state for source in self._loops for state in source()]
 
     def catch_up(self) -> int:
         """Bring every view up to date now, in this thread."""

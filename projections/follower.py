@@ -9,7 +9,7 @@ across processes, and otherwise by a short poll.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -110,10 +110,32 @@ class EventFollower:
         with self._progress:
             self._progress.notify_all()
 
-    def run(self, stop: threading.Event) -> None:
-        """Catch up, then wait for more, until `stop` is set."""
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        failed: Callable[[Exception], float] | None = None,
+        succeeded: Callable[[], None] | None = None,
+    ) -> None:
+        """Catch up, then wait for more, until `stop` is set.
+
+        A pass that fails (the store restarted, its disk full) is reported to `failed`,
+        which says how long to wait before the next try; the cached positions are dropped,
+        since a batch may or may not have committed, and read again from the views. Without
+        `failed` the error propagates (a one-shot caller wants to see it).
+        """
         while not stop.is_set():
-            if self.catch_up() == 0:
+            try:
+                read = self.catch_up()
+            except Exception as error:
+                if failed is None:
+                    raise
+                self.reset()
+                stop.wait(failed(error))
+                continue
+            if succeeded is not None:
+                succeeded()
+            if read == 0:
                 self.wakeup.wait(self.poll_interval)
 
     def wait_until(self, notification_id: int, timeout: float = 10.0) -> bool:

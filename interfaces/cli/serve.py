@@ -56,11 +56,11 @@ def serve(args: argparse.Namespace) -> int:
             ensure_first_admin(tokens, say)
             system.start_projections()
             stack.append(start_scheduler(system.app, system.backend))
-            stack.append(
-                start_worker(
-                    system.app, system.backend, runs_view=system.runs, concurrency=args.concurrency
-                )
+            worker = start_worker(
+                system.app, system.backend, runs_view=system.runs, concurrency=args.concurrency
             )
+            stack.append(worker)
+            system.report_loop(worker.worker.health)
             server = BackgroundServer(create_app(system, tokens), args.host, args.port)
             server.start()
             stack.append(server)

@@ -18,6 +18,7 @@ from adapters.clock import SystemClock
 from application.ports import Clock, TokenStore
 from domain.schedule import CronSchedule
 from interfaces.bootstrap import System
+from interfaces.health import HealthCheck
 from interfaces.http import problems
 from interfaces.http.auth import SECURITY_SCHEME
 from interfaces.http.responses import OrjsonResponse
@@ -67,6 +68,7 @@ def create_app(
     app.state.tokens = tokens
     app.state.clock = clock or SystemClock()
     app.state.view_wait_seconds = view_wait_seconds
+    app.state.health = HealthCheck(system)
     # The first schedule parsed reads the zone list from disk: do it now, not in the first
     # requests (which would all read it at once).
     CronSchedule.parse("0 0 * * *", "UTC")

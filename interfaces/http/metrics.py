@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from adapters.store_errors import classify
 from interfaces.bootstrap import System
+from interfaces.health import Health
 
 FIRE_LAG_WINDOW = 500  # most recent runs looked at
 QUANTILES = (0.5, 0.9, 0.99)
@@ -39,7 +41,8 @@ def fire_lags(runs: list[dict[str, Any]]) -> list[float]:
     )
 
 
-def render_metrics(system: System, now: datetime) -> str:
+def render_metrics(system: System, now: datetime, health: Health) -> str:
+    """The health states always; the figures read from the store when it answers."""
     lines: list[str] = []
 
     def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
@@ -48,6 +51,37 @@ def render_metrics(system: System, now: datetime) -> str:
         for labels, value in samples:
             lines.append(f"{name}{labels} {_number(value)}")
 
+    metric("jobledger_healthy", "gauge", "1 when /healthz answers 200.", [("", +health.healthy)])
+    metric(
+        "jobledger_store_reachable",
+        "gauge",
+        "1 when the event store answered the last health probe.",
+        [("", int(health.store != "unreachable"))],
+    )
+    metric(
+        "jobledger_disk_full", "gauge", "1 when the store's disk is full.",
+        [("", int(health.store == "disk full"))],
+    )  # fmt: skip
+    metric(
+        "jobledger_loop_healthy",
+        "gauge",
+        "1 for each loop of this process (scheduler, worker, projections) that works.",
+        [(f'{{loop="{_label(state.name)}"}}', int(state.healthy)) for state in health.loops],
+    )
+    try:
+        _store_figures(system, metric)
+    except Exception as error:
+        if classify(error) is None:
+            raise
+        # The store is away: the health figures above say so; the rest waits for it.
+    return "\n".join(lines) + "\n"
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _store_figures(system: System, metric: Any) -> None:
     runs_view = system.runs
     counts = runs_view.count_by_status()
     metric(
@@ -81,7 +115,7 @@ def render_metrics(system: System, now: datetime) -> str:
         ],
     )
 
-    lines += _fire_lag_summary(runs_view.list_runs(limit=FIRE_LAG_WINDOW)[0])
+    _fire_lag_summary(runs_view.list_runs(limit=FIRE_LAG_WINDOW)[0], metric)
 
     logs_view = system.logs
     count_entries = getattr(logs_view, "count_entries", None)
@@ -92,21 +126,19 @@ def render_metrics(system: System, now: datetime) -> str:
             "Log entries recorded (kept at or above each job's threshold), all runs.",
             [("", count_entries())],
         )
-    return "\n".join(lines) + "\n"
 
 
-def _fire_lag_summary(recent: list[dict[str, Any]]) -> list[str]:
-    """The fire-lag summary (quantiles, sum, count) over the latest runs, as text lines."""
+def _fire_lag_summary(recent: list[dict[str, Any]], metric: Any) -> None:
+    """The fire-lag summary (quantiles, sum, count) over the latest runs."""
     lags = fire_lags(recent)
     samples: list[tuple[str, Any]] = [
         (f'{{quantile="{q}"}}', _quantile(lags, q)) for q in QUANTILES
     ]
     samples += [("_sum", float(sum(lags))), ("_count", len(lags))]
-    lines = [
-        "# HELP jobledger_fire_lag_seconds Delay from a scheduled run's slot to its start, "
-        f"over the scheduled runs among the latest {FIRE_LAG_WINDOW} runs.",
-        "# TYPE jobledger_fire_lag_seconds summary",
-    ]
-    for suffix_or_labels, value in samples:
-        lines.append(f"jobledger_fire_lag_seconds{suffix_or_labels} {_number(value)}")
-    return lines
+    metric(
+        "jobledger_fire_lag_seconds",
+        "summary",
+        "Delay from a scheduled run's slot to its start, over the scheduled runs among the "
+        f"latest {FIRE_LAG_WINDOW} runs.",
+        samples,
+    )

@@ -256,9 +256,20 @@ class Preview(Response):
     fire_times: list[FireTime]
 
 
+class LoopHealth(Response):
+    name: str
+    healthy: bool
+    failing_for_seconds: float
+    cause: str
+
+
 class Health(Response):
     status: Literal["ok", "unavailable"]
-    store: Literal["reachable", "unreachable"]
+    store: Literal["reachable", "unreachable", "disk full"]
+    # Events the slowest view has still to process (null while the store cannot be asked).
+    projections_behind: int | None = None
+    problems: list[str] = []
+    loops: list[LoopHealth] = []
 
 
 class ProblemError(Response):

@@ -113,12 +113,13 @@ class PgApps:
         self.apps.append(lite)
         return lite
 
-    def worker(self, lite: Lite, *, concurrency: int) -> WorkerHandle:
+    def worker(self, lite: Lite, *, concurrency: int, **options: Any) -> WorkerHandle:
         handle = start_worker(
             lite.app,
             backend_for(self.store),
             executor_for=executor_lookup(lite.app.job_types),
             concurrency=concurrency,
+            **options,
         )
         self.handles.append(handle)
         return handle
@@ -232,7 +233,10 @@ def test_a_worker_killed_with_sigkill_has_its_run_abandoned_and_retried(
     job = command_job(system, ["sh", "-c", script], max_retries=1, retry_backoff_seconds=0)
     run = system.app.request_run(job.id, actor="bob")
     stderr = (tmp_path / "worker.err").open("w")
-    child = spawn_worker(f"{url}?schema={schema}", tmp_path / "data", key, stderr)
+    # Short leases, so the test need not wait out the production defaults (20 s + 30 s).
+    child = spawn_worker(
+        f"{url}?schema={schema}", tmp_path / "data", key, stderr, "--lease-seconds", "4"
+    )
     try:
         assert child.stdout is not None
         assert child.stdout.readline().startswith("JobLedger worker ")  # one line when started
@@ -242,7 +246,8 @@ def test_a_worker_killed_with_sigkill_has_its_run_abandoned_and_retried(
         child.kill()
         child.wait(10)
         killed_at = time.monotonic()
-        pg.worker(system, concurrency=2)  # a surviving worker, whose reaper notices
+        # A surviving worker, whose reaper notices once the lease is 2 s past its expiry.
+        pg.worker(system, concurrency=2, lease_grace_seconds=2)
         wait_for(lambda: status(system, run.id) == "abandoned", 30, "the run abandoned")
         assert time.monotonic() - killed_at < 30
         assert system.app.get_run(run.id).error == f"worker {dead_worker} stopped responding"
@@ -388,16 +393,17 @@ def test_sigterm_stops_the_worker_cleanly_abandoning_what_outlives_the_grace(
 def test_leases_tell_a_live_worker_from_a_gone_one_by_the_databases_clock(pg_store) -> None:
     from adapters.worker_leases import PostgresWorkerLeases
 
-    def leases(seconds: float) -> PostgresWorkerLeases:
+    def leases(seconds: float, grace: float = 0.2) -> PostgresWorkerLeases:
         made = PostgresWorkerLeases(
             conninfo(pg_store),
             pg_store.schema,
             lease=timedelta(seconds=seconds),
-            grace=timedelta(seconds=seconds),
+            grace=timedelta(seconds=grace),
         )
         made.create_table()
         return made
 
+    # `other` judges the rest with a short grace; `brief` takes a lease of 0.2 s.
     alive, other, brief = leases(30), leases(30), leases(0.2)
     try:
         alive.hold("worker-a")

@@ -9,8 +9,11 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
+from application.outage import LoopState
 from domain.errors import Conflict, InvalidInput
+from interfaces.health import Health
 from interfaces.http.inputs import check_json, utc
 from interfaces.http.metrics import render_metrics
 from interfaces.http.present import schedule_facts
@@ -150,7 +153,7 @@ class FakeSystem:
 
 
 def test_metrics_are_prometheus_text() -> None:
-    text = render_metrics(FakeSystem(), datetime.now(UTC))
+    text = render_metrics(FakeSystem(), datetime.now(UTC), Health("reachable", 3))
     assert 'jobledger_runs{status="queued"} 2' in text
     assert 'jobledger_projection_lag_events{projection="runs"} 3' in text
     assert 'jobledger_projection_lag_events{projection="jobs"} 0' in text
@@ -159,3 +162,20 @@ def test_metrics_are_prometheus_text() -> None:
     assert "jobledger_fire_lag_seconds_sum 4.5" in text
     assert "jobledger_log_entries_recorded 1234" in text
     assert text.endswith("\n") and str(uuid4()) not in text
+    assert "jobledger_healthy 1" in text and "jobledger_store_reachable 1" in text
+
+
+def test_metrics_tell_what_is_down_while_the_store_is_away() -> None:
+    class Unreachable(FakeRuns):
+        def count_by_status(self):
+            raise OperationalError("connection refused")
+
+    class Down(FakeSystem):
+        runs = Unreachable()
+
+    worker = LoopState("worker w1", healthy=False, failing_for=3.0, cause="connection refused")
+    health = Health("unreachable", None, ["store: connection refused"], [worker])
+    text = render_metrics(Down(), datetime.now(UTC), health)
+    assert "jobledger_healthy 0" in text and "jobledger_store_reachable 0" in text
+    assert 'jobledger_loop_healthy{loop="worker w1"} 0' in text
+    assert "jobledger_runs{" not in text
