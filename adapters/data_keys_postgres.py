@@ -10,6 +10,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from adapters.data_keys import TABLE_NAME, DataKeyStore, WrappedKey
+from adapters.postgres_setup import setup_lock
 
 _COLUMNS = sql.SQL("job_id, wrapped, master_key_id, created_at, shredded_at")
 
@@ -25,10 +26,6 @@ CREATE TABLE IF NOT EXISTS {table} (
     CHECK (wrapped IS NULL OR master_key_id IS NOT NULL)
 )
 """
-
-# Concurrent CREATE ... IF NOT EXISTS can still collide in the catalogs (a unique
-# violation), so two processes starting at once serialise on this advisory lock.
-_DDL_LOCK_ID = 0x4A4C_444B  # "JLDK"
 
 
 class PostgresDataKeyStore(DataKeyStore):
@@ -53,7 +50,7 @@ class PostgresDataKeyStore(DataKeyStore):
 
     def create_table(self) -> None:
         with self._pool.connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_ID,))
+            conn.execute(setup_lock(self._schema))  # see adapters.postgres_setup
             conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema))
             )

@@ -100,7 +100,7 @@ class PostgresBackend:
         keys.create_table()
         return keys
 
-    def token_store(self, *, cache_seconds: float = 2.0) -> TokenStore:
+    def token_store(self, *, cache_seconds: float = 0.0) -> TokenStore:
         tokens = PostgresTokenStore(self.conninfo, self.store.schema, cache_seconds=cache_seconds)
         try:
             tokens.create_table()

@@ -9,6 +9,7 @@ order, the NOTIFY, RETURNING the ids) is the library's own.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,13 +17,11 @@ from eventsourcing.persistence import InterfaceError, Notification, OperationalE
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import Cursor
+from psycopg.errors import DuplicateObject
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
-# Processes starting at once (a cluster's API, schedulers and workers) each run the set-up
-# in one transaction; the library's CREATE OR REPLACE FUNCTION and the ALTER TABLE below
-# take their locks in opposite orders, so two starts could deadlock. One at a time.
-SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext({name}))"
+from adapters.postgres_setup import setup_lock
 
 # Log batches make large states. PostgreSQL's default TOAST compression (pglz) costs more
 # server time than the insert itself; lz4 compresses as well for JSON text, several times
@@ -62,9 +61,10 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             "table": Identifier(self.events_table_name),
         }
         self.binary_insert_statement = SQL(INSERT).format(**names)
-        self.sql_create_statements.insert(
-            0, SQL(SETUP_LOCK).format(name=Literal(f"jobledger.schema.{self.datastore.schema}"))
-        )
+        # Processes starting at once (a cluster's API, schedulers and workers) each run the
+        # set-up; the library's CREATE OR REPLACE FUNCTION and the ALTER TABLE below take
+        # their locks in opposite orders, so two starts could deadlock. One at a time.
+        self.sql_create_statements.insert(0, setup_lock(self.datastore.schema))
         self.sql_create_statements.append(
             SQL(LZ4_STATE).format(
                 schema_name=Literal(self.datastore.schema),
@@ -73,6 +73,20 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             )
         )
         self.select_after_statement = SQL(SELECT_AFTER).format(**names)
+
+    def create_table(self) -> None:
+        """The library's set-up, its types included, in one transaction under the set-up
+        lock. The library creates each type in a transaction of its own, before taking any
+        lock, so two processes could both create it and one fail on pg_type's unique index."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self.sql_create_statements[0])  # the set-up lock
+            for statement in self.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():
+                    # No IF NOT EXISTS for types: a savepoint keeps the transaction alive.
+                    with contextlib.suppress(DuplicateObject), curs.connection.transaction():
+                        curs.execute(statement, prepare=False)
+            self._create_table(curs)
+        self.datastore.register_type_adapters()
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(

@@ -17,6 +17,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from adapters.postgres_setup import setup_lock
+
 TABLE = "jobledger_scheduler_checkpoint"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -72,11 +74,7 @@ class PostgresSchedulerCheckpoint:
         # Two schedulers starting at once race CREATE TABLE IF NOT EXISTS (it can fail on
         # the catalog's unique index): the same set-up lock as the event store's.
         with conn.transaction():
-            conn.execute(
-                sql.SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(
-                    sql.Literal(f"jobledger.schema.{schema}")
-                )
-            )
+            conn.execute(setup_lock(schema))
             conn.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} "

@@ -12,6 +12,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from adapters.data_keys import DataKeyStore
 from adapters.data_keys_sqlite import SQLiteDataKeyStore
 from adapters.event_store_config import StoreSettings, encoding_env, open_view
+from adapters.file_modes import private_directory, private_sqlite_file
 from adapters.scheduler_checkpoint import SQLiteSchedulerCheckpoint
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
 from adapters.token_store_sqlite import SQLiteTokenStore
@@ -52,14 +53,14 @@ class SQLiteBackend:
 
     def prepare_data_dir(self, data_dir: Path) -> None:
         # Owner-only, as `build` makes it: the data directory holds the embedded database.
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_directory(data_dir)
 
     def event_store_env(
         self, *, pool_size: int | None = None, max_overflow: int | None = None
     ) -> dict[str, str]:
         # One file, opened by eventsourcing's own connections: there is no pool to size.
         del pool_size, max_overflow
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(self.path)  # 0600, before eventsourcing opens it
         return {
             **encoding_env(),
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -80,8 +81,9 @@ class SQLiteBackend:
         keys.create_table()
         return keys
 
-    def token_store(self, *, cache_seconds: float = 2.0) -> TokenStore:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def token_store(self, *, cache_seconds: float = 0.0) -> TokenStore:
+        # `jobledger tokens create` may be the first command on a new store.
+        private_sqlite_file(self.path)
         tokens = SQLiteTokenStore(str(self.path), cache_seconds=cache_seconds)
         tokens.create_table()
         return tokens

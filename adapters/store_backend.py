@@ -68,7 +68,7 @@ class StoreBackend(Protocol):
         """The wrapped data keys' table, created on first use."""
         ...
 
-    def token_store(self, *, cache_seconds: float = 2.0) -> TokenStore:
+    def token_store(self, *, cache_seconds: float = 0.0) -> TokenStore:
         """The API tokens' table, created on first use."""
         ...
 

@@ -94,12 +94,12 @@ class SqlTokenStore(ABC):
     """Creates, checks and revokes API tokens in a SQL table; implements
     application.ports.TokenStore. Safe across threads and processes.
 
-    Checks are cached for `cache_seconds` in this process, so a busy API does not read the
-    table on every request; revoking through this store takes effect here at once, and in
-    other processes within `cache_seconds`.
+    Every check reads the token's row (one indexed lookup), so a revocation takes effect
+    at once in every process. `cache_seconds` > 0 trades that for fewer reads: a revoked
+    token then keeps working for up to that long in other processes.
     """
 
-    def __init__(self, *, cache_seconds: float = 2.0) -> None:
+    def __init__(self, *, cache_seconds: float = 0.0) -> None:
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, TokenRow]] = {}  # by hash or by "id:" + id
         self._lock = threading.Lock()

@@ -8,6 +8,7 @@ from typing import Any
 from psycopg import errors, sql
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres_setup import setup_lock
 from adapters.token_store import TABLE_NAME, SqlTokenStore, TokenRow
 from domain.errors import Conflict
 
@@ -27,10 +28,6 @@ _DDL = (
     "CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {table} (name) WHERE revoked_at IS NULL",
 )
 
-# Concurrent CREATE ... IF NOT EXISTS can still collide in the catalogs, so processes
-# starting at once serialise on this advisory lock.
-_DDL_LOCK_ID = 0x4A4C_544B  # "JLTK"
-
 
 def _row(record: tuple[Any, ...]) -> TokenRow:
     token_id, name, role, created_at, last_used_at, revoked_at = record
@@ -46,7 +43,7 @@ class PostgresTokenStore(SqlTokenStore):
         schema: str = "public",
         *,
         max_size: int = 4,
-        cache_seconds: float = 2.0,
+        cache_seconds: float = 0.0,
     ) -> None:
         super().__init__(cache_seconds=cache_seconds)
         self._schema = schema
@@ -68,7 +65,7 @@ class PostgresTokenStore(SqlTokenStore):
 
     def create_table(self) -> None:
         with self._pool.connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_ID,))
+            conn.execute(setup_lock(self._schema))  # see adapters.postgres_setup
             conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema))
             )

@@ -12,6 +12,7 @@ from domain import job as job_model
 from domain import values
 from domain.errors import InvalidInput
 from domain.job import Job
+from domain.job_policies import DEFAULT_POLICIES
 from domain.schedule import CronSchedule
 from domain.storable import check_json
 
@@ -31,7 +32,7 @@ UPDATABLE = (
     "retry_backoff_seconds",
 )
 # The run-policy fields, sent together as `policies`: the API and the pages use this one.
-POLICY_FIELDS = tuple(job_model.DEFAULT_POLICIES)
+POLICY_FIELDS = tuple(DEFAULT_POLICIES)
 
 
 def parse_schedule(schedule: object) -> CronSchedule | None:
@@ -142,15 +143,8 @@ class JobCommands(LedgerBase):
         self._save(job)
         return job
 
-    def rename_job(
-        self, job_id: UUID, name: str, *, actor: str, expected_version: int | None = None
-    ) -> Job:
-        return self._change(job_id, expected_version, "rename", name, actor)
-
-    def change_description(
-        self, job_id: UUID, description: str, *, actor: str, expected_version: int | None = None
-    ) -> Job:
-        return self._change(job_id, expected_version, "change_description", description, actor)
+    # change_program and change_parameters are `update_job` of one field, kept only for the
+    # tests of the engine (tests/unit/test_worker.py) until that branch calls `update_job`.
 
     def change_program(
         self, job_id: UUID, program: object, *, actor: str, expected_version: int | None = None
@@ -162,45 +156,15 @@ class JobCommands(LedgerBase):
     def change_parameters(
         self, job_id: UUID, parameters: object, *, actor: str, expected_version: int | None = None
     ) -> Job:
-        return self._change(job_id, expected_version, "change_parameters", parameters, actor)
-
-    def schedule_job(
-        self,
-        job_id: UUID,
-        cron: str,
-        timezone: str = "UTC",
-        *,
-        actor: str,
-        expected_version: int | None = None,
-    ) -> Job:
-        schedule = CronSchedule.parse(cron, timezone)
-        return self._change(job_id, expected_version, "schedule_with", schedule, actor)
-
-    def unschedule_job(
-        self, job_id: UUID, *, actor: str, expected_version: int | None = None
-    ) -> Job:
-        return self._change(job_id, expected_version, "unschedule", actor)
-
-    def change_log_level(
-        self, job_id: UUID, log_level: object, *, actor: str, expected_version: int | None = None
-    ) -> Job:
-        return self._change(job_id, expected_version, "change_log_level", log_level, actor)
+        return self.update_job(
+            job_id, {"parameters": parameters}, actor=actor, expected_version=expected_version
+        )
 
     def enable_job(self, job_id: UUID, *, actor: str, expected_version: int | None = None) -> Job:
         return self._change(job_id, expected_version, "enable", actor)
 
     def disable_job(self, job_id: UUID, *, actor: str, expected_version: int | None = None) -> Job:
         return self._change(job_id, expected_version, "disable", actor)
-
-    def change_policies(
-        self,
-        job_id: UUID,
-        policies: dict[str, Any],
-        *,
-        actor: str,
-        expected_version: int | None = None,
-    ) -> Job:
-        return self._change(job_id, expected_version, "change_policies", policies, actor)
 
     def store_secret(
         self,

@@ -17,6 +17,7 @@ from domain import values
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.job import Job
 from domain.log_level import LogLevel
+from domain.retry import RetryPolicy
 from domain.run import Run
 from domain.run_log import RunLog, open_log, run_log_id
 
@@ -220,8 +221,8 @@ class RunCommands(LedgerBase):
         job's retry policy asks for one; else None.
 
         The retry runs the job as it is now (a fixed program is what a retry should pick up)
-        with the failed run's parameters, not before now + the backoff, which doubles with
-        each attempt. Its id derives from (failed run, attempt), so it is created once.
+        with the failed run's parameters, not before the time the policy sets (`RetryPolicy`).
+        Its id derives from (failed run, attempt), so it is created once.
         No retry for a job deleted or disabled since: nobody wants it run again.
         """
         try:
@@ -230,10 +231,9 @@ class RunCommands(LedgerBase):
             return None
         if job.deleted or not job.enabled:
             return None
-        max_retries = int(job.policies.get("max_retries") or 0)
-        if run.attempt > max_retries:
+        policy = RetryPolicy.from_policies(job.policies)
+        if not policy.retries_after(run.status) or not policy.allows(run.attempt):
             return None
-        backoff = int(job.policies.get("retry_backoff_seconds") or 0)
         return run_model.request(
             job_id=job.id,
             job_version=job.version,
@@ -244,7 +244,7 @@ class RunCommands(LedgerBase):
             parameters=run.parameters,
             log_level=job.log_level,
             timeout_seconds=job.timeout_seconds,
-            scheduled_for=now + run_model.retry_delay(backoff, run.attempt),
+            scheduled_for=policy.next_attempt_at(run.attempt, now),
             attempt=run.attempt + 1,
             retry_of=run.id,
             run_id=run_model.retry_run_id(run.id, run.attempt + 1),

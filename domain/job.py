@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 
 from domain import values
 from domain.errors import InvalidInput, NotFound
+from domain.job_policies import validate_policies
 from domain.log_level import LogLevel
 
 if TYPE_CHECKING:
@@ -225,10 +226,6 @@ class Job(Aggregate):
     def timeout_seconds(self) -> int | None:
         return self.policies.get("timeout_seconds")
 
-    @property
-    def threshold(self) -> LogLevel:
-        return LogLevel.parse(self.log_level)
-
     def configuration(self) -> dict[str, Any]:
         """What the job is set to do (no secrets, no policies): the shape every view of a
         replayed job starts from."""
@@ -356,33 +353,6 @@ class Job(Aggregate):
     def delete(self, actor: str) -> None:
         self.check_not_deleted()
         self.trigger_event(self.Deleted, actor=actor)
-
-
-DEFAULT_POLICIES: dict[str, Any] = {
-    "timeout_seconds": None,
-    "overlap": "skip",
-    "misfire": "run_once",
-    "max_retries": 0,
-    "retry_backoff_seconds": 60,
-}
-
-_POLICY_RULES = {
-    "timeout_seconds": values.timeout_seconds,
-    "overlap": lambda v: values.choice(v, "overlap", values.OVERLAP_POLICIES),
-    "misfire": lambda v: values.choice(v, "misfire", values.MISFIRE_POLICIES),
-    "max_retries": values.max_retries,
-    "retry_backoff_seconds": values.retry_backoff_seconds,
-}
-
-
-def validate_policies(policies: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """Check run policies; with `partial`, only the keys given, else fill in the defaults."""
-    unknown = set(policies) - set(_POLICY_RULES)
-    if unknown:
-        raise InvalidInput(sorted(unknown)[0], "is not a run policy")
-    base: dict[str, Any] = {} if partial else dict(DEFAULT_POLICIES)
-    base.update(policies)
-    return {key: _POLICY_RULES[key](value) for key, value in base.items()}
 
 
 def register(

@@ -1,8 +1,9 @@
 """Masks a job's secret values, in every form a program is likely to print them, with `***`.
 
 A program can leak a secret verbatim, or encoded on its way to somewhere: in an HTTP basic
-auth header (base64), a query string (URL-encoding) or a JSON body (escaping). Every secret
-value is therefore searched for in each of those forms, and every match is replaced before
+auth header (base64), a query string (URL-encoding, once or twice), a JSON body or a Python
+`repr()` (backslash escaping), or an HTML page (entity escaping). Every secret value is
+therefore searched for in each of those forms, and every match is replaced before
 an entry (or a run's error text) is recorded. Longer forms are tried first, so a value that
 contains another secret is masked whole rather than leaving its remainder visible.
 """
@@ -10,6 +11,8 @@ contains another secret is masked whole rather than leaving its remainder visibl
 from __future__ import annotations
 
 import base64
+import html
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -47,20 +50,99 @@ def _base64_forms(raw: bytes) -> set[str]:
     return forms
 
 
+# How HTML escapers write the two quotes: html.escape, markupsafe/Jinja, PHP, XML.
+_HTML_DOUBLE_QUOTES = ("&quot;", "&#34;", "&#x22;")
+_HTML_SINGLE_QUOTES = ("&#x27;", "&#39;", "&#039;", "&apos;")
+
+
+def _url_forms(value: str) -> set[str]:
+    """Percent-encoded, with and without `+` for spaces and `/` kept, then encoded once more
+    (a URL carried inside another URL's query); each in upper- and lowercase hex."""
+    forms: set[str] = set()
+    for url in (quote(value, safe=""), quote_plus(value), quote(value)):
+        # Some encoders write percent escapes in lowercase hex, in both layers alike.
+        lower = _lower_hex(url)
+        forms.update({url, lower, quote(url, safe=""), _lower_hex(quote(lower, safe=""))})
+    return forms
+
+
+def _lower_hex(url: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), url)
+
+
+def _escaped_forms(value: str) -> set[str]:
+    """Backslash escaping as JSON and Python's repr() and ascii() write it, with and without
+    the quotes repr() puts around it, and backslashes doubled alone (a C-style string)."""
+    forms = {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    forms.add(value.replace("\\", "\\\\"))
+    for literal in (repr(value), ascii(value), repr(value.encode())[1:]):
+        # The quotes too, so the mask covers the whole literal; but a value that needs no
+        # escaping is already masked inside its quotes, and gains no form.
+        if literal[1:-1] != value:
+            forms.update({literal, literal[1:-1]})
+    return forms
+
+
+def _html_forms(value: str) -> set[str]:
+    """Entity-escaped as html.escape writes it, and with the other spellings of the quotes
+    that common escapers use; quotes left alone as escapers for element text do."""
+    if not any(c in value for c in "&<>\"'"):
+        return set()
+    base = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    forms = {base}
+    doubles = _HTML_DOUBLE_QUOTES if '"' in value else ('"',)
+    singles = _HTML_SINGLE_QUOTES if "'" in value else ("'",)
+    for double, single in itertools.product(doubles, singles):
+        forms.add(base.replace('"', double).replace("'", single))
+    forms.add(html.escape(value))
+    return forms
+
+
 def secret_forms(value: str) -> set[str]:
-    """Every form of `value` the redactor looks for."""
+    """Every form of `value` the redactor looks for. Base64 aside, each encoder leaves a
+    value without its special characters unchanged, so such a value adds no other form."""
     if not value:
         return set()
-    raw = value.encode()
     forms = {value}
-    forms |= _base64_forms(raw)
-    for url in (quote(value, safe=""), quote_plus(value), quote(value)):
-        forms.add(url)
-        # Some encoders write percent escapes in lowercase hex.
-        forms.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), url))
-    forms.add(json.dumps(value)[1:-1])
-    forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
+    forms |= _base64_forms(value.encode())
+    forms |= _url_forms(value)
+    forms |= _escaped_forms(value)
+    forms |= _html_forms(value)
     return {f for f in forms if f}
+
+
+def _trie_pattern(forms: Iterable[str]) -> str:
+    """One regex matching the longest of `forms` that starts at a position. The forms of a
+    value share long prefixes; a trie tests each shared prefix once per position, where a
+    flat alternation would test it once per form. Only the first `_TRIE_DEPTH` characters
+    go into the trie, so a long secret cannot nest groups deeper than the regex parser
+    recurses; the rest of each form follows as a flat alternative."""
+    root = _Node()
+    for form in forms:
+        node = root
+        for char in form[:_TRIE_DEPTH]:
+            node = node.children.setdefault(char, _Node())
+        node.rests.append(form[_TRIE_DEPTH:])
+    return root.pattern()
+
+
+_TRIE_DEPTH = 24
+
+
+class _Node:
+    __slots__ = ("children", "rests")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.rests: list[str] = []
+
+    def pattern(self) -> str:
+        # Continuations longest first, the form ending here last, so the longest form wins.
+        branches = [re.escape(c) + child.pattern() for c, child in sorted(self.children.items())]
+        branches += [re.escape(rest) for rest in sorted(self.rests, key=lambda r: -len(r))]
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
 
 
 class Redactor:
@@ -70,17 +152,15 @@ class Redactor:
         forms: set[str] = set()
         for value in values:
             forms |= secret_forms(value)
-        # Longest first: the regex engine takes the first alternative that matches.
-        ordered = sorted(forms, key=lambda f: (-len(f), f))
         # The longest text a mask can replace: a reader that cuts text must read this far
         # past its cut to mask a secret across it.
-        self.longest = len(ordered[0]) if ordered else 0
-        parts = [
-            re.escape(f)
-            if len(f) >= MIN_SUBSTRING_LENGTH
-            else f"(?<!{_WORD}){re.escape(f)}(?!{_WORD})"
-            for f in ordered
-        ]
+        self.longest = max(map(len, forms), default=0)
+        long = [f for f in forms if len(f) >= MIN_SUBSTRING_LENGTH]
+        # Short ones after the long, longest first: the regex engine takes the first
+        # alternative that matches.
+        short = sorted((f for f in forms if len(f) < MIN_SUBSTRING_LENGTH), key=lambda f: -len(f))
+        parts = [_trie_pattern(long)] if long else []
+        parts += [f"(?<!{_WORD}){re.escape(f)}(?!{_WORD})" for f in short]
         self._pattern = re.compile("|".join(parts)) if parts else None
 
     def __bool__(self) -> bool:

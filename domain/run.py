@@ -6,16 +6,16 @@ recording the outcome of a run never replays thousands of log events.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict
+from domain.run_status import FINISHED_STATUSES, RunStatus
 
 TRIGGERS = ("schedule", "manual", "retry")
-FINISHED = ("succeeded", "failed", "timed_out", "cancelled", "skipped", "abandoned")
 MAX_ERROR_LENGTH = 4_000
 
 # Fixed namespace for the name-based ids of scheduled runs. Never change it: two scheduler
@@ -37,22 +37,11 @@ def scheduled_run_id(job_id: UUID, fire_time: datetime) -> UUID:
 # retries, its attempt number), so two workers or reapers that both decide to retry the same
 # failed run create one retry between them. Never change it.
 RETRY_RUN_NAMESPACE = uuid5(NAMESPACE_URL, "https://jobledger.dev/ns/retry-run")
-# The longest wait between attempts, however many there were: a day.
-MAX_RETRY_DELAY_SECONDS = 86_400
 
 
 def retry_run_id(run_id: UUID, attempt: int) -> UUID:
     """The id of attempt `attempt` retrying the run `run_id`: the same inputs, the same id."""
     return uuid5(RETRY_RUN_NAMESPACE, f"{run_id}/{attempt}")
-
-
-def retry_delay(backoff_seconds: int, failed_attempt: int) -> timedelta:
-    """How long to wait before retrying attempt `failed_attempt`: the backoff doubles with
-    each attempt (backoff, 2x, 4x, ...), capped at a day."""
-    exponent = max(0, failed_attempt - 1)
-    # Cap the exponent first: 2**exponent of a large attempt count must not overflow.
-    seconds = backoff_seconds * 2 ** min(exponent, 32)
-    return timedelta(seconds=min(seconds, MAX_RETRY_DELAY_SECONDS))
 
 
 def _clip(text: str | None) -> str | None:
@@ -83,7 +72,7 @@ class Run(Aggregate):
         attempt: int
 
         def apply(self, run: Run) -> None:
-            run.status = "running"
+            run.status = RunStatus.RUNNING
             run.worker = self.worker
             run.started_at = self.timestamp
 
@@ -95,7 +84,7 @@ class Run(Aggregate):
         so events stored before it existed still decode (as 0).
         """
 
-        status = ""
+        status: ClassVar[RunStatus]  # a class constant, not a field of the stored event
 
         def apply(self, run: Run) -> None:
             run.status = self.status
@@ -103,7 +92,7 @@ class Run(Aggregate):
             run.discarded_entries = getattr(self, "discarded_entries", 0)
 
     class Succeeded(Finished):
-        status = "succeeded"
+        status = RunStatus.SUCCEEDED
         exit_code: int | None
         discarded_entries: int = 0
 
@@ -112,7 +101,7 @@ class Run(Aggregate):
             run.exit_code = self.exit_code
 
     class Failed(Finished):
-        status = "failed"
+        status = RunStatus.FAILED
         exit_code: int | None
         error: str | None
         discarded_entries: int = 0
@@ -123,7 +112,7 @@ class Run(Aggregate):
             run.error = self.error
 
     class TimedOut(Finished):
-        status = "timed_out"
+        status = RunStatus.TIMED_OUT
         timeout_seconds: int
         discarded_entries: int = 0
 
@@ -138,12 +127,12 @@ class Run(Aggregate):
             run.cancel_requested_by = self.actor
 
     class Cancelled(Finished):
-        status = "cancelled"
+        status = RunStatus.CANCELLED
         actor: str
         discarded_entries: int = 0
 
     class Skipped(Finished):
-        status = "skipped"
+        status = RunStatus.SKIPPED
         reason: str
         discarded_entries: int = 0
 
@@ -152,7 +141,7 @@ class Run(Aggregate):
             run.error = self.reason
 
     class Abandoned(Finished):
-        status = "abandoned"
+        status = RunStatus.ABANDONED
         reason: str
         discarded_entries: int = 0
 
@@ -188,7 +177,7 @@ class Run(Aggregate):
         self.timeout_seconds = timeout_seconds
         self.attempt = attempt
         self.retry_of = retry_of
-        self.status = "queued"
+        self.status = RunStatus.QUEUED
         self.worker: str | None = None
         self.started_at: datetime | None = None
         self.finished_at: datetime | None = None
@@ -199,22 +188,22 @@ class Run(Aggregate):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in FINISHED
+        return self.status in FINISHED_STATUSES
 
-    def _require(self, *statuses: str, action: str) -> None:
+    def _require(self, *statuses: RunStatus, action: str) -> None:
         if self.status not in statuses:
             raise Conflict(f"run {self.id} is {self.status}; cannot {action}")
 
     def start(self, worker: str) -> None:
-        self._require("queued", action="start it")
+        self._require(RunStatus.QUEUED, action="start it")
         self.trigger_event(self.Started, worker=worker, attempt=self.attempt)
 
     def succeed(self, exit_code: int | None = 0, *, discarded_entries: int = 0) -> None:
-        self._require("running", action="record success")
+        self._require(RunStatus.RUNNING, action="record success")
         self.trigger_event(self.Succeeded, exit_code=exit_code, discarded_entries=discarded_entries)
 
     def fail(self, exit_code: int | None, error: str | None, *, discarded_entries: int = 0) -> None:
-        self._require("running", action="record failure")
+        self._require(RunStatus.RUNNING, action="record failure")
         self.trigger_event(
             self.Failed,
             exit_code=exit_code,
@@ -223,7 +212,7 @@ class Run(Aggregate):
         )
 
     def time_out(self, *, discarded_entries: int = 0) -> None:
-        self._require("running", action="record a timeout")
+        self._require(RunStatus.RUNNING, action="record a timeout")
         self.trigger_event(
             self.TimedOut,
             timeout_seconds=self.timeout_seconds or 0,
@@ -232,14 +221,14 @@ class Run(Aggregate):
 
     def request_cancel(self, actor: str) -> None:
         """Ask to stop the run. A queued run is cancelled at once; a running one by its worker."""
-        self._require("queued", "running", action="cancel it")
+        self._require(RunStatus.QUEUED, RunStatus.RUNNING, action="cancel it")
         if self.cancel_requested_by is None:
             self.trigger_event(self.CancelRequested, actor=actor)
-        if self.status == "queued":
+        if self.status == RunStatus.QUEUED:
             self.trigger_event(self.Cancelled, actor=actor)
 
     def confirm_cancelled(self, *, discarded_entries: int = 0) -> None:
-        self._require("running", action="record cancellation")
+        self._require(RunStatus.RUNNING, action="record cancellation")
         self.trigger_event(
             self.Cancelled,
             actor=self.cancel_requested_by or "system",
@@ -247,11 +236,11 @@ class Run(Aggregate):
         )
 
     def skip(self, reason: str) -> None:
-        self._require("queued", action="skip it")
+        self._require(RunStatus.QUEUED, action="skip it")
         self.trigger_event(self.Skipped, reason=reason)
 
     def abandon(self, reason: str, *, discarded_entries: int = 0) -> None:
-        self._require("queued", "running", action="abandon it")
+        self._require(RunStatus.QUEUED, RunStatus.RUNNING, action="abandon it")
         self.trigger_event(
             self.Abandoned, reason=_clip(reason) or "", discarded_entries=discarded_entries
         )

@@ -1,9 +1,12 @@
-"""Small value rules shared by the aggregates: names, parameters, secret names, policies."""
+"""Small value rules shared by the aggregates: names, parameters, secret names, policies.
+
+The retry policy's rules are in `domain.retry`."""
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 from domain.errors import InvalidInput
@@ -14,11 +17,11 @@ MAX_DESCRIPTION_LENGTH = 4_000
 MAX_PARAMETERS_BYTES = 64 * 1024
 MAX_SECRET_BYTES = 16 * 1024
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
-MAX_RETRIES = 20
 
 # Secret names become environment variables and PowerShell hashtable keys, so they must be
 # identifiers: that keeps them unambiguous in every place the engine injects them.
-SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# fullmatch, not `$`, which also matches before a final newline.
+SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 OVERLAP_POLICIES = ("skip", "allow", "queue")
 MISFIRE_POLICIES = ("run_once", "skip", "run_all")
@@ -28,8 +31,20 @@ def job_name(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("name", "must be a non-empty string")
     value = check_text(value.strip(), "name")
+    check_no_control_characters(value, "name")
     if len(value) > MAX_NAME_LENGTH:
         raise InvalidInput("name", f"is {len(value)} characters; the limit is {MAX_NAME_LENGTH}")
+    return value
+
+
+def check_no_control_characters(value: str, field: str) -> str:
+    """Refuse C0 and C1 control characters and DEL: a name is printed in terminals, logs and
+    pages, where a bell, an escape sequence or a line break would deceive the reader."""
+    for position, char in enumerate(value):
+        if unicodedata.category(char) == "Cc":
+            raise InvalidInput(
+                field, f"must not contain control characters (U+{ord(char):04X} at {position})"
+            )
     return value
 
 
@@ -70,7 +85,7 @@ def parameters(value: object, field: str = "parameters") -> dict[str, Any]:
 
 
 def secret_name(value: object) -> str:
-    if not isinstance(value, str) or not SECRET_NAME.match(value):
+    if not isinstance(value, str) or not SECRET_NAME.fullmatch(value):
         raise InvalidInput(
             "secret.name",
             f"{value!r} is not a valid secret name: use letters, digits and underscores, "
@@ -108,20 +123,8 @@ def choice(value: object, field: str, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
-def max_retries(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
-        raise InvalidInput("max_retries", f"must be a whole number from 0 to {MAX_RETRIES}")
-    return value
-
-
-def retry_backoff_seconds(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 86_400:
-        raise InvalidInput("retry_backoff_seconds", "must be a whole number from 0 to 86400")
-    return value
-
-
 def job_type_name(value: object) -> str:
-    if not isinstance(value, str) or not re.match(r"^[a-z][a-z0-9_.-]{0,63}$", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z][a-z0-9_.-]{0,63}", value):
         raise InvalidInput(
             "job_type", f"{value!r} is not a job type name (lowercase letters, digits, _ . -)"
         )

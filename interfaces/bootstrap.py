@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.data_keys import DataKeyStore
+from adapters.file_modes import private_directory
 from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.master_key import MasterKey, load_master_key
 from adapters.secret_vault import EnvelopeSecretVault
@@ -122,7 +123,7 @@ def build(settings: Settings, *, announce: Callable[[str], None] | None = None) 
     """Open (creating on first start) the store, the key file and the views."""
     announce = announce or (lambda message: print(message, file=sys.stderr))
     # Owner-only: the data directory holds the master key and the embedded database.
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_directory(settings.data_dir)
     master_key = load_master_key(settings.master_key, settings.data_dir, announce)
     backend = backend_for(settings.store)
     env = backend.event_store_env()
@@ -149,7 +150,7 @@ def build(settings: Settings, *, announce: Callable[[str], None] | None = None) 
     )
 
 
-def build_token_store(settings: Settings, *, cache_seconds: float = 2.0) -> TokenStore:
+def build_token_store(settings: Settings, *, cache_seconds: float = 0.0) -> TokenStore:
     """The token store on the configured store, for a command that needs no whole system
     (`jobledger tokens`); its table is created on first start."""
     return backend_for(settings.store).token_store(cache_seconds=cache_seconds)

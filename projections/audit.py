@@ -17,7 +17,6 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.utils import get_topic
 
 from domain.errors import InvalidInput
 from domain.job import Job
@@ -105,7 +104,6 @@ class AuditProjection(BatchProjection[AuditView]):
 
     name = "audit"
     event_classes = JOB_EVENTS
-    topics = tuple(get_topic(cls) for cls in JOB_EVENTS)
 
     def new_changes(self) -> AuditChanges:
         return AuditChanges()

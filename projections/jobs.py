@@ -16,16 +16,15 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.utils import get_topic
 
 from domain.errors import InvalidInput
 from domain.job import Job
 from domain.run import Run
+from domain.run_status import RunStatus
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
 
 # The columns the projection writes from Job events. The last-run summary is written from
-# Run events on its own, and next_run_at belongs to the scheduler, so a job's configuration
-# change never overwrites either.
+# Run events on its own, so a job's configuration change never overwrites it.
 CONFIG_COLUMNS = (
     "id",
     "version",
@@ -80,7 +79,7 @@ class LastRun:
     """The newest run requested for a job in a batch, with its status by the batch's end."""
 
     run_id: UUID
-    status: str
+    status: RunStatus
     requested_at: datetime
 
 
@@ -90,7 +89,7 @@ class JobsChanges:
 
     jobs: dict[UUID, JobChange] = field(default_factory=dict)
     last_runs: dict[UUID, LastRun] = field(default_factory=dict)  # by job id
-    run_status: dict[UUID, str] = field(default_factory=dict)  # runs requested earlier
+    run_status: dict[UUID, RunStatus] = field(default_factory=dict)  # runs requested earlier
     run_jobs: dict[UUID, UUID] = field(default_factory=dict)  # run id -> job id, this batch
 
     def split(self) -> tuple[list[dict[str, Any]], list[JobChange], list[UUID]]:
@@ -114,7 +113,7 @@ class JobsView(BatchView):
 
     A job dict has: id, version, name, description, job_type, program, parameters,
     schedule ({"cron", "timezone"} or None), schedule_cron, schedule_timezone, log_level,
-    enabled, policies, secrets ([{name, updated_at, updated_by}], by name), next_run_at,
+    enabled, policies, secrets ([{name, updated_at, updated_by}], by name),
     last_run_id, last_run_status, last_run_at (the run's request time), created_at,
     created_by, updated_at, updated_by.
     """
@@ -124,10 +123,6 @@ class JobsView(BatchView):
     @abstractmethod
     def apply(self, changes: JobsChanges, tracking: Tracking) -> None:
         """Write the folded batch and `tracking` in one transaction."""
-
-    @abstractmethod
-    def set_next_run_at(self, job_id: UUID, next_run_at: datetime | None) -> None:
-        """For the scheduler: record when a job fires next (not tracked; rebuild clears it)."""
 
     @abstractmethod
     def get_job(self, job_id: UUID) -> dict[str, Any] | None:
@@ -178,14 +173,14 @@ def job_dict(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # Run events and the status the job's last-run summary shows after each.
-RUN_STATUS: dict[type, str] = {
-    Run.Started: "running",
-    Run.Succeeded: "succeeded",
-    Run.Failed: "failed",
-    Run.TimedOut: "timed_out",
-    Run.Cancelled: "cancelled",
-    Run.Skipped: "skipped",
-    Run.Abandoned: "abandoned",
+RUN_STATUS: dict[type, RunStatus] = {
+    Run.Started: RunStatus.RUNNING,
+    Run.Succeeded: Run.Succeeded.status,
+    Run.Failed: Run.Failed.status,
+    Run.TimedOut: Run.TimedOut.status,
+    Run.Cancelled: Run.Cancelled.status,
+    Run.Skipped: Run.Skipped.status,
+    Run.Abandoned: Run.Abandoned.status,
 }
 
 Handler = Callable[[JobsChanges, Any], None]
@@ -270,7 +265,7 @@ def _run_requested(changes: JobsChanges, e: Run.Requested) -> None:
     changes.run_jobs[e.originator_id] = e.job_id
     last = changes.last_runs.get(e.job_id)
     if last is None or e.timestamp >= last.requested_at:
-        changes.last_runs[e.job_id] = LastRun(e.originator_id, "queued", e.timestamp)
+        changes.last_runs[e.job_id] = LastRun(e.originator_id, RunStatus.QUEUED, e.timestamp)
 
 
 def _run_progressed(changes: JobsChanges, e: Any) -> None:
@@ -310,7 +305,6 @@ class JobsProjection(BatchProjection[JobsView]):
 
     name = "jobs"
     event_classes = tuple(HANDLERS)
-    topics = tuple(get_topic(cls) for cls in HANDLERS)
 
     def new_changes(self) -> JobsChanges:
         return JobsChanges()

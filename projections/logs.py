@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.utils import get_topic
 
 from domain.log_level import LogLevel
 from domain.run_log import Entry, RunLog
@@ -77,7 +76,6 @@ class LogsProjection(BatchProjection[LogsView]):
 
     name = "logs"
     event_classes = (RunLog.EntriesRecorded,)
-    topics = (get_topic(RunLog.EntriesRecorded),)
 
     def new_changes(self) -> LogsChanges:
         return LogsChanges()

@@ -15,22 +15,15 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.utils import get_topic
 
 from domain.errors import InvalidInput
 from domain.run import Run
+from domain.run_status import RunStatus
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
 
-STATUSES = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "cancelled",
-    "skipped",
-    "abandoned",
-)
+# Every status a run can have, in the order of its life (filters and counts list them so), as
+# plain strings: they become the keys of JSON objects, which orjson wants of type str exactly.
+STATUSES: tuple[str, ...] = tuple(status.value for status in RunStatus)
 
 # Every column of a run row, in table order.
 RUN_COLUMNS = (
@@ -160,7 +153,7 @@ def _requested(changes: RunsChanges, e: Run.Requested) -> None:
         "job_version": e.job_version,
         "job_type": e.job_type,
         "trigger": e.trigger,
-        "status": "queued",
+        "status": RunStatus.QUEUED,
         "scheduled_for": e.scheduled_for,
         "requested_at": e.timestamp,
         "requested_by": e.requested_by,
@@ -191,7 +184,7 @@ def _target(changes: RunsChanges, e: Any) -> dict[str, Any]:
 
 
 def _started(changes: RunsChanges, e: Run.Started) -> None:
-    _target(changes, e).update(status="running", worker=e.worker, started_at=e.timestamp)
+    _target(changes, e).update(status=RunStatus.RUNNING, worker=e.worker, started_at=e.timestamp)
 
 
 def _finished(**columns: Callable[[Any], Any]) -> Handler:
@@ -231,7 +224,6 @@ class RunsProjection(BatchProjection[RunsView]):
 
     name = "runs"
     event_classes = tuple(HANDLERS)
-    topics = tuple(get_topic(cls) for cls in HANDLERS)
 
     def new_changes(self) -> RunsChanges:
         return RunsChanges()

@@ -18,7 +18,8 @@ from itertools import chain
 from typing import Any
 from uuid import UUID
 
-from application.firing_commands import SlotRequest
+from application.firing_commands import JobTemplate, SlotRequest
+from domain.run_status import RunStatus
 from scheduler.job_index import ActiveRun, IndexedJob
 
 MISSED = "missed while the scheduler was down"
@@ -90,35 +91,12 @@ def decide(
 
     to_run: list[datetime] = []
     if decision.missed:
-        missed = list(recent)
-        policy = job.misfire
-        if policy == "run_all":
-            keep = min(rules.run_all_cap, len(missed))
-            reason = f"{MISSED}; beyond the run_all cap of {rules.run_all_cap} runs"
-        elif policy == "skip":
-            keep = 0
-            reason = f"{MISSED} (misfire policy skip)"
-        else:  # run_once: the missed slots coalesce into one run
-            keep = 0 if on_time else 1
-            into = on_time[0] if on_time else missed[-1]
-            reason = f"{MISSED}; coalesced into the run for {into.isoformat()}"
-        skipped = missed[: len(missed) - keep]
-        to_run = missed[len(missed) - keep :]
-        individual = skipped[-rules.skip_record_cap :]
-        remainder = decision.missed - keep - len(individual)
-        if remainder:
-            assert first_missed is not None
-            last = skipped[-len(individual) - 1]
-            summary = (
-                f"{reason}: {remainder} slots from {first_missed.isoformat()} "
-                f"to {last.isoformat()} not run"
-            )
-            decision.slots.append(SlotRequest(template, first_missed, summary))
-        decision.slots.extend(SlotRequest(template, slot, reason) for slot in individual)
+        assert first_missed is not None
+        to_run = _misfire(job, rules, template, decision, list(recent), first_missed, on_time)
 
     # `active` is the job's oldest run still queued or running; a run requested in this
     # batch counts as active for the job's later slots.
-    blocking: tuple[UUID, str] | None = (active.run_id, active.status) if active else None
+    blocking: tuple[UUID, RunStatus] | None = (active.run_id, active.status) if active else None
     for slot in chain(to_run, on_time):
         if job.overlap == "skip" and blocking is not None:
             run_id, status = blocking
@@ -133,8 +111,46 @@ def decide(
         else:
             request = SlotRequest(template, slot)
         decision.slots.append(request)
-        blocking = blocking or (request.run_id, "queued")
+        blocking = blocking or (request.run_id, RunStatus.QUEUED)
     return decision
+
+
+def _misfire(
+    job: IndexedJob,
+    rules: FiringRules,
+    template: JobTemplate,
+    decision: Decision,
+    missed: list[datetime],
+    first_missed: datetime,
+    on_time: list[datetime],
+) -> list[datetime]:
+    """Apply the job's misfire policy to its newest missed slots (`missed`, oldest first):
+    record the ones skipped in `decision` (those beyond the cap as one summary from
+    `first_missed`) and return the ones to run."""
+    policy = job.misfire
+    if policy == "run_all":
+        keep = min(rules.run_all_cap, len(missed))
+        reason = f"{MISSED}; beyond the run_all cap of {rules.run_all_cap} runs"
+    elif policy == "skip":
+        keep = 0
+        reason = f"{MISSED} (misfire policy skip)"
+    else:  # run_once: the missed slots coalesce into one run
+        keep = 0 if on_time else 1
+        into = on_time[0] if on_time else missed[-1]
+        reason = f"{MISSED}; coalesced into the run for {into.isoformat()}"
+    skipped = missed[: len(missed) - keep]
+    to_run = missed[len(missed) - keep :]
+    individual = skipped[-rules.skip_record_cap :]
+    remainder = decision.missed - keep - len(individual)
+    if remainder:
+        last = skipped[-len(individual) - 1]
+        summary = (
+            f"{reason}: {remainder} slots from {first_missed.isoformat()} "
+            f"to {last.isoformat()} not run"
+        )
+        decision.slots.append(SlotRequest(template, first_missed, summary))
+    decision.slots.extend(SlotRequest(template, slot, reason) for slot in individual)
+    return to_run
 
 
 def _slots_until(job: IndexedJob, now: datetime, memo: SlotMemo | None) -> Iterator[datetime]:

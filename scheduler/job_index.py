@@ -20,9 +20,8 @@ from typing import Any
 from uuid import UUID
 
 from application.firing_commands import JobTemplate
+from domain.run_status import RunStatus
 from domain.schedule import CronSchedule
-
-ACTIVE_STATUSES = ("queued", "running")
 
 
 class IndexedJob:
@@ -108,7 +107,7 @@ class ActiveRun:
 
     __slots__ = ("run_id", "job_id", "status", "scheduled")
 
-    def __init__(self, run_id: UUID, job_id: UUID, status: str, scheduled: bool) -> None:
+    def __init__(self, run_id: UUID, job_id: UUID, status: RunStatus, scheduled: bool) -> None:
         self.run_id = run_id
         self.job_id = job_id
         self.status = status
@@ -211,14 +210,14 @@ class JobIndex:
         return next(iter(runs.values())) if runs else None
 
     def run_requested(self, run_id: UUID, job_id: UUID, scheduled: bool) -> None:
-        run = ActiveRun(run_id, job_id, "queued", scheduled)
+        run = ActiveRun(run_id, job_id, RunStatus.QUEUED, scheduled)
         self._runs[run_id] = run
         self._runs_by_job.setdefault(job_id, {})[run_id] = run
 
     def run_started(self, run_id: UUID) -> None:
         run = self._runs.get(run_id)
         if run is not None:
-            run.status = "running"
+            run.status = RunStatus.RUNNING
 
     def run_finished(self, run_id: UUID) -> None:
         run = self._runs.pop(run_id, None)
@@ -230,7 +229,7 @@ class JobIndex:
             if not runs:
                 del self._runs_by_job[run.job_id]
 
-    def run_status(self, run_id: UUID) -> str | None:
+    def run_status(self, run_id: UUID) -> RunStatus | None:
         run = self._runs.get(run_id)
         return run.status if run else None
 

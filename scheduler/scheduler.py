@@ -29,20 +29,20 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
-
-from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
 
 from application.app import JobLedger
 from application.event_reader import pages_after
 from application.firing_commands import FiringResult, SlotRequest
 from application.ports import Clock, ThreadWakeup, Wakeup
 from domain.errors import Conflict, NotFound
-from domain.job import DEFAULT_POLICIES, Job
+from domain.job import Job
 from domain.run import Run
+from domain.run_status import RunStatus
+from scheduler.checkpoint import Checkpoint, MemoryCheckpoint
 from scheduler.firing import FiringRules, SlotMemo, decide
+from scheduler.job_events import event_topics, indexed_job
 from scheduler.job_index import IndexedJob, JobIndex
 
 log = logging.getLogger("jobledger.scheduler")
@@ -53,30 +53,6 @@ log = logging.getLogger("jobledger.scheduler")
 # window is harmless: its name-based id collides and it counts as already fired.
 LIVE_SLACK = timedelta(seconds=2)
 GC_PAUSE_BATCH = 1_000  # jobs due at once from which the cyclic GC waits for the batch
-
-
-class Checkpoint(Protocol):
-    """The durable watermark: every slot at or before it has been recorded."""
-
-    def load(self) -> datetime | None: ...
-
-    def save(self, handled_until: datetime) -> None:
-        """Move the watermark forward (never back), after a batch has committed."""
-        ...
-
-
-class MemoryCheckpoint:
-    """A checkpoint in memory: for unit tests, and for a scheduler that never restarts."""
-
-    def __init__(self, handled_until: datetime | None = None) -> None:
-        self.handled_until = handled_until
-
-    def load(self) -> datetime | None:
-        return self.handled_until
-
-    def save(self, handled_until: datetime) -> None:
-        if self.handled_until is None or handled_until > self.handled_until:
-            self.handled_until = handled_until
 
 
 @dataclass
@@ -98,24 +74,6 @@ class Batch:
     tick_at: datetime
     decided_at: datetime  # records built (policies applied), before the write
     committed_at: datetime
-
-
-def _event_topics() -> tuple[str, ...]:
-    # Every Job event (each one moves the job's version, which a run records) and the run
-    # events that move a run in or out of queued/running. Never the run logs.
-    job_events = [
-        cls
-        for cls in vars(Job).values()
-        if isinstance(cls, type) and issubclass(cls, Job.Event) and cls is not Job.Event
-    ]
-    run_events = [
-        cls
-        for cls in vars(Run).values()
-        if isinstance(cls, type)
-        and issubclass(cls, Aggregate.Event)
-        and (cls in (Run.Requested, Run.Started) or issubclass(cls, Run.Finished))
-    ]
-    return tuple(sorted({get_topic(cls) for cls in job_events + run_events}))
 
 
 class Scheduler:
@@ -150,7 +108,7 @@ class Scheduler:
         self.position = 0  # the last notification read
         self.handled_until: datetime | None = None
         self.started = False
-        self._topics = _event_topics()
+        self._topics = event_topics()
         self._replaying = False
         self._pending_skips: dict[UUID, str] = {}
         self.recent_slots = recent_slots
@@ -221,25 +179,7 @@ class Scheduler:
     def _apply_job_event(self, event: Job.Event) -> None:
         index = self.index
         if isinstance(event, Job.Registered):
-            policies = {**DEFAULT_POLICIES, **event.policies}
-            schedule = event.schedule
-            job = IndexedJob(
-                job_id=event.originator_id,
-                version=event.originator_version,
-                name=event.name,
-                job_type=event.job_type,
-                parameters=event.parameters,
-                log_level=event.log_level,
-                timeout_seconds=policies["timeout_seconds"],
-                schedule=(
-                    index.schedule_for(schedule["cron"], schedule.get("timezone", "UTC"))
-                    if schedule
-                    else None
-                ),
-                enabled=event.enabled,
-                overlap=policies["overlap"],
-                misfire=policies["misfire"],
-            )
+            job = indexed_job(event, index)
             index.jobs[job.job_id] = job
             self._replan(job, event.timestamp)
             return
@@ -306,14 +246,14 @@ class Scheduler:
 
     def _queue_skips(self, job_id: UUID, reason: str) -> None:
         for run in self.index.active_runs(job_id):
-            if run.scheduled and run.status == "queued":
+            if run.scheduled and run.status == RunStatus.QUEUED:
                 self._pending_skips[run.run_id] = reason
 
     def _skip_queued_runs(self) -> None:
         """Skip the scheduled runs still queued when their job was disabled or deleted."""
         pending, self._pending_skips = self._pending_skips, {}
         for run_id, reason in pending.items():
-            if self.index.run_status(run_id) != "queued":
+            if self.index.run_status(run_id) != RunStatus.QUEUED:
                 continue  # started (or ended) since: nothing to skip
             try:
                 self.app.skip_run(run_id, reason=reason)

@@ -1,13 +1,44 @@
-"""First-class fakes for unit tests: an in-memory vault and the in-memory event store."""
+"""First-class fakes for unit tests: a clock, an in-memory vault and the in-memory event store."""
 
 from __future__ import annotations
 
 import base64
+import threading
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from adapters.job_types import EntryPointJobTypeCatalog
 from application.app import JobLedger
 from domain.errors import SecretUnavailable
+
+# Where a fake clock starts unless told otherwise.
+FAKE_CLOCK_START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock that stands still until a test sets it (`clock.at = ...`) or moves it on
+    (`clock.advance(seconds)`). Safe to read from the threads of a worker's pool."""
+
+    def __init__(self, at: datetime = FAKE_CLOCK_START) -> None:
+        self._at = at
+        self._lock = threading.Lock()
+
+    @property
+    def at(self) -> datetime:
+        with self._lock:
+            return self._at
+
+    @at.setter
+    def at(self, value: datetime) -> None:
+        with self._lock:
+            self._at = value
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._at += timedelta(seconds=seconds)
 
 
 class FakeVault:

@@ -18,6 +18,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier
 from psycopg.types.json import set_json_loads
 
+from adapters.postgres_setup import setup_lock
 from projections.base import BatchTracking
 
 # The views' jsonb columns (programs, parameters, schedules, changes) decode with orjson, a
@@ -54,8 +55,19 @@ class PostgresView(PostgresTrackingRecorder):
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
+        self.sql_create_statements.insert(0, setup_lock(self.datastore.schema))
         self.sql_create_statements.extend(self.compose(ddl) for ddl in self.DDL)
         self.q = {key: self.compose(template) for key, template in self.QUERIES.items()}
+
+    def create_table(self) -> None:
+        """The tables, under the set-up lock (the first statement). The library looks for
+        the tracking table before that, so a process that saw it missing while another
+        was creating it would record its first migration again: an IntegrityError. The
+        tables are all there by then; a second pass sees them and records nothing."""
+        try:
+            super().create_table()
+        except IntegrityError:
+            super().create_table()
 
     def compose(self, template: str, **identifiers: str) -> Composed:
         """`template` with `{s}` as this view's schema (and other `{name}`s as identifiers)."""

@@ -40,7 +40,6 @@ DDL = (
         enabled boolean NOT NULL,
         policies jsonb NOT NULL,
         secrets jsonb NOT NULL,
-        next_run_at timestamptz,
         last_run_id uuid,
         last_run_status text,
         last_run_at timestamptz,
@@ -52,12 +51,10 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON {s}.view_jobs (name, id)",
     # Later run events name only the run: their status goes to the job whose last run it is.
     "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON {s}.view_jobs (last_run_id)",
-    "CREATE INDEX IF NOT EXISTS view_jobs_next_run_idx ON {s}.view_jobs (next_run_at)"
-    " WHERE next_run_at IS NOT NULL",
 )
 
 JSON_COLUMNS = ("program", "parameters", "policies", "secrets")
-COLUMNS = (*CONFIG_COLUMNS, "next_run_at", "last_run_id", "last_run_status", "last_run_at")
+COLUMNS = (*CONFIG_COLUMNS, "last_run_id", "last_run_status", "last_run_at")
 _VALUES = ["%s::jsonb" if c in JSON_COLUMNS else "%s" for c in CONFIG_COLUMNS]
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM {{s}}.view_jobs"
 QUERIES = {
@@ -79,7 +76,6 @@ QUERIES = {
     " AND (j.last_run_at IS NULL OR j.last_run_at <= u.requested_at)",
     "set_last_run_status": "UPDATE {s}.view_jobs AS j SET last_run_status = u.value"
     " FROM json_each_text(%s::json) AS u WHERE j.last_run_id = u.key::uuid",
-    "set_next_run": "UPDATE {s}.view_jobs SET next_run_at = %s WHERE id = %s",
 }
 WHERE = {
     "enabled": "enabled = %s",
@@ -138,10 +134,6 @@ class PostgresJobsView(PostgresView, JobsView):
     def _select(self, cursor: Cursor[DictRow], job_ids: list[UUID]) -> dict[UUID, DictRow]:
         cursor.execute(self.q["select_many"], (job_ids,))
         return {row["id"]: row for row in cursor.fetchall()}
-
-    def set_next_run_at(self, job_id: UUID, next_run_at: datetime | None) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(self.q["set_next_run"], (next_run_at, job_id))
 
     def get_job(self, job_id: UUID) -> dict[str, Any] | None:
         rows = self.fetch(self.q["select_one"], (job_id,))

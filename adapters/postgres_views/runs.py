@@ -18,6 +18,7 @@ from eventsourcing.persistence import Tracking
 
 from adapters.keyset import keyset_query
 from adapters.postgres_views.common import PostgresView
+from domain.run_status import RunStatus
 from projections.base import page_size
 from projections.runs import (
     PATCH_COLUMNS,
@@ -92,7 +93,7 @@ QUERIES = {
     + ") WHERE r.id = u.id",
     "count": "SELECT status, count(*) AS n FROM {s}.view_runs GROUP BY status",
     "running": "SELECT id, job_id, worker, started_at FROM {s}.view_runs"
-    " WHERE status = 'running' ORDER BY started_at, id",
+    f" WHERE status = '{RunStatus.RUNNING}' ORDER BY started_at, id",
 }
 WHERE = {
     "job_id": "job_id = %s",

@@ -46,7 +46,6 @@ DDL = (
         enabled INTEGER NOT NULL,
         policies TEXT NOT NULL,
         secrets TEXT NOT NULL,
-        next_run_at TEXT,
         last_run_id TEXT,
         last_run_status TEXT,
         last_run_at TEXT,
@@ -58,11 +57,9 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON view_jobs (name, id)",
     # Later run events name only the run: their status goes to the job whose last run it is.
     "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON view_jobs (last_run_id)",
-    "CREATE INDEX IF NOT EXISTS view_jobs_next_run_idx ON view_jobs (next_run_at)"
-    " WHERE next_run_at IS NOT NULL",
 )
 
-COLUMNS = (*CONFIG_COLUMNS, "next_run_at", "last_run_id", "last_run_status", "last_run_at")
+COLUMNS = (*CONFIG_COLUMNS, "last_run_id", "last_run_status", "last_run_at")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM view_jobs"
 INSERT = (
     f"INSERT INTO view_jobs ({', '.join(CONFIG_COLUMNS)})"
@@ -75,7 +72,6 @@ SET_LAST_RUN = (
     " WHERE id = ? AND (last_run_at IS NULL OR last_run_at <= ?)"
 )
 SET_LAST_RUN_STATUS = "UPDATE view_jobs SET last_run_status = ? WHERE last_run_id = ?"
-SET_NEXT_RUN = "UPDATE view_jobs SET next_run_at = ? WHERE id = ?"
 WHERE = {
     "enabled": "enabled = ?",
     "job_type": "job_type = ?",
@@ -118,7 +114,7 @@ def _decode(record: Any) -> dict[str, Any]:
         secret["updated_at"] = datetime.fromisoformat(secret["updated_at"])
     row["enabled"] = bool(row["enabled"])
     row["last_run_id"] = to_uuid(row["last_run_id"])
-    for column in ("created_at", "updated_at", "next_run_at", "last_run_at"):
+    for column in ("created_at", "updated_at", "last_run_at"):
         row[column] = dt(row[column])
     return row
 
@@ -171,10 +167,6 @@ class SQLiteJobsView(SQLiteView, JobsView):
                 row = _decode(record)
                 found[row["id"]] = row
         return found
-
-    def set_next_run_at(self, job_id: UUID, next_run_at: datetime | None) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(SET_NEXT_RUN, (ts(next_run_at), str(job_id)))
 
     def get_job(self, job_id: UUID) -> dict[str, Any] | None:
         with self.reading() as cursor:

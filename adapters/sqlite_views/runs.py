@@ -11,6 +11,7 @@ from eventsourcing.sqlite import SQLiteCursor
 
 from adapters.keyset import keyset_query
 from adapters.sqlite_views.common import SQLiteView, dt, placeholders, to_uuid, ts, uid
+from domain.run_status import RunStatus
 from projections.base import page_size
 from projections.runs import (
     PATCH_COLUMNS,
@@ -80,7 +81,7 @@ ORDER = " ORDER BY requested_at DESC, id DESC LIMIT ?"
 COUNT = "SELECT status, count(*) FROM view_runs GROUP BY status"
 RUNNING = (
     "SELECT id, job_id, worker, started_at FROM view_runs"
-    " WHERE status = 'running' ORDER BY started_at, id"
+    f" WHERE status = '{RunStatus.RUNNING}' ORDER BY started_at, id"
 )
 
 _UUIDS = ("id", "job_id", "retry_of")

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
-from domain.errors import InvalidInput
 from interfaces.bootstrap import System, build
 from interfaces.settings import Settings
 
@@ -30,13 +29,6 @@ def job_id(value: str) -> UUID:
         return UUID(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a job id (a UUID)") from None
-
-
-def parse_uuid(value: str, field: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise InvalidInput(field, f"{value!r} is not a UUID") from None
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

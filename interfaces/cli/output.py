@@ -1,7 +1,13 @@
-"""How the command line prints: aligned tables for people, JSON for scripts."""
+"""How the command line prints: aligned tables for people, JSON for scripts.
+
+Stored values are printed to a terminal, so control characters in them are escaped: a store
+written before names were checked may still hold a name with an escape sequence or a line
+break, which must not recolour, rewrite or forge the lines around it.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -10,9 +16,20 @@ from uuid import UUID
 
 import orjson
 
+# C0, DEL and C1 controls, and the bidirectional overrides and isolates that reorder a line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# JSON escapes C0 itself; DEL, C1 and the bidi marks it leaves raw.
+_JSON_RAW_CONTROL = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(value: str) -> str:
+    """`value` with each control character written as a backslash escape, as repr() does."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], value)
+
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, default=_default, option=orjson.OPT_INDENT_2).decode())
+    encoded = orjson.dumps(value, default=_default, option=orjson.OPT_INDENT_2).decode()
+    sys.stdout.write(_JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", encoded))
     sys.stdout.write("\n")
 
 
@@ -28,8 +45,8 @@ def text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, (dict, list)):
-        return orjson.dumps(value, default=_default).decode()
-    return str(value)
+        return escape_controls(orjson.dumps(value, default=_default).decode())
+    return escape_controls(str(value))
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:

@@ -21,6 +21,7 @@ from interfaces.bootstrap import System
 from interfaces.health import HealthCheck
 from interfaces.http import problems
 from interfaces.http.auth import SECURITY_SCHEME
+from interfaces.http.rate_limit import FailureLimiter
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes import audit, docs, health, job_types, jobs, logs, runs, schedules
 from interfaces.http.schemas import Problem
@@ -42,6 +43,7 @@ ERROR_DESCRIPTIONS = {
     "409": "a stale If-Match version, or a change that conflicts with the current state",
     "413": "the request body is too large",
     "422": "invalid input; `field` names it",
+    "429": "too many failed sign-ins from this address; see Retry-After",
 }
 
 
@@ -51,10 +53,12 @@ def create_app(
     *,
     clock: Clock | None = None,
     view_wait_seconds: float = 5.0,
+    auth_failures: FailureLimiter | None = None,
 ) -> FastAPI:
     """The API over `system`, authenticating with `tokens`; routes get them through the
     dependencies of interfaces.http.deps. After each command a response waits up to
-    `view_wait_seconds` for the views to show the change (read-your-writes)."""
+    `view_wait_seconds` for the views to show the change (read-your-writes). Failed
+    sign-ins are counted per client address by `auth_failures` (a default one if None)."""
     app = FastAPI(
         title=TITLE,
         version=VERSION,
@@ -69,6 +73,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.view_wait_seconds = view_wait_seconds
     app.state.health = HealthCheck(system)
+    app.state.auth_failures = auth_failures or FailureLimiter()
     # The first schedule parsed reads the zone list from disk: do it now, not in the first
     # requests (which would all read it at once).
     CronSchedule.parse("0 0 * * *", "UTC")
@@ -139,7 +144,7 @@ def _secured(spec: dict[str, Any]) -> None:
 def _error_codes(path: str, method: str, op: dict[str, Any]) -> list[str]:
     if path == "/healthz":
         return []
-    codes = {"401", "403"}
+    codes = {"401", "403", "429"}
     if "requestBody" in op:
         codes |= {"400", "413", "422"}
     if op.get("parameters"):

@@ -3,7 +3,8 @@
 Roles (domain.access.ROLES): viewer reads, operator also runs and cancels, admin
 does everything. A Bearer header wins over a cookie. A cookie-authenticated request that
 changes something (POST, PUT, PATCH, DELETE) must also carry the page's CSRF token, or a
-page on another site could make the browser act for the user.
+page on another site could make the browser act for the user. Failed tokens are counted
+per client address (interfaces.http.rate_limit): past the limit they are answered 429.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.access import Principal
 from interfaces.http.deps import get_tokens
 from interfaces.http.problems import Forbidden, Unauthorized
+from interfaces.http.rate_limit import FailureLimiter
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -47,8 +49,19 @@ def _session(request: Request) -> tuple[Principal | None, Callable[[Request], bo
     return principal_from_session(request), csrf_ok
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def count_failure(request: Request) -> None:
+    """Count a failed sign-in from the caller's address; TooManyFailures past the limit."""
+    limiter: FailureLimiter | None = getattr(request.app.state, "auth_failures", None)
+    if limiter is not None:
+        limiter.failed(client_address(request))
+
+
 async def authenticate(request: Request) -> Principal:
-    """The caller's principal, or Unauthorized / Forbidden (CSRF).
+    """The caller's principal, or Unauthorized / Forbidden (CSRF) / TooManyFailures.
 
     Async, so that a token checked recently (cached in memory) costs no thread hop; a check
     that reads the token table runs in the thread pool."""
@@ -59,6 +72,7 @@ async def authenticate(request: Request) -> Principal:
         if principal is None:
             principal = await run_in_threadpool(tokens.verify, plain)
         if principal is None:
+            count_failure(request)
             raise Unauthorized("the token is unknown or revoked", invalid_token=True)
         return principal
     if "authorization" in request.headers:

@@ -9,7 +9,8 @@ from typing import Any
 
 from application.job_commands import POLICY_FIELDS
 from domain.errors import InvalidInput
-from domain.job import DEFAULT_POLICIES, Job
+from domain.job import Job
+from domain.job_policies import DEFAULT_POLICIES
 from domain.schedule import CronSchedule
 
 

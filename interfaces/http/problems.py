@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.store_errors import StoreTrouble, classify
 from domain.errors import Conflict, InvalidInput, JobLedgerError, NotFound, SecretUnavailable
+from interfaces.http.rate_limit import TooManyFailures
 from interfaces.http.responses import ProblemResponse, dumps
 
 log = logging.getLogger("jobledger.http")
@@ -206,6 +207,17 @@ async def _store_error(request: Request, error: Exception) -> ProblemResponse:
     )
 
 
+async def _too_many_failures(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, TooManyFailures)
+    return problem(
+        429,
+        "too-many-failures",
+        str(error),
+        request=request,
+        headers={"Retry-After": str(error.retry_after)},
+    )
+
+
 async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
     # Logged with its traceback for the operator; the caller learns nothing internal.
     log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -227,6 +239,7 @@ def install(app: FastAPI) -> None:
     # server's log as a traceback per request, as the catch-all's are.
     for store_error in (PersistenceError, psycopg.Error, sqlite3.Error, OSError):
         app.add_exception_handler(store_error, _store_error)
+    app.add_exception_handler(TooManyFailures, _too_many_failures)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 

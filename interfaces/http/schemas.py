@@ -9,15 +9,20 @@ the Schemathesis test holds every response to them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.run_status import RunStatus as RunStatusEnum
+
 LogLevelName = Literal["Verbose", "Debug", "Info", "Warning", "Error"]
-RunStatus = Literal[
-    "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped", "abandoned"
-]
+if TYPE_CHECKING:
+    RunStatus = str
+else:
+    # The run statuses as a Literal of their plain values, derived from the domain's enum: the
+    # OpenAPI document lists them inline, as it always has, and a new status shows up here.
+    RunStatus = Literal[tuple(status.value for status in RunStatusEnum)]
 Overlap = Literal["skip", "allow", "queue"]
 Misfire = Literal["run_once", "skip", "run_all"]
 # No NUL characters: PostgreSQL text cannot hold them.

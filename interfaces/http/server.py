@@ -97,10 +97,3 @@ class BackgroundServer:
     def stop(self, timeout: float = 10.0) -> None:
         self.server.should_exit = True
         self.thread.join(timeout)
-
-
-def start_in_background(
-    app: FastAPI, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
-) -> BackgroundServer:
-    """Start serving `app` in a background thread; returns once it accepts connections."""
-    return BackgroundServer(app, host, port).start()

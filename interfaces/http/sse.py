@@ -4,20 +4,23 @@ The stream polls the logs view (a short interval: entries arrive in batches anyw
 stops once the run has finished and every entry recorded before the finish is sent. The
 runs view and the logs view advance separately, so "finished" in the runs view is trusted
 only once the logs view has reached the same position in the event store.
+
+A stream outlives the request that authenticated it, so it asks `authorized()` again every
+`RECHECK_SECONDS` and ends as soon as the token (or the session's token) is revoked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from domain.run import FINISHED
+from domain.run_status import FINISHED_STATUSES
 from interfaces.bootstrap import System
 from interfaces.http.responses import dumps
 
@@ -26,6 +29,7 @@ HEARTBEAT_SECONDS = 15.0
 # A client reconnects with Last-Event-ID, so no stream needs to live for ever.
 MAX_STREAM_SECONDS = 3600.0
 PAGE = 500
+RECHECK_SECONDS = 1.0
 
 
 def entry_event(entry: dict[str, Any]) -> bytes:
@@ -43,7 +47,9 @@ async def log_events(
     *,
     after: int,
     min_level: str | None,
+    authorized: Callable[[], bool] = lambda: True,
     poll: float = POLL_SECONDS,
+    recheck: float = RECHECK_SECONDS,
 ) -> AsyncIterator[bytes]:
     logs, runs = system.logs, system.runs
 
@@ -56,7 +62,7 @@ async def log_events(
     def finished_status() -> str | None:
         """The run's status if it has finished and the logs view has caught up with that."""
         run = runs.get_run(run_id)
-        if run is None or run["status"] not in FINISHED:
+        if run is None or run["status"] not in FINISHED_STATUSES:
             return None
         # Read after the row, so the position is at or past the run's final event (read
         # before, the view could move on in between and the last log batch be missed).
@@ -65,8 +71,12 @@ async def log_events(
             return None
         return str(run["status"])
 
-    started = last_sent = time.monotonic()
+    started = last_sent = checked = time.monotonic()
     while True:
+        if time.monotonic() - checked >= recheck:
+            if not await run_in_threadpool(authorized):
+                return  # revoked: a reconnect is answered 401
+            checked = time.monotonic()
         items, next_after = await run_in_threadpool(page, after)
         for entry in items:
             yield entry_event(entry)

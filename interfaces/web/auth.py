@@ -11,7 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from domain.access import Principal
+from interfaces.http.auth import count_failure
 from interfaces.http.deps import get_tokens
+from interfaces.http.rate_limit import TooManyFailures
 from interfaces.web.render import render
 from interfaces.web.session import (
     LOGIN_COOKIE,
@@ -130,6 +132,13 @@ async def login(request: Request) -> Response:
     tokens = get_tokens(request)
     principal = await run_in_threadpool(tokens.verify, token) if token else None
     if principal is None:
+        try:
+            count_failure(request)
+        except TooManyFailures as refused:
+            wait = f"Too many failed sign-ins. Try again in {refused.retry_after} seconds."
+            response = _login_page(request, error=wait, status=429)
+            response.headers["Retry-After"] = str(refused.retry_after)
+            return response
         return _login_page(request, error="That token is not valid, or it was revoked.", status=401)
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
     sign_in(request, response, principal)

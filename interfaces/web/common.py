@@ -34,13 +34,9 @@ def parse_id(raw: str, kind: str) -> UUID:
 
 
 def next_run(job: dict[str, Any], at: datetime) -> datetime | None:
-    """When an enabled, scheduled job fires next: the scheduler's word for it when the view
-    has one, else the schedule's next fire time after `at`."""
+    """When an enabled, scheduled job fires next: its schedule's next fire time after `at`."""
     if not job.get("enabled") or not job.get("schedule"):
         return None
-    recorded: datetime | None = job.get("next_run_at")
-    if recorded is not None and recorded > at:
-        return recorded
     try:
         return CronSchedule.from_dict(job["schedule"]).next_fire_time(at)
     except (InvalidInput, ValueError):

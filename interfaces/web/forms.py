@@ -14,7 +14,7 @@ from typing import Any
 from application.job_commands import POLICY_FIELDS
 from domain import values
 from domain.errors import InvalidInput
-from domain.job import DEFAULT_POLICIES
+from domain.job_policies import DEFAULT_POLICIES
 from domain.schedule import CronSchedule
 
 # Form fields of the job form, in page order; errors are keyed by these names.

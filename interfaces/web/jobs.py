@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.access import Principal
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.job import DEFAULT_POLICIES
+from domain.job_policies import DEFAULT_POLICIES
 from domain.log_level import LogLevel
 from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.access import Principal
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.log_level import LogLevel
-from domain.run import FINISHED
+from domain.run_status import FINISHED_STATUSES
 from interfaces.web.auth import PageError, Viewer, form_with_csrf
 from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import read_after_write
@@ -134,7 +134,7 @@ def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Re
             "after": after,
             "min_level": level.name if level else "",
             "levels": [lvl.name for lvl in LogLevel],
-            "live": run["status"] not in FINISHED,
+            "live": run["status"] not in FINISHED_STATUSES,
             "last_seq": entries[-1]["seq"] if entries else after,
         },
     )

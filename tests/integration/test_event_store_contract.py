@@ -75,9 +75,9 @@ class EventStoreContract:
     def test_a_stale_version_is_a_conflict_across_processes(self, open_ledger):
         first, second = open_ledger(), open_ledger()
         job = self.register(first)
-        first.rename_job(job.id, "One", actor="alice", expected_version=1)
+        first.update_job(job.id, {"name": "One"}, actor="alice", expected_version=1)
         with pytest.raises(Conflict):
-            second.rename_job(job.id, "Two", actor="bob", expected_version=1)
+            second.update_job(job.id, {"name": "Two"}, actor="bob", expected_version=1)
 
     def test_concurrent_writers_of_the_same_version_lose_no_update_silently(self, open_ledger):
         first, second = open_ledger(), open_ledger()

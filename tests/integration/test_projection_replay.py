@@ -36,8 +36,8 @@ def make_history(system: System) -> list[Any]:
             secrets={"API_KEY": SECRET},
         )
         jobs.append(job)
-    app.rename_job(jobs[0].id, "renamed", actor="bob")
-    app.change_log_level(jobs[1].id, "Debug", actor="bob")
+    app.update_job(jobs[0].id, {"name": "renamed"}, actor="bob")
+    app.update_job(jobs[1].id, {"log_level": "Debug"}, actor="bob")
     app.disable_job(jobs[2].id, actor="carol")
     app.store_secret(jobs[3].id, "OTHER", SECRET + "-2", actor="carol")
     app.remove_secret(jobs[3].id, "API_KEY", actor="carol")

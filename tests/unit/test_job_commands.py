@@ -85,9 +85,9 @@ def test_each_change_is_its_own_event_carrying_actor_and_previous_value(ledger):
 
 def test_a_stale_expected_version_is_refused_as_a_conflict(ledger):
     job = register(ledger)
-    ledger.rename_job(job.id, "First", actor="alice", expected_version=1)
+    ledger.update_job(job.id, {"name": "First"}, actor="alice", expected_version=1)
     with pytest.raises(Conflict) as caught:
-        ledger.rename_job(job.id, "Second", actor="bob", expected_version=1)
+        ledger.update_job(job.id, {"name": "Second"}, actor="bob", expected_version=1)
     assert (caught.value.expected, caught.value.actual) == (1, 2)
     assert ledger.get_job(job.id).name == "First"
 
@@ -138,7 +138,7 @@ def test_deleting_a_job_shreds_its_key_and_hides_it(ledger):
     with pytest.raises(NotFound):
         ledger.get_job(job.id)
     with pytest.raises(NotFound):
-        ledger.rename_job(job.id, "x", actor="alice")
+        ledger.update_job(job.id, {"name": "x"}, actor="alice")
     from domain.errors import SecretUnavailable
 
     with pytest.raises(SecretUnavailable):
@@ -147,8 +147,8 @@ def test_deleting_a_job_shreds_its_key_and_hides_it(ledger):
 
 def test_the_job_can_be_seen_as_it_was_at_a_past_version_or_time(ledger):
     job = register(ledger)
-    ledger.rename_job(job.id, "Renamed", actor="alice")
-    ledger.change_parameters(job.id, {"x": 1}, actor="alice")
+    ledger.update_job(job.id, {"name": "Renamed"}, actor="alice")
+    ledger.update_job(job.id, {"parameters": {"x": 1}}, actor="alice")
     assert ledger.job_at(job.id, version=2).name == "Renamed"
     assert ledger.job_at(job.id, version=2).parameters == {}
     history = ledger.job_history(job.id)

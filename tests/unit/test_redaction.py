@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 from urllib.parse import quote, quote_plus
 
 import pytest
 
-from domain.redaction import MASK, Redactor
+from domain.redaction import MASK, Redactor, secret_forms
 
 SECRET = 'p@ss w/rd+é?&="x\\y'
 
@@ -27,11 +28,48 @@ SECRET = 'p@ss w/rd+é?&="x\\y'
         quote(SECRET, safe="").lower(),
         json.dumps(SECRET)[1:-1],
         json.dumps(SECRET, ensure_ascii=False)[1:-1],
+        repr(SECRET),
+        repr(SECRET)[1:-1],
+        ascii(SECRET)[1:-1],
+        repr(SECRET.encode())[2:-1],
+        SECRET.replace("\\", "\\\\"),
+        html.escape(SECRET),
+        html.escape(SECRET, quote=False),
+        SECRET.replace("&", "&amp;").replace('"', "&#34;"),
+        SECRET.replace("&", "&amp;").replace('"', "&#x22;"),
+        quote(quote(SECRET, safe=""), safe=""),
+        quote(quote_plus(SECRET), safe=""),
+        quote(quote(SECRET, safe=""), safe="").lower(),
     ],
 )
 def test_each_form_of_a_secret_is_masked(form):
     text = Redactor([SECRET]).redact(f"before {form} after")
     assert text == f"before {MASK} after"
+
+
+@pytest.mark.parametrize(
+    ("secret", "form"),
+    [
+        ("back\\slash", "back\\\\slash"),
+        ("it's\\x", '"it\'s\\\\x"'),
+        ("it's\"x", "'it\\'s\"x'"),
+        ("it's<b>", "it&#x27;s&lt;b&gt;"),
+        ("it's<b>", "it&#39;s&lt;b&gt;"),
+        ("it's<b>", "it&#039;s&lt;b&gt;"),
+        ("it's<b>", "it&apos;s&lt;b&gt;"),
+        ('a"b&c', "a&quot;b&amp;c"),
+        ("a/b c", "a%252Fb%2520c"),
+        ("a/b c", "a%252fb%2bc"),
+    ],
+)
+def test_a_secret_is_masked_in_repr_html_and_double_url_forms(secret, form):
+    assert Redactor([secret]).redact(f"x={form};") == f"x={MASK};"
+
+
+def test_a_value_without_special_characters_adds_no_escaped_forms():
+    # The redactor runs on every log line: forms equal to the value only cost time.
+    plain = "correct-horse-battery"
+    assert {f for f in secret_forms(plain) if plain in f or f in plain} == {plain}
 
 
 @pytest.mark.parametrize("prefix", ["u:", "us:", "use:"])

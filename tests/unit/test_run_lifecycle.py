@@ -35,7 +35,7 @@ def job(ledger):
 
 
 def test_a_run_records_the_job_version_and_effective_parameters(ledger, job):
-    ledger.rename_job(job.id, "Sync v2", actor="alice")
+    ledger.update_job(job.id, {"name": "Sync v2"}, actor="alice")
     run = ledger.request_run(job.id, actor="bob", parameters={"batch": 99})
     stored = ledger.get_run(run.id)
     assert stored.status == "queued"

@@ -14,19 +14,12 @@ from application.app import JobLedger
 from application.firing_commands import JobTemplate, SlotRequest
 from domain.run import Run, scheduled_run_id
 from domain.schedule import CronSchedule
+from scheduler.checkpoint import MemoryCheckpoint
 from scheduler.firing import FiringRules
-from scheduler.scheduler import MemoryCheckpoint, Scheduler
-from tests.fakes import in_memory_ledger
+from scheduler.scheduler import Scheduler
+from tests.fakes import FakeClock, in_memory_ledger
 
 T0 = datetime(2031, 3, 3, 10, 0, 30, tzinfo=UTC)  # far from the real time events carry
-
-
-class FakeClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
 
 
 def register(app: JobLedger, cron: str | None = "* * * * *", **policies: Any) -> UUID:
@@ -317,10 +310,10 @@ def test_unschedule_stops_firing_and_a_new_schedule_counts_from_the_change(
     job_id = register(app, "* * * * *", overlap="allow")
     scheduler = Scheduler(app, clock)
     drive(scheduler, clock, T0 + timedelta(minutes=2))
-    app.unschedule_job(job_id, actor="bob")
+    app.update_job(job_id, {"schedule": None}, actor="bob")
     drive(scheduler, clock, T0 + timedelta(minutes=30))
     assert len(scheduled_runs(app, job_id)) == 2
-    app.schedule_job(job_id, "*/10 * * * *", actor="bob")  # at 10:30:30
+    app.update_job(job_id, {"schedule": {"cron": "*/10 * * * *"}}, actor="bob")  # at 10:30:30
     drive(scheduler, clock, T0 + timedelta(minutes=60))
     fired = [r.scheduled_for for r in scheduled_runs(app, job_id)]
     assert fired[2:] == [T0 + timedelta(minutes=m, seconds=-30) for m in (40, 50, 60)]
@@ -347,7 +340,7 @@ def test_runs_carry_the_job_as_it_is_when_they_fire(app: JobLedger, clock: FakeC
         {"name": "renamed", "parameters": {"p": 2}, "log_level": "Debug", "timeout_seconds": 9},
         actor="bob",
     )
-    app.change_program(job_id, {"argv": ["false"]}, actor="bob")
+    app.update_job(job_id, {"program": {"argv": ["false"]}}, actor="bob")
     drive(scheduler, clock, T0 + timedelta(hours=1))
     (run,) = scheduled_runs(app, job_id)
     job = app.get_job(job_id)
@@ -359,7 +352,7 @@ def test_a_policy_change_applies_from_the_next_slot(app: JobLedger, clock: FakeC
     job_id = register(app, "* * * * *")
     scheduler = Scheduler(app, clock)
     drive(scheduler, clock, T0 + timedelta(minutes=2))
-    app.change_policies(job_id, {"overlap": "allow"}, actor="bob")
+    app.update_job(job_id, {"overlap": "allow"}, actor="bob")
     drive(scheduler, clock, T0 + timedelta(minutes=3))
     assert [r.status for r in scheduled_runs(app, job_id)] == ["queued", "skipped", "queued"]
 
@@ -370,7 +363,9 @@ def test_a_restarted_scheduler_rebuilds_its_index_from_the_log(app: JobLedger, c
     paused = register(app, "0 * * * *")
     app.delete_job(gone, actor="bob")
     app.disable_job(paused, actor="bob")
-    app.schedule_job(kept, "30 * * * *", "Europe/London", actor="bob")
+    app.update_job(
+        kept, {"schedule": {"cron": "30 * * * *", "timezone": "Europe/London"}}, actor="bob"
+    )
     scheduler = Scheduler(app, clock)
     scheduler.start()
     assert set(scheduler.index.jobs) == {kept, paused}
@@ -434,7 +429,7 @@ def test_requests_prepared_before_the_fire_time_are_used_unless_the_job_changed(
     due = datetime(2031, 3, 3, 11, tzinfo=UTC)
     assert scheduler.prepare(due) == 2
     prepared = dict(scheduler._prepared)
-    app.rename_job(changed, "renamed meanwhile", actor="bob")
+    app.update_job(changed, {"name": "renamed meanwhile"}, actor="bob")
     drive(scheduler, clock, due)
     (kept_run,) = scheduled_runs(app, kept)
     (changed_run,) = scheduled_runs(app, changed)

@@ -22,18 +22,10 @@ from application.app import JobLedger
 from domain.run import Run, scheduled_run_id
 from domain.schedule import CronSchedule
 from scheduler.scheduler import Scheduler
-from tests.fakes import in_memory_ledger
+from tests.fakes import FakeClock, in_memory_ledger
 
 ZONES = ("Europe/London", "America/New_York", "Australia/Lord_Howe")
 FIRST, LAST = date(2030, 1, 1), date(2040, 1, 1)  # ten years of local days [FIRST, LAST)
-
-
-class FakeClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
 
 
 def local_midnight(day: date, zone: str) -> datetime:

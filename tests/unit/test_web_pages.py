@@ -154,7 +154,12 @@ def test_the_run_page_shows_how_many_log_entries_were_discarded() -> None:
     app = FastAPI()
     views = OneRun()
     app.state.system = SimpleNamespace(
-        master_key=MasterKey.generate(), view=lambda _name: views, app=ClashingLedger()
+        master_key=MasterKey.generate(),
+        jobs=views,
+        runs=views,
+        logs=views,
+        audit=views,
+        app=ClashingLedger(),
     )
     app.state.tokens = FakeTokens()
     app.state.clock = FakeClock()

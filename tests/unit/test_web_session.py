@@ -24,6 +24,7 @@ from interfaces.web.session import (
     principal_from_session,
     read_form,
 )
+from tests.fakes import FakeClock
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient warns about httpx on import
@@ -49,12 +50,7 @@ class FakeTokens:
         return next((p for p in TOKENS.values() if p.token_id == token_id), None)
 
 
-@dataclass
-class FakeClock:
-    at: datetime = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.at
+AT = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -62,7 +58,7 @@ def app() -> FastAPI:
     app = FastAPI()
     app.state.system = SimpleNamespace(master_key=MasterKey.generate())
     app.state.tokens = FakeTokens()
-    app.state.clock = FakeClock()
+    app.state.clock = FakeClock(AT)
     mount(app)
 
     @app.get("/probe")
@@ -121,7 +117,7 @@ def test_an_altered_or_foreign_cookie_signs_no_one_in(app):
     assert c.get("/probe").text == "-"
     other = FastAPI()
     other.state.system = SimpleNamespace(master_key=MasterKey.generate())
-    assert decode(other.state.system.master_key.derive(b"x"), value, FakeClock().now()) is None
+    assert decode(other.state.system.master_key.derive(b"x"), value, FakeClock(AT).now()) is None
 
 
 def test_a_session_expires_and_a_revoked_token_ends_it_at_once(app):

@@ -15,24 +15,10 @@ from domain.log_level import LogLevel
 from domain.run import retry_run_id
 from engine.worker import STARTUP_ABANDON_REASON, Worker
 from jobtypes import Execution, LogSink, Outcome, StopSignal
-from tests.fakes import in_memory_ledger
+from tests.fakes import FakeClock, in_memory_ledger
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 WAIT = 10.0  # seconds a test waits for a pool thread before it fails
-
-
-class FakeClock:
-    def __init__(self, now: datetime = T0) -> None:
-        self._now = now
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += timedelta(seconds=seconds)
 
 
 class Scripted:

@@ -82,7 +82,7 @@ def log_stream(
     request: Request,
     system: SystemDep,
     run_id: RunId,
-    _principal: Viewer,
+    principal: Viewer,
     min_level: MinLevel = None,
     after: After = 0,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
@@ -93,8 +93,16 @@ def log_stream(
         if not text.isdigit() or int(text) > MAX_SEQ:
             raise InvalidInput("Last-Event-ID", "must be the seq of the last entry received")
         after = max(after, int(text))
+    tokens = request.app.state.tokens
     return StreamingResponse(
-        log_events(request, system, run_id, after=after, min_level=min_level),
+        log_events(
+            request,
+            system,
+            run_id,
+            after=after,
+            min_level=min_level,
+            authorized=lambda: tokens.get(principal.token_id) is not None,
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -114,6 +114,19 @@ class TokenStoreContract:
         finally:
             other.close()
 
+    def test_a_revocation_in_another_process_takes_effect_at_once(self, settings: Settings) -> None:
+        api, cli = build_token_store(settings), build_token_store(settings)
+        try:
+            principal, plain = cli.create("ci-bot", "viewer")
+            assert api.verify(plain) == principal
+            assert api.get(principal.token_id) == principal
+            cli.revoke("ci-bot")
+            assert api.verify(plain) is None
+            assert api.get(principal.token_id) is None
+        finally:
+            api.close()
+            cli.close()
+
 
 class TestTokenStoreOnSQLite(TokenStoreContract):
     @pytest.fixture
