@@ -7,8 +7,11 @@ so the PostgreSQL half of the contract can never go quietly missing.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -32,6 +35,18 @@ def pg_schema() -> Iterator[tuple[str, str]]:
     finally:
         with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def job_dir() -> Iterator[Path]:
+    """A directory a job can write to: jobs run as an unprivileged user (see the README), who
+    can reach neither pytest's tmp_path (under a 0700 directory) nor write to it."""
+    path = Path(tempfile.mkdtemp(prefix="jobledger-test-"))
+    path.chmod(0o777)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

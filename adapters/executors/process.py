@@ -1,12 +1,13 @@
-"""Runs one child process for a job: its own process group, leveled output, a clean stop.
+"""Runs one child process for a job: confined, leveled output, a clean stop.
 
 Every job type that starts a program goes through `ProcessRunner`, so the rules hold for
-all of them: the child leads a new process group (a timeout or cancel kills the whole
-tree, SIGTERM then SIGKILL after a grace period, and nothing it started outlives the run);
-stdout and stderr are read line by line on their own threads and sent to the log as they
-come; the outcome names the exit code or signal and the last error lines. Every line goes
-to the log sink whatever its level: the sink applies the run's threshold (and counts what
-it discards), not the runner.
+all of them: the program runs in the sandbox the policy names (adapters.executors.sandbox:
+a PID namespace of its own, as the job user), a timeout or cancel signals its process group
+(SIGTERM, then SIGKILL after a grace period), and when it ends nothing it started outlives
+it; stdout and stderr are read line by line on their own threads and sent to the log as
+they come; the outcome names the exit code or signal and the last error lines. Every line
+goes to the log sink whatever its level: the sink applies the run's threshold (and counts
+what it discards), not the runner.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -23,7 +25,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
+from adapters.executors.confinement import Confinement
 from adapters.executors.lines import STDERR, STDOUT, LineParser, parse_prefixed
+from adapters.executors.sandbox import SandboxPolicy
 from domain.log_level import LogLevel
 from jobtypes import LogSink, Outcome, StopSignal
 
@@ -45,6 +49,8 @@ class ProcessSpec:
     env: Mapping[str, str] = field(repr=False)
     stdin: bytes = field(default=b"", repr=False)
     cwd: str | None = None
+    # Paths the program must read even where the job user could not (bound read-only).
+    readable: Sequence[str] = ()
 
 
 class _ErrorTail:
@@ -75,8 +81,9 @@ class _ErrorTail:
 class ProcessRunner:
     """Starts a program, streams its output to a LogSink, stops its tree when told to."""
 
-    def __init__(self, grace_seconds: float = 5.0) -> None:
+    def __init__(self, grace_seconds: float = 5.0, sandbox: SandboxPolicy | None = None) -> None:
         self.grace_seconds = grace_seconds
+        self.sandbox = sandbox or SandboxPolicy.from_environment()
 
     def run(
         self,
@@ -90,35 +97,51 @@ class ProcessRunner:
             return Outcome(None, problem)
         if stop.is_set():  # stopped while it waited for a thread: nothing to start or kill
             return Outcome(None, f"stopped ({stop.reason}) before it started")
+        confinement = Confinement(self.sandbox, spec.readable)
+        try:
+            return self._run(spec, confinement, log, stop, parse)
+        finally:
+            confinement.close()
+
+    def _run(
+        self,
+        spec: ProcessSpec,
+        confinement: Confinement,
+        log: LogSink,
+        stop: StopSignal,
+        parse: LineParser,
+    ) -> Outcome:
         try:
             child = subprocess.Popen(
-                list(spec.argv),
+                confinement.argv(spec.argv, spec.cwd),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=dict(spec.env),
+                env=confinement.environment(dict(spec.env)),
                 cwd=spec.cwd,
                 start_new_session=True,
                 close_fds=True,
+                **confinement.popen_options(),
             )
         except OSError as error:
             return Outcome(None, _start_error(spec, error))
+        group = confinement.process_group(child.pid)
         tail = _ErrorTail()
         threads = [
             _thread(_feed, child.stdin, spec.stdin),
             _thread(_read, child.stdout, STDOUT, parse, log, tail),
             _thread(_read, child.stderr, STDERR, parse, log, tail),
         ]
-        stopped_by = self._wait(child, stop)
-        self._reap_group(child.pid, threads)
+        stopped_by = self._wait(child, group, stop)
+        self._reap_group(group, threads)
         for thread in threads:
             thread.join(self.grace_seconds)
         if any(thread.is_alive() for thread in threads):
             # Only a process that left our group (setsid) can still hold the pipes open.
             log(LogLevel.Warning, "output left open by a process outside the job's group")
-        return _outcome(child.returncode, stopped_by, tail)
+        return _outcome(confinement.exit_status(child.returncode), stopped_by, tail)
 
-    def _wait(self, child: subprocess.Popen[bytes], stop: StopSignal) -> str | None:
+    def _wait(self, child: subprocess.Popen[bytes], group: int, stop: StopSignal) -> str | None:
         """Wait for the main process; on stop, SIGTERM its group, then SIGKILL after grace."""
         kill_at: float | None = None
         while True:
@@ -129,15 +152,16 @@ class ProcessRunner:
             except subprocess.TimeoutExpired:
                 pass
             if stop.is_set() and kill_at is None:
-                _signal_group(child.pid, signal.SIGTERM)
+                _signal_group(group, signal.SIGTERM)
                 kill_at = time.monotonic() + self.grace_seconds
             elif kill_at is not None and time.monotonic() >= kill_at:
-                _signal_group(child.pid, signal.SIGKILL)
+                _signal_group(group, signal.SIGKILL)
 
     def _reap_group(self, pgid: int, threads: list[threading.Thread]) -> None:
         """Kill what the program left behind: its group outlives it only by a grace period.
 
-        A lingering child may hold stdout open; the readers end when it dies.
+        A lingering child may hold stdout open; the readers end when it dies. In a sandbox
+        the kernel has already killed everything, daemons too, when the namespace's init ended.
         """
         if not _signal_group(pgid, signal.SIGTERM):
             return
@@ -208,6 +232,10 @@ def _cannot_start(spec: ProcessSpec) -> str | None:
     """Say what is wrong before trying, so the run's error names it plainly."""
     if not spec.argv:
         return "cannot start: the program has no argv"
+    program = spec.argv[0]
+    # Looked up here, not only by exec: in a sandbox exec happens inside, out of sight.
+    if "/" not in program and shutil.which(program, path=spec.env.get("PATH")) is None:
+        return f"cannot start {program!r}: no such executable (looked in the job's PATH)"
     if spec.cwd is not None and not os.path.isdir(spec.cwd):
         return f"cannot start {spec.argv[0]!r}: working directory {spec.cwd!r} does not exist"
     return None

@@ -33,6 +33,7 @@ class PythonExecutor:
         self.runner = runner or ProcessRunner()
 
     def execute(self, execution: Execution, log: LogSink, stop: StopSignal) -> Outcome:
+        sys_path = [entry for entry in sys.path if entry]
         document = {
             "callable": execution.program["callable"],
             "parameters": execution.parameters,
@@ -43,13 +44,14 @@ class PythonExecutor:
             "job_name": execution.job_name,
             "attempt": execution.attempt,
             # What JobLedger can import, the job can: the same search path, not PYTHONPATH.
-            "sys_path": [entry for entry in sys.path if entry],
+            "sys_path": sys_path,
         }
         env = child_environment({"PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1"})
         spec = ProcessSpec(
             argv=[sys.executable, "-m", CHILD_MODULE],
             env=env,
             stdin=json.dumps(document, ensure_ascii=False).encode(),
+            readable=sys_path,  # the job user must see that path inside the sandbox too
         )
         return self.runner.run(spec, log, stop, parse_records)
 

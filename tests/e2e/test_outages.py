@@ -250,16 +250,13 @@ def test_a_run_in_progress_when_postgres_restarts_runs_once_and_succeeds(
     env: dict[str, str],
     start: Starter,
     start_api: Callable[[], tuple[Process, Api]],
-    tmp_path: Path,
+    job_dir: Path,
 ) -> None:
     _, api = start_api()
     start("projections", "projections")
     worker = start("worker", "worker", "--concurrency", "2", *LEASE)
     worker.wait_for_output("JobLedger worker ", time.monotonic() + 60)
-    shared = tmp_path / "shared"
-    shared.mkdir(mode=0o777)
-    shared.chmod(0o777)  # the job runs as an unprivileged user
-    marker = shared / "marker"
+    marker = job_dir / "marker"  # the job runs as an unprivileged user
     script = f"echo start >> {marker}; sleep 8; echo end >> {marker}"
     job_id = api.create_job("slow", {"argv": ["sh", "-c", script]}, max_retries=2)
     run_id = api.run_now(job_id)
@@ -281,7 +278,7 @@ def test_a_partitioned_worker_stops_its_run_before_another_worker_retries_it(
     env: dict[str, str],
     start: Starter,
     start_api: Callable[[], tuple[Process, Api]],
-    tmp_path: Path,
+    job_dir: Path,
 ) -> None:
     _, api = start_api()
     start("projections", "projections")
@@ -294,10 +291,7 @@ def test_a_partitioned_worker_stops_its_run_before_another_worker_retries_it(
         lonely = start("worker-a", "worker", *LEASE, env=cut_off_env)
         line = lonely.wait_for_output("JobLedger worker ", time.monotonic() + 60)
         lonely_id = line.split("JobLedger worker ", 1)[1].split()[0]
-        shared = tmp_path / "shared"
-        shared.mkdir(mode=0o777)
-        shared.chmod(0o777)
-        marker = shared / "marker"
+        marker = job_dir / "marker"  # the job runs as an unprivileged user
         # The first attempt runs until it is stopped and says when; a retry says when it began.
         script = (
             f'if [ -s {marker} ]; then echo "retry $(date +%s.%N)" >> {marker}; exit 0; fi; '

@@ -9,7 +9,6 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -20,6 +19,7 @@ from adapters.executors.process import MAX_LINE_BYTES, ProcessRunner
 from adapters.executors.python_callable import PythonExecutor
 from domain.log_level import LogLevel
 from jobtypes import Execution, Outcome, StopSignal
+from tests.process_marks import await_gone, sh_mark
 
 PY = sys.executable
 SECRET = "s3cr3t-Qx7-never-logged"
@@ -64,24 +64,6 @@ def run_command(argv: list[str], log: Log, stop: StopSignal | None = None, **fie
 
 def python(code: str) -> list[str]:
     return [PY, "-c", textwrap.dedent(code)]
-
-
-def is_gone(pid: int) -> bool:
-    """Dead, or a zombie waiting for its (non-reaping) parent: either way it runs no more."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state in ("Z", "X")
-
-
-def await_gone(pid: int, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if is_gone(pid):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 # --- command -------------------------------------------------------------------------------
@@ -209,14 +191,15 @@ def test_a_program_that_does_not_read_stdin_is_fine():
     assert run_command(["true"], log, parameters=big) == Outcome(0)
 
 
-def test_stop_kills_the_whole_process_tree_with_sigterm(tmp_path):
+def test_stop_kills_the_whole_process_tree_with_sigterm(job_dir):
     log = Log()
     stop = StopSignal()
-    pidfile = tmp_path / "grandchild"
+    pidfile = job_dir / "grandchild"
     code = f"""
-        import subprocess, sys, time
+        import os, subprocess, sys, time
         child = subprocess.Popen(["sleep", "60"])
-        open({str(pidfile)!r}, "w").write(str(child.pid))
+        namespace = os.readlink("/proc/self/ns/pid")  # the pid is the job's namespace's
+        open({str(pidfile)!r}, "w").write(f"{{namespace}} {{child.pid}}")
         print("started", flush=True)
         time.sleep(60)
     """
@@ -231,7 +214,7 @@ def test_stop_kills_the_whole_process_tree_with_sigterm(tmp_path):
     assert time.monotonic() - began < 2
     assert result[0].exit_code == -signal.SIGTERM
     assert (result[0].error or "").startswith("stopped (timeout): killed by SIGTERM")
-    assert await_gone(int(pidfile.read_text()))
+    assert await_gone(pidfile.read_text())
 
 
 def test_a_tree_that_ignores_sigterm_is_killed_after_the_grace_period():
@@ -254,16 +237,18 @@ def test_a_tree_that_ignores_sigterm_is_killed_after_the_grace_period():
     assert "survived" not in log.messages()
 
 
-def test_children_left_behind_are_killed_when_the_program_exits(tmp_path):
-    pidfile = tmp_path / "orphan"
+def test_children_left_behind_are_killed_when_the_program_exits(job_dir):
+    pidfile = job_dir / "orphan"
     log = Log()
     began = time.monotonic()
     # The orphan keeps stdout open: without the group kill the run would wait 60 s.
-    outcome = run_command(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; echo bye"], log)
+    outcome = run_command(
+        ["sh", "-c", f"sleep 60 & echo {sh_mark('$!')} > {pidfile}; echo bye"], log
+    )
     assert outcome == Outcome(0)
     assert time.monotonic() - began < 3
     assert log.messages() == ["bye"]
-    assert await_gone(int(pidfile.read_text()))
+    assert await_gone(pidfile.read_text())
 
 
 def test_a_program_killed_by_a_signal_reports_it():
@@ -323,10 +308,10 @@ async def waits(context):
 
 
 @pytest.fixture
-def job_module(tmp_path, monkeypatch):
+def job_module(job_dir, monkeypatch):
     name = f"jobs_{uuid4().hex[:8]}"
-    (tmp_path / f"{name}.py").write_text(JOB_MODULE)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    (job_dir / f"{name}.py").write_text(JOB_MODULE)
+    monkeypatch.syspath_prepend(str(job_dir))
     return name
 
 

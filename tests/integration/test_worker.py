@@ -4,7 +4,6 @@ killed with SIGKILL, cancel and timeout killing a real process tree, logs as rec
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import signal
 import subprocess
@@ -31,6 +30,8 @@ from domain.run import Run, retry_run_id
 from interfaces.bootstrap import System, build
 from interfaces.settings import Settings
 from interfaces.worker_runtime import WorkerHandle, executor_lookup, start_worker
+from tests.process_marks import is_gone as process_gone
+from tests.process_marks import kill_quietly, sh_mark
 
 SECRET = "tok-5f1c0e-worker-never-logged"
 JOBLEDGER = [sys.executable, "-m", "interfaces.cli.main"]
@@ -51,20 +52,6 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
 
 def status(system: Any, run_id: UUID) -> str:
     return str(system.app.get_run(run_id).status)
-
-
-def process_gone(pid: int) -> bool:
-    """Gone, or a zombie waiting for a parent that will never reap it (PID 1 in a container)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-def kill_quietly(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -233,15 +220,15 @@ def spawn_worker(
 
 @pytest.mark.postgres
 def test_a_worker_killed_with_sigkill_has_its_run_abandoned_and_retried(
-    pg: PgApps, pg_schema, tmp_path: Path, key: str
+    pg: PgApps, pg_schema, tmp_path: Path, job_dir: Path, key: str
 ) -> None:
     url, schema = pg_schema
     system = pg.new()
-    marker, pidfile = tmp_path / "attempted", tmp_path / "first.pid"
+    marker, pidfile = job_dir / "attempted", job_dir / "first.pid"
     # The first attempt hangs (and says where); the retry finds the marker and succeeds.
     script = (
         f'if [ -e "{marker}" ]; then echo retried; exit 0; fi; '
-        f'touch "{marker}"; echo $$ > "{pidfile}"; exec sleep 600'
+        f'touch "{marker}"; echo {sh_mark()} > "{pidfile}"; exec sleep 600'
     )
     job = command_job(system, ["sh", "-c", script], max_retries=1, retry_backoff_seconds=0)
     run = system.app.request_run(job.id, actor="bob")
@@ -275,27 +262,32 @@ def test_a_worker_killed_with_sigkill_has_its_run_abandoned_and_retried(
         child.stdout.close()
         stderr.close()
         if pidfile.exists():
-            kill_quietly(int(pidfile.read_text()))
+            kill_quietly(pidfile.read_text())
 
 
 TREE = (
-    'sleep 600 & echo $! > "{dir}/grandchild.pid"; echo $$ > "{dir}/child.pid"; echo started; wait'
+    'sleep 600 & echo {mark_child} > "{dir}/grandchild.pid"; echo {mark_self} > "{dir}/child.pid"; '
+    "echo started; wait"
 )
 
 
-def run_tree(pg: PgApps, tmp_path: Path, **policies: Any) -> tuple[Lite, Any, list[int]]:
+def tree(directory: Path) -> str:
+    return TREE.format(dir=directory, mark_child=sh_mark("$!"), mark_self=sh_mark())
+
+
+def run_tree(pg: PgApps, tmp_path: Path, **policies: Any) -> tuple[Lite, Any, list[str]]:
     system = pg.new()
-    job = command_job(system, ["sh", "-c", TREE.format(dir=tmp_path)], **policies)
+    job = command_job(system, ["sh", "-c", tree(tmp_path)], **policies)
     pg.worker(system, concurrency=1)
     run = system.app.request_run(job.id, actor="bob")
     pids = [tmp_path / "child.pid", tmp_path / "grandchild.pid"]
     wait_for(lambda: all(p.exists() and p.read_text().strip() for p in pids), 30, "the tree")
-    return system, run, [int(p.read_text()) for p in pids]
+    return system, run, [p.read_text() for p in pids]
 
 
 @pytest.mark.postgres
-def test_cancel_kills_the_whole_process_tree(pg: PgApps, tmp_path: Path) -> None:
-    system, run, pids = run_tree(pg, tmp_path)
+def test_cancel_kills_the_whole_process_tree(pg: PgApps, job_dir: Path) -> None:
+    system, run, pids = run_tree(pg, job_dir)
     try:
         assert not any(process_gone(pid) for pid in pids)
         system.app.cancel_run(run.id, actor="carol")
@@ -307,8 +299,8 @@ def test_cancel_kills_the_whole_process_tree(pg: PgApps, tmp_path: Path) -> None
 
 
 @pytest.mark.postgres
-def test_a_timeout_kills_the_whole_process_tree(pg: PgApps, tmp_path: Path) -> None:
-    system, run, pids = run_tree(pg, tmp_path, timeout_seconds=1)
+def test_a_timeout_kills_the_whole_process_tree(pg: PgApps, job_dir: Path) -> None:
+    system, run, pids = run_tree(pg, job_dir, timeout_seconds=1)
     try:
         wait_for(lambda: status(system, run.id) == "timed_out", 30, "the run timed out")
         assert system.app.get_run(run.id).error == "timed out after 1 s"
@@ -368,20 +360,20 @@ def test_on_sqlite_runs_left_running_are_abandoned_when_workers_start(
 
 @pytest.mark.postgres
 def test_sigterm_stops_the_worker_cleanly_abandoning_what_outlives_the_grace(
-    pg: PgApps, pg_schema, tmp_path: Path, key: str
+    pg: PgApps, pg_schema, tmp_path: Path, job_dir: Path, key: str
 ) -> None:
     url, schema = pg_schema
     system = pg.new()
-    job = command_job(system, ["sh", "-c", TREE.format(dir=tmp_path)])
+    job = command_job(system, ["sh", "-c", tree(job_dir)])
     run = system.app.request_run(job.id, actor="bob")
     stderr = (tmp_path / "worker.err").open("w")
     child = spawn_worker(f"{url}?schema={schema}", tmp_path / "data", key, stderr, "--grace", "0.5")
-    pids: list[int] = []
+    pids: list[str] = []
     try:
         wait_for(lambda: status(system, run.id) == "running", 30, "the child worker's claim")
-        files = [tmp_path / "child.pid", tmp_path / "grandchild.pid"]
+        files = [job_dir / "child.pid", job_dir / "grandchild.pid"]
         wait_for(lambda: all(p.exists() and p.read_text().strip() for p in files), 10, "pids")
-        pids = [int(p.read_text()) for p in files]
+        pids = [p.read_text() for p in files]
         child.send_signal(signal.SIGTERM)
         assert child.wait(60) == 0
         stored = system.app.get_run(run.id)
