@@ -14,6 +14,7 @@ from adapters.data_keys import DataKeyStore
 from adapters.data_keys_postgres import PostgresDataKeyStore
 from adapters.event_store_config import StoreSettings, conninfo, encoding_env, open_view
 from adapters.pg_wakeup import PostgresWakeup
+from adapters.postgres_reconnect import reconnect_promptly
 from adapters.postgres_views import (
     PostgresAuditView,
     PostgresJobsView,
@@ -43,6 +44,7 @@ class PostgresBackend:
     def __init__(self, store: StoreSettings) -> None:
         self.store = store
         self.conninfo = conninfo(store)
+        reconnect_promptly()  # pools come back within a second of the database
 
     def __repr__(self) -> str:
         # The conninfo may hold a password, so it is left out.
@@ -80,6 +82,9 @@ class PostgresBackend:
             # every idle connection is dead, and without the check each would fail one
             # operation (a request, a run's log batch) before the pool dropped it.
             "POSTGRES_PRE_PING": "y",
+            # How long a request waits for a pooled connection: while the database is away
+            # it answers 503 after this, instead of holding a server thread for longer.
+            "POSTGRES_CONNECT_TIMEOUT": "3",
         }
 
     def open_views(self, env: dict[str, str]) -> ReadModels:

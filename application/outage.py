@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 FIRST_WAIT_SECONDS = 0.25
-MAX_WAIT_SECONDS = 5.0
+MAX_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)

@@ -66,26 +66,31 @@ class HealthCheck:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-probe")
         self._lock = threading.Lock()
         self._pending: Future[Probe] | None = None
+        self._pending_since = 0.0
         self._last: Probe | None = None
         # When the views were last seen to move (or to be level with the store).
         self._moved_at = monotonic()
         self._last_positions: dict[str, int] | None = None
 
-    def probe_future(self) -> Future[Probe] | Probe:
-        """A fresh cached answer, or the one probe in flight (started if none is)."""
+    def probe_future(self) -> tuple[Future[Probe] | Probe, float]:
+        """A fresh cached answer, or the one probe in flight (started if none is), with how
+        long a caller may still wait for it: a probe already hanging for the whole timeout
+        is "no answer" at once, so checks never queue up behind it."""
         with self._lock:
-            if self._last is not None and self._monotonic() - self._last.at < CACHE_SECONDS:
-                return self._last
+            now = self._monotonic()
+            if self._last is not None and now - self._last.at < CACHE_SECONDS:
+                return self._last, 0.0
             if self._pending is None or self._pending.done():
                 self._pending = self._pool.submit(self._probe)
-            return self._pending
+                self._pending_since = now
+            return self._pending, max(0.0, self.timeout - (now - self._pending_since))
 
     def check(self) -> Health:
         """Wait (at most the timeout) for a probe and judge it; for synchronous callers."""
-        answer = self.probe_future()
+        answer, budget = self.probe_future()
         if isinstance(answer, Future):
             try:
-                answer = answer.result(self.timeout)
+                answer = answer.result(budget)
             except FutureTimeout:
                 return self.judge(None)
         return self.judge(answer)

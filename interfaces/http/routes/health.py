@@ -34,11 +34,12 @@ async def healthz(request: Request) -> Response:
     # Async, and waiting on the one shared probe: a hanging database never ties up the
     # thread pool that the pages and the API need.
     check: HealthCheck = request.app.state.health
-    answer = check.probe_future()
+    answer, budget = check.probe_future()
     probe = None
     if isinstance(answer, Future):
         try:
-            probe = await asyncio.wait_for(asyncio.wrap_future(answer), check.timeout)
+            # shield: a caller that gives up must not cancel the probe the others share.
+            probe = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(answer)), budget)
         except TimeoutError:
             probe = None
     else:
