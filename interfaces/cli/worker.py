@@ -36,6 +36,13 @@ def _seconds(value: str) -> float:
     return number
 
 
+def _positive_seconds(value: str) -> float:
+    number = _seconds(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds above 0")
+    return number
+
+
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "worker",
@@ -64,7 +71,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--lease-seconds",
-        type=_seconds,
+        type=_positive_seconds,
         default=DEFAULT_LEASE_SECONDS,
         help="how long this worker's lease lasts unrenewed; it renews it six times as often "
         "and stops its runs after three quarters of it without a renewal "
