@@ -144,23 +144,6 @@ class JobCommands(LedgerBase):
         self._save(job)
         return job
 
-    # change_program and change_parameters are `update_job` of one field, kept only for the
-    # tests of the engine (tests/unit/test_worker.py) until that branch calls `update_job`.
-
-    def change_program(
-        self, job_id: UUID, program: object, *, actor: str, expected_version: int | None = None
-    ) -> Job:
-        return self.update_job(
-            job_id, {"program": program}, actor=actor, expected_version=expected_version
-        )
-
-    def change_parameters(
-        self, job_id: UUID, parameters: object, *, actor: str, expected_version: int | None = None
-    ) -> Job:
-        return self.update_job(
-            job_id, {"parameters": parameters}, actor=actor, expected_version=expected_version
-        )
-
     def enable_job(self, job_id: UUID, *, actor: str, expected_version: int | None = None) -> Job:
         return self._change(job_id, expected_version, "enable", actor)
 

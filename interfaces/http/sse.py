@@ -40,6 +40,32 @@ def end_event(status: str) -> bytes:
     return b"event: end\ndata: %s\n\n" % dumps({"status": status})
 
 
+class _RunLogFeed:
+    """What a log stream reads: a page of the run's entries, and whether the run is over."""
+
+    def __init__(self, system: System, run_id: UUID, min_level: str | None) -> None:
+        self._logs, self._runs = system.logs, system.runs
+        self._run_id, self._min_level = run_id, min_level
+
+    def page(self, start: int) -> tuple[list[dict[str, Any]], int | None]:
+        result: tuple[list[dict[str, Any]], int | None] = self._logs.entries(
+            self._run_id, min_level=self._min_level, after=start, limit=PAGE
+        )
+        return result
+
+    def finished_status(self) -> str | None:
+        """The run's status if it has finished and the logs view has caught up with that."""
+        run = self._runs.get_run(self._run_id)
+        if run is None or run["status"] not in FINISHED_STATUSES:
+            return None
+        # Read after the row, so the position is at or past the run's final event (read
+        # before, the view could move on in between and the last log batch be missed).
+        position = self._runs.max_tracking_id("runs") or 0
+        if (self._logs.max_tracking_id("logs") or 0) < position:
+            return None
+        return str(run["status"])
+
+
 async def log_events(
     request: Request,
     system: System,
@@ -51,26 +77,8 @@ async def log_events(
     poll: float = POLL_SECONDS,
     recheck: float = RECHECK_SECONDS,
 ) -> AsyncIterator[bytes]:
-    logs, runs = system.logs, system.runs
-
-    def page(start: int) -> tuple[list[dict[str, Any]], int | None]:
-        result: tuple[list[dict[str, Any]], int | None] = logs.entries(
-            run_id, min_level=min_level, after=start, limit=PAGE
-        )
-        return result
-
-    def finished_status() -> str | None:
-        """The run's status if it has finished and the logs view has caught up with that."""
-        run = runs.get_run(run_id)
-        if run is None or run["status"] not in FINISHED_STATUSES:
-            return None
-        # Read after the row, so the position is at or past the run's final event (read
-        # before, the view could move on in between and the last log batch be missed).
-        position = runs.max_tracking_id("runs") or 0
-        if (logs.max_tracking_id("logs") or 0) < position:
-            return None
-        return str(run["status"])
-
+    feed = _RunLogFeed(system, run_id, min_level)
+    page, finished_status = feed.page, feed.finished_status
     started = last_sent = checked = time.monotonic()
     while True:
         if time.monotonic() - checked >= recheck:

@@ -101,7 +101,7 @@ def test_a_claimed_run_executes_with_its_job_version_and_succeeds(app, clock):
     job = register(app)
     app.store_secret(job.id, "API_KEY", "s3cr3t-value", actor="alice")
     run = app.request_run(job.id, actor="bob", parameters={"batch": 5}, override_any=True)
-    app.change_program(job.id, {"argv": ["newer"]}, actor="alice")
+    app.update_job(job.id, {"program": {"argv": ["newer"]}}, actor="alice")
     executor = Scripted()
     worker = make_worker(app, clock, executor)
     worker.step()
@@ -228,7 +228,7 @@ def test_secrets_are_masked_in_log_lines_and_in_the_error(app, clock):
 def test_a_failed_run_is_retried_with_growing_backoff_and_linked_attempts(app, clock):
     job = register(app, max_retries=2, retry_backoff_seconds=10)
     first = app.request_run(job.id, actor="bob", parameters={"batch": 7}, override_any=True)
-    app.change_parameters(job.id, {"tenant": "other"}, actor="alice")
+    app.update_job(job.id, {"parameters": {"tenant": "other"}}, actor="alice")
     executor = Scripted(Outcome(1, "boom"))
     worker = make_worker(app, clock, executor)
     worker.step()
