@@ -29,6 +29,9 @@ MAX_BATCH_ENTRIES = 1_000
 MAX_BATCH_CHARS = 512 * 1024
 # ...or when its oldest entry has waited this long.
 MAX_BATCH_DELAY = timedelta(milliseconds=200)
+# A run's log keeps at most this many characters of messages (about 100 MB); past it,
+# entries are counted, not stored, so one runaway program cannot fill the store's disk.
+MAX_LOG_CHARS = 100 * 1024 * 1024
 
 Entry = LogEntry
 
@@ -39,6 +42,7 @@ class LogBatchLimits(TypedDict, total=False):
     max_entries: int
     max_chars: int
     max_delay: timedelta
+    max_log_chars: int
 
 
 class RunLogSink:
@@ -55,6 +59,7 @@ class RunLogSink:
         max_entries: int = MAX_BATCH_ENTRIES,
         max_chars: int = MAX_BATCH_CHARS,
         max_delay: timedelta = MAX_BATCH_DELAY,
+        max_log_chars: int = MAX_LOG_CHARS,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self._writer = writer
@@ -85,6 +90,11 @@ class RunLogSink:
         # Entries below the threshold, dropped here; recorded on the run's final event.
         self.discarded = 0
         self.dropped = 0  # entries of failed batches beyond what is kept to retry
+        # The log cap: characters kept so far, and entries counted but not stored past it.
+        self._max_log_chars = max_log_chars
+        self._kept_chars = 0
+        self._kept_entries = 0
+        self.truncated = 0
 
     def __call__(self, level: LogLevel, message: str) -> None:
         if self._closed:
@@ -101,6 +111,13 @@ class RunLogSink:
             message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
         now = self._clock.now()
         with self._buffer_lock:
+            if self.truncated or self._kept_chars + len(message) > self._max_log_chars:
+                if not self.truncated:
+                    self._pending.append((now, LogLevel.Warning, self._truncation_notice()))
+                self.truncated += 1
+                return
+            self._kept_chars += len(message)
+            self._kept_entries += 1
             self._pending.append((now, level, message))
             self._chars += len(message)
             if self._oldest is None:
@@ -108,6 +125,13 @@ class RunLogSink:
             full = len(self._pending) >= self._max_entries or self._chars >= self._max_chars
         if full:
             self.flush()
+
+    def _truncation_notice(self) -> str:
+        megabytes = self._max_log_chars / (1024 * 1024)
+        return (
+            f"log truncated after {self._kept_entries} entries: the run's log reached its "
+            f"limit of {megabytes:g} MB of messages; later entries are counted, not stored"
+        )
 
     def due(self, now: datetime) -> bool:
         """Whether the oldest buffered entry has waited the time bound."""
@@ -212,4 +236,7 @@ class RunLogSink:
                 batch, self._pending = self._pending, []
                 self._chars = 0
                 self._oldest = None
+                if self.truncated:
+                    notice = f"{self.truncated} entries after the log's limit were not stored"
+                    batch.append((self._clock.now(), LogLevel.Warning, notice))
         return batch

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.event_store_config import StoreSettings, parse_database_url
+from domain.errors import InvalidInput
+
+# A run's log keeps at most this many megabytes of messages; past it entries are counted.
+DEFAULT_RUN_LOG_LIMIT_MB = 100.0
 
 
 @dataclass(frozen=True, repr=False)
@@ -17,6 +21,11 @@ class Settings:
     store: StoreSettings
     data_dir: Path
     master_key: str | None  # the key itself (base64) or the path of a key file
+    run_log_limit_mb: float = DEFAULT_RUN_LOG_LIMIT_MB
+
+    @property
+    def run_log_limit_chars(self) -> int:
+        return int(self.run_log_limit_mb * 1024 * 1024)
 
     def __repr__(self) -> str:
         return f"Settings(store={self.store!r}, data_dir={self.data_dir})"
@@ -27,7 +36,24 @@ class Settings:
         data_dir = Path(env.get("JOBLEDGER_DATA_DIR") or "./jobledger-data")
         url = env.get("JOBLEDGER_DATABASE_URL") or ""
         store = parse_database_url(url) if url else default_store(data_dir)
-        return cls(store=store, data_dir=data_dir, master_key=env.get("JOBLEDGER_MASTER_KEY"))
+        return cls(
+            store=store,
+            data_dir=data_dir,
+            master_key=env.get("JOBLEDGER_MASTER_KEY"),
+            run_log_limit_mb=_megabytes(env.get("JOBLEDGER_RUN_LOG_LIMIT_MB")),
+        )
+
+
+def _megabytes(value: str | None) -> float:
+    if not value:
+        return DEFAULT_RUN_LOG_LIMIT_MB
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:  # also refuses "nan"
+        raise InvalidInput("JOBLEDGER_RUN_LOG_LIMIT_MB", f"{value!r} is not a size above 0 MB")
+    return number
 
 
 def default_store(data_dir: Path) -> StoreSettings:

@@ -59,7 +59,11 @@ def serve(args: argparse.Namespace) -> int:
             stack.append(scheduler)
             system.report_loop(lambda: [scheduler.scheduler.outage.state()])
             worker = start_worker(
-                system.app, system.backend, runs_view=system.runs, concurrency=args.concurrency
+                system.app,
+                system.backend,
+                runs_view=system.runs,
+                concurrency=args.concurrency,
+                log_batch={"max_log_chars": system.settings.run_log_limit_chars},
             )
             stack.append(worker)
             system.report_loop(worker.worker.health)

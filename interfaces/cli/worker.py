@@ -104,6 +104,7 @@ def worker(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             lease_seconds=args.lease_seconds,
             lease_grace_seconds=args.lease_grace,
+            log_batch={"max_log_chars": system.settings.run_log_limit_chars},
         )
         announce(
             f"JobLedger worker {handle.worker_id} running up to {args.concurrency} runs at a "

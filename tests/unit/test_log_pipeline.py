@@ -243,3 +243,16 @@ def test_the_last_entries_handed_to_the_runs_end_hold_a_failed_batch_once(commit
     log = sink.log  # brought in line with the store, as the worker does before `drain`
     assert [m for _, _, m in sink.drain()] == (["last"] if committed else ["second", "last"])
     assert log is not None and log.version == writer.stored.version
+
+
+def test_past_the_runs_log_limit_entries_are_counted_not_stored():
+    sink, recorder, _ = make_sink(max_log_chars=100)
+    for i in range(25):
+        sink(LogLevel.Info, f"line {i:04}")  # 9 characters each: 11 fit in 100
+    last = sink.drain()
+    stored = [m for batch in recorder.batches for _, _, m in batch] + [m for _, _, m in last]
+    assert stored[:11] == [f"line {i:04}" for i in range(11)]
+    assert stored[11].startswith("log truncated after 11 entries")
+    assert stored[12:] == ["14 entries after the log's limit were not stored"]
+    assert sink.truncated == 14
+    assert sum(len(m) for m in stored[:11]) <= 100
