@@ -151,6 +151,9 @@ def test_killing_a_scheduler_and_a_worker_loses_and_doubles_no_run(app, settings
         start(
             f"worker-{i}", "worker", "--concurrency", str(WORKER_CONCURRENCY),
             "--grace", str(WORKER_GRACE_SECONDS),
+            # Short leases, so the survivors take the killed worker's runs within the test
+            # (the defaults, 20 s + 30 s, are for production).
+            "--lease-seconds", "4", "--lease-grace", "2",
         )
         for i in (1, 2, 3)
     ]  # fmt: skip
