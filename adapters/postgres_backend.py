@@ -14,7 +14,7 @@ from adapters.data_keys import DataKeyStore
 from adapters.data_keys_postgres import PostgresDataKeyStore
 from adapters.event_store_config import StoreSettings, conninfo, encoding_env, open_view
 from adapters.pg_wakeup import PostgresWakeup
-from adapters.postgres_reconnect import reconnect_promptly
+from adapters.postgres_pools import tune_pools
 from adapters.postgres_views import (
     PostgresAuditView,
     PostgresJobsView,
@@ -44,7 +44,7 @@ class PostgresBackend:
     def __init__(self, store: StoreSettings) -> None:
         self.store = store
         self.conninfo = conninfo(store)
-        reconnect_promptly()  # pools come back within a second of the database
+        tune_pools()  # see adapters.postgres_pools: prompt reconnection, a cheap pre-ping
 
     def __repr__(self) -> str:
         # The conninfo may hold a password, so it is left out.
