@@ -48,8 +48,17 @@ class PostgresTokenStore(SqlTokenStore):
         super().__init__(cache_seconds=cache_seconds)
         self._schema = schema
         self._table = sql.Identifier(schema, TABLE_NAME)
+        # Autocommit: every token check is one SELECT, a single round trip with no COMMIT
+        # after it (a check runs on every request). Checked before use, so a database restart
+        # fails no request (see adapters.postgres_pools for what the check costs).
         self._pool: ConnectionPool[Any] = ConnectionPool(
-            conninfo, min_size=1, max_size=max_size, open=True, name="jobledger-tokens"
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            open=True,
+            name="jobledger-tokens",
+            kwargs={"autocommit": True},
+            check=ConnectionPool.check_connection,
         )
 
     def __repr__(self) -> str:
@@ -64,7 +73,7 @@ class PostgresTokenStore(SqlTokenStore):
         )
 
     def create_table(self) -> None:
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, conn.transaction():
             conn.execute(setup_lock(self._schema))  # see adapters.postgres_setup
             conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema))
