@@ -59,6 +59,8 @@ class PostgresTokenStore(SqlTokenStore):
             name="jobledger-tokens",
             kwargs={"autocommit": True},
             check=ConnectionPool.check_connection,
+            # While the database is away a request answers 503 after this, not after 30 s.
+            timeout=3.0,
         )
 
     def __repr__(self) -> str:

@@ -22,6 +22,7 @@ from datetime import timedelta
 import psycopg
 from psycopg import sql
 
+from adapters.postgres_setup import setup_lock
 from domain.errors import Conflict
 
 TABLE = "jobledger_worker_leases"
@@ -45,6 +46,7 @@ class PostgresWorkerLeases:
         operation_timeout: float = 3.0,
     ) -> None:
         self._conninfo = conninfo
+        self._schema = schema
         self._table = sql.Identifier(schema, TABLE)
         self.lease = lease
         self.grace = grace
@@ -58,8 +60,11 @@ class PostgresWorkerLeases:
         return f"PostgresWorkerLeases(worker={self._worker_id!r})"
 
     def create_table(self) -> None:
-        with self._lock:
-            self._execute(
+        # Under the schema's set-up lock, in one transaction: workers starting together
+        # would otherwise race on the table's type (see adapters.postgres_setup).
+        with self._lock, self._connection().transaction() as tx:
+            tx.connection.execute(setup_lock(self._schema))
+            tx.connection.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} (worker_id text PRIMARY KEY, "
                     "expires_at timestamptz NOT NULL, renewed_at timestamptz NOT NULL)"

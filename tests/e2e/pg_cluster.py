@@ -104,6 +104,13 @@ class PgCluster:
                 return
             time.sleep(0.1)
 
+    def ensure_running(self) -> None:
+        """Start the cluster if a test before left it stopped."""
+        try:
+            self.wait_ready(timeout=1.0)
+        except psycopg.OperationalError:
+            self.start()
+
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while True:

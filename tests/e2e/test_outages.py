@@ -51,7 +51,7 @@ def cluster() -> Iterator[PgCluster]:
 
 @pytest.fixture
 def database_url(cluster: PgCluster) -> Iterator[str]:
-    cluster.wait_ready()
+    cluster.ensure_running()
     name = f"jl_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(cluster.url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
