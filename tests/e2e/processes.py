@@ -3,6 +3,7 @@ its output in files, and an end by pid for whatever the test left running."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -11,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import httpx
 
 JOBLEDGER = Path(sys.executable).with_name("jobledger")
 
@@ -92,3 +95,24 @@ def processes(env: dict[str, str], folder: Path) -> Iterator[Starter]:
             if process.popen.poll() is None:
                 process.popen.kill()
                 process.popen.wait(10)
+
+
+@contextmanager
+def served(start: Starter, port: int) -> Iterator[tuple[Process, httpx.Client]]:
+    """`jobledger serve` on a fresh store: the process, and a client with the administrator
+    token it prints on its first start, once /healthz answers."""
+    serve = start("serve", "serve", "--host", "127.0.0.1", "--port", str(port))
+    token = serve.wait_for_output("jl_", time.monotonic() + 60).strip()
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=15,
+    ) as client:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if client.get("/healthz").status_code == 200:
+                    break
+            assert time.monotonic() < deadline, serve.tail()
+            time.sleep(0.1)
+        yield serve, client

@@ -8,7 +8,6 @@ that was acknowledged is there.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.processes import Process, processes
+from tests.e2e.processes import processes, served
 from tests.e2e.test_api_cli import free_port
 
 DISK_MB = 24
@@ -62,23 +61,7 @@ def test_a_full_disk_refuses_writes_truthfully_and_a_freed_one_takes_them_withou
     env["JOBLEDGER_DATA_DIR"] = str(small_disk / "data")
     env["PYTHONUNBUFFERED"] = "1"
     port = free_port()
-    with processes(env, tmp_path) as start, contextlib.ExitStack() as stack:
-        serve: Process = start("serve", "serve", "--host", "127.0.0.1", "--port", str(port))
-        line = serve.wait_for_output("jl_", time.monotonic() + 60)
-        token = line.strip()
-        client = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=15,
-        )
-        stack.callback(client.close)
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if client.get("/healthz").status_code == 200:
-                    break
-            assert time.monotonic() < deadline, serve.tail()
-            time.sleep(0.1)
+    with processes(env, tmp_path) as start, served(start, port) as (serve, client):
 
         def create(name: str) -> httpx.Response:
             return client.post(

@@ -253,16 +253,19 @@ def test_every_process_rides_out_a_stop_a_restart_and_a_crash_of_postgres(
         )
 
 
-def test_a_run_in_progress_when_postgres_restarts_runs_once_and_succeeds(
-    cluster: PgCluster,
-    env: dict[str, str],
-    start: Starter,
-    start_api: Callable[[], tuple[Process, Api]],
-    job_dir: Path,
-) -> None:
-    _, api = start_api()
+@pytest.fixture
+def api(start: Starter, start_api: Callable[[], tuple[Process, Api]]) -> Api:
+    """The API and a projections process, as the README's deployment starts them."""
+    _, started = start_api()
     start("projections", "projections")
-    worker = start("worker", "worker", "--concurrency", "2", *LEASE)
+    return started
+
+
+def test_a_run_in_progress_when_postgres_restarts_runs_once_and_succeeds(
+    cluster: PgCluster, start: Starter, api: Api, job_dir: Path
+) -> None:
+    # The default lease (20 s) outlasts the restart: the worker keeps its run.
+    worker = start("worker", "worker", "--concurrency", "2")
     worker.wait_for_output("JobLedger worker ", time.monotonic() + 60)
     marker = job_dir / "marker"  # the job runs as an unprivileged user
     script = f"echo start >> {marker}; sleep 8; echo end >> {marker}"
@@ -282,14 +285,8 @@ def test_a_run_in_progress_when_postgres_restarts_runs_once_and_succeeds(
 
 
 def test_a_partitioned_worker_stops_its_run_before_another_worker_retries_it(
-    cluster: PgCluster,
-    env: dict[str, str],
-    start: Starter,
-    start_api: Callable[[], tuple[Process, Api]],
-    job_dir: Path,
+    cluster: PgCluster, env: dict[str, str], start: Starter, api: Api, job_dir: Path
 ) -> None:
-    _, api = start_api()
-    start("projections", "projections")
     proxy = TcpProxy(cluster.port)
     try:
         cut_off_env = dict(env)

@@ -3,16 +3,13 @@ and a daemon the job started with `setsid` too. Nothing a run started outlives i
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import time
 import uuid
 from pathlib import Path
 
-import httpx
-
-from tests.e2e.processes import processes
+from tests.e2e.processes import processes, served
 from tests.e2e.test_api_cli import free_port
 from tests.process_marks import host_pid, sh_mark
 
@@ -31,22 +28,8 @@ def test_sigkill_of_serve_takes_its_running_jobs_processes_and_their_daemons_wit
         f"setsid sh -c 'echo {sh_mark()} >> {marks}; exec sleep 600' & "
         "exec sleep 600"
     )
-    with processes(env, tmp_path) as start, contextlib.ExitStack() as stack:
-        serve = start("serve", "serve", "--host", "127.0.0.1", "--port", str(port))
-        token = serve.wait_for_output("jl_", time.monotonic() + 60).strip()
-        client = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=15,
-        )
-        stack.callback(client.close)
+    with processes(env, tmp_path) as start, served(start, port) as (serve, client):
         deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if client.get("/healthz").status_code == 200:
-                    break
-            assert time.monotonic() < deadline, serve.tail()
-            time.sleep(0.1)
         job = client.post(
             "/api/jobs",
             json={
