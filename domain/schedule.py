@@ -2,30 +2,26 @@
 
 A cron expression names WALL-CLOCK slots: local dates and times to the second, such as
 "2026-03-29 01:30:00" in Europe/London. Turning slots into instants is a domain rule,
-not something left to a library, and it is this one:
+not something left to a library. It is Vixie cron's and Hangfire Cronos's, because that
+is what cron users expect:
 
-    Each matching wall-clock slot fires exactly once, at the first instant at which
-    the zone's clocks show that slot or a later time.
+* An expression is INTERVAL-BASED when its seconds, minutes or hours field starts with
+  ``*`` (``*/n`` included); otherwise it is FIXED. (A 5-field expression's seconds are 0.)
+* Interval-based: every instant at which the zone's clocks show a matching slot fires.
+  When clocks go back, the repeated stretch fires in both passes: Europe/London on
+  2026-10-25, ``0 * * * *`` fires at 00:00Z (01:00 BST) and 01:00Z (01:00 GMT), so no
+  two real hours pass without a run. When clocks go forward, slots in the gap do not
+  exist and are not moved: ``*/30 * * * *`` in New York on 2026-03-08 fires at 06:30Z,
+  07:00Z, 07:30Z.
+* Fixed: each matching slot fires exactly once, at the first instant at which the
+  clocks show that slot or a later time. A repeated slot fires in the first pass only
+  (``30 1 * * *`` at 00:30Z on 2026-10-25 in London); a slot in a gap fires at the
+  first instant after it (``0 2 * * *`` in New York on 2026-03-08 at 07:00Z, 03:00 EDT),
+  and several slots in one gap share that one firing.
+* Either way fire instants strictly increase and never repeat.
 
-Spelled out:
-
-* A slot that occurs once fires then.
-* A slot that occurs twice, because the clocks go back, fires at its FIRST occurrence
-  (fold=0) only. Europe/London on 2026-10-25: ``30 1 * * *`` fires at 00:30 UTC (01:30
-  BST) and not again at 01:30 GMT. Interval fields follow the wall clock the same way:
-  ``0 * * * *`` fires at 01:00 BST but not at 01:00 GMT, and ``*/15 * * * *`` fires at
-  01:00, 01:15, 01:30 and 01:45 BST, then not until 02:00 GMT, 75 minutes later.
-* A slot that does not occur, because the clocks jump forward over it, fires at the
-  instant of the jump, which is the first instant after the gap. Europe/London on
-  2026-03-29: ``30 1 * * *`` fires at 01:00 UTC (shown as 02:00 BST). Every slot in the
-  gap, and a slot at its far edge (02:00 here), lands on that same instant, which fires
-  once: ``*/15 * * * *`` fires at 00:45 UTC, 01:00 UTC (for 01:00 to 02:00 local), 01:15.
-* Hence fire instants strictly increase and never repeat, and a once-a-day job fires
-  exactly once on every local calendar day.
-
-Results are always aware datetimes in UTC. croniter is not used at run time: it fires
-twice in the repeated hour, and lacks several of the forms we accept (see
-`domain.cron_match`); our matcher and this mapping are tested against it where they agree.
+Results are always aware datetimes in UTC. Neither croniter (which double-fires fixed
+times) nor cronsim (Debian's variant of the rule, our test oracle) is used at run time.
 """
 
 from __future__ import annotations
@@ -49,6 +45,7 @@ TIMEZONE_INPUT = "schedule.timezone"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_SECOND = timedelta(seconds=1)
 _ZERO = timedelta(0)
+_WEEK_SECONDS = 7 * 24 * 3600
 _OFFSET_LIKE = re.compile(r"(?:UTC|GMT|Z)?\s*[+-]\s*[0-9]{1,2}(?::?[0-9]{2})?", re.IGNORECASE)
 
 
@@ -65,6 +62,7 @@ class CronSchedule:
     # Parsed once per expression and shared; the scheduler asks 100,000 of these per tick.
     _matcher: CronMatcher = field(init=False, repr=False, compare=False)
     _zone: zoneinfo.ZoneInfo = field(init=False, repr=False, compare=False)
+    _interval: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         cron = normalise_cron(self.cron)[0]
@@ -74,6 +72,7 @@ class CronSchedule:
         object.__setattr__(self, "timezone", name)
         object.__setattr__(self, "_matcher", matcher)
         object.__setattr__(self, "_zone", zone)
+        object.__setattr__(self, "_interval", is_interval_based(matcher.fields.texts))
 
     def __reduce__(self) -> tuple[type[CronSchedule], tuple[str, str]]:
         # Pickle and copy the text only; loading re-parses into the shared matcher.
@@ -99,6 +98,11 @@ class CronSchedule:
 
     def next_fire_time(self, after: datetime) -> datetime:
         """The first fire instant strictly after aware `after`, in UTC."""
+        if self._interval:
+            found = _next_interval(self._matcher, self._zone, _whole_seconds(_checked(after)))
+            if found is None:
+                raise ValueError(f"{self.cron!r} does not fire again before the year 10000")
+            return datetime.fromtimestamp(found, UTC)
         wall, offset = _high_water(_checked(after), self._zone)
         slot = self._matcher.next_after(wall)
         if slot is None:
@@ -116,6 +120,21 @@ class CronSchedule:
         return self._fire_times(_checked(after))
 
     def _fire_times(self, after: datetime) -> Iterator[datetime]:
+        if self._interval:
+            return self._interval_fire_times(after)
+        return self._fixed_fire_times(after)
+
+    def _interval_fire_times(self, after: datetime) -> Iterator[datetime]:
+        second: int | None = _whole_seconds(after)
+        while second is not None:
+            try:
+                second = _next_interval(self._matcher, self._zone, second)
+            except (OverflowError, ValueError):
+                return  # past datetime's last year
+            if second is not None:
+                yield datetime.fromtimestamp(second, UTC)
+
+    def _fixed_fire_times(self, after: datetime) -> Iterator[datetime]:
         # Walking slots, rather than calling next_fire_time again, saves a conversion per
         # step. Slots map to instants monotonically, so skipping instants already yielded
         # drops exactly the gap slots that share one instant. Tests check the two agree.
@@ -132,6 +151,55 @@ class CronSchedule:
     def describe(self) -> str:
         """A short plain-English description, e.g. "at 09:00 on Monday through Friday"."""
         return describe_fields(self._matcher.fields.texts) or f"cron: {self.cron}"
+
+
+def is_interval_based(texts: tuple[str, ...]) -> bool:
+    """Vixie cron's and Cronos's test: does the seconds, minutes or hours field start with *?
+
+    `texts` are the six field texts, seconds first.
+    """
+    return any(text.startswith("*") for text in texts[:3])
+
+
+def _next_interval(matcher: CronMatcher, zone: zoneinfo.ZoneInfo, start: int) -> int | None:
+    """The first POSIX second after `start` at which the clocks show a matching slot.
+
+    Between offset changes wall time and UTC move together, so the next slot after the
+    current reading, less the current offset, is the answer unless the offset changes
+    before it. Then the search restarts at the change with the new offset, from the
+    reading just before it: after a fall-back that reading is lower, so the repeated
+    slots fire again; after a jump it is higher, so slots in the gap are passed over.
+    """
+    offset = _offset_at(zone, start)
+    wall = _wall(datetime.fromtimestamp(start, UTC) + offset)
+    while (slot := matcher.next_after(wall)) is not None:
+        candidate = _whole_seconds(datetime(*slot, tzinfo=UTC) - offset)
+        change = _next_change(zone, start, candidate, offset)
+        if change is None:
+            return candidate
+        start, offset = change, _offset_at(zone, change)
+        wall = _wall(datetime.fromtimestamp(change - 1, UTC) + offset)
+    return None
+
+
+def _offset_at(zone: zoneinfo.ZoneInfo, second: int) -> timedelta:
+    return datetime.fromtimestamp(second, zone).utcoffset() or _ZERO
+
+
+def _next_change(zone: zoneinfo.ZoneInfo, low: int, high: int, offset: timedelta) -> int | None:
+    """The first second in (low, high] whose offset is not `offset`, or None.
+
+    Probing once a week, not just at `high`, catches a change that is undone before
+    `high` (a sparse expression can span a whole summer, and then the repeated hour at
+    its start would be missed). Only two changes within one week could slip through;
+    daylight-saving changes come months apart.
+    """
+    while low < high:
+        probe = min(low + _WEEK_SECONDS, high)
+        if _offset_at(zone, probe) != offset:
+            return _first_second(low, probe, lambda t: _offset_at(zone, t) != offset)
+        low = probe
+    return None
 
 
 def _checked(after: datetime) -> datetime:

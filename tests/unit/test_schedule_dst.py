@@ -1,7 +1,9 @@
 """Daylight saving: the rule in domain.schedule's docstring, walked over ten years of changes.
 
-    Each matching wall-clock slot fires exactly once, at the first instant at which
-    the zone's clocks show that slot or a later time.
+    An interval-based expression (seconds, minutes or hours field starting with *) fires
+    at every instant at which the zone's clocks show a matching slot: twice in a repeated
+    hour, never in a gap. A fixed one fires each matching slot exactly once, at the first
+    instant at which the zone's clocks show that slot or a later time.
 
 The fake clock is plain iteration: nothing sleeps and nothing reads the real time. Around
 each change the schedule is compared with an oracle that watches a zone's clock minute by
@@ -35,6 +37,8 @@ SLOTS: dict[str, Callable[[int, int], bool]] = {
     "0 2 * * *": lambda hour, minute: (hour, minute) == (2, 0),
     "15 2 * * *": lambda hour, minute: (hour, minute) == (2, 15),
     "*/15 * * * *": lambda hour, minute: minute % 15 == 0,
+    "*/30 1 * * *": lambda hour, minute: hour == 1 and minute % 30 == 0,
+    "15 1-3 * * *": lambda hour, minute: 1 <= hour <= 3 and minute == 15,
     "0 * * * *": lambda hour, minute: minute == 0,
 }
 DAILY = ["30 1 * * *", "30 2 * * *", "0 2 * * *", "15 2 * * *"]
@@ -83,12 +87,13 @@ def changes(zone_name: str) -> tuple[Change, ...]:
 @cache
 def clock_walk(
     zone_name: str, index: int
-) -> tuple[datetime, list[tuple[datetime, list[datetime]]]]:
+) -> tuple[datetime, list[tuple[datetime, datetime, list[datetime]]]]:
     """Watch the clock for a day either side of a change, minute by minute.
 
-    Returns the start, and for each minute the wall-clock slots it reaches for the first
-    time: the readings above the highest one shown so far, up to the present one. Usually
-    one; none in a repeated hour; the whole gap at once when the clocks jump forward.
+    Returns the start, and for each minute its reading and the wall-clock slots it
+    reaches for the first time: the readings above the highest one shown so far, up to
+    the present one. Usually one; none in a repeated hour; the whole gap at once when the
+    clocks jump forward.
     """
     zone = ZoneInfo(zone_name)
     change = changes(zone_name)[index]
@@ -102,7 +107,7 @@ def clock_walk(
         while highest < reading:
             highest += MINUTE
             reached.append(highest)
-        steps.append((t, reached))
+        steps.append((t, reading, reached))
     return start, steps
 
 
@@ -115,7 +120,9 @@ def oracle(cron: str, zone_name: str, index: int) -> tuple[datetime, list[dateti
     """The start of a window round change `index`, and its fire instants by the rule."""
     matches = SLOTS[cron]
     start, steps = clock_walk(zone_name, index)
-    fires = [t for t, reached in steps if any(matches(s.hour, s.minute) for s in reached)]
+    if any(field.startswith("*") for field in cron.split()[:2]):  # interval-based
+        return start, [t for t, reading, _ in steps if matches(reading.hour, reading.minute)]
+    fires = [t for t, _, reached in steps if any(matches(s.hour, s.minute) for s in reached)]
     return start, fires
 
 
@@ -153,19 +160,36 @@ HAND_CHECKED = [
     (LONDON, "30 1 * * *", "2026-03-28T12:00", ["2026-03-29T01:00", "2026-03-30T00:30"]),
     (LONDON, "30 2 * * *", "2026-03-28T12:00", ["2026-03-29T01:30"]),
     (LONDON, "0 2 * * *", "2026-03-28T12:00", ["2026-03-29T01:00", "2026-03-30T01:00"]),
-    # 00:45 GMT; 01:00 to 02:00 local all at the jump; 02:15 BST.
+    # 00:45 GMT; 01:00 to 01:45 local do not exist and are not moved; 02:00, 02:15 BST.
     (LONDON, "*/15 * * * *", "2026-03-29T00:30", ["00:45", "01:00", "01:15"]),
+    # An interval job whose only hour is the gap does not run that day.
+    (LONDON, "*/30 1 * * *", "2026-03-28T12:00", ["2026-03-30T00:00"]),
     # London falls back at 01:00 UTC: 01:00-02:00 local happens twice.
     (LONDON, "30 1 * * *", "2026-10-24T12:00", ["2026-10-25T00:30", "2026-10-26T01:30"]),
-    # 01:00 BST, then not 01:00 GMT but 02:00 GMT.
-    (LONDON, "0 * * * *", "2026-10-24T23:30", ["2026-10-25T00:00", "2026-10-25T02:00"]),
-    # 01:45 BST, then nothing in the repeated hour, then 02:00 and 02:15 GMT.
-    (LONDON, "*/15 * * * *", "2026-10-25T00:30", ["00:45", "02:00", "02:15"]),
-    # Seconds in a gap collapse onto the jump as minutes do; a repeated hour is skipped.
+    # Interval-based: 01:00 BST, 01:00 GMT, 02:00 GMT; no two real hours without a run.
+    (
+        LONDON,
+        "0 * * * *",
+        "2026-10-24T23:59",
+        ["2026-10-25T00:00", "2026-10-25T01:00", "2026-10-25T02:00"],
+    ),
+    # 01:45 BST, then the repeated hour again: 01:00 and 01:15 GMT.
+    (LONDON, "*/15 * * * *", "2026-10-25T00:30", ["00:45", "01:00", "01:15"]),
+    (
+        LONDON,
+        "*/30 1 * * *",
+        "2026-10-24T23:59:59",
+        ["2026-10-25T00:00", "2026-10-25T00:30", "2026-10-25T01:00", "2026-10-25T01:30"],
+    ),
+    # Fixed: the first pass only.
+    (LONDON, "15 1-3 * * *", "2026-10-25T00:00", ["00:15", "02:15", "03:15"]),
+    # Seconds: gap slots do not exist; a repeated hour's slots fire in both passes.
     (LONDON, "*/20 * * * * *", "2026-03-29T00:59:30", ["00:59:40", "01:00:00", "01:00:20"]),
-    (LONDON, "*/20 * * * * *", "2026-10-25T00:59:30", ["00:59:40", "02:00:00", "02:00:20"]),
+    (LONDON, "*/20 * * * * *", "2026-10-25T00:59:30", ["00:59:40", "01:00:00", "01:00:20"]),
     # New York changes at 02:00 local: 02:00-03:00 is skipped, 01:00-02:00 repeated.
     (NEW_YORK, "30 2 * * *", "2026-03-07T12:00", ["2026-03-08T07:00", "2026-03-09T06:30"]),
+    (NEW_YORK, "0 2 * * *", "2026-03-07T12:00", ["2026-03-08T07:00", "2026-03-09T06:00"]),
+    (NEW_YORK, "*/30 * * * *", "2026-03-08T06:00", ["06:30", "07:00", "07:30"]),
     (NEW_YORK, "30 1 * * *", "2026-10-31T12:00", ["2026-11-01T05:30", "2026-11-02T06:30"]),
     # Lord Howe moves by half an hour at 02:00 local: in October 02:00-02:30 is skipped,
     # so 02:00 and 02:15 both fire at the jump (02:30 +11); in April 01:30-02:00 repeats.
@@ -173,6 +197,8 @@ HAND_CHECKED = [
     (LORD_HOWE, "15 2 * * *", "2026-10-03T00:00", ["2026-10-03T15:30", "2026-10-04T15:15"]),
     (LORD_HOWE, "0 2 * * *", "2026-04-04T00:00", ["2026-04-04T15:30", "2026-04-05T15:30"]),
     (LORD_HOWE, "45 1 * * *", "2026-04-04T00:00", ["2026-04-04T14:45", "2026-04-05T15:15"]),
+    # Interval-based: 01:30 +11, then 01:30 again at +10:30, then 02:30 (local 2017-04-02).
+    (LORD_HOWE, "30 * * * *", "2017-04-01T14:00", ["14:30", "15:00", "16:00"]),
     # Dublin's tzdata entry has "negative" summer time; on the wall clock it is London.
     ("Europe/Dublin", "30 1 * * *", "2026-03-28T12:00", ["2026-03-29T01:00"]),
     ("Europe/Dublin", "30 1 * * *", "2026-10-24T12:00", ["2026-10-25T00:30", "2026-10-26T01:30"]),
@@ -192,17 +218,18 @@ def test_fires_at_hand_checked_instants_around_changes(
 @pytest.mark.parametrize(
     "cron, after, expected",
     [
-        # 01:10 GMT, in the repeated hour: 01:15-01:45 already fired in the first pass.
-        ("*/15 * * * *", utc(2026, 10, 25, 1, 10), utc(2026, 10, 25, 2)),
+        # 01:10 GMT, in the repeated hour: an interval job fires its second pass, while a
+        # fixed one already fired in the first.
+        ("*/15 * * * *", utc(2026, 10, 25, 1, 10), utc(2026, 10, 25, 1, 15)),
         ("30 1 * * *", utc(2026, 10, 25, 1, 10), utc(2026, 10, 26, 1, 30)),
-        ("*/15 * * * *", utc(2026, 10, 25, 1), utc(2026, 10, 25, 2)),  # the very change
-        ("*/15 * * * *", utc(2026, 10, 25, 0, 59, 59, 999999), utc(2026, 10, 25, 2)),
-        ("*/15 * * * *", utc(2026, 10, 25, 0, 50), utc(2026, 10, 25, 2)),  # 01:50 BST
+        ("*/15 * * * *", utc(2026, 10, 25, 1), utc(2026, 10, 25, 1, 15)),  # the very change
+        ("*/15 * * * *", utc(2026, 10, 25, 0, 59, 59, 999999), utc(2026, 10, 25, 1)),
+        ("*/15 * * * *", utc(2026, 10, 25, 0, 50), utc(2026, 10, 25, 1)),  # 01:50 BST
         # Inside a gap's one instant: the slots the jump covered have all fired.
         ("*/15 * * * *", utc(2026, 3, 29, 1), utc(2026, 3, 29, 1, 15)),
     ],
 )
-def test_next_fire_time_from_inside_a_change_skips_slots_already_reached(
+def test_next_fire_time_from_inside_a_change(
     cron: str, after: datetime, expected: datetime
 ) -> None:
     assert CronSchedule.parse(cron, LONDON).next_fire_time(after) == expected
@@ -267,9 +294,7 @@ def test_the_ten_year_walk_does_meet_skipped_and_repeated_slots() -> None:
 
 @pytest.mark.parametrize("cron", list(SLOTS))
 @pytest.mark.parametrize("zone", ZONES)
-def test_fires_as_the_clock_first_reaches_each_slot_around_every_change(
-    zone: str, cron: str
-) -> None:
+def test_fires_by_the_rule_around_every_change(zone: str, cron: str) -> None:
     schedule = CronSchedule.parse(cron, zone)
     for index in range(len(changes(zone))):
         start, expected = oracle(cron, zone, index)

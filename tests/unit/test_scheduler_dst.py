@@ -1,9 +1,10 @@
 """Ten years of daylight-saving transitions through the scheduler's own loop, with a fake
-clock: exactly one requested run per slot, in Europe/London, America/New_York and
+clock: exactly one requested run per fire instant, in Europe/London, America/New_York and
 Australia/Lord_Howe (whose clocks move by 30 minutes).
 
-Fixed wall times run the whole ten years. `*/15 * * * *` runs across every transition of
-the ten years (three local days around each): a quarter-hour job over ten full years would
+Fixed wall times run the whole ten years, once a local day. `*/15 * * * *` (interval-based,
+so it fires in both passes of a repeated stretch) runs across every transition of the ten
+years (three local days around each): a quarter-hour job over ten full years would
 be a million runs, and the days without a transition teach nothing the others do not.
 Counts are checked three ways: runs by id, against the domain's own fire-time list, and
 against counts worked out here from the zone's offsets alone.
@@ -135,7 +136,37 @@ def test_every_quarter_hour_follows_the_wall_clock_across_ten_years_of_transitio
         run_scheduler(app, start, end)
         events = [e for e in runs_by_job(app)[job_id][seen:]]
         seen += len(events)
-        # 96 slots a local day. Clocks going back repeat a stretch that fires once; clocks
-        # jumping forward skip a stretch whose slots (and its far edge) fire once, at the jump.
-        lost = change // timedelta(minutes=15) if change > timedelta(0) else 0
+        # 96 slots a local day. An interval job fires in both passes of a repeated stretch
+        # and not at all in a skipped one: either way the count moves by the change.
+        lost = change // timedelta(minutes=15)
         check(job_id, events, "*/15 * * * *", zone, start, end, expected=3 * 96 - lost)
+
+
+def test_an_hourly_job_runs_twice_in_the_repeated_hour_and_not_again_after_a_restart():
+    app = in_memory_ledger()
+    job_id = register(app, "0 * * * *", "Europe/London")
+    # 2026-10-25: 01:00 BST is 00:00Z, and 01:00 GMT is 01:00Z, an hour later.
+    first, second = datetime(2026, 10, 25, 0, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)
+    start, end = datetime(2026, 10, 24, 22, 30, tzinfo=UTC), datetime(2026, 10, 25, 3, tzinfo=UTC)
+    # Stop between the two passes and restart there; then a fresh scheduler replays it all.
+    run_scheduler(app, start, first + timedelta(minutes=30))
+    run_scheduler(app, first + timedelta(minutes=30), end)
+    before_replay = len(runs_by_job(app)[job_id])
+    run_scheduler(app, start, end)
+
+    events = runs_by_job(app)[job_id]
+    assert len(events) == before_replay  # the replay requested nothing new
+    in_hour = [e for e in events if first <= e.scheduled_for < second + timedelta(hours=1)]  # type: ignore[operator]
+    assert sorted(e.scheduled_for for e in in_hour) == [first, second]  # type: ignore[type-var]
+    # 23:00Z (00:00 BST), both 01:00s, 02:00Z (02:00 GMT): no duplicate, no gap.
+    check(job_id, events, "0 * * * *", "Europe/London", start, end, expected=4)
+
+    # Run ids name the UTC instant, so one wall time read twice is two slots.
+    london = ZoneInfo("Europe/London")
+    one_am = [datetime(2026, 10, 25, 1, tzinfo=london, fold=fold) for fold in (0, 1)]
+    assert [scheduled_run_id(job_id, t) for t in one_am] == [
+        scheduled_run_id(job_id, first),
+        scheduled_run_id(job_id, second),
+    ]
+    assert scheduled_run_id(job_id, first) != scheduled_run_id(job_id, second)
+    assert {e.originator_id for e in in_hour} == {scheduled_run_id(job_id, t) for t in one_am}
