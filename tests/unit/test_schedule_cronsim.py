@@ -31,7 +31,7 @@ LONDON, NEW_YORK, LORD_HOWE = "Europe/London", "America/New_York", "Australia/Lo
 SANTIAGO, TEHRAN = "America/Santiago", "Asia/Tehran"
 ZONES = [LONDON, NEW_YORK, LORD_HOWE, SANTIAGO, TEHRAN]
 FIRST_YEAR, LAST_YEAR = 2025, 2034
-SPAN = timedelta(hours=2)  # compared either side of each change
+SPAN = timedelta(minutes=90)  # compared either side of each change; none moves more than 1h
 AFTERWARDS = 3  # fires compared after the window, so sparse expressions count too
 
 # Field pieces to combine: fixed values, ranges, lists, steps, and cronsim's L, W and #.
@@ -43,7 +43,7 @@ MONTHS = ["*", "*", "3,4,9,10,11"]
 WEEKDAYS = ["*", "*", "*", "0", "SUN", "1-5", "0#1", "5L", "6#2"]
 
 
-def generated_expressions(count: int = 60, seed: int = 10) -> list[str]:
+def generated_expressions(count: int = 45, seed: int = 10) -> list[str]:
     rng, found = random.Random(seed), set()
     while len(found) < count:
         parts = [rng.choice(f) for f in (MINUTES, HOURS, DAYS, MONTHS, WEEKDAYS)]
@@ -97,14 +97,11 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
     ("0 0 2 * * *", NEW_YORK): SIX_FIELD_FIXED,
     ("0 0 2 * * *", LORD_HOWE): SIX_FIELD_FIXED,
     ("30 * * * *", LORD_HOWE): LORD_HOWE_HALF_HOUR,
-    ("0 */3 1-7 * *", LORD_HOWE): LORD_HOWE_HALF_HOUR,
-    ("*/15 2 1 * *", LORD_HOWE): LORD_HOWE_HALF_HOUR,
     ("*/30 */2 1-7 * *", LORD_HOWE): LORD_HOWE_HALF_HOUR,
     ("* */2 1 3,4,9,10,11 6#2", LORD_HOWE): LORD_HOWE_HALF_HOUR,
     ("*/20 */7 */3 * 3,4,9,10,11 *", LORD_HOWE): LORD_HOWE_HALF_HOUR,
     ("*/20 30 1 * * *", LORD_HOWE): LORD_HOWE_HALF_HOUR,
     ("30 */15 */2 1-7 * 6#2", LORD_HOWE): LORD_HOWE_HALF_HOUR,
-    ("30 */30 0,2 1-7 * *", LORD_HOWE): LORD_HOWE_HALF_HOUR,
     ("*/30 1-3 * 3,4,9,10,11 0#1", SANTIAGO): SANTIAGO_MIDNIGHT_GAP,
 }
 
@@ -214,7 +211,7 @@ def test_the_generated_set_covers_every_kind_of_field() -> None:
     for piece in ("L", "W", "#", "/", "-", ","):
         assert piece in text
     assert sum(len(cron.split()) == 6 for cron in EXPRESSIONS) >= 5
-    assert sum(accepted_by_cronsim(cron) for cron in EXPRESSIONS) >= 50
+    assert sum(accepted_by_cronsim(cron) for cron in EXPRESSIONS) >= 40
 
 
 @pytest.mark.parametrize("zone", ZONES)
