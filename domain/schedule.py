@@ -99,10 +99,11 @@ class CronSchedule:
     def next_fire_time(self, after: datetime) -> datetime:
         """The first fire instant strictly after aware `after`, in UTC."""
         if self._interval:
-            found = _next_interval(self._matcher, self._zone, _whole_seconds(_checked(after)))
+            start = _whole_seconds(_checked(after))
+            found = _next_interval(self._matcher, self._zone, start, _offset_at(self._zone, start))
             if found is None:
                 raise ValueError(f"{self.cron!r} does not fire again before the year 10000")
-            return datetime.fromtimestamp(found, UTC)
+            return datetime.fromtimestamp(found[0], UTC)
         wall, offset = _high_water(_checked(after), self._zone)
         slot = self._matcher.next_after(wall)
         if slot is None:
@@ -125,14 +126,16 @@ class CronSchedule:
         return self._fixed_fire_times(after)
 
     def _interval_fire_times(self, after: datetime) -> Iterator[datetime]:
-        second: int | None = _whole_seconds(after)
-        while second is not None:
+        second = _whole_seconds(after)
+        # Each answer comes with the offset in force then, saving a lookup per step.
+        found: tuple[int, timedelta] | None = (second, _offset_at(self._zone, second))
+        while found is not None:
             try:
-                second = _next_interval(self._matcher, self._zone, second)
+                found = _next_interval(self._matcher, self._zone, *found)
             except (OverflowError, ValueError):
                 return  # past datetime's last year
-            if second is not None:
-                yield datetime.fromtimestamp(second, UTC)
+            if found is not None:
+                yield datetime.fromtimestamp(found[0], UTC)
 
     def _fixed_fire_times(self, after: datetime) -> Iterator[datetime]:
         # Walking slots, rather than calling next_fire_time again, saves a conversion per
@@ -161,8 +164,12 @@ def is_interval_based(texts: tuple[str, ...]) -> bool:
     return any(text.startswith("*") for text in texts[:3])
 
 
-def _next_interval(matcher: CronMatcher, zone: zoneinfo.ZoneInfo, start: int) -> int | None:
+def _next_interval(
+    matcher: CronMatcher, zone: zoneinfo.ZoneInfo, start: int, offset: timedelta
+) -> tuple[int, timedelta] | None:
     """The first POSIX second after `start` at which the clocks show a matching slot.
+
+    `offset` is the zone's offset at `start`; the answer comes with the one at the result.
 
     Between offset changes wall time and UTC move together, so the next slot after the
     current reading, less the current offset, is the answer unless the offset changes
@@ -170,13 +177,12 @@ def _next_interval(matcher: CronMatcher, zone: zoneinfo.ZoneInfo, start: int) ->
     reading just before it: after a fall-back that reading is lower, so the repeated
     slots fire again; after a jump it is higher, so slots in the gap are passed over.
     """
-    offset = _offset_at(zone, start)
     wall = _wall(datetime.fromtimestamp(start, UTC) + offset)
     while (slot := matcher.next_after(wall)) is not None:
         candidate = _whole_seconds(datetime(*slot, tzinfo=UTC) - offset)
         change = _next_change(zone, start, candidate, offset)
         if change is None:
-            return candidate
+            return candidate, offset
         start, offset = change, _offset_at(zone, change)
         wall = _wall(datetime.fromtimestamp(change - 1, UTC) + offset)
     return None
