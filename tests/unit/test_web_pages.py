@@ -49,11 +49,9 @@ class ClashingLedger:
     store_secret = remove_secret = request_run = delete_job = _clash
 
 
-@pytest.fixture
-def app() -> FastAPI:
-    app = FastAPI()
-    views = EmptyViews()
-    app.state.system = SimpleNamespace(
+def fake_system(views: Any) -> SimpleNamespace:
+    """A System as the pages use it: one fake for every view, and a ledger that clashes."""
+    return SimpleNamespace(
         master_key=MasterKey.generate(),
         jobs=views,
         runs=views,
@@ -61,6 +59,12 @@ def app() -> FastAPI:
         audit=views,
         app=ClashingLedger(),
     )
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    app = FastAPI()
+    app.state.system = fake_system(EmptyViews())
     app.state.tokens = FakeTokens()
     app.state.clock = FakeClock()
     install_problems(app)  # the API's handlers: what a Conflict became before
@@ -152,15 +156,7 @@ def test_the_run_page_shows_how_many_log_entries_were_discarded() -> None:
             return [], None
 
     app = FastAPI()
-    views = OneRun()
-    app.state.system = SimpleNamespace(
-        master_key=MasterKey.generate(),
-        jobs=views,
-        runs=views,
-        logs=views,
-        audit=views,
-        app=ClashingLedger(),
-    )
+    app.state.system = fake_system(OneRun())
     app.state.tokens = FakeTokens()
     app.state.clock = FakeClock()
     mount(app)
