@@ -69,7 +69,8 @@ class LedgerBase(Application[UUID]):
 
     def _save(self, *aggregates: Any) -> None:
         try:
-            self.save(*aggregates)
+            # None stands for "nothing to save" (a name with no reservation to release).
+            self.save(*[a for a in aggregates if a is not None])
         except RecordConflictError:
             raise Conflict("it was changed at the same time by someone else; try again") from None
 

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from application import job_names
 from application.base import LedgerBase
 from domain import job as job_model
 from domain import values
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput, NameTaken
 from domain.job import Job
+from domain.job_name import JobName
 from domain.job_policies import DEFAULT_POLICIES
 from domain.schedule import CronSchedule
 from domain.storable import check_json
@@ -91,7 +93,8 @@ class JobCommands(LedgerBase):
         # Everything is valid: encrypt, then record the job and its secrets in one write.
         for secret, value in secrets.items():
             job.store_secret(secret, self.vault.encrypt(job.id, secret, value), actor)
-        self._save(job)
+        reservation = job_names.claim(self, job.name, job.id)
+        self._save_named(job, job.name, reservation)
         return job
 
     def update_job(
@@ -107,8 +110,11 @@ class JobCommands(LedgerBase):
         if unknown:
             raise InvalidInput(sorted(unknown)[0], "is not a field that can be changed")
         job = self.get_job(job_id, expected_version=expected_version)
+        reservations: list[JobName] = []
         if "name" in changes:
+            old_name = job.name
             job.rename(changes["name"], actor)
+            reservations = job_names.renaming(self, old_name, job.name, job.id)
         if "description" in changes:
             job.change_description(changes["description"], actor)
         if "program" in changes:
@@ -135,8 +141,18 @@ class JobCommands(LedgerBase):
         policy_changes = {k: changes[k] for k in POLICY_FIELDS if k in changes}
         if policy_changes:
             job.change_policies(policy_changes, actor)
-        self._save(job)
+        self._save_named(job, job.name if reservations else None, *reservations)
         return job
+
+    def _save_named(self, job: Job, name: str | None, *reservations: Any) -> None:
+        """Save the job with the name reservations it changes, in one write. A conflict
+        there is the name taken at the same moment, if another job now holds it."""
+        try:
+            self._save(job, *reservations)
+        except Conflict:
+            if name is not None and job_names.held_by_other(self, name, job.id):
+                raise NameTaken(name) from None
+            raise
 
     def _change(self, job_id: UUID, expected_version: int | None, method: str, *args: Any) -> Job:
         job = self.get_job(job_id, expected_version=expected_version)
@@ -172,7 +188,10 @@ class JobCommands(LedgerBase):
         return self._change(job_id, expected_version, "remove_secret", name, actor)
 
     def delete_job(self, job_id: UUID, *, actor: str, expected_version: int | None = None) -> Job:
-        job = self._change(job_id, expected_version, "delete", actor)
+        job = self.get_job(job_id, expected_version=expected_version)
+        job.delete(actor)
+        # The name is free again, in the same write as the deletion.
+        self._save(job, job_names.release(self, job.name, job.id))
         # Crypto-shredding: with the data key gone, the secrets in the immutable history
         # can never be decrypted again.
         self.vault.shred(job_id)

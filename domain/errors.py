@@ -50,3 +50,13 @@ class SecretUnavailable(JobLedgerError):
         self.job_id = job_id
         self.name = name
         self.reason = reason
+
+
+class NameTaken(Conflict):
+    """Another job already has this name (compared case-insensitively, trimmed)."""
+
+    field = "name"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"name: a job named {name!r} already exists; choose another name")
+        self.name = name

@@ -131,6 +131,11 @@ async def _conflict(request: Request, error: Exception) -> ProblemResponse:
     extra: dict[str, Any] = {}
     if error.actual is not None:
         extra["current_version"] = error.actual
+    # A conflict over a value (a job name already taken) names its field, as 422s do.
+    field = getattr(error, "field", None)
+    if field is not None:
+        extra["field"] = field
+        extra["errors"] = [{"field": field, "message": str(error).removeprefix(f"{field}: ")}]
     return problem(409, "conflict", str(error), request=request, **extra)
 
 

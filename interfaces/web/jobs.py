@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from domain.access import Principal
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput, NameTaken, NotFound
 from domain.job_policies import DEFAULT_POLICIES
 from domain.log_level import LogLevel
 from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
@@ -40,6 +40,9 @@ CONCURRENT_CHANGE = (
     "Someone else changed this job at the same moment, so nothing was done. "
     "Reload the page to see their change, then try again."
 )
+
+# Shown beside the name field when another job has that name.
+NAME_TAKEN = "another job already has this name (names ignore case and surrounding spaces)"
 
 
 @contextmanager
@@ -159,6 +162,9 @@ async def create_job(request: Request, checked: tuple[Principal, Any] = AdminFor
     except InvalidInput as error:
         parsed.errors.add(error)
         return _new_page(request, parsed.raw, parsed.errors, 422)
+    except NameTaken:
+        parsed.errors.by_field["name"] = NAME_TAKEN
+        return _new_page(request, parsed.raw, parsed.errors, 409)
     return RedirectResponse(f"/jobs/{job.id}?v={job.version}&notice=created", status_code=303)
 
 
@@ -254,6 +260,11 @@ def _save_job(
         parsed.errors.add(error)
         job = load_job(request, job_id)
         return job_page(request, job, raw=_with_type(parsed, job), errors=parsed.errors, status=422)
+    except NameTaken:
+        # Not a concurrent edit: the form is fine but for its name, so say so beside it.
+        parsed.errors.by_field["name"] = NAME_TAKEN
+        job = load_job(request, job_id)
+        return job_page(request, job, raw=_with_type(parsed, job), errors=parsed.errors, status=409)
     except Conflict:
         job = load_job(request, job_id)
         message = (

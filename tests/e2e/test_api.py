@@ -306,6 +306,20 @@ class ApiContract:
         assert api.position() == before
         assert api.viewer.get("/api/jobs").json()["items"] == []
 
+    def test_a_taken_name_is_a_409_naming_name_and_writes_nothing(self, api: Api):
+        job = api.create_job(secrets={})
+        other = api.create_job(name="Other", secrets={})
+        before = api.position()
+        duplicate = api.admin.post("/api/jobs", json={**JOB, "name": " invoice SYNC "})
+        assert duplicate.status_code == 409, duplicate.text
+        assert duplicate.headers["content-type"] == "application/problem+json"
+        assert duplicate.json()["field"] == "name"
+        renamed = api.admin.patch(f"/api/jobs/{other['id']}", json={"name": "INVOICE sync"})
+        assert renamed.status_code == 409 and renamed.json()["field"] == "name"
+        assert api.position() == before  # nothing written
+        assert api.admin.delete(f"/api/jobs/{job['id']}").status_code in (200, 204)
+        assert api.admin.post("/api/jobs", json={**JOB, "secrets": {}}).status_code == 201
+
     def test_roles_and_tokens(self, api: Api):
         job = api.create_job()
         url = f"/api/jobs/{job['id']}"

@@ -77,6 +77,15 @@ class CommandLineContract:
         assert "schedule.cron" in done.stderr
         assert json.loads(cli("jobs", "list", "--json").stdout) == []
 
+    def test_a_taken_name_exits_1_naming_the_name(self, cli):
+        self.create(cli)
+        done = cli(
+            "jobs", "create", "--name", "INVOICE SYNC ", "--type", "command",
+            "--program", '{"argv": ["true"]}', expect=1,
+        )  # fmt: skip
+        assert "name" in done.stderr and "INVOICE SYNC" in done.stderr
+        assert len(json.loads(cli("jobs", "list", "--json").stdout)) == 1
+
     def test_unknown_job_exits_1(self, cli):
         done = cli("jobs", "show", "00000000-0000-0000-0000-000000000001", expect=1)
         assert "not found" in done.stderr

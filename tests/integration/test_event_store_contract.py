@@ -14,7 +14,7 @@ from adapters.event_store_config import StoreSettings, parse_database_url
 from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.store_backend import backend_for
 from application.app import JobLedger
-from domain.errors import Conflict
+from domain.errors import Conflict, NameTaken
 from domain.log_level import LogLevel
 from tests.fakes import FakeVault
 
@@ -110,6 +110,55 @@ class EventStoreContract:
         for t in threads:
             t.join()
         assert sorted(outcomes) == ["conflict"] * 3 + ["fired"]
+
+    def race(self, apps: list[JobLedger], act) -> list[object]:
+        """Run `act(app, i)` in one thread per app, all at once; each outcome, or the
+        NameTaken it raised."""
+        outcomes: list[object] = []
+        barrier = threading.Barrier(len(apps))
+
+        def go(app: JobLedger, i: int) -> None:
+            barrier.wait()
+            try:
+                outcomes.append(act(app, i))
+            except NameTaken as error:
+                outcomes.append(error)
+
+        threads = [threading.Thread(target=go, args=(app, i)) for i, app in enumerate(apps)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return outcomes
+
+    def registered(self, ledger: JobLedger) -> int:
+        notifications = ledger.recorder.select_notifications(1, 10_000)
+        return sum(1 for n in notifications if n.topic.endswith("Job.Registered"))
+
+    def test_processes_racing_to_register_one_name_create_one_job(self, open_ledger):
+        apps = [open_ledger() for _ in range(4)]
+        names = ["Nightly", "nightly", " NIGHTLY", "Nightly "]
+        outcomes = self.race(apps, lambda app, i: self.register(app, name=names[i]))
+        jobs = [o for o in outcomes if not isinstance(o, NameTaken)]
+        assert len(jobs) == 1 and len(outcomes) == 4
+        assert self.registered(open_ledger()) == 1
+        with pytest.raises(NameTaken):
+            self.register(open_ledger(), name="NIGHTLY")
+
+    def test_processes_racing_for_a_released_name_give_it_to_one_job(self, open_ledger):
+        ledger = open_ledger()
+        ledger.delete_job(self.register(ledger, name="Freed").id, actor="alice")
+        apps = [open_ledger() for _ in range(4)]
+        outcomes = self.race(apps, lambda app, i: self.register(app, name="freed"))
+        assert len([o for o in outcomes if not isinstance(o, NameTaken)]) == 1
+        assert self.registered(open_ledger()) == 2  # the deleted one and the winner
+        # Renames race the same way.
+        others = [self.register(ledger, name=f"Other {i}") for i in range(4)]
+        outcomes = self.race(
+            apps, lambda app, i: app.update_job(others[i].id, {"name": "Renamed"}, actor="bob")
+        )
+        assert len([o for o in outcomes if not isinstance(o, NameTaken)]) == 1
+        assert len(outcomes) == 4  # every loser was told the name is taken
 
     def test_workers_racing_for_a_run_have_one_winner(self, open_ledger):
         ledger = open_ledger()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from itertools import takewhile
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -24,7 +24,7 @@ T0 = datetime(2031, 3, 3, 10, 0, 30, tzinfo=UTC)  # far from the real time event
 
 def register(app: JobLedger, cron: str | None = "* * * * *", **policies: Any) -> UUID:
     job = app.register_job(
-        name=f"job {cron}",
+        name=f"job {cron} {uuid4().hex[:8]}",  # names are unique
         job_type="command",
         program={"argv": ["true"]},
         actor="alice",

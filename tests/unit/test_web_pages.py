@@ -12,8 +12,9 @@ from uuid import uuid4
 import pytest
 from fastapi import FastAPI
 
+from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.master_key import MasterKey
-from domain.errors import Conflict
+from domain.errors import Conflict, NameTaken
 from interfaces.http.problems import install as install_problems
 from interfaces.web import mount
 from interfaces.web.consistency import read_after_write
@@ -47,6 +48,10 @@ class ClashingLedger:
         raise Conflict("the job changed while this command ran")
 
     store_secret = remove_secret = request_run = delete_job = _clash
+    job_types = EntryPointJobTypeCatalog()
+
+    def register_job(self, **kwargs: Any) -> Any:
+        raise NameTaken(kwargs["name"])
 
 
 def fake_system(views: Any) -> SimpleNamespace:
@@ -165,3 +170,19 @@ def test_the_run_page_shows_how_many_log_entries_were_discarded() -> None:
     page = client.get(f"/runs/{run['id']}")
     assert page.status_code == 200
     assert 'data-field="discarded_entries">42 discarded<' in page.text
+
+
+def test_a_taken_name_is_shown_beside_the_name_field(app: FastAPI, signed_in: TestClient) -> None:
+    form = {
+        "name": "Nightly sync",
+        "job_type": "command",
+        "program": '{"argv": ["true"]}',
+        "parameters": "{}",
+        "log_level": "Info",
+        "timezone": "UTC",
+        "csrf_token": session_csrf(signed_in, app),
+    }
+    response = signed_in.post("/jobs/new", data=form)
+    assert response.status_code == 409, response.text
+    assert 'id="name-error"' in response.text
+    assert "another job already has this name" in response.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -83,7 +83,7 @@ def make_worker(app, clock, executor, **kwargs) -> Worker:
 
 def register(app, **policies):
     return app.register_job(
-        name="Sync",
+        name=f"Sync {uuid4().hex[:8]}",  # names are unique
         job_type="command",
         program={"argv": ["sync"]},
         actor="alice",
