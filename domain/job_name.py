@@ -59,3 +59,26 @@ class JobName(Aggregate):
 
 def reserve(name: str, job_id: UUID) -> JobName:
     return JobName._create(JobName.Reserved, id=job_name_id(name), name=name, job_id=job_id)
+
+
+# The fixed id of the record that the names of jobs registered before reservations existed
+# have been reserved (`application.name_backfill`). Never change it.
+NAMES_BACKFILLED_ID = uuid5(JOB_NAME_NAMESPACE, "backfill-of-jobs-registered-before-the-rule")
+
+
+class NamesBackfilled(Aggregate):
+    """Once saved, start-ups skip the backfill instead of reading the whole log again."""
+
+    class Recorded(Aggregate.Created):
+        reserved: int
+        shared: int
+
+    def __init__(self, *, reserved: int, shared: int) -> None:
+        self.reserved = reserved
+        self.shared = shared
+
+
+def names_backfilled(reserved: int, shared: int) -> NamesBackfilled:
+    return NamesBackfilled._create(
+        NamesBackfilled.Recorded, id=NAMES_BACKFILLED_ID, reserved=reserved, shared=shared
+    )
