@@ -58,6 +58,11 @@ def renaming(app: Application[UUID], old: str, new: str, job_id: UUID) -> list[J
     return [r for r in (claimed, released) if r is not None]
 
 
+def holder_of(app: Application[UUID], name: str) -> UUID | None:
+    reservation = _reservation(app, name)
+    return None if reservation is None else reservation.holder
+
+
 def held_by_other(app: Application[UUID], name: str, job_id: UUID) -> bool:
     """After a refused write: did another job take the name meanwhile?"""
     reservation = _reservation(app, name)

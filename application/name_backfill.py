@@ -26,6 +26,7 @@ from domain.job_name import NAMES_BACKFILLED_ID, names_backfilled
 
 _NAME_EVENTS = (Job.Registered, Job.Renamed, Job.Deleted)
 _PAGE = 1_000
+ACTOR = "system:unique-names"  # the actor of the flags this walk records
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,16 @@ def _live_names(app: JobLedger) -> dict[UUID, str]:
     return names
 
 
+def _flag_shared(app: JobLedger, job_id: UUID, name: str) -> None:
+    """Record on the job that an earlier job holds its name, so the list flags it."""
+    holder = job_names.holder_of(app, name)
+    if holder is None:
+        return
+    job = app.get_job(job_id)
+    job.flag_shared_name(holder, ACTOR)
+    app.save(job)
+
+
 def reserve_legacy_names(app: JobLedger) -> Backfill:
     """Reserve every unreserved live job's name, first job first; once per store."""
     try:
@@ -64,6 +75,7 @@ def reserve_legacy_names(app: JobLedger) -> Backfill:
                 app.save(reservation)
                 reserved += 1
         except NameTaken:
+            _flag_shared(app, job_id, name)
             shared += 1
         except RecordConflictError:
             # Another process reserved it at this moment: its walk decides the same way.

@@ -8,11 +8,13 @@ any projection of it needs no state of its own.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain import values
 from domain.errors import InvalidInput, NotFound
+from domain.job_name import normalize
 from domain.job_policies import validate_policies
 from domain.log_level import LogLevel
 
@@ -62,6 +64,8 @@ class Job(Aggregate):
         previous: str
 
         def apply(self, job: Job) -> None:
+            if normalize(self.name) != normalize(job.name):
+                job.name_shared_with = None  # a name of its own now
             job.name = self.name
 
         def changes(self) -> dict[str, dict[str, Any]]:
@@ -188,6 +192,18 @@ class Job(Aggregate):
         def changes(self) -> dict[str, dict[str, Any]]:
             return {"deleted": {"from": False, "to": True}}
 
+    class NameShared(Event):
+        """Registered before names were unique, this job shares its name with an earlier
+        job that holds it (`application.name_backfill`): it should be renamed."""
+
+        holder: UUID
+
+        def apply(self, job: Job) -> None:
+            job.name_shared_with = self.holder
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"name_shared_with": {"from": None, "to": str(self.holder)}}
+
     def __init__(
         self,
         *,
@@ -214,6 +230,7 @@ class Job(Aggregate):
         self.created_by = actor
         self.secrets: dict[str, dict[str, Any]] = {}
         self.deleted = False
+        self.name_shared_with: UUID | None = None
 
     def __repr__(self) -> str:
         # The default repr lists every attribute; ours leaves the secrets' ciphertexts out.
@@ -349,6 +366,9 @@ class Job(Aggregate):
         if new:
             previous = {k: self.policies.get(k) for k in new}
             self.trigger_event(self.PoliciesChanged, policies=new, previous=previous, actor=actor)
+
+    def flag_shared_name(self, holder: UUID, actor: str) -> None:
+        self.trigger_event(self.NameShared, holder=holder, actor=actor)
 
     def delete(self, actor: str) -> None:
         self.check_not_deleted()

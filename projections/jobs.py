@@ -19,6 +19,7 @@ from eventsourcing.persistence import Tracking
 
 from domain.errors import InvalidInput
 from domain.job import Job
+from domain.job_name import normalize
 from domain.run import Run
 from domain.run_status import RunStatus
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
@@ -39,6 +40,7 @@ CONFIG_COLUMNS = (
     "enabled",
     "policies",
     "secrets",
+    "name_shared_with",
     "created_at",
     "created_by",
     "updated_at",
@@ -213,6 +215,7 @@ def _registered(changes: JobsChanges, e: Job.Registered) -> None:
         "enabled": e.enabled,
         "policies": dict(e.policies),
         "secrets": [],
+        "name_shared_with": None,
         "created_at": e.timestamp,
         "created_by": e.actor,
         "updated_at": e.timestamp,
@@ -225,6 +228,17 @@ def _setter(column: str, attribute: str) -> Handler:
         _job(changes, e).fields[column] = getattr(e, attribute)
 
     return handle
+
+
+def _renamed(changes: JobsChanges, e: Job.Renamed) -> None:
+    fields = _job(changes, e).fields
+    fields["name"] = e.name
+    if normalize(e.name) != normalize(e.previous):
+        fields["name_shared_with"] = None  # a name of its own: no longer flagged
+
+
+def _name_shared(changes: JobsChanges, e: Job.NameShared) -> None:
+    _job(changes, e).fields["name_shared_with"] = e.holder
 
 
 def _scheduled(changes: JobsChanges, e: Job.Scheduled) -> None:
@@ -282,7 +296,7 @@ def _run_progressed(changes: JobsChanges, e: Any) -> None:
 
 HANDLERS: dict[type, Handler] = {
     Job.Registered: _registered,
-    Job.Renamed: _setter("name", "name"),
+    Job.Renamed: _renamed,
     Job.DescriptionChanged: _setter("description", "description"),
     Job.ProgramChanged: _setter("program", "program"),
     Job.ParametersChanged: _setter("parameters", "parameters"),
@@ -295,6 +309,7 @@ HANDLERS: dict[type, Handler] = {
     Job.Disabled: _disabled,
     Job.PoliciesChanged: _policies_changed,
     Job.Deleted: _deleted,
+    Job.NameShared: _name_shared,
     Run.Requested: _run_requested,
     **dict.fromkeys(RUN_STATUS, _run_progressed),
 }

@@ -40,6 +40,7 @@ DDL = (
         enabled boolean NOT NULL,
         policies jsonb NOT NULL,
         secrets jsonb NOT NULL,
+        name_shared_with uuid,
         last_run_id uuid,
         last_run_status text,
         last_run_at timestamptz,
@@ -48,6 +49,8 @@ DDL = (
         updated_at timestamptz NOT NULL,
         updated_by text NOT NULL
     )""",
+    # Tables created before the column existed get it on their next start.
+    "ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS name_shared_with uuid",
     "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON {s}.view_jobs (name, id)",
     # Later run events name only the run: their status goes to the job whose last run it is.
     "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON {s}.view_jobs (last_run_id)",

@@ -46,6 +46,7 @@ DDL = (
         enabled INTEGER NOT NULL,
         policies TEXT NOT NULL,
         secrets TEXT NOT NULL,
+        name_shared_with TEXT,
         last_run_id TEXT,
         last_run_status TEXT,
         last_run_at TEXT,
@@ -59,6 +60,8 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON view_jobs (last_run_id)",
 )
 
+# Tables created before a column existed get it on their next start.
+ADD_COLUMNS = {"name_shared_with": "TEXT"}
 COLUMNS = (*CONFIG_COLUMNS, "last_run_id", "last_run_status", "last_run_at")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM view_jobs"
 INSERT = (
@@ -97,6 +100,7 @@ def _encode(row: dict[str, Any]) -> list[Any]:
         int(row["enabled"]),
         dumps(row["policies"]),
         dumps(row["secrets"]),
+        None if row["name_shared_with"] is None else str(row["name_shared_with"]),
         ts(row["created_at"]),
         row["created_by"],
         ts(row["updated_at"]),
@@ -114,6 +118,7 @@ def _decode(record: Any) -> dict[str, Any]:
         secret["updated_at"] = datetime.fromisoformat(secret["updated_at"])
     row["enabled"] = bool(row["enabled"])
     row["last_run_id"] = to_uuid(row["last_run_id"])
+    row["name_shared_with"] = to_uuid(row["name_shared_with"])
     for column in ("created_at", "updated_at", "last_run_at"):
         row[column] = dt(row[column])
     return row
@@ -129,6 +134,14 @@ class SQLiteJobsView(SQLiteView, JobsView):
 
     TABLES = ("view_jobs",)
     DDL = DDL
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        c.execute("SELECT name FROM pragma_table_info('view_jobs')")
+        present = {name for (name,) in c.fetchall()}
+        for column, definition in ADD_COLUMNS.items():
+            if column not in present:
+                c.execute(f"ALTER TABLE view_jobs ADD COLUMN {column} {definition}")
 
     def apply(self, changes: JobsChanges, tracking: Tracking) -> None:
         inserts, updates, deletes = changes.split()

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from domain.errors import InvalidInput
-from interfaces.cli.context import opened
+from interfaces.cli.context import opened, reserve_legacy_names
 
 # The HTTP stack (FastAPI, uvicorn) is imported by the command that serves, not by every
 # command line start.
@@ -64,6 +64,7 @@ def api(args: argparse.Namespace) -> int:
             tokens = system.backend.token_store()
             try:
                 ensure_first_admin(tokens, announce)
+                reserve_legacy_names(system, announce)
             finally:
                 tokens.close()
             where = system.backend.describe()
@@ -78,6 +79,7 @@ def api(args: argparse.Namespace) -> int:
         tokens = system.backend.token_store()
         try:
             ensure_first_admin(tokens, announce)
+            reserve_legacy_names(system, announce)
             app = create_app(system, tokens)
             print(
                 f"JobLedger API on http://{args.host}:{args.port} ({system.backend.describe()})",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
+from application import name_backfill
 from interfaces.bootstrap import System, build
 from interfaces.settings import Settings
 
@@ -22,6 +23,17 @@ def opened(*, catch_up: bool = False) -> Iterator[System]:
         yield system
     finally:
         system.close()
+
+
+def reserve_legacy_names(system: System, say: Callable[[str], None]) -> None:
+    """Once per store, at the start of a process that serves requests: reserve the names of
+    jobs registered before names were unique (see application.name_backfill)."""
+    done = name_backfill.reserve_legacy_names(system.app)
+    if done.shared:
+        say(
+            f"{done.shared} job(s) share a name with an earlier job; the jobs list flags "
+            "them (name_shared_with): rename them"
+        )
 
 
 def job_id(value: str) -> UUID:

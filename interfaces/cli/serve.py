@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from interfaces.cli.context import opened
+from interfaces.cli.context import opened, reserve_legacy_names
 from interfaces.signals import stop_requested, wait_for
 
 # Not imported from the HTTP modules: FastAPI takes most of a second to import, and every
@@ -54,6 +54,7 @@ def serve(args: argparse.Namespace) -> int:
         stack: list[Any] = []
         try:
             ensure_first_admin(tokens, say)
+            reserve_legacy_names(system, say)
             system.start_projections()
             scheduler = start_scheduler(system.app, system.backend)
             stack.append(scheduler)

@@ -69,6 +69,7 @@ def job_from_aggregate(
         "created_by": job.created_by,
         "updated_at": job.modified_on,
         "updated_by": updated_by,
+        "name_shared_with": job.name_shared_with,
     }
     live = not job.deleted
     description, upcoming = schedule_facts(job.schedule, job.enabled and live, now)
@@ -119,6 +120,8 @@ def _job(
         ],
         "next_run_at": next_run_at,
         "last_run": last_run,
+        # Registered before names were unique: the earlier job that holds this name.
+        "name_shared_with": state.get("name_shared_with"),
         "created_at": state["created_at"],
         "created_by": state["created_by"],
         "updated_at": state["updated_at"],

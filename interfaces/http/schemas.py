@@ -162,6 +162,11 @@ class Job(Response):
     secrets: list[SecretInfo]
     next_run_at: datetime | None
     last_run: LastRun | None
+    name_shared_with: UUID | None = Field(
+        default=None,
+        description="Set on a job registered before names were unique whose name an earlier "
+        "job holds: rename it.",
+    )
     created_at: datetime
     created_by: str
     updated_at: datetime

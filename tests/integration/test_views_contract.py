@@ -206,6 +206,28 @@ class ViewsContract:
         assert state["policies"] == job.policies
         assert state["secrets"] == job.secret_names()
 
+    def test_a_job_sharing_an_older_jobs_name_is_flagged_until_renamed(self, views: Views) -> None:
+        holder, sharer = new_job("Nightly"), new_job("nightly")
+        views.feed(holder, sharer)
+        sharer.flag_shared_name(holder.id, "system:unique-names")
+        views.feed(sharer)
+        listed = {j["id"]: j["name_shared_with"] for j in views.jobs.view.list_jobs()[0]}
+        assert listed == {holder.id: None, sharer.id: holder.id}
+        sharer.rename("NIGHTLY", "bob")  # the same name in other letters: still shared
+        views.feed(sharer)
+        assert views.jobs.view.get_job(sharer.id)["name_shared_with"] == holder.id  # type: ignore[index]
+        sharer.rename("Nightly (Contoso)", "bob")
+        views.feed(sharer)
+        assert views.jobs.view.get_job(sharer.id)["name_shared_with"] is None  # type: ignore[index]
+        assert sharer.name_shared_with is None  # the aggregate agrees with the view
+
+    def test_a_jobs_table_made_before_the_shared_name_flag_gets_it(self, views: Views) -> None:
+        job = new_job()
+        views.feed(job)
+        self.drop_column(views, "view_jobs", "name_shared_with")
+        views.jobs.view.create_table()  # what every start does
+        assert views.jobs.view.get_job(job.id)["name_shared_with"] is None  # type: ignore[index]
+
     def test_no_ciphertext_anywhere(self, views: Views) -> None:
         job = new_job()
         job.store_secret("TOKEN", CIPHERTEXT, "alice")
@@ -421,6 +443,9 @@ class ViewsContract:
         assert views.runs.view.get_run(run.id)["discarded_entries"] == 2  # type: ignore[index]
 
     def drop_discarded_column(self, views: Views) -> None:
+        self.drop_column(views, "view_runs", "discarded_entries")
+
+    def drop_column(self, views: Views, table: str, column: str) -> None:
         raise NotImplementedError
 
     # --- logs ---------------------------------------------------------------------------
@@ -639,9 +664,9 @@ class TestSQLiteViews(ViewsContract):
         for factory in factories:
             factory.close()
 
-    def drop_discarded_column(self, views: Views) -> None:
+    def drop_column(self, views: Views, table: str, column: str) -> None:
         with views.runs.view.datastore.transaction(commit=True) as cursor:
-            cursor.execute("ALTER TABLE view_runs DROP COLUMN discarded_entries")
+            cursor.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
 @pytest.mark.postgres
@@ -679,7 +704,7 @@ class TestPostgresViews(ViewsContract):
             with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
-    def drop_discarded_column(self, views: Views) -> None:
+    def drop_column(self, views: Views, table: str, column: str) -> None:
         view = views.runs.view
         with view.datastore.transaction(commit=True) as cursor:
-            cursor.execute(view.compose("ALTER TABLE {s}.view_runs DROP COLUMN discarded_entries"))
+            cursor.execute(view.compose(f"ALTER TABLE {{s}}.{table} DROP COLUMN {column}"))

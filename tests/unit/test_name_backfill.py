@@ -79,3 +79,17 @@ def test_it_runs_once_per_store_and_leaves_reserved_names_alone(ledger):
     assert reserve_legacy_names(ledger).skipped
     assert ledger.recorder.max_notification_id() == written
     assert holder(ledger, "report") == kept.id
+
+
+def test_a_job_sharing_a_name_records_who_holds_it_in_its_history(ledger):
+    first = legacy_job(ledger, "Nightly sync")
+    second = legacy_job(ledger, "Nightly sync")
+
+    reserve_legacy_names(ledger)
+
+    flagged = ledger.get_job(second.id)
+    assert flagged.version == second.version + 1
+    last = ledger.job_history(second.id)[-1]
+    assert type(last).__name__ == "NameShared"
+    assert last.holder == first.id
+    assert ledger.get_job(first.id).version == first.version  # the holder is not touched
