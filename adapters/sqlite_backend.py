@@ -13,6 +13,7 @@ from adapters.data_keys import DataKeyStore
 from adapters.data_keys_sqlite import SQLiteDataKeyStore
 from adapters.event_store_config import StoreSettings, encoding_env, open_view
 from adapters.file_modes import private_directory, private_sqlite_file
+from adapters.notifier_checkpoint import SQLiteNotifierPosition
 from adapters.scheduler_checkpoint import SQLiteSchedulerCheckpoint
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
 from adapters.token_store_sqlite import SQLiteTokenStore
@@ -90,6 +91,9 @@ class SQLiteBackend:
 
     def scheduler_checkpoint(self, name: str = "default") -> SQLiteSchedulerCheckpoint:
         return SQLiteSchedulerCheckpoint(self.path, name)
+
+    def notifier_position(self, name: str = "default") -> SQLiteNotifierPosition:
+        return SQLiteNotifierPosition(self.path, name)
 
     def wakeup(self, recorder: ApplicationRecorder) -> Wakeup:
         # Only saves in this process can wake a loop: they call `set` from `after_save`.

@@ -34,6 +34,16 @@ class SchedulerCheckpoint(Protocol):
     def close(self) -> None: ...
 
 
+class NotifierPosition(Protocol):
+    """The notifier's position (notifier.ports.Position), with a connection to release."""
+
+    def load(self) -> int: ...
+
+    def save(self, position: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class StoreBackend(Protocol):
     """One store's way of doing each thing that depends on the store."""
 
@@ -73,6 +83,10 @@ class StoreBackend(Protocol):
         ...
 
     def scheduler_checkpoint(self, name: str = "default") -> SchedulerCheckpoint: ...
+
+    def notifier_position(self, name: str = "default") -> NotifierPosition:
+        """The notifier's position in the log (notifier.ports.Position), in the store."""
+        ...
 
     def wakeup(self, recorder: ApplicationRecorder) -> Wakeup:
         """What a scheduler, worker or follower loop sleeps on, to be woken by new events."""

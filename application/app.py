@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from application.firing_commands import FiringCommands
 from application.job_commands import JobCommands
+from application.notification_commands import NotificationCommands
 from application.run_commands import RunCommands
 
 
-class JobLedger(JobCommands, RunCommands, FiringCommands):
+class JobLedger(JobCommands, RunCommands, FiringCommands, NotificationCommands):
     """Jobs, runs and run logs as event-sourced aggregates in one event store."""

@@ -33,6 +33,8 @@ UPDATABLE = (
     "max_retries",
     "retry_backoff_seconds",
     "overridable_parameters",
+    "notify",
+    "long_running_seconds",
 )
 # The run-policy fields, sent together as `policies`: the API and the pages use this one.
 POLICY_FIELDS = tuple(DEFAULT_POLICIES)

@@ -11,6 +11,7 @@ from typing import Any
 
 from domain import values
 from domain.errors import InvalidInput
+from domain.notify_rules import long_running_seconds, notify_rules
 from domain.retry import (
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_MAX_RETRIES,
@@ -27,6 +28,10 @@ DEFAULT_POLICIES: dict[str, Any] = {
     # The parameters an operator may override when running the job now (administrators may
     # override any). Empty by default: an override can redirect where secrets are sent.
     "overridable_parameters": [],
+    # Who is told about this job's runs (domain.notify_rules), and after how long a run
+    # counts as long-running (None: three times the median of its recent runs).
+    "notify": [],
+    "long_running_seconds": None,
 }
 MAX_OVERRIDABLE = 100
 
@@ -37,6 +42,8 @@ _POLICY_RULES: dict[str, Callable[[Any], Any]] = {
     "max_retries": check_max_retries,
     "retry_backoff_seconds": check_backoff_seconds,
     "overridable_parameters": lambda v: overridable_parameters(v),
+    "notify": notify_rules,
+    "long_running_seconds": long_running_seconds,
 }
 
 

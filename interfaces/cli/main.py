@@ -24,6 +24,10 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (serve, api, scheduler, worker, projections, jobs, secrets, tokens, keys):
         module.register(commands)
+    # Imported here to keep the line above as it was: the notifier's process, after the rest.
+    from interfaces.cli import notifier
+
+    notifier.register(commands)
     return root
 
 

@@ -43,12 +43,15 @@ def serve(args: argparse.Namespace) -> int:
     from interfaces.http.app import create_app
     from interfaces.http.first_admin import ensure_first_admin
     from interfaces.http.server import BackgroundServer
+    from interfaces.notifier_runtime import start_notifier
+    from interfaces.notify_settings import notify_settings
     from interfaces.scheduler_runtime import start_scheduler
     from interfaces.worker_runtime import start_worker
 
     def say(line: str) -> None:
         print(line, flush=True)
 
+    notify = notify_settings()  # bad settings: an error now, not at the first failure
     with stop_requested() as stop, opened() as system:
         tokens = system.backend.token_store()
         stack: list[Any] = []
@@ -68,6 +71,9 @@ def serve(args: argparse.Namespace) -> int:
             )
             stack.append(worker)
             system.report_loop(worker.worker.health)
+            notifier = start_notifier(system.app, system.backend, notify)
+            stack.append(notifier)
+            system.report_loop(lambda: [notifier.notifier.outage.state()])
             server = BackgroundServer(create_app(system, tokens), args.host, args.port)
             server.start()
             stack.append(server)

@@ -49,6 +49,26 @@ OverridableParameters = Annotated[
 ]
 
 
+# A job's notification rules: checked by the domain (domain.notify_rules), which names the
+# rule and event at fault, so the model only asks for a list of objects.
+NotifyRules = Annotated[
+    list[JsonObject],
+    Field(
+        max_length=20,
+        description='who is told of which run outcomes: [{"channel": "on-call", '
+        '"on": ["failed", "timed_out", "abandoned", "missed", "recovered", "succeeded", '
+        '"long_running"]}]',
+    ),
+]
+LongRunningSeconds = Annotated[int, Field(ge=1, le=7 * 24 * 3600)] | None
+
+
+class NotifyRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str
+    on: list[str]
+
+
 class JobCreate(Request):
     name: Name
     description: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] = ""
@@ -67,6 +87,8 @@ class JobCreate(Request):
     max_retries: Annotated[int, Field(ge=0, le=20)] = 0
     retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
     overridable_parameters: OverridableParameters = Field(default_factory=list)
+    notify: NotifyRules = Field(default_factory=list)
+    long_running_seconds: LongRunningSeconds = None
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -94,6 +116,8 @@ class JobPatch(Request):
     max_retries: Annotated[int, Field(ge=0, le=20)] = unset(0)
     retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = unset(60)
     overridable_parameters: OverridableParameters = unset([])
+    notify: NotifyRules = unset([])
+    long_running_seconds: LongRunningSeconds = unset(None)
 
 
 class SecretPut(Request):
@@ -159,6 +183,8 @@ class Job(Response):
     max_retries: int
     retry_backoff_seconds: int
     overridable_parameters: list[str]
+    notify: list[NotifyRule] = Field(default_factory=list)
+    long_running_seconds: int | None = None
     secrets: list[SecretInfo]
     next_run_at: datetime | None
     last_run: LastRun | None

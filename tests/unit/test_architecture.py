@@ -25,6 +25,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # The scheduler learns everything from the log, so it needs no projection's query.
     "scheduler": ("scheduler", "application", "domain"),
     "engine": ("engine", "application", "domain", "jobtypes"),
+    # The notifier follows the log and sends through its own ports, as the engine does.
+    "notifier": ("notifier", "application", "domain"),
     "jobtypes": ("jobtypes", "domain"),
     # Adapters implement ports: the domain's values, the application's and the engine's
     # ports, the job-type plugin API and the projections' view interfaces.
@@ -33,6 +35,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "domain",
         "application.ports",
         "engine.ports",
+        "notifier.ports",
         "jobtypes",
         "projections",
     ),
@@ -43,6 +46,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "domain",
         "engine",
         "jobtypes",
+        "notifier",
         "projections",
         "scheduler",
     ),

@@ -1,0 +1,1 @@
+"""The notifier: follows run outcomes, decides who is told, and delivers with retries."""

@@ -1,0 +1,65 @@
+"""The notifier's ports: how a message leaves (one sender per channel type) and where the
+notifier keeps its position in the event log. Adapters implement them
+(`adapters.senders`, `adapters.notifier_checkpoint`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, repr=False)
+class Outgoing:
+    """One attempt at one delivery: the channel's settings and decrypted secrets, the
+    payload, and the delivery's id as the idempotency key."""
+
+    channel_type: str
+    config: dict[str, Any]
+    secrets: dict[str, str]
+    payload: dict[str, Any]
+    idempotency_key: str
+
+    def __repr__(self) -> str:
+        # Never the secrets, even in a traceback's locals.
+        return f"Outgoing({self.channel_type}, key={self.idempotency_key})"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What an attempt came to. `error` is short and holds no secret (never a URL, a
+    header or a response body); `permanent` means retrying cannot help (a 4xx refusal)."""
+
+    ok: bool
+    status_code: int | None = None
+    error: str = ""
+    permanent: bool = False
+
+
+class Sender(Protocol):
+    """Sends one message through one type of channel. Never raises for the receiver's or
+    the network's failures: it says so in the result."""
+
+    def send(self, outgoing: Outgoing) -> SendResult: ...
+
+
+class Position(Protocol):
+    """Up to which notification of the log the notifier has decided every run outcome."""
+
+    def load(self) -> int: ...
+
+    def save(self, position: int) -> None:
+        """Move forward (never back), after the decisions up to it were saved."""
+        ...
+
+
+class MemoryPosition:
+    """A position in memory, for tests and for a notifier that never restarts."""
+
+    def __init__(self, position: int = 0) -> None:
+        self.position = position
+
+    def load(self) -> int:
+        return self.position
+
+    def save(self, position: int) -> None:
+        self.position = max(self.position, position)
