@@ -24,6 +24,7 @@ from interfaces.http.auth import SECURITY_SCHEME
 from interfaces.http.rate_limit import FailureLimiter
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes import audit, docs, health, job_types, jobs, logs, runs, schedules
+from interfaces.http.routes.notification_channels import router as notification_router
 from interfaces.http.schemas import Problem
 
 TITLE = "JobLedger"
@@ -80,6 +81,7 @@ def create_app(
     problems.install(app)
     for module in (jobs, runs, logs, audit, job_types, schedules, health, docs):
         app.include_router(module.router)
+    app.include_router(notification_router)
     _install_openapi(app)
     _mount_web_pages(app)
     return app
