@@ -21,6 +21,7 @@ from bench import (
     fire_lag,
     http_api,
     log_entries,
+    notify_latency,
     rebuild,
     register_jobs,
     run_throughput,
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, st
     "dispatch_latency": (dispatch_latency.run, "ms", "p50 <10 ms, p99 <50 ms (postgres)"),
     "run_throughput": (run_throughput.run, "runs/s", ">=500 runs/s on 2 cores (postgres)"),
     "http_api": (http_api.run, "req/s", ">=2,000 req/s, p99 <20 ms for one job (postgres)"),
+    "notify_latency": (notify_latency.run, "ms", "p50 <200 ms, p99 <1 s; storm: 1 alert/job"),
 }
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

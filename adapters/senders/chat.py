@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.senders.http_post import DEFAULT_TIMEOUT_SECONDS, post
+from adapters.senders.http_post import DEFAULT_TIMEOUT_SECONDS, HttpPoster
 from domain.notification_text import summary_line
 from notifier.ports import Outgoing, SendResult
 
@@ -56,6 +56,9 @@ def teams_message(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 class _ChatSender:
+    def __init__(self) -> None:
+        self._poster = HttpPoster()
+
     def _message(self, payload: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -63,7 +66,7 @@ class _ChatSender:
         body = json.dumps(self._message(outgoing.payload), ensure_ascii=False).encode()
         url = outgoing.config.get("url") or outgoing.secrets.get("url") or ""
         timeout = float(outgoing.config.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
-        return post(url, body, {"Idempotency-Key": outgoing.idempotency_key}, timeout)
+        return self._poster.post(url, body, {"Idempotency-Key": outgoing.idempotency_key}, timeout)
 
 
 class SlackSender(_ChatSender):

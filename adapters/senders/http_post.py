@@ -7,6 +7,8 @@ name only the kind of failure: never the URL (a Slack URL is a credential) or th
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 
 from notifier.ports import SendResult
@@ -16,14 +18,48 @@ RETRYABLE_4XX = {408, 425, 429}
 USER_AGENT = "JobLedger-Notifier/1"
 
 
+class HttpPoster:
+    """One HTTP client shared by a sender's attempts (it is thread-safe): making a client
+    loads the CA bundle, about 60 ms, which would be most of a delivery's latency."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+
+    def _shared(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                # No redirects: a receiver moving us elsewhere must be configured, not
+                # followed. No proxy from the environment: receivers are named explicitly.
+                self._client = httpx.Client(follow_redirects=False, trust_env=False)
+            return self._client
+
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> SendResult:
+        return post(self._shared(), url, body, headers, timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
 def post(
-    url: str, body: bytes, headers: dict[str, str], timeout: float = DEFAULT_TIMEOUT_SECONDS
+    client: httpx.Client,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> SendResult:
     all_headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json", **headers}
     try:
-        # No redirects: a receiver moving us elsewhere must be configured, not followed.
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(url, content=body, headers=all_headers)
+        response = client.post(url, content=body, headers=all_headers, timeout=timeout)
     except httpx.TimeoutException:
         return SendResult(False, error=f"no answer within {timeout:g} s")
     except httpx.HTTPError as error:

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 
-from adapters.senders.http_post import DEFAULT_TIMEOUT_SECONDS, post
+from adapters.senders.http_post import DEFAULT_TIMEOUT_SECONDS, HttpPoster
 from notifier.ports import Outgoing, SendResult
 
 SIGNATURE_HEADER = "X-JobLedger-Signature"
@@ -26,6 +26,9 @@ def signature(secret: str, body: bytes) -> str:
 class WebhookSender:
     """POSTs the payload to the channel's URL."""
 
+    def __init__(self) -> None:
+        self._poster = HttpPoster()
+
     def send(self, outgoing: Outgoing) -> SendResult:
         config, secrets = outgoing.config, outgoing.secrets
         body = encode(outgoing.payload)
@@ -38,4 +41,4 @@ class WebhookSender:
             headers[SIGNATURE_HEADER] = signature(secrets["signing_secret"], body)
         url = config.get("url") or secrets.get("url") or ""
         timeout = float(config.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
-        return post(url, body, headers, timeout)
+        return self._poster.post(url, body, headers, timeout)
