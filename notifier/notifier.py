@@ -28,7 +28,7 @@ from application.notification_commands import NotifySettings
 from application.outage import Outage
 from application.ports import Clock, Wakeup
 from domain.delivery import Delivery
-from domain.errors import JobLedgerError, NotFound
+from domain.errors import Conflict, JobLedgerError, NotFound
 from domain.run import Run
 from domain.run_status import RunStatus
 from notifier.ports import Outgoing, Position, Sender, SendResult
@@ -132,7 +132,15 @@ class Notifier:
                 inclusive_of_start=False,
             )
             for notification in page:
-                self._decide_one(notification.topic, UUID(str(notification.originator_id)))
+                run_id = UUID(str(notification.originator_id))
+                try:
+                    self._decide_one(notification.topic, run_id)
+                except Conflict:
+                    raise  # contention: the page is read again at the next pass
+                except JobLedgerError as error:
+                    # A rule that cannot apply (its job's data unreadable...) must not stop
+                    # every later notification: this outcome is skipped, and said so.
+                    log.error("notifier: run %s not notified: %s", run_id, error)
             if page:
                 self._decided_to = page[-1].id
                 self.position.save(self._decided_to)
