@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from application.channel_commands import ChannelNameTaken
 from domain.access import Principal
 from domain.channel_config import CHANNEL_TYPES, SECRET_FIELDS
-from domain.errors import InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound
 from interfaces.web.auth import Admin, PageError, form_with_csrf
 from interfaces.web.common import now, parse_id, system
 from interfaces.web.render import render
@@ -135,3 +135,38 @@ async def delete_channel(
     except NotFound:
         raise PageError(404, "No such channel", f"There is no channel {ident}.") from None
     return RedirectResponse("/notifications?notice=deleted", status_code=303)
+
+
+@router.post("/jobs/{job_id}/notify")
+async def save_job_rules(
+    request: Request, job_id: str, checked: tuple[Principal, Any] = AdminForm
+) -> Response:
+    """A job's notification rules, from its page (a form of its own, beside the job's)."""
+    principal, form = checked
+    ident = parse_id(job_id, "job")
+    raw_seconds = str(form.get("long_running_seconds") or "").strip()
+    version_text = str(form.get("version") or "").strip()
+
+    def save() -> Response:
+        try:
+            seconds: int | None = None
+            if raw_seconds:
+                if not raw_seconds.isdigit():
+                    raise InvalidInput("long_running_seconds", "must be a whole number of seconds")
+                seconds = int(raw_seconds)
+            rules = _json_field(str(form.get("notify") or "[]"), "notify") or []
+            job = system(request).app.update_job(
+                ident,
+                {"notify": rules, "long_running_seconds": seconds},
+                actor=principal.actor,
+                expected_version=int(version_text) if version_text.isdigit() else None,
+            )
+        except NotFound:
+            raise PageError(404, "No such job", f"There is no job {ident}.") from None
+        except InvalidInput as error:
+            raise PageError(422, "Rules not saved", f"{error.field}: {error.message}") from None
+        except Conflict as error:
+            raise PageError(409, "Rules not saved", str(error)) from None
+        return RedirectResponse(f"/jobs/{ident}?v={job.version}&notice=saved", status_code=303)
+
+    return await run_in_threadpool(save)

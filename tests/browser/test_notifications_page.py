@@ -102,3 +102,37 @@ def test_only_administrators_see_the_notifications_page(browser: Any, server: Se
         assert page.request.get("/notifications", max_redirects=0).status == 403
     finally:
         context.close()
+
+
+def test_a_jobs_rules_are_shown_and_changed_on_its_page(context: Any, server: Server) -> None:
+    with server.api() as api:
+        made = api.post(
+            "/api/jobs",
+            json={
+                "name": "Rules on the page",
+                "job_type": "command",
+                "program": {"argv": ["true"]},
+                "notify": [{"channel": "on-call", "on": ["failed"]}],
+            },
+        )
+        assert made.status_code == 201, made.text
+        job_id = made.json()["id"]
+    page = context.new_page()
+    sign_in(page, server.admin_token)
+    page.goto(f"/jobs/{job_id}")
+    expect(page.locator("#notify-rules")).to_have_text("on-call: failed")
+    assert_labelled(page)
+    page.get_by_label("Rules (JSON)").fill('[{"channel": "on-call", "on": ["failed", "often"]}]')
+    page.get_by_role("button", name="Save rules").click()
+    expect(page.get_by_text("notify.0.on.1")).to_be_visible()
+    page.goto(f"/jobs/{job_id}")
+    page.get_by_label("Rules (JSON)").fill(
+        '[{"channel": "on-call", "on": ["recovered", "timed_out", "failed"]}]'
+    )
+    page.get_by_label("Long-running after (seconds, empty for the median rule)").fill("900")
+    page.get_by_role("button", name="Save rules").click()
+    expect(page.locator("#notify-rules")).to_have_text("on-call: failed, timed out, recovered")
+    with server.api() as api:
+        job = api.get(f"/api/jobs/{job_id}").json()
+    assert job["notify"] == [{"channel": "on-call", "on": ["failed", "timed_out", "recovered"]}]
+    assert job["long_running_seconds"] == 900
