@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from application.channel_commands import ChannelCommands
-from application.notification_payload import run_payload
+from application.notification_payload import run_payload, silence_payload
 from domain import delivery as delivery_model
 from domain import job_alerts
 from domain.delivery import Delivery
@@ -24,7 +24,7 @@ from domain.errors import Conflict
 from domain.job import Job
 from domain.job_alerts import JobAlerts, RunNotified
 from domain.notify_rules import events_by_channel
-from domain.run import Run
+from domain.run import Run, scheduled_run_id
 
 log = logging.getLogger("jobledger.notifier")
 DECIDE_TRIES = 5
@@ -38,6 +38,8 @@ class NotifySettings:
     default_rules: list[dict[str, Any]] = field(default_factory=list)
     window: timedelta = job_alerts.DEFAULT_WINDOW
     base_url: str = "http://127.0.0.1:8080"
+    # A scheduled job that has not run by this long after its next fire time is `missed`.
+    missed_grace: timedelta = timedelta(minutes=5)
 
 
 class NotificationCommands(ChannelCommands):
@@ -124,6 +126,74 @@ class NotificationCommands(ChannelCommands):
             suppressed=decision.suppressed,
         )
         self._save(alerts, record, *deliveries)
+        return record
+
+    def decide_silence(
+        self,
+        job_id: UUID,
+        expected_at: datetime,
+        *,
+        last_run_at: datetime | None,
+        now: datetime,
+        settings: NotifySettings,
+    ) -> RunNotified | None:
+        """Record that a scheduled job did not run at `expected_at` (nor within the grace
+        after it), once per slot: the decision's id is derived from the run that slot would
+        have had. None when decided before, or nobody asked for `missed`."""
+        slot_run = scheduled_run_id(job_id, expected_at)
+        if self.aggregate_or_none(job_alerts.decision_id(slot_run, "missed")) is not None:
+            return None
+        if self.aggregate_or_none(slot_run) is not None:
+            return None  # the slot's run exists after all: not silent
+        job = self.aggregate_or_none(job_id)
+        if not isinstance(job, Job) or job.deleted or not job.enabled:
+            return None
+        rules = events_by_channel(job.policies.get("notify") or [], settings.default_rules)
+        targets = sorted(name for name, events in rules.items() if "missed" in events)
+        if not targets:
+            return None
+        alerts = self.aggregate_or_none(job_alerts.job_alerts_id(job.id))
+        if not isinstance(alerts, JobAlerts):
+            alerts = job_alerts.start(job.id)
+        decision = alerts.decide("missed", now, settings.window)
+        alerts.note(slot_run, "missed", now, alerted=bool(decision.events))
+        deliveries: list[Delivery] = []
+        for channel_name in targets if decision.events else []:
+            channel = self.channel_named(channel_name)
+            if channel is None:
+                continue
+            ident = delivery_model.delivery_id(slot_run, "missed", channel.id)
+            payload = silence_payload(
+                delivery_id=ident,
+                job_id=job.id,
+                job_name=job.name,
+                expected_at=expected_at,
+                last_run_at=last_run_at,
+                base_url=settings.base_url,
+            )
+            deliveries.append(
+                delivery_model.request(
+                    run_id=slot_run,
+                    job_id=job.id,
+                    channel_id=channel.id,
+                    channel_name=channel.name,
+                    event="missed",
+                    payload=payload,
+                    at=now,
+                )
+            )
+        record = job_alerts.decided(
+            run_id=slot_run,
+            job_id=job.id,
+            outcome="missed",
+            events=list(decision.events),
+            deliveries=[d.id for d in deliveries],
+            suppressed=decision.suppressed,
+        )
+        try:
+            self._save(alerts, record, *deliveries)
+        except Conflict:
+            return None  # decided meanwhile by another notifier, or the job moved on
         return record
 
     def long_running_threshold(self, job_id: UUID, settings: NotifySettings) -> float | None:

@@ -57,3 +57,31 @@ def run_payload(
         "suppressed": suppressed,
         "run_url": f"{base_url.rstrip('/')}/runs/{run.id}",
     }
+
+
+def silence_payload(
+    *,
+    delivery_id: UUID,
+    job_id: UUID,
+    job_name: str,
+    expected_at: datetime,
+    last_run_at: datetime | None,
+    base_url: str,
+) -> dict[str, Any]:
+    """A `missed` notification for a job that did not run when its schedule said it would:
+    there is no run, so the link goes to the job's page."""
+    return {
+        "version": PAYLOAD_VERSION,
+        "id": str(delivery_id),
+        "event": "missed",
+        "job_id": str(job_id),
+        "job_name": job_name,
+        "run_id": None,
+        "status": "not_run",
+        "trigger": "schedule",
+        "scheduled_for": _iso(expected_at),
+        "last_run_at": _iso(last_run_at),
+        "failures": 0,
+        "suppressed": 0,
+        "run_url": f"{base_url.rstrip('/')}/jobs/{job_id}",
+    }

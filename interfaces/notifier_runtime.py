@@ -45,9 +45,12 @@ def start_notifier(
     clock: Clock | None = None,
     senders: dict[str, Sender] | None = None,
     name: str = "default",
+    views: Any = None,
     **options: Any,
 ) -> NotifierHandle:
-    """Run a notifier on `app` in a background thread until `handle.stop()`."""
+    """Run a notifier on `app` in a background thread until `handle.stop()`. With the
+    system's read models (`views`, a built System), it also notices scheduled jobs that did
+    not run, and watches runs already running for `long_running`."""
     position = backend.notifier_position(name)
     wakeup = backend.wakeup(app.recorder)
     notifier = Notifier(
@@ -57,6 +60,8 @@ def start_notifier(
         senders if senders is not None else default_senders(),
         settings,
         wakeup,
+        jobs=views.jobs if views is not None else None,
+        running=views.runs if views is not None else None,
         **options,
     )
 

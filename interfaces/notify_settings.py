@@ -4,6 +4,8 @@
   '[{"channel": "on-call", "on": ["failed", "timed_out", "abandoned"]}]' (default none);
 - JOBLEDGER_NOTIFY_WINDOW_SECONDS: a failing job alerts again at most once per this many
   seconds (default 3600);
+- JOBLEDGER_NOTIFY_MISSED_GRACE_SECONDS: a scheduled job that has not run this long after
+  its next fire time is `missed` (default 300);
 - JOBLEDGER_BASE_URL: where the web pages are, for the links in notifications
   (default http://127.0.0.1:8080).
 """
@@ -30,14 +32,24 @@ def notify_settings(env: Mapping[str, str] | None = None) -> NotifySettings:
     except ValueError:
         raise InvalidInput("JOBLEDGER_NOTIFY_DEFAULT", "is not JSON") from None
     rules = notify_rules(parsed, field="JOBLEDGER_NOTIFY_DEFAULT")
-    window_text = env.get("JOBLEDGER_NOTIFY_WINDOW_SECONDS") or "3600"
-    try:
-        window = float(window_text)
-    except ValueError:
-        window = -1.0
-    if not window >= 0:
-        raise InvalidInput("JOBLEDGER_NOTIFY_WINDOW_SECONDS", "must be seconds, not negative")
+    window = _seconds(env, "JOBLEDGER_NOTIFY_WINDOW_SECONDS", "3600")
+    grace = _seconds(env, "JOBLEDGER_NOTIFY_MISSED_GRACE_SECONDS", "300")
     base_url = (env.get("JOBLEDGER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise InvalidInput("JOBLEDGER_BASE_URL", "must be an http or https URL")
-    return NotifySettings(default_rules=rules, window=timedelta(seconds=window), base_url=base_url)
+    return NotifySettings(
+        default_rules=rules,
+        window=timedelta(seconds=window),
+        base_url=base_url,
+        missed_grace=timedelta(seconds=grace),
+    )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str) -> float:
+    try:
+        value = float(env.get(name) or default)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise InvalidInput(name, "must be a number of seconds, not negative")
+    return value

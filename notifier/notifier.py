@@ -31,7 +31,8 @@ from domain.delivery import Delivery
 from domain.errors import Conflict, JobLedgerError, NotFound
 from domain.run import Run
 from domain.run_status import RunStatus
-from notifier.ports import Outgoing, Position, Sender, SendResult
+from notifier.ports import JobsSnapshot, Outgoing, Position, RunningRuns, Sender, SendResult
+from notifier.silence import silent_slots
 
 log = logging.getLogger("jobledger.notifier")
 
@@ -55,6 +56,7 @@ DELIVERY_TOPICS = sorted(
     )
 )
 IDLE_SECONDS = 5.0
+SILENCE_CHECK_SECONDS = 60.0
 
 
 class Notifier:
@@ -73,6 +75,8 @@ class Notifier:
         page_size: int = 200,
         lease: timedelta = timedelta(seconds=90),
         parallel: int = 4,
+        jobs: JobsSnapshot | None = None,
+        running: RunningRuns | None = None,
     ) -> None:
         self.app = app
         self.clock = clock
@@ -83,6 +87,9 @@ class Notifier:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.page_size = page_size
         self.lease = lease
+        self.jobs = jobs
+        self.running = running
+        self._silence_checked: datetime | None = None
         self.outage = Outage("notifier", log)
         self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="notifier-send")
         self._lock = threading.Lock()
@@ -114,6 +121,7 @@ class Notifier:
         until something is due (at most IDLE_SECONDS)."""
         self.decide()
         self.check_long_running()
+        self.check_silence()
         self.track()
         return self.send_due()
 
@@ -122,7 +130,12 @@ class Notifier:
     def decide(self) -> int:
         """Decide the run outcomes stored after our position; how many were read."""
         if self._decided_to is None:
-            self._decided_to = self.position.load()
+            position = self.position.load()
+            if self.running is not None:
+                # Runs that started before our position: still watched for long_running.
+                for row in self.running.running_runs():
+                    self._watch_long_running(UUID(str(row["id"])))
+            self._decided_to = position
         count = 0
         while True:
             page = self.app.recorder.select_notifications(
@@ -178,6 +191,27 @@ class Notifier:
                 self.app.decide_notifications(
                     run_id, "long_running", now=now, settings=self.settings
                 )
+
+    def check_silence(self) -> int:
+        """At most once a minute: notify `missed` for scheduled jobs that did not run."""
+        if self.jobs is None:
+            return 0
+        now = self.clock.now()
+        last = self._silence_checked
+        if last is not None and (now - last).total_seconds() < SILENCE_CHECK_SECONDS:
+            return 0
+        self._silence_checked = now
+        decided = 0
+        for slot in silent_slots(self.jobs, now, self.settings):
+            record = self.app.decide_silence(
+                slot.job_id,
+                slot.expected_at,
+                last_run_at=slot.last_run_at,
+                now=now,
+                settings=self.settings,
+            )
+            decided += record is not None
+        return decided
 
     # Delivering.
 

@@ -63,3 +63,24 @@ class MemoryPosition:
 
     def save(self, position: int) -> None:
         self.position = max(self.position, position)
+
+
+class JobsSnapshot(Protocol):
+    """The part of the jobs view the notifier reads to notice scheduled jobs that did not
+    run (the projections' JobsView is one)."""
+
+    def list_jobs(
+        self, *, limit: int = 50, cursor: str | None = None, enabled: bool | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of jobs (with `schedule`, `policies`, `last_run_at`, `created_at`,
+        `updated_at`) and the next page's cursor, or None."""
+        ...
+
+
+class RunningRuns(Protocol):
+    """The runs now running, so a restarted notifier still watches them for `long_running`
+    (the projections' RunsView is one)."""
+
+    def running_runs(self) -> list[dict[str, Any]]:
+        """[{id, job_id, started_at, ...}]"""
+        ...

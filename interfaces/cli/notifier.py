@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = notify_settings()  # bad settings: an error now, not at the first failure
     with opened() as system, stop_requested() as stop:
-        handle = start_notifier(system.app, system.backend, settings)
+        handle = start_notifier(system.app, system.backend, settings, views=system)
         print(f"JobLedger notifier started on {system.backend.describe()}", flush=True)
         try:
             wait_for(stop)

@@ -71,7 +71,7 @@ def serve(args: argparse.Namespace) -> int:
             )
             stack.append(worker)
             system.report_loop(worker.worker.health)
-            notifier = start_notifier(system.app, system.backend, notify)
+            notifier = start_notifier(system.app, system.backend, notify, views=system)
             stack.append(notifier)
             system.report_loop(lambda: [notifier.notifier.outage.state()])
             server = BackgroundServer(create_app(system, tokens), args.host, args.port)

@@ -86,6 +86,7 @@ def drain(n: Notifier) -> list[Delivery]:
     """One pass, with the due attempts made in this thread (no pool)."""
     n.decide()
     n.check_long_running()
+    n.check_silence()
     n.track()
     attempted = []
     now = n.clock.now()
@@ -317,3 +318,87 @@ def test_channel_config_is_checked_per_type_naming_the_field(ledger):
         ledger.create_channel(name="x", type="pager", config={}, secrets=None, actor="admin")
     assert refused.value.field == "type"
     assert ledger.list_channels() == []
+
+
+class FakeJobsView:
+    """The jobs view as the notifier reads it: rows given by the test, in one page."""
+
+    def __init__(self, *rows: dict[str, Any]) -> None:
+        self.rows = list(rows)
+
+    def list_jobs(
+        self, *, limit: int = 50, cursor: str | None = None, enabled: bool | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return [r for r in self.rows if enabled is None or r["enabled"] == enabled], None
+
+
+class FakeRunningRuns:
+    def __init__(self, *runs: dict[str, Any]) -> None:
+        self.runs = list(runs)
+
+    def running_runs(self) -> list[dict[str, Any]]:
+        return self.runs
+
+
+def test_a_scheduled_job_that_did_not_run_is_missed_once_per_slot(ledger, clock):
+    channel(ledger)
+    hourly = ledger.register_job(
+        name="Hourly",
+        job_type="command",
+        program=COMMAND,
+        actor="admin",
+        schedule={"cron": "0 * * * *"},
+        policies={"notify": [{"channel": "on-call", "on": ["missed"]}]},
+    )
+    quiet = job(ledger, [{"channel": "on-call", "on": ["failed"]}], name="Quiet")
+    last = clock.now().replace(minute=0, second=0)
+    row = {"enabled": True, "schedule": {"cron": "0 * * * *", "timezone": "UTC"},
+           "last_run_at": last, "created_at": last, "updated_at": last}  # fmt: skip
+    rules = {"policies": {"notify": [{"channel": "on-call", "on": ["missed"]}]}}
+    views = FakeJobsView(
+        {**row, **rules, "id": hourly.id},
+        {**row, "policies": {"notify": [{"channel": "on-call", "on": ["failed"]}]}, "id": quiet},
+    )
+    sender = RecordingSender()
+    n = notifier(ledger, clock, sender)
+    n.jobs = views
+    clock.at = last + timedelta(hours=1, minutes=4)  # within the grace: not yet
+    drain(n)
+    assert sender.sent == []
+    clock.at = last + timedelta(hours=1, minutes=6)
+    drain(n)
+    [sent] = sender.sent
+    assert sent.payload["event"] == "missed" and sent.payload["job_id"] == str(hourly.id)
+    assert sent.payload["scheduled_for"] == (last + timedelta(hours=1)).isoformat()
+    assert sent.payload["run_url"].endswith(f"/jobs/{hourly.id}")
+    clock.advance(120)
+    drain(n)
+    assert len(sender.sent) == 1  # the same slot is decided once
+
+
+def test_a_run_already_running_when_the_notifier_starts_is_still_watched(ledger, clock):
+    channel(ledger)
+    slow = ledger.register_job(
+        name="Slow",
+        job_type="command",
+        program=COMMAND,
+        actor="admin",
+        policies={"notify": [{"channel": "on-call", "on": ["long_running"]}],
+                  "long_running_seconds": 60},
+    )  # fmt: skip
+    run = ledger.request_run(slow.id, actor="admin")
+    ledger.start_run(run.id, worker="w1")
+    sender = RecordingSender()
+    # A restarted notifier: its position is past the run's start.
+    n = Notifier(
+        ledger,
+        clock,
+        MemoryPosition(ledger.recorder.max_notification_id() or 0),
+        {"webhook": sender},
+        NotifySettings(),
+        ThreadWakeup(),
+        running=FakeRunningRuns({"id": run.id, "job_id": slow.id}),
+    )
+    clock.at = ledger.get_run(run.id).started_at + timedelta(seconds=61)
+    drain(n)
+    assert [s.payload["event"] for s in sender.sent] == ["long_running"]
