@@ -45,6 +45,16 @@ class NotifySettings:
 class NotificationCommands(ChannelCommands):
     """Mixed into the application: notification decisions and delivery attempts."""
 
+    def job_alerts(self, job_id: UUID) -> JobAlerts | None:
+        """A job's alert state from two events (its first and its last), never the whole
+        stream: see `JobAlerts`."""
+        ident = job_alerts.job_alerts_id(job_id)
+        first = list(self.repository.event_store.get(ident, lte=1))
+        if not first:
+            return None
+        last = list(self.repository.event_store.get(ident, desc=True, limit=1))
+        return job_alerts.restore(first[0], last[0])
+
     def decide_notifications(
         self, run_id: UUID, outcome: str, *, now: datetime, settings: NotifySettings
     ) -> RunNotified | None:
@@ -71,9 +81,7 @@ class NotificationCommands(ChannelCommands):
         rules = events_by_channel(job.policies.get("notify") or [], settings.default_rules)
         if not rules:
             return None
-        alerts = self.aggregate_or_none(job_alerts.job_alerts_id(job.id))
-        if not isinstance(alerts, JobAlerts):
-            alerts = job_alerts.start(job.id)
+        alerts = self.job_alerts(job.id) or job_alerts.start(job.id)
         decision = alerts.decide(outcome, now, settings.window)
         if outcome != "long_running":
             duration = None
@@ -152,9 +160,7 @@ class NotificationCommands(ChannelCommands):
         targets = sorted(name for name, events in rules.items() if "missed" in events)
         if not targets:
             return None
-        alerts = self.aggregate_or_none(job_alerts.job_alerts_id(job.id))
-        if not isinstance(alerts, JobAlerts):
-            alerts = job_alerts.start(job.id)
+        alerts = self.job_alerts(job.id) or job_alerts.start(job.id)
         decision = alerts.decide("missed", now, settings.window)
         alerts.note(slot_run, "missed", now, alerted=bool(decision.events))
         deliveries: list[Delivery] = []
@@ -209,8 +215,8 @@ class NotificationCommands(ChannelCommands):
         own = job.policies.get("long_running_seconds")
         if own:
             return float(own)
-        alerts = self.aggregate_or_none(job_alerts.job_alerts_id(job_id))
-        median = alerts.median_duration() if isinstance(alerts, JobAlerts) else None
+        alerts = self.job_alerts(job_id)
+        median = alerts.median_duration() if alerts is not None else None
         return None if median is None else 3 * max(median, 1.0)
 
     def get_delivery(self, delivery_id: UUID) -> Delivery:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -43,7 +44,12 @@ class Decision:
 
 
 class JobAlerts(Aggregate):
-    """A job's failure streak and its last alerts."""
+    """A job's failure streak and its last alerts.
+
+    Each `Noted` event carries the whole state after it (a few fields), so loading needs
+    only the stream's first and last events (`restore`), however many outcomes a job that
+    fails every minute has noted: deciding never replays a long history.
+    """
 
     class Started(Aggregate.Created):
         job_id: UUID
@@ -53,10 +59,10 @@ class JobAlerts(Aggregate):
         outcome: str
         at: datetime
         alerted: bool
-        duration_seconds: float | None
+        state: dict[str, Any]
 
         def apply(self, alerts: JobAlerts) -> None:
-            alerts._note(self.outcome, self.at, self.alerted, self.duration_seconds)
+            alerts._set_state(self.state)
 
     def __init__(self, *, job_id: UUID) -> None:
         self.job_id = job_id
@@ -67,20 +73,48 @@ class JobAlerts(Aggregate):
         self.last_missed_alert_at: datetime | None = None
         self.durations: list[float] = []
 
-    def _note(self, outcome: str, at: datetime, alerted: bool, duration: float | None) -> None:
+    def _state(self) -> dict[str, Any]:
+        def text(moment: datetime | None) -> str | None:
+            return None if moment is None else moment.isoformat()
+
+        return {
+            "failing": self.failing,
+            "streak": self.streak,
+            "suppressed": self.suppressed,
+            "last_alert_at": text(self.last_alert_at),
+            "last_missed_alert_at": text(self.last_missed_alert_at),
+            "durations": list(self.durations),
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        def moment(text: object) -> datetime | None:
+            return datetime.fromisoformat(text) if isinstance(text, str) else None
+
+        self.failing = bool(state["failing"])
+        self.streak = int(state["streak"])
+        self.suppressed = int(state["suppressed"])
+        self.last_alert_at = moment(state["last_alert_at"])
+        self.last_missed_alert_at = moment(state["last_missed_alert_at"])
+        self.durations = [float(d) for d in state["durations"]]
+
+    def _next_state(
+        self, outcome: str, at: datetime, alerted: bool, duration: float | None
+    ) -> dict[str, Any]:
+        state = self._state()
         if outcome in FAILURES:
-            self.streak = self.streak + 1 if self.failing else 1
-            self.failing = True
+            state["streak"] = self.streak + 1 if self.failing else 1
+            state["failing"] = True
             if alerted:
-                self.last_alert_at, self.suppressed = at, 0
+                state["last_alert_at"], state["suppressed"] = at.isoformat(), 0
             else:
-                self.suppressed += 1
+                state["suppressed"] = self.suppressed + 1
         elif outcome == "succeeded":
-            self.failing, self.streak, self.suppressed = False, 0, 0
+            state.update(failing=False, streak=0, suppressed=0)
             if duration is not None:
-                self.durations = [*self.durations, duration][-RECENT_DURATIONS:]
+                state["durations"] = [*self.durations, duration][-RECENT_DURATIONS:]
         elif outcome == "missed" and alerted:
-            self.last_missed_alert_at = at
+            state["last_missed_alert_at"] = at.isoformat()
+        return state
 
     def decide(self, outcome: str, at: datetime, window: timedelta) -> Decision:
         """What this outcome notifies, given the streak so far (pure: records nothing)."""
@@ -117,7 +151,7 @@ class JobAlerts(Aggregate):
             outcome=outcome,
             at=at,
             alerted=alerted,
-            duration_seconds=duration_seconds,
+            state=self._next_state(outcome, at, alerted, duration_seconds),
         )
 
     def median_duration(self) -> float | None:
@@ -129,6 +163,17 @@ class JobAlerts(Aggregate):
         if len(ordered) % 2:
             return ordered[middle]
         return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def restore(first: Any, last: Any) -> JobAlerts:
+    """The alert state from its stream's first event (`Started`) and its last: the last
+    `Noted` holds the whole state, so the events between need not be read."""
+    alerts = first.mutate(None)
+    assert isinstance(alerts, JobAlerts)
+    if last.originator_version > first.originator_version:
+        alerts._version = last.originator_version - 1
+        last.mutate(alerts)
+    return alerts
 
 
 def start(job_id: UUID) -> JobAlerts:

@@ -402,3 +402,20 @@ def test_a_run_already_running_when_the_notifier_starts_is_still_watched(ledger,
     clock.at = ledger.get_run(run.id).started_at + timedelta(seconds=61)
     drain(n)
     assert [s.payload["event"] for s in sender.sent] == ["long_running"]
+
+
+def test_a_jobs_alert_state_loads_from_two_events_as_a_full_replay_would(ledger, clock):
+    channel(ledger)
+    job_id = job(ledger, [{"channel": "on-call", "on": ["failed", "recovered"]}])
+    n = notifier(ledger, clock, RecordingSender(), window=timedelta(minutes=5))
+    for outcome in ["failed"] * 7 + ["succeeded"] + ["failed"] * 3:
+        run_ending(ledger, job_id, outcome)
+        drain(n)
+        clock.advance(60)
+    from domain.job_alerts import job_alerts_id
+
+    replayed = ledger.repository.get(job_alerts_id(job_id))
+    restored = ledger.job_alerts(job_id)
+    assert restored is not None and restored.version == replayed.version == 12
+    assert restored._state() == replayed._state()
+    assert (restored.failing, restored.streak, restored.suppressed) == (True, 3, 2)
