@@ -255,3 +255,48 @@ class TestTwoNotifiersOnPostgreSQL(TwoNotifiers):
 
     def store(self, tmp_path: Path) -> StoreSettings:
         return parse_database_url(f"{self.url}?schema={self.schema}")
+
+
+@pytest.mark.parametrize("kind", ["slack", "teams"])
+def test_slack_and_teams_get_their_own_message_formats(system, kind):
+    app, clock = system.app, FakeClock()
+    with webhook_receiver() as receiver:
+        # The incoming-webhook URL carries a credential: given as a secret here.
+        app.create_channel(
+            name="chat", type=kind, config={}, secrets={"url": receiver.url}, actor="admin"
+        )
+        run_id = fail_a_run(app, failing_job(app, "chat"))
+        n = Notifier(
+            app, clock, MemoryPosition(), default_senders(), NotifySettings(), ThreadWakeup()
+        )
+        [delivery] = drain(n)
+        assert delivery.status == DELIVERED
+        [request] = receiver.wait_for(1)
+        assert request.headers["Idempotency-Key"] == str(delivery.id)
+        message = json.loads(request.body)
+        if kind == "slack":
+            assert message["text"].startswith("*JobLedger: job 'PSA sync' failed*")
+            assert f"/runs/{run_id}|Open the run>" in message["text"]
+        else:
+            assert message["@type"] == "MessageCard"
+            assert message["title"] == "JobLedger: job 'PSA sync' failed"
+            facts = {f["name"]: f["value"] for f in message["sections"][0]["facts"]}
+            assert facts["exit_code"] == "2" and facts["status"] == "failed"
+        assert receiver.url not in repr(app.get_delivery(delivery.id).summary())
+
+
+def test_a_receiver_refusing_with_a_4xx_is_not_retried(system):
+    app, clock = system.app, FakeClock()
+    with webhook_receiver(410) as receiver:
+        app.create_channel(
+            name="gone", type="webhook", config={"url": receiver.url}, secrets=None,
+            actor="admin",
+        )  # fmt: skip
+        fail_a_run(app, failing_job(app, "gone"))
+        n = Notifier(
+            app, clock, MemoryPosition(), default_senders(), NotifySettings(), ThreadWakeup()
+        )
+        [delivery] = drain(n)
+        assert delivery.status == "given_up" and delivery.last_status_code == 410
+        clock.advance(3600)
+        assert drain(n) == [] and len(receiver.received) == 1
