@@ -119,24 +119,51 @@ def test_the_run_page_follows_a_run_from_queued_to_running_to_its_end(
 def test_each_attempt_links_to_the_one_before_and_the_one_after(
     context: Any, server: Server
 ) -> None:
-    failing = {"argv": ["python3", "-c", "import sys; sys.exit(3)"]}
-    job = api_job(server, "Retry links", program=failing, max_retries=1, retry_backoff_seconds=0)
+    gate = Path(f"/tmp/jobledger-gate-{uuid4()}")
+    failing = {
+        "argv": [
+            "python3",
+            "-c",
+            "import json, os, sys, time\n"
+            "gate = json.loads(os.environ['JOBLEDGER_PARAMETERS'])['gate']\n"
+            "while not os.path.exists(gate): time.sleep(0.05)\n"
+            "sys.exit(3)\n",
+        ]
+    }
+    job = api_job(
+        server,
+        "Retry links",
+        program=failing,
+        max_retries=1,
+        retry_backoff_seconds=0,
+        parameters={"gate": str(gate)},
+    )
     first = run_now(server, job["id"])
-    failed = wait_for_run(server, first, lambda run: run["next_attempt"] is not None)
-    retry = failed["next_attempt"]
-    wait_for_run(server, retry, lambda run: run["status"] == "failed")
+    try:
+        wait_for_run(server, first, lambda run: run["status"] == "running")
+        page = context.new_page()
+        sign_in(page, server.admin_token)
+        page.goto(f"/runs/{first}")
+        attempt = page.locator('#run-facts [data-field="attempt"]')
+        expect(attempt).to_have_text("1 of 2")
+        page.evaluate("window.__notReloaded = true")
+        gate.touch()  # the first attempt fails; its retry is requested (and fails too)
+        expect(page.locator("#run-sentence")).to_have_text("This run failed with exit code 3.")
+        expect(attempt).to_have_text("1 of 2 · next attempt")  # added live
+        assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+        retry = wait_for_run(server, first, lambda run: run["next_attempt"])["next_attempt"]
+        wait_for_run(server, retry, lambda run: run["status"] == "failed")
 
-    page = context.new_page()
-    sign_in(page, server.admin_token)
-    page.goto(f"/runs/{first}")
-    attempt = page.locator('#run-facts [data-field="attempt"]')
-    expect(attempt).to_have_text("1 of 2 · next attempt")
-    expect(page.locator("#run-sentence")).to_have_text("This run failed with exit code 3.")
-    attempt.get_by_role("link", name="next attempt").click()
-    expect(page).to_have_url(re.compile(f"/runs/{retry}$"))
-    expect(attempt).to_have_text("2 of 2 · previous attempt")
-    attempt.get_by_role("link", name="previous attempt").click()
-    expect(page).to_have_url(re.compile(f"/runs/{first}$"))
+        attempt.get_by_role("link", name="next attempt").click()
+        expect(page).to_have_url(re.compile(f"/runs/{retry}$"))
+        expect(attempt).to_have_text("2 of 2 · previous attempt")
+        attempt.get_by_role("link", name="previous attempt").click()
+        expect(page).to_have_url(re.compile(f"/runs/{first}$"))
+        expect(attempt).to_have_text("1 of 2 · next attempt")  # served with the link
+    finally:
+        gate.touch()
+        wait_for_run(server, first, lambda run: run["status"] not in ("queued", "running"))
+        gate.unlink(missing_ok=True)
 
 
 def test_a_run_shows_its_parameters_with_the_overridden_ones_marked(

@@ -208,10 +208,17 @@
   // while the run is not over, read the run every second so every part of the page follows.
   function poll() {
     if (table.dataset.live !== "true") return;
+    // A retry is recorded with the failure it follows, but the view may show it a moment
+    // later: a run that may be retried is read a few more times for its next attempt.
+    const RETRIED = ["failed", "timed_out", "abandoned"];
+    let grace = 3;
     async function tick() {
       let run = null;
       try { run = await refreshRun(); } catch (error) { run = undefined; }
-      if (run === null || (run && finished(run))) return; // gone, signed out, or over
+      if (run === null) return; // gone, or signed out
+      if (run && finished(run)) {
+        if (run.next_attempt || RETRIED.indexOf(run.status) < 0 || grace-- <= 0) return;
+      }
       setTimeout(tick, POLL_MS);
     }
     setTimeout(tick, POLL_MS);
