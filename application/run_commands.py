@@ -118,6 +118,7 @@ class RunCommands(LedgerBase):
             scheduled_for=scheduled_for,
             attempt=attempt,
             retry_of=retry_of,
+            overrides=list(overrides),
         )
         try:
             self.save(run)
@@ -256,6 +257,7 @@ class RunCommands(LedgerBase):
             trigger="retry",
             requested_by="system:retry",
             parameters=run.parameters,
+            overrides=run.overrides,
             log_level=job.log_level,
             timeout_seconds=job.timeout_seconds,
             scheduled_for=policy.next_attempt_at(run.attempt, now),

@@ -6,6 +6,7 @@ recording the outcome of a run never replays thousands of log events.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -66,6 +67,10 @@ class Run(Aggregate):
         timeout_seconds: int | None
         attempt: int
         retry_of: UUID | None
+        # The parameter keys the requester overrode (run now); `parameters` already holds
+        # their values, merged over the job's. Last, with a default, so requests stored
+        # before it existed still decode (as none overridden).
+        overrides: tuple[str, ...] = ()
 
     class Started(Aggregate.Event):
         worker: str
@@ -164,6 +169,7 @@ class Run(Aggregate):
         timeout_seconds: int | None,
         attempt: int,
         retry_of: UUID | None,
+        overrides: Sequence[str] = (),
     ) -> None:
         self.job_id = job_id
         self.job_version = job_version
@@ -177,6 +183,7 @@ class Run(Aggregate):
         self.timeout_seconds = timeout_seconds
         self.attempt = attempt
         self.retry_of = retry_of
+        self.overrides = list(overrides)
         self.status = RunStatus.QUEUED
         self.worker: str | None = None
         self.started_at: datetime | None = None
@@ -261,8 +268,12 @@ def request(
     attempt: int = 1,
     retry_of: UUID | None = None,
     run_id: UUID | None = None,
+    overrides: Sequence[str] = (),
 ) -> Run:
-    """Create a run request. Scheduled runs take their name-based id from (job, fire time)."""
+    """Create a run request. Scheduled runs take their name-based id from (job, fire time).
+
+    `parameters` are the run's effective parameters (the job's with any overrides merged in;
+    never secrets); `overrides` names the keys that were overridden."""
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     if run_id is None:
@@ -287,4 +298,5 @@ def request(
         timeout_seconds=timeout_seconds,
         attempt=attempt,
         retry_of=retry_of,
+        overrides=tuple(sorted(overrides)),
     )

@@ -231,6 +231,18 @@ class Run(Response):
     version: int
     # Log entries below the job's threshold that the worker discarded (0 until the run ends).
     discarded_entries: int
+    parameters: JsonObject | None = Field(
+        description="the parameters the run was given: the job's, with run-now overrides "
+        "merged in (secrets are never among them); null for a run recorded by a version "
+        "before this field, until the read models are rebuilt"
+    )
+    overrides: list[str] = Field(description="the parameter keys overridden for this run")
+
+
+class RunDetail(Run):
+    next_attempt: UUID | None = Field(
+        description="the retry that followed this run, if any (its `retry_of` is this run)"
+    )
 
 
 class RunPage(Response):

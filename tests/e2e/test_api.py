@@ -494,6 +494,45 @@ class ApiContract:
         listed = api.viewer.get("/api/runs", params={"job_id": job["id"]}).json()["items"]
         assert [r["discarded_entries"] for r in listed] == [7]
 
+    def test_a_run_shows_its_effective_parameters_with_the_overridden_keys_never_secrets(
+        self, api: Api
+    ):
+        job = api.create_job(overridable_parameters=["batch"])  # with its secret API_KEY
+        plain = api.operator.post(f"/api/jobs/{job['id']}/runs").json()["run_id"]
+        overridden = api.operator.post(
+            f"/api/jobs/{job['id']}/runs", json={"parameters": {"batch": 1}}
+        ).json()["run_id"]
+        api.system.follower.wait_until(api.position(), timeout=10)
+        shown = api.viewer.get(f"/api/runs/{overridden}").json()
+        assert shown["parameters"] == {"tenant": "acme", "batch": 1}
+        assert shown["overrides"] == ["batch"]
+        assert "API_KEY" not in json.dumps(shown)  # secrets are not parameters
+        unchanged = api.viewer.get(f"/api/runs/{plain}").json()
+        assert unchanged["parameters"] == JOB["parameters"] and unchanged["overrides"] == []
+        listed = api.viewer.get("/api/runs", params={"job_id": job["id"]}).json()["items"]
+        assert [r["overrides"] for r in listed] == [["batch"], []]
+
+    def test_a_failed_attempt_links_to_its_retry_and_the_retry_keeps_its_parameters(self, api: Api):
+        from application.run_commands import Ending, RunEnding
+
+        job = api.create_job(
+            secrets={}, max_retries=2, retry_backoff_seconds=0, overridable_parameters=["batch"]
+        )
+        first = api.operator.post(
+            f"/api/jobs/{job['id']}/runs", json={"parameters": {"batch": 3}}
+        ).json()["run_id"]
+        app = api.system.app
+        run = app.start_run(UUID(first), worker="w1")
+        app.end_runs([RunEnding(run, Ending.FAILED, exit_code=1)], retry_now=datetime.now(UTC))
+        api.system.follower.wait_until(api.position(), timeout=10)
+        failed = api.viewer.get(f"/api/runs/{first}").json()
+        assert failed["status"] == "failed" and failed["next_attempt"] is not None
+        retry = api.viewer.get(f"/api/runs/{failed['next_attempt']}").json()
+        assert (retry["attempt"], retry["retry_of"], retry["trigger"]) == (2, first, "retry")
+        assert retry["parameters"] == {"tenant": "acme", "batch": 3}
+        assert retry["overrides"] == ["batch"]
+        assert retry["next_attempt"] is None
+
     def test_audit_trail_across_jobs_by_actor_and_time(self, api: Api):
         first = api.create_job(secrets={})
         start = datetime.now(UTC)

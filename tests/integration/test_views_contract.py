@@ -448,6 +448,67 @@ class ViewsContract:
     def drop_column(self, views: Views, table: str, column: str) -> None:
         raise NotImplementedError
 
+    def test_a_run_keeps_its_effective_parameters_and_which_keys_were_overridden(
+        self, views: Views
+    ) -> None:
+        job = new_job(parameters={"tenant": "acme", "batch": 50})
+        nested = {"tenant": "acme", "batch": 1, "filter": {"since": "2026-01-01", "ids": [1, 2]}}
+        overridden = new_run(job, parameters=nested, overrides=["filter", "batch"])
+        plain = new_run(job, parameters={"tenant": "acme", "batch": 50})
+        views.feed(job, overridden, plain)
+        overridden.start("w-1")  # later events patch other columns, never these
+        overridden.succeed()
+        views.feed(overridden)
+        got = views.runs.view.get_run(overridden.id)
+        assert got is not None
+        assert (got["parameters"], got["overrides"]) == (nested, ["batch", "filter"])
+        listed = {
+            r["id"]: (r["parameters"], r["overrides"]) for r in views.runs.view.list_runs()[0]
+        }
+        assert listed[plain.id] == ({"tenant": "acme", "batch": 50}, [])
+
+    def test_a_run_names_the_retry_that_followed_it(self, views: Views) -> None:
+        job = new_job()
+        first, unrelated = new_run(job), new_run(job)
+        views.feed(job, first, unrelated)
+        assert views.runs.view.next_attempt(first.id) is None
+        first.start("w-1")
+        first.fail(1, "boom")
+        second = new_run(
+            job,
+            trigger="retry",
+            attempt=2,
+            retry_of=first.id,
+            run_id=runs.retry_run_id(first.id, 2),
+        )
+        views.feed(first, second)
+        third = new_run(job, trigger="retry", attempt=3, retry_of=second.id)
+        views.feed(third)
+        got = views.runs.view.next_attempt(first.id)
+        assert got is not None and (got["id"], got["attempt"]) == (second.id, 2)
+        got = views.runs.view.next_attempt(second.id)
+        assert got is not None and got["id"] == third.id
+        assert views.runs.view.next_attempt(third.id) is None
+        assert views.runs.view.next_attempt(unrelated.id) is None
+
+    def test_a_runs_table_made_before_parameters_were_kept_gets_the_columns(
+        self, views: Views
+    ) -> None:
+        job = new_job()
+        old = new_run(job, parameters={"a": 1})
+        views.feed(job, old)
+        self.drop_parameter_columns(views)
+        views.runs.view.create_table()  # what every start does
+        got = views.runs.view.get_run(old.id)
+        assert got is not None and (got["parameters"], got["overrides"]) == (None, [])
+        new = new_run(job, parameters={"a": 2}, overrides=["a"])
+        views.feed(new)
+        got = views.runs.view.get_run(new.id)
+        assert got is not None and (got["parameters"], got["overrides"]) == ({"a": 2}, ["a"])
+
+    def drop_parameter_columns(self, views: Views) -> None:
+        raise NotImplementedError
+
     # --- logs ---------------------------------------------------------------------------
 
     def test_logs_min_level_and_after_pagination(self, views: Views) -> None:
@@ -668,6 +729,12 @@ class TestSQLiteViews(ViewsContract):
         with views.runs.view.datastore.transaction(commit=True) as cursor:
             cursor.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
+    def drop_parameter_columns(self, views: Views) -> None:
+        with views.runs.view.datastore.transaction(commit=True) as cursor:
+            cursor.execute("DROP INDEX view_runs_retry_of_idx")
+            cursor.execute("ALTER TABLE view_runs DROP COLUMN parameters")
+            cursor.execute("ALTER TABLE view_runs DROP COLUMN overrides")
+
 
 @pytest.mark.postgres
 class TestPostgresViews(ViewsContract):
@@ -708,3 +775,10 @@ class TestPostgresViews(ViewsContract):
         view = views.runs.view
         with view.datastore.transaction(commit=True) as cursor:
             cursor.execute(view.compose(f"ALTER TABLE {{s}}.{table} DROP COLUMN {column}"))
+
+    def drop_parameter_columns(self, views: Views) -> None:
+        view = views.runs.view
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(view.compose("DROP INDEX {s}.view_runs_retry_of_idx"))
+            for column in ("parameters", "overrides"):
+                cursor.execute(view.compose(f"ALTER TABLE {{s}}.view_runs DROP COLUMN {column}"))
