@@ -226,6 +226,14 @@ class Run(Response):
     version: int
     # Log entries below the job's threshold that the worker discarded (0 until the run ends).
     discarded_entries: int
+    waiting_reason: Annotated[
+        str | None,
+        Field(
+            description="shown on one run: why it is still queued when no live worker can "
+            "run its job type (it fails with this reason after the job's timeout, else after "
+            "JOBLEDGER_UNRUNNABLE_WAIT_SECONDS)"
+        ),
+    ] = None
 
 
 class RunPage(Response):
@@ -249,6 +257,13 @@ class JobType(Response):
     name: str
     description: str
     program_schema: JsonObject
+    available: Annotated[
+        bool, Field(description="whether a live worker can run jobs of this type now")
+    ]
+    reason: Annotated[
+        str | None,
+        Field(description="why not, when no live worker can (e.g. pwsh 7.4+ missing)"),
+    ] = None
 
 
 class JobTypes(Response):

@@ -19,6 +19,7 @@ from interfaces.http.routes.common import Cursor, Limit
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
+
 RunId = Annotated[UUID, Path(description="the run's id")]
 
 
@@ -54,7 +55,7 @@ def get_run(system: SystemDep, run_id: RunId, _principal: Viewer) -> Response:
     run = system.runs.get_run(run_id)
     if run is None:
         raise NotFound("run", run_id)
-    return OrjsonResponse(run)
+    return OrjsonResponse({**run, "waiting_reason": system.waiting_reason(run)})
 
 
 @router.post(
