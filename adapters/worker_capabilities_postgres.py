@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
@@ -29,6 +30,7 @@ class PostgresWorkerCapabilities:
     """engine.ports.WorkerCapabilities in `<schema>.jobledger_worker_capabilities`."""
 
     def __init__(self, conninfo: str, schema: str = "public") -> None:
+        self._conninfo = conninfo
         self._schema = schema
         self._names = {
             "caps": sql.Identifier(schema, TABLE),
@@ -55,7 +57,9 @@ class PostgresWorkerCapabilities:
         return sql.SQL(text).format(**self._names)
 
     def create_table(self) -> None:
-        with self._pool.connection() as conn, conn.transaction():
+        # A connection of its own, closed at once: every process creates the table at start,
+        # and most (schedulers, projections) never use the pool after it.
+        with psycopg.connect(self._conninfo, autocommit=True) as conn, conn.transaction():
             conn.execute(setup_lock(self._schema))  # see adapters.postgres_setup
             # `live` joins the leases, which may not exist yet if no worker ever started.
             conn.execute(create_leases_table(self._schema))

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.job_types import EntryPointJobTypeCatalog
 from application.ports import ThreadWakeup
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from engine.capabilities import NO_WORKER, summarize
 from engine.ports import Capability
 from engine.worker import Worker
@@ -273,3 +273,11 @@ def test_the_wait_setting_defaults_to_an_hour_and_refuses_bad_values_naming_it(t
         with pytest.raises(InvalidInput) as refused:
             Settings.from_env({**base, "JOBLEDGER_UNRUNNABLE_WAIT_SECONDS": bad})
         assert refused.value.field == "JOBLEDGER_UNRUNNABLE_WAIT_SECONDS"
+
+
+def test_only_a_queued_run_can_be_given_up(app):
+    run = app.request_run(job(app).id, actor="bob")
+    app.start_run(run.id, worker="w1")
+    with pytest.raises(Conflict):
+        app.give_up_run(run.id, reason="no worker can run command jobs")
+    assert app.get_run(run.id).status == "running"
