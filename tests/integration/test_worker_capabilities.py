@@ -176,6 +176,29 @@ def test_a_run_no_worker_can_run_waits_with_its_reason_then_runs_on_a_capable_wo
     assert finished["waiting_reason"] is None
 
 
+def test_a_powershell_run_on_a_machine_without_pwsh_stays_queued_with_the_reason(
+    served: Served, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-pwsh-here"))  # as on a machine without it
+    monkeypatch.delenv("JOBLEDGER_PWSH", raising=False)
+    app = served.system.app
+    job = app.register_job(
+        name="ps", job_type="powershell", program={"script": "Write-Host hi"}, actor="alice"
+    )
+    unable = served.worker(concurrency=1)
+    run = app.request_run(job.id, actor="bob")
+    wait_for(lambda: run.id in unable.worker.board.runs, 10, "the worker to see the run")
+    assert unable.worker.dispatch(datetime.now(UTC)) == 0
+    reason = (
+        "no worker can run powershell jobs: pwsh not found on PATH; "
+        "install PowerShell 7.4 or later, or set JOBLEDGER_PWSH to its path"
+    )
+    assert served.job_type("powershell")["reason"] == reason
+    shown = wait_for(lambda: served.run(run.id), 10, "the run in the view")
+    assert shown["status"] == "queued" and shown["waiting_reason"] == reason
+    assert app.get_run(run.id).status == "queued"
+
+
 def test_a_run_no_worker_can_run_fails_with_the_reason_after_the_wait(served: Served) -> None:
     app = served.system.app
     job = register(served.system)
