@@ -13,6 +13,7 @@ records what it can run (engine.capabilities).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,8 @@ from engine.ports import WorkerCapabilities
 from engine.worker import Worker
 from jobtypes import Availability, Executor
 from projections.runs import RunsView
+
+logger = logging.getLogger("jobledger.worker")
 
 DEFAULT_CONCURRENCY = 4
 # On SIGTERM, how long running runs may go on before they are stopped and recorded abandoned.
@@ -132,6 +135,10 @@ def start_worker(
             leases.release()
         records.close()
         raise
+    for name, found in sorted(capabilities.items()):
+        if not found.available:
+            # Said once at start, where an operator looks: its runs wait for another worker.
+            logger.warning("worker %s will not run %s jobs: %s", worker.id, name, found.reason)
     return WorkerHandle(worker=worker, _wakeup=wakeup, _records=records)
 
 

@@ -8,6 +8,7 @@ would offer it) whose requirement, a file, the test satisfies when it chooses.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -177,7 +178,10 @@ def test_a_run_no_worker_can_run_waits_with_its_reason_then_runs_on_a_capable_wo
 
 
 def test_a_powershell_run_on_a_machine_without_pwsh_stays_queued_with_the_reason(
-    served: Served, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    served: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "no-pwsh-here"))  # as on a machine without it
     monkeypatch.delenv("JOBLEDGER_PWSH", raising=False)
@@ -185,14 +189,14 @@ def test_a_powershell_run_on_a_machine_without_pwsh_stays_queued_with_the_reason
     job = app.register_job(
         name="ps", job_type="powershell", program={"script": "Write-Host hi"}, actor="alice"
     )
-    unable = served.worker(concurrency=1)
+    with caplog.at_level(logging.WARNING, logger="jobledger.worker"):
+        unable = served.worker(concurrency=1)
     run = app.request_run(job.id, actor="bob")
     wait_for(lambda: run.id in unable.worker.board.runs, 10, "the worker to see the run")
     assert unable.worker.dispatch(datetime.now(UTC)) == 0
-    reason = (
-        "no worker can run powershell jobs: pwsh not found on PATH; "
-        "install PowerShell 7.4 or later, or set JOBLEDGER_PWSH to its path"
-    )
+    missing = "pwsh not found on PATH; install PowerShell 7.4 or later, or set JOBLEDGER_PWSH"
+    reason = f"no worker can run powershell jobs: {missing} to its path"
+    assert f"worker {unable.worker_id} will not run powershell jobs: {missing}" in caplog.text
     assert served.job_type("powershell")["reason"] == reason
     shown = wait_for(lambda: served.run(run.id), 10, "the run in the view")
     assert shown["status"] == "queued" and shown["waiting_reason"] == reason
