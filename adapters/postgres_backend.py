@@ -23,6 +23,7 @@ from adapters.postgres_views import (
 )
 from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint
 from adapters.token_store_postgres import PostgresTokenStore
+from adapters.worker_capabilities_postgres import PostgresWorkerCapabilities
 from adapters.worker_leases import PostgresWorkerLeases
 from application.ports import TokenStore, Wakeup
 from projections.read_models import ReadModels
@@ -126,3 +127,12 @@ class PostgresBackend:
         leases = PostgresWorkerLeases(self.conninfo, self.store.schema, lease=lease, grace=grace)
         leases.create_table()
         return leases
+
+    def worker_capabilities(self) -> PostgresWorkerCapabilities:
+        records = PostgresWorkerCapabilities(self.conninfo, self.store.schema)
+        try:
+            records.create_table()
+        except BaseException:
+            records.close()  # its pool may hold a connection
+            raise
+        return records

@@ -16,6 +16,7 @@ from adapters.file_modes import private_directory, private_sqlite_file
 from adapters.scheduler_checkpoint import SQLiteSchedulerCheckpoint
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
 from adapters.token_store_sqlite import SQLiteTokenStore
+from adapters.worker_capabilities_sqlite import SQLiteWorkerCapabilities
 from application.ports import ThreadWakeup, TokenStore, Wakeup
 from projections.read_models import ReadModels
 
@@ -99,3 +100,6 @@ class SQLiteBackend:
     def worker_leases(self, *, lease: timedelta, grace: timedelta) -> None:
         # One process: no other worker to prove alive to.
         return None
+
+    def worker_capabilities(self) -> SQLiteWorkerCapabilities:
+        return SQLiteWorkerCapabilities(self.path)

@@ -242,6 +242,11 @@ class Run(Aggregate):
             discarded_entries=discarded_entries,
         )
 
+    def give_up(self, reason: str) -> None:
+        """Fail a run that never started: no live worker could run its job type in time."""
+        self._require(RunStatus.QUEUED, action="give up on it")
+        self.trigger_event(self.Failed, exit_code=None, error=_clip(reason))
+
     def skip(self, reason: str) -> None:
         self._require(RunStatus.QUEUED, action="skip it")
         self.trigger_event(self.Skipped, reason=reason)

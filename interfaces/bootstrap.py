@@ -23,6 +23,8 @@ from adapters.store_backend import StoreBackend, backend_for
 from application.app import JobLedger
 from application.outage import LoopState, Outage
 from application.ports import TokenStore
+from engine.capabilities import TypeAvailability, summarize
+from engine.ports import WorkerCapabilities
 from interfaces.settings import Settings
 from projections.audit import AuditView
 from projections.base import BatchProjection
@@ -48,6 +50,8 @@ class System:
     audit: AuditView
     projections: list[BatchProjection[Any]]
     follower: EventFollower
+    # Which job types the live workers can run (they record it; the API reads it).
+    capabilities: WorkerCapabilities
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _loops: list[Callable[[], Iterable[LoopState]]] = field(default_factory=list)
@@ -85,6 +89,22 @@ class System:
         """The state of every loop running in this process."""
         return [state for source in self._loops for state in source()]
 
+    def job_type_availability(
+        self, names: Iterable[str] | None = None
+    ) -> dict[str, TypeAvailability]:
+        """Whether any live worker can run each job type (default: every installed one),
+        and if none can, why, from what the workers recorded at their start."""
+        wanted = self.app.job_types.names() if names is None else names
+        return summarize(wanted, self.capabilities.live())
+
+    def waiting_reason(self, run: dict[str, Any]) -> str | None:
+        """Why a queued run (a runs-view row) waits, when no live worker can run its job
+        type; else None."""
+        if run["status"] != "queued":
+            return None
+        found = self.job_type_availability([run["job_type"]])[run["job_type"]]
+        return None if found.available else found.reason
+
     def catch_up(self) -> int:
         """Bring every view up to date now, in this thread."""
         return self.follower.catch_up()
@@ -116,6 +136,7 @@ class System:
         if close_wakeup is not None:
             close_wakeup()
         self.keys.close()
+        self.capabilities.close()
         self.app.close()
 
 
@@ -147,7 +168,14 @@ def build(settings: Settings, *, announce: Callable[[str], None] | None = None) 
         audit=views.audit,
         projections=projections,
         follower=follower,
+        capabilities=backend.worker_capabilities(),
     )
+
+
+def job_type_catalog() -> EntryPointJobTypeCatalog:
+    """The installed job types (built-ins and plugins), for a command that needs no store
+    (`jobledger worker --check`)."""
+    return EntryPointJobTypeCatalog()
 
 
 def build_token_store(settings: Settings, *, cache_seconds: float = 0.0) -> TokenStore:

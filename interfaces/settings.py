@@ -12,6 +12,9 @@ from domain.errors import InvalidInput
 
 # A run's log keeps at most this many megabytes of messages; past it entries are counted.
 DEFAULT_RUN_LOG_LIMIT_MB = 100.0
+# How long a run of a type no live worker can run waits queued, if its job has no timeout.
+DEFAULT_UNRUNNABLE_WAIT_SECONDS = 3600.0
+UNRUNNABLE_WAIT_ENV = "JOBLEDGER_UNRUNNABLE_WAIT_SECONDS"
 
 
 @dataclass(frozen=True, repr=False)
@@ -22,6 +25,7 @@ class Settings:
     data_dir: Path
     master_key: str | None  # the key itself (base64) or the path of a key file
     run_log_limit_mb: float = DEFAULT_RUN_LOG_LIMIT_MB
+    unrunnable_wait_seconds: float = DEFAULT_UNRUNNABLE_WAIT_SECONDS
 
     @property
     def run_log_limit_chars(self) -> int:
@@ -41,6 +45,7 @@ class Settings:
             data_dir=data_dir,
             master_key=env.get("JOBLEDGER_MASTER_KEY"),
             run_log_limit_mb=_megabytes(env.get("JOBLEDGER_RUN_LOG_LIMIT_MB")),
+            unrunnable_wait_seconds=_wait_seconds(env.get(UNRUNNABLE_WAIT_ENV)),
         )
 
 
@@ -53,6 +58,18 @@ def _megabytes(value: str | None) -> float:
         number = 0.0
     if not number > 0:  # also refuses "nan"
         raise InvalidInput("JOBLEDGER_RUN_LOG_LIMIT_MB", f"{value!r} is not a size above 0 MB")
+    return number
+
+
+def _wait_seconds(value: str | None) -> float:
+    if not value:
+        return DEFAULT_UNRUNNABLE_WAIT_SECONDS
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0 or number == float("inf"):  # also refuses "nan"
+        raise InvalidInput(UNRUNNABLE_WAIT_ENV, f"{value!r} is not a number of seconds above 0")
     return number
 
 

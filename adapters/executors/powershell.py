@@ -18,8 +18,9 @@ from adapters.executors.environment import child_environment
 from adapters.executors.lines import parse_records
 from adapters.executors.powershell_wrapper import BOOTSTRAP, wrapper
 from adapters.executors.process import ProcessRunner, ProcessSpec
+from adapters.executors.pwsh_probe import probe_pwsh, pwsh_executable
 from domain.log_level import LogLevel
-from jobtypes import Execution, LogSink, Outcome, StopSignal
+from jobtypes import Availability, Execution, LogSink, Outcome, StopSignal
 
 PROGRAM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -83,7 +84,11 @@ class PowerShellJobType:
     program_schema = PROGRAM_SCHEMA
 
     def executor(self) -> PowerShellExecutor:
-        return PowerShellExecutor()
+        return PowerShellExecutor(executable=pwsh_executable())
+
+    def check(self) -> Availability:
+        """pwsh 7.4+ on PATH or at JOBLEDGER_PWSH (jobtypes.ChecksRequirements)."""
+        return probe_pwsh()
 
 
 POWERSHELL = PowerShellJobType()

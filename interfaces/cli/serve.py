@@ -65,6 +65,7 @@ def serve(args: argparse.Namespace) -> int:
                 runs_view=system.runs,
                 concurrency=args.concurrency,
                 log_batch={"max_log_chars": system.settings.run_log_limit_chars},
+                unrunnable_wait_seconds=system.settings.unrunnable_wait_seconds,
             )
             stack.append(worker)
             system.report_loop(worker.worker.health)

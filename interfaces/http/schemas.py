@@ -243,6 +243,14 @@ class RunDetail(Run):
     next_attempt: UUID | None = Field(
         description="the retry that followed this run, if any (its `retry_of` is this run)"
     )
+    waiting_reason: Annotated[
+        str | None,
+        Field(
+            description="shown on one run: why it is still queued when no live worker can "
+            "run its job type (it fails with this reason after the job's timeout, else after "
+            "JOBLEDGER_UNRUNNABLE_WAIT_SECONDS)"
+        ),
+    ] = None
 
 
 class RunPage(Response):
@@ -266,6 +274,13 @@ class JobType(Response):
     name: str
     description: str
     program_schema: JsonObject
+    available: Annotated[
+        bool, Field(description="whether a live worker can run jobs of this type now")
+    ]
+    reason: Annotated[
+        str | None,
+        Field(description="why not, when no live worker can (e.g. pwsh 7.4+ missing)"),
+    ] = None
 
 
 class JobTypes(Response):

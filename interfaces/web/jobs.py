@@ -88,10 +88,19 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     current = now(request)
     for job in jobs:
         job["next_run"] = next_run(job, current)
+    types = system(request).job_type_availability({job["job_type"] for job in jobs})
+    # Job type -> why no live worker can run it, for a warning beside each such job.
+    unrunnable = {name: found.reason for name, found in types.items() if not found.available}
     return render(
         request,
         "jobs.html",
-        {"jobs": jobs, "next_cursor": next_cursor, "name": name, "paged": cursor is not None},
+        {
+            "jobs": jobs,
+            "next_cursor": next_cursor,
+            "name": name,
+            "paged": cursor is not None,
+            "unrunnable": unrunnable,
+        },
     )
 
 
@@ -201,6 +210,7 @@ def job_page(
 ) -> Response:
     raw = raw or job_raw(job)
     runs, _ = system(request).runs.list_runs(job_id=job["id"], limit=10)
+    found = system(request).job_type_availability([job["job_type"]])[job["job_type"]]
     return render(
         request,
         "job.html",
@@ -218,6 +228,7 @@ def job_page(
             # again cannot overwrite the other change unseen: reloading takes the new one.
             "form_version": form_version or job["version"],
             "runs": runs,
+            "unrunnable": None if found.available else found.reason,
             "preview": preview(raw["cron"], raw["timezone"], now(request)),
             **choices(),
         },

@@ -138,6 +138,7 @@ def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Re
         "run.html",
         {
             "run": run,
+            "waiting_reason": system(request).waiting_reason(run),
             "entries": entries,
             "next_after": next_after,
             "after": after,

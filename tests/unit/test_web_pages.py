@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.master_key import MasterKey
 from domain.errors import Conflict, NameTaken
+from engine.capabilities import summarize
 from interfaces.http.problems import install as install_problems
 from interfaces.web import mount
 from interfaces.web.consistency import read_after_write
@@ -68,6 +69,9 @@ def fake_system(views: Any) -> SimpleNamespace:
         logs=views,
         audit=views,
         app=ClashingLedger(),
+        # No worker has recorded what it can run; the fakes' runs have ended, so none waits.
+        job_type_availability=lambda names=(): summarize(names, []),
+        waiting_reason=lambda _run: None,
     )
 
 

@@ -19,6 +19,7 @@ from interfaces.http.routes.common import Cursor, Limit
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
+
 RunId = Annotated[UUID, Path(description="the run's id")]
 
 
@@ -61,7 +62,13 @@ def get_run(system: SystemDep, run_id: RunId, _principal: Viewer) -> Response:
     if run is None:
         raise NotFound("run", run_id)
     following = system.runs.next_attempt(run_id)
-    return OrjsonResponse({**run, "next_attempt": following["id"] if following else None})
+    return OrjsonResponse(
+        {
+            **run,
+            "next_attempt": following["id"] if following else None,
+            "waiting_reason": system.waiting_reason(run),
+        }
+    )
 
 
 @router.post(
