@@ -23,6 +23,7 @@ from interfaces.web.forms import (
     NEW_SECRET_ROWS,
     Errors,
     JobForm,
+    check_the_rest,
     command_kwargs,
     job_raw,
     json_object_field,
@@ -152,6 +153,8 @@ async def create_job(request: Request, checked: tuple[Principal, Any] = AdminFor
     principal, form = checked
     parsed = parse_job_form(form, new=True)
     if parsed.errors:
+        app = system(request).app
+        await run_in_threadpool(check_the_rest, app, parsed, parsed.raw["job_type"], new=True)
         return _new_page(request, parsed.raw, parsed.errors, 422)
     try:
         job = await run_in_threadpool(
@@ -248,6 +251,7 @@ def _save_job(
 ) -> Response:
     if parsed.errors:
         job = load_job(request, job_id)
+        check_the_rest(system(request).app, parsed, job["job_type"], new=False)
         return job_page(request, job, raw=_with_type(parsed, job), errors=parsed.errors, status=422)
     changes = {key: value for key, value in parsed.config.items() if key != "job_type"}
     try:
