@@ -15,7 +15,7 @@ from domain.access import Principal
 from domain.errors import Conflict, InvalidInput, NameTaken, NotFound
 from domain.job_policies import DEFAULT_POLICIES
 from domain.log_level import LogLevel
-from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
+from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES, SECRET_NAME, SECRET_NAME_RULE
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
 from interfaces.web.common import next_run, now, parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
@@ -67,6 +67,9 @@ def choices() -> dict[str, Any]:
         "log_levels": [level.name for level in LogLevel],
         "overlap_policies": OVERLAP_POLICIES,
         "misfire_policies": MISFIRE_POLICIES,
+        # The secret-name inputs check the rule the server enforces, and say it in words.
+        "secret_name_pattern": SECRET_NAME.pattern,
+        "secret_name_rule": SECRET_NAME_RULE[:1].upper() + SECRET_NAME_RULE[1:] + ".",
     }
 
 

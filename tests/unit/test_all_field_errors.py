@@ -298,7 +298,7 @@ def test_the_job_page_marks_every_bad_field_of_a_change_at_once(ledger, api: Fas
 
 
 def test_a_json_editor_error_says_which_field_where_and_what() -> None:
-    parsed = parse_job_form(_form(parameters='{\n  "a": 1,\n    }'), new=True)
+    parsed = parse_job_form(_form(parameters='{\n  "a": 1,\n    b: 2\n}'), new=True)
     assert parsed.errors.by_field["parameters"] == (
         "parameters: not valid JSON at line 3, column 5: expected a property name in double quotes"
     )
