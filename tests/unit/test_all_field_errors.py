@@ -322,3 +322,31 @@ def test_json_syntax_errors_say_where_in_words(text: str, where: str) -> None:
         parse_json(text, "parameters")
     assert raised.value.field == "parameters"
     assert raised.value.message.startswith("not valid JSON at " + where)
+
+
+def test_the_schedule_preview_names_both_a_bad_expression_and_a_bad_zone(
+    client: TestClient,
+) -> None:
+    body = {"cron": "61 * * * *", "timezone": "Mars/Olympus_Mons"}
+    response = client.post("/api/schedules/preview", json=body, headers=ADMIN)
+    assert list(_problem_fields(response)) == ["cron", "timezone"]
+
+
+def test_the_command_line_prints_every_field_at_fault(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from interfaces.cli import main as cli
+
+    def refuse(_args: argparse.Namespace) -> int:
+        raise InvalidInput.of([FieldError("schedule.cron", "is bad"), FieldError("name", "too")])
+
+    refusing = argparse.ArgumentParser()
+    refusing.set_defaults(handler=refuse)
+    monkeypatch.setattr(cli, "parser", lambda: refusing)
+    assert cli.main([]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err.splitlines() == [
+        "jobledger: invalid schedule.cron: is bad",
+        "jobledger: invalid name: too",
+    ]

@@ -159,10 +159,10 @@
       const body = await response.json().catch(function () { return {}; });
       if (ticket !== latest) return; // a newer keystroke's answer wins
       if (!response.ok) {
-        const message = body.errors && body.errors.length
-          ? body.errors[0].field + ": " + body.errors[0].message
-          : (body.detail || "This schedule is not valid.");
-        show([element("p", "field-error", message)]);
+        const messages = body.errors && body.errors.length
+          ? body.errors.map(function (e) { return e.field + ": " + e.message; })
+          : [body.detail || "This schedule is not valid."];
+        show(messages.map(function (message) { return element("p", "field-error", message); }));
         return;
       }
       const list = element("ol", "fire-times");
