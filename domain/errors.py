@@ -75,9 +75,6 @@ class FieldErrors:
                 self.errors.append(error)
                 seen.add(error.field)
 
-    def has(self, field: str) -> bool:
-        return any(e.field == field or e.field.startswith(field + ".") for e in self.errors)
-
     def raise_any(self) -> None:
         """Raise one InvalidInput listing every error kept, if any."""
         if self.errors:
