@@ -33,7 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args) or EXIT_OK
     except InvalidInput as error:
-        print(f"jobledger: invalid {error.field}: {error.message}", file=sys.stderr)
+        for each in error.errors:  # every field at fault, one line each
+            print(f"jobledger: invalid {each.field}: {each.message}", file=sys.stderr)
         return EXIT_USAGE
     except (NotFound, Conflict) as error:
         print(f"jobledger: {error}", file=sys.stderr)

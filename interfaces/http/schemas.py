@@ -320,12 +320,16 @@ class Health(Response):
 
 
 class ProblemError(Response):
+    """One field at fault: `detail` says what is wrong; `message` is the same text."""
+
     field: str
+    detail: str
     message: str
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details; `field` names the input at fault."""
+    """RFC 9457 problem details; `field` names the (first) input at fault, and `errors`
+    lists every one, each with its own `field` and `detail`."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -15,7 +15,7 @@ from domain.access import Principal
 from domain.errors import Conflict, InvalidInput, NameTaken, NotFound
 from domain.job_policies import DEFAULT_POLICIES
 from domain.log_level import LogLevel
-from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
+from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES, SECRET_NAME, SECRET_NAME_RULE
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
 from interfaces.web.common import next_run, now, parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
@@ -23,6 +23,7 @@ from interfaces.web.forms import (
     NEW_SECRET_ROWS,
     Errors,
     JobForm,
+    check_the_rest,
     command_kwargs,
     job_raw,
     json_object_field,
@@ -66,6 +67,9 @@ def choices() -> dict[str, Any]:
         "log_levels": [level.name for level in LogLevel],
         "overlap_policies": OVERLAP_POLICIES,
         "misfire_policies": MISFIRE_POLICIES,
+        # The secret-name inputs check the rule the server enforces, and say it in words.
+        "secret_name_pattern": SECRET_NAME.pattern,
+        "secret_name_rule": SECRET_NAME_RULE[:1].upper() + SECRET_NAME_RULE[1:] + ".",
     }
 
 
@@ -161,6 +165,8 @@ async def create_job(request: Request, checked: tuple[Principal, Any] = AdminFor
     principal, form = checked
     parsed = parse_job_form(form, new=True)
     if parsed.errors:
+        app = system(request).app
+        await run_in_threadpool(check_the_rest, app, parsed, parsed.raw["job_type"], new=True)
         return _new_page(request, parsed.raw, parsed.errors, 422)
     try:
         job = await run_in_threadpool(
@@ -259,6 +265,7 @@ def _save_job(
 ) -> Response:
     if parsed.errors:
         job = load_job(request, job_id)
+        check_the_rest(system(request).app, parsed, job["job_type"], new=False)
         return job_page(request, job, raw=_with_type(parsed, job), errors=parsed.errors, status=422)
     changes = {key: value for key, value in parsed.config.items() if key != "job_type"}
     try:

@@ -35,7 +35,7 @@ def preview(cron: str, timezone: str, now: datetime, count: int = 10) -> Preview
     try:
         schedule = CronSchedule.parse(cron.strip(), timezone.strip() or "UTC")
     except InvalidInput as error:
-        return Preview("", [], f"{error.field}: {error.message}")
+        return Preview("", [], str(error))  # each field at fault: "schedule.cron: ...; ..."
     except ValueError as error:
         return Preview("", [], str(error))
     shown = preview_schedule(schedule, now, count)

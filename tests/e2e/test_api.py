@@ -306,6 +306,31 @@ class ApiContract:
         assert api.position() == before
         assert api.viewer.get("/api/jobs").json()["items"] == []
 
+    def test_every_bad_field_is_named_in_one_422_and_nothing_is_written(self, api: Api):
+        job = api.create_job(secrets={})
+        before = api.position()
+        four_bad = {
+            "schedule": {"cron": "61 * * * *", "timezone": "Mars/Base"},
+            "program": {"argv": []},
+        }
+        four = {"schedule.cron", "schedule.timezone", "parameters", "program.argv"}
+        # Parameters the request schema refuses (not an object) and ones the application
+        # refuses (too large): either way, one answer names all four fields.
+        for parameters in ([1, 2], {"blob": "x" * 70_000}):
+            body = {**four_bad, "parameters": parameters}
+            for response in (
+                api.admin.post("/api/jobs", json={**JOB, **body}),
+                api.admin.patch(f"/api/jobs/{job['id']}", json={**body, "name": "Renamed"}),
+            ):
+                assert response.status_code == 422, response.text
+                assert response.headers["content-type"] == "application/problem+json"
+                problem = response.json()
+                assert {e["field"] for e in problem["errors"]} == four, problem
+                assert all(e["detail"] for e in problem["errors"])
+                assert problem["detail"].startswith("4 fields are invalid")
+        assert api.position() == before
+        assert api.viewer.get(f"/api/jobs/{job['id']}").json()["name"] == JOB["name"]
+
     def test_a_taken_name_is_a_409_naming_name_and_writes_nothing(self, api: Api):
         job = api.create_job(secrets={})
         other = api.create_job(name="Other", secrets={})
