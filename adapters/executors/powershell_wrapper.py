@@ -92,6 +92,18 @@ function __jobledgerErrorText($Record) {
     }
     $message
 }
+function __jobledgerLines($Lines) {
+    foreach ($text in $Lines) {
+        if ([string]::IsNullOrWhiteSpace($text)) { continue }
+        __jobledgerWrite 'Info' $text.TrimEnd()
+    }
+}
+function __jobledgerHostLine([System.Text.StringBuilder] $Pieces) {
+    if ($Pieces.Length -gt 0) {
+        __jobledgerWrite 'Info' $Pieces.ToString()
+        [void]$Pieces.Clear()
+    }
+}
 function __jobledgerEmit {
     [CmdletBinding()]
     param([Parameter(ValueFromPipeline = $true)] $Record)
@@ -100,18 +112,6 @@ function __jobledgerEmit {
         $formatter.Begin($true)
         $hostLine = [System.Text.StringBuilder]::new()
         $ended = $false
-        function __jobledgerLines($Lines) {
-            foreach ($text in $Lines) {
-                if ([string]::IsNullOrWhiteSpace($text)) { continue }
-                __jobledgerWrite 'Info' $text.TrimEnd()
-            }
-        }
-        function __jobledgerHostLine {
-            if ($hostLine.Length -gt 0) {
-                __jobledgerWrite 'Info' $hostLine.ToString()
-                [void]$hostLine.Clear()
-            }
-        }
     }
     process {
         $data = $null
@@ -120,10 +120,10 @@ function __jobledgerEmit {
         }
         if ($data -is [System.Management.Automation.HostInformationMessage]) {
             [void]$hostLine.Append($data.Message)
-            if (-not $data.NoNewLine) { __jobledgerHostLine }
+            if (-not $data.NoNewLine) { __jobledgerHostLine $hostLine }
             return
         }
-        __jobledgerHostLine
+        __jobledgerHostLine $hostLine
         if ($Record -is [System.Management.Automation.ErrorRecord]) {
             __jobledgerWrite 'Error' (__jobledgerErrorText $Record)
         } elseif ($Record -is [System.Management.Automation.WarningRecord]) {
@@ -139,7 +139,7 @@ function __jobledgerEmit {
         }
     }
     end {
-        __jobledgerHostLine
+        __jobledgerHostLine $hostLine
         __jobledgerLines $formatter.End()
         $ended = $true
     }
@@ -147,7 +147,7 @@ function __jobledgerEmit {
         # Runs when a terminating error or `exit` ends the script early: what is buffered
         # (a -NoNewline piece, a table's last rows) is still written before pwsh reports it.
         if (-not $ended) {
-            __jobledgerHostLine
+            __jobledgerHostLine $hostLine
             __jobledgerLines $formatter.End()
         }
     }

@@ -322,7 +322,7 @@ def test_output_is_utf8_whatever_the_locale_and_host_pieces_join_one_line():
     assert "[Console]::OutputEncoding = [System.Text.UTF8Encoding]::new($false)" in source
     emitter = function_body(source, "__jobledgerEmit")
     assert "[void]$hostLine.Append($data.Message)" in emitter
-    assert "if (-not $data.NoNewLine) { __jobledgerHostLine }" in emitter
+    assert "if (-not $data.NoNewLine) { __jobledgerHostLine $hostLine }" in emitter
     # What is buffered when a terminating error or exit ends the script is still written.
     clean = emitter[emitter.index("clean {") :]
     assert "__jobledgerHostLine" in clean and "$formatter.End()" in clean
