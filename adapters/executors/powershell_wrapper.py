@@ -184,10 +184,9 @@ function __jobledgerFromJson($Element) {
     return $null
 }
 try {
-    Add-Type -AssemblyName System.Text.Json
-    $__jobledgerDocument = [System.Text.Json.JsonDocument]::Parse(
-        [Console]::In.ReadToEnd(), [System.Text.Json.JsonDocumentOptions]::new())
+    $__jobledgerDocument = [System.Text.Json.JsonDocument]::Parse([Console]::In.ReadToEnd())
     $__jobledgerValues = __jobledgerFromJson $__jobledgerDocument.RootElement
+    $__jobledgerDocument.Dispose()
     $Parameters = $__jobledgerValues['parameters']
     $Secrets = $__jobledgerValues['secrets']
     if ($Parameters -isnot [hashtable] -or $Secrets -isnot [hashtable]) {

@@ -199,10 +199,12 @@ def _feed(pipe: IO[bytes], data: bytes) -> None:
 def _read(pipe: IO[bytes], stream: str, lines: queue.Queue[tuple[str, bytes | None]]) -> None:
     """Queue each line as soon as it is read: nothing else happens between the read and the
     put, so the queue holds both streams' lines in the order they were read."""
-    with pipe:
-        for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
-            lines.put((stream, raw))
-    lines.put((stream, None))
+    try:
+        with pipe:
+            for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
+                lines.put((stream, raw))
+    finally:
+        lines.put((stream, None))  # whatever ended the reading, the deliverer must not wait
 
 
 def _deliver(
@@ -226,17 +228,17 @@ def _deliver(
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if rest_of_long_line[stream]:
             line += CUT_NOTE
-        entry = parse(stream, line)
-        if entry is None:
-            continue
-        level, message = entry
-        if level is LogLevel.Error:
-            tail.add(message)
         try:
+            entry = parse(stream, line)
+            if entry is None:
+                continue
+            level, message = entry
+            if level is LogLevel.Error:
+                tail.add(message)
             log(level, message)
         except Exception:
-            # Keep draining: a reader that stops would block the program on a full pipe.
-            logger.exception("log sink failed on a %s line; line dropped", stream)
+            # Keep draining: a deliverer that stops would block the program on a full pipe.
+            logger.exception("logging a %s line failed; line dropped", stream)
 
 
 def _signal_group(pgid: int, signum: int) -> bool:
