@@ -223,18 +223,21 @@ $__jobledgerScript = $__jobledgerAst.GetScriptBlock()
 # it anyway, with a less helpful message).
 _PARAM_BLOCK = """\
 function __jobledgerIsMandatory($Parameter) {
+    # Mandatory in every parameter set; with sets, which one applies is the binder's to decide.
     $names = @('Parameter', 'ParameterAttribute', 'System.Management.Automation.Parameter',
         'System.Management.Automation.ParameterAttribute')
+    $mandatory = $false
     foreach ($attribute in $Parameter.Attributes) {
         if ($attribute -isnot [System.Management.Automation.Language.AttributeAst]) { continue }
         if ($attribute.TypeName.Name -notin $names) { continue }
         foreach ($named in $attribute.NamedArguments) {
+            if ($named.ArgumentName -eq 'ParameterSetName') { return $false }
             if ($named.ArgumentName -ne 'Mandatory') { continue }
-            if ($named.ExpressionOmitted) { return $true }
-            if ($named.Argument.Extent.Text -notin @('$false', '0')) { return $true }
+            if ($named.ExpressionOmitted) { $mandatory = $true }
+            elseif ($named.Argument.Extent.Text -notin @('$false', '0')) { $mandatory = $true }
         }
     }
-    return $false
+    return $mandatory
 }
 $__jobledgerArguments = @{}
 $__jobledgerMissing = [System.Collections.Generic.List[string]]::new()

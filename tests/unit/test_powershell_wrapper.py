@@ -127,6 +127,7 @@ def test_the_only_string_literals_in_the_wrapper_are_its_own():
         '"so the script did not run: "', "'__jobledgerDocument'", "'__jobledgerValues'",
         "'syntax error at line {0}, column {1}: {2}'", "'Parameter'", "'ParameterAttribute'",
         "'System.Management.Automation.Parameter'", "'$false'", "'0'", "'Mandatory'",
+        "'ParameterSetName'",
         "'System.Management.Automation.ParameterAttribute'",
         '"the script\'s param() block requires "', "', '",
         '", which this run\'s parameters do not have; the script did not run"',
