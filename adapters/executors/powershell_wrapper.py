@@ -9,8 +9,10 @@ What the wrapper does, in order (each step answers a defect found by reading Pow
    module function (whose scope chain skips ours) sees them too; no global 'Stop'.
 2. Reads the values document (stdin) with System.Text.Json: no date parsing on any version
    (ConvertFrom-Json turns date-like strings into local [datetime]s on 7.4), 64-bit integers
-   kept, and hashtables that are case-insensitive as PowerShell users expect. A malformed
-   document stops the run before the script does anything.
+   kept, and hashtables that are case-insensitive as PowerShell users expect. One path for 7.4
+   and 7.5 alike, rather than ConvertFrom-Json -DateKind String where 7.5 has it: -AsHashtable's
+   keys are case-sensitive, so its tables would need rebuilding anyway. A malformed document
+   stops the run before the script does anything.
 3. Parses the script with `Parser::ParseInput`: a syntax error is reported with the script's
    own line numbers and nothing runs. A `param()` block gets the job parameters it declares,
    by name, case-insensitively (splatted); a missing Mandatory one stops the run up front.
