@@ -21,6 +21,8 @@ import tree_sitter_powershell
 from adapters.executors.powershell import PowerShellExecutor, pwsh_argv, pwsh_stdin
 from adapters.executors.powershell_wrapper import BOOTSTRAP, wrapper
 from adapters.executors.process import ProcessRunner, ProcessSpec
+from adapters.job_types import EntryPointJobTypeCatalog
+from domain.errors import InvalidInput
 from domain.log_level import LogLevel
 from jobtypes import Execution, Outcome, StopSignal
 
@@ -364,3 +366,12 @@ def powershell_execution(**fields) -> Execution:
     )  # fmt: skip
     values.update(fields)
     return Execution(**values)  # type: ignore[arg-type]
+
+
+def test_the_program_schema_takes_the_option_as_a_boolean_only():
+    catalog = EntryPointJobTypeCatalog()
+    program = {"script": SCRIPT, "fail_on_native_exit_code": True}
+    assert catalog.check_program("powershell", program) == program
+    with pytest.raises(InvalidInput) as refused:
+        catalog.check_program("powershell", {"script": SCRIPT, "fail_on_native_exit_code": "yes"})
+    assert refused.value.field == "program.fail_on_native_exit_code"
