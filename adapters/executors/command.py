@@ -57,6 +57,7 @@ class CommandExecutor:
                 f"{MAX_PARAMETERS_VARIABLE_BYTES // 1024} KiB an environment variable may safely "
                 "hold, so JOBLEDGER_PARAMETERS is not set: read them from standard input",
             )
+            # Still no secret under the parameters' name: its absence must mean "read stdin".
             env = child_environment(
                 {k: v for k, v in execution.secrets.items() if k != "JOBLEDGER_PARAMETERS"}
             )
