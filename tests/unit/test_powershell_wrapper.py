@@ -34,8 +34,8 @@ SCRIPT = "Write-Verbose \"tenant $tenant\"\nWrite-Host 'done'\n"
 
 def parse(text: str) -> tree_sitter.Tree:
     # tree-sitter-powershell predates PowerShell 7.3's `clean` block; the grammar checks it
-    # as the named block it is shaped like (the emitter's own end block is separate text).
-    return PARSER.parse(text.replace("    clean {", "    end {").encode())
+    # as the named block it is shaped like, padded so every offset still points into `text`.
+    return PARSER.parse(text.replace("    clean {", "      end {").encode())
 
 
 def nodes(tree: tree_sitter.Tree | tree_sitter.Node, kind: str) -> list[tree_sitter.Node]:
