@@ -258,6 +258,10 @@ def test_the_users_script_runs_at_the_top_level_outside_any_try_or_trap():
     invocation = user_script_invocation(tree)
     assert ancestors(invocation) == ["statement_list", "program"]
     assert not nodes(tree, "trap_statement")
+    # The bootstrap dot-sources the wrapper at pwsh's top level, around nothing.
+    bootstrap = parse(BOOTSTRAP)
+    assert not nodes(bootstrap, "try_statement") and not nodes(bootstrap, "trap_statement")
+    assert BOOTSTRAP.startswith(". ([ScriptBlock]::Create(")
     assert "trap" not in {text(node).lower() for node in nodes(tree, "command_name")}
     # The only try is the values reader's, and it ends before the script is even parsed.
     (try_statement,) = nodes(tree, "try_statement")
