@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from interfaces.web.wording import FIELD_LABELS, describe_events, field_label
+from interfaces.web.wording import describe_events, field_label, form_order, value_words
 
 # Within a save the events are milliseconds apart (a name check may read the store between
 # them); two saves from the page are seconds apart.
@@ -75,17 +75,18 @@ def change_rows(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         {
             "field": name,
             "label": field_label(name),
-            "before": change.get("from"),
-            "after": change.get("to"),
+            "before": _shown(name, change.get("from")),
+            "after": _shown(name, change.get("to")),
         }
-        for name, change in sorted(changes.items(), key=lambda item: _form_order(item[0]))
+        for name, change in sorted(changes.items(), key=lambda item: form_order(item[0]))
     ]
 
 
-def _form_order(field: str) -> tuple[int, str]:
-    """Fields in the job form's order (secrets last, by name)."""
-    order = list(FIELD_LABELS)
-    return (order.index(field) if field in order else len(order), field)
+def _shown(field: str, value: Any) -> Any:
+    """A schedule reads as its expression and zone; other values are shown as they are."""
+    if field == "schedule" and isinstance(value, dict):
+        return value_words(field, value)
+    return value
 
 
 def group_saves(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

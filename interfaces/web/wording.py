@@ -98,8 +98,14 @@ def _from_to(field: str, change: Mapping[str, Any]) -> str:
     return f"{subject} changed from {value_words(field, before)} to {value_words(field, after)}"
 
 
+def form_order(field: str) -> tuple[int, str]:
+    """A sort key: fields in the job form's order, then the rest (secrets) by name."""
+    order = list(FIELD_LABELS)
+    return (order.index(field) if field in order else len(order), field)
+
+
 def _each_field(changes: Changes) -> str:
-    return "; ".join(_from_to(field, changes[field]) for field in sorted(changes))
+    return "; ".join(_from_to(field, changes[field]) for field in sorted(changes, key=form_order))
 
 
 def _renamed(changes: Changes) -> str:

@@ -120,3 +120,17 @@ def test_a_gap_in_versions_or_another_job_splits() -> None:
         ]
     )
     assert shape(saves) == [[2], [4], [5]]
+
+
+def test_a_schedule_row_reads_as_its_expression_and_zone() -> None:
+    schedule = {"cron": "0 2 * * *", "timezone": "Europe/London"}
+    (save,) = group_saves([entry(2, "Scheduled", {"schedule": c(None, schedule)}, ms=0)])
+    assert save["rows"] == [
+        {
+            "field": "schedule",
+            "label": "Schedule",
+            "before": None,
+            "after": "“0 2 * * *” in Europe/London",
+        }
+    ]
+    assert save["description"] == "Schedule set to “0 2 * * *” in Europe/London"

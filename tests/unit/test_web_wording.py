@@ -36,6 +36,11 @@ def change(before: Any, after: Any) -> dict[str, Any]:
         ),
         (
             "PoliciesChanged",
+            {"max_retries": change(0, 3), "timeout_seconds": change(None, 9)},
+            "timeout (seconds) changed from none to 9; retries changed from 0 to 3",
+        ),
+        (
+            "PoliciesChanged",
             {"timeout_seconds": change(None, 300)},
             "timeout (seconds) changed from none to 300",
         ),
