@@ -145,6 +145,24 @@ def test_times_are_in_the_readers_zone_with_utc_on_hover_and_a_utc_switch(
         tokyo = page.locator("#schedule-preview ol.fire-times time").first
         expect(tokyo).to_have_text(re.compile(r" 02:00:00 (JST|GMT\+9|UTC\+09:00)$"))
         expect(tokyo).to_have_attribute("title", UTC_FORMAT)
+
+        # A run's page: its timings and each log entry's time, in the reader's zone too.
+        talker = api_job(
+            server, "Zones log check", program={"argv": ["python3", "-c", "print('INFO: hi')"]}
+        )
+        with server.api() as api:
+            run_id = api.post(f"/api/jobs/{talker['id']}/runs", json={}).json()["run_id"]
+        page.goto(f"/runs/{run_id}")
+        expect(page.locator("#run-status")).to_contain_text("succeeded")
+        logged = page.locator("#log tbody tr", has_text="hi").locator("time")
+        logged_iso = logged.get_attribute("datetime")
+        assert logged_iso is not None
+        expect(logged).to_have_text(shown_in("America/New_York", logged_iso))
+        expect(logged).to_have_attribute("title", utc_text(logged_iso))
+        started = page.locator('[data-field="started_at"] time')
+        started_iso = started.get_attribute("datetime")
+        assert started_iso is not None
+        expect(started).to_have_text(shown_in("America/New_York", started_iso))
     finally:
         context.close()
 
