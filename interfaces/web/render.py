@@ -52,8 +52,8 @@ def utc_text(value: datetime) -> str:
 
 
 def when(value: datetime | None, zone: str | None = None) -> Markup:
-    """Every time a page shows: a <time> in UTC, with UTC on hover. app.js rewrites it into
-    the browser's zone, or into `zone` (a job's, for its fire times) when given, unless the
+    """Every time a page shows: a <time> in UTC, with UTC on hover. static/times.js shows it in
+    the browser's zone, or in `zone` (a job's, for its fire times) when given, unless the
     reader chose UTC; without JavaScript it stays UTC, in the same format."""
     if value is None:
         return Markup("—")
