@@ -16,18 +16,11 @@ from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
 from interfaces.web.render import render
 from interfaces.web.runs import parse_time
+from interfaces.web.saves import change_rows, group_saves
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
-
-
-def change_rows(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """An event's changes as table rows: field, before, after (secrets are "(set)" only)."""
-    return [
-        {"field": name, "before": change.get("from"), "after": change.get("to")}
-        for name, change in sorted(changes.items())
-    ]
 
 
 @router.get("/jobs/{job_id}/history")
@@ -50,9 +43,8 @@ def job_history(request: Request, job_id: str, principal: Principal = Viewer) ->
             "job_id": ident,
             "job_name": entries[-1]["job_name"],
             "current": current,
-            "entries": [
-                {**entry, "rows": change_rows(entry["changes"])} for entry in reversed(entries)
-            ],
+            # One Save of the form is one entry, though it is stored as an event per field.
+            "entries": list(reversed(group_saves(entries))),
             "at": request.query_params.get("at", ""),
         },
     )

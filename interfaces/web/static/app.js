@@ -131,10 +131,16 @@
       out.replaceChildren.apply(out, nodes);
     }
 
-    function localText(fire) {
-      // "2026-03-29T02:00:00+01:00" -> "2026-03-29 02:00:00 (UTC+01:00)"
-      const local = String(fire.local).replace("T", " ").replace(/([+-]\d\d:\d\d|Z)$/, "");
-      return local + " (UTC" + fire.utc_offset + ")";
+    // Each fire time as the server writes one (UTC); times.js shows it in the job's zone.
+    function fireTime(at, timezone) {
+      const date = new Date(at);
+      const utc = isNaN(date) ? String(at)
+        : date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+      const time = element("time", "", utc);
+      time.setAttribute("datetime", at);
+      time.title = utc;
+      time.dataset.zone = timezone;
+      return time;
     }
 
     async function refresh() {
@@ -168,11 +174,7 @@
       const list = element("ol", "fire-times");
       (body.fire_times || []).forEach(function (fire) {
         const item = element("li", fire.offset_changed ? "dst" : "");
-        const time = element("time", "", localText(fire));
-        time.setAttribute("datetime", fire.at);
-        item.appendChild(time);
-        item.appendChild(document.createTextNode(
-          " = " + String(fire.at).replace("T", " ").replace(/(\.\d+)?(\+00:00|Z)$/, " UTC")));
+        item.appendChild(fireTime(fire.at, body.timezone));
         if (fire.offset_changed) {
           item.appendChild(document.createTextNode(" "));
           item.appendChild(element("span", "dst-mark", "clocks changed (daylight saving)"));

@@ -47,15 +47,17 @@
     applyFilter();
   });
 
-  function pad(number, size) {
-    return String(number).padStart(size, "0");
-  }
-
-  function timeText(at) {
+  // A time as the server writes one (UTC, as the `when` filter does); times.js then shows
+  // it in the reader's zone like every other time on the page.
+  function timeElement(at) {
     const date = new Date(at);
-    if (isNaN(date)) return String(at);
-    return pad(date.getUTCHours(), 2) + ":" + pad(date.getUTCMinutes(), 2) + ":" +
-      pad(date.getUTCSeconds(), 2) + "." + pad(date.getUTCMilliseconds(), 3);
+    const utc = isNaN(date) ? String(at)
+      : date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+    const time = document.createElement("time");
+    time.setAttribute("datetime", at);
+    time.title = utc;
+    time.textContent = utc;
+    return time;
   }
 
   function addEntry(entry) {
@@ -68,9 +70,7 @@
     const row = body.insertRow();
     row.className = "level-" + String(entry.level).toLowerCase();
     row.dataset.level = entry.level;
-    const time = document.createElement("time");
-    time.setAttribute("datetime", entry.at);
-    time.textContent = timeText(entry.at);
+    const time = timeElement(entry.at);
     [String(entry.seq), time, String(entry.level), String(entry.message)].forEach(function (value, i) {
       const cell = row.insertCell();
       if (i === 3) cell.className = "message";
@@ -171,7 +171,8 @@
     const facts = document.getElementById("run-facts");
     function set(name, text) {
       const cell = facts.querySelector('[data-field="' + name + '"]');
-      if (cell) cell.textContent = text;
+      if (cell && typeof text === "string") cell.textContent = text;
+      else if (cell) cell.replaceChildren(text);
     }
     // A row that is hidden while empty (worker, cancel requested by): shown once it is not.
     function reveal(name, text) {
@@ -180,7 +181,7 @@
         .forEach(function (node) { node.hidden = !text; });
     }
     function when(value) {
-      return value ? String(value).replace("T", " ").replace(/(\.\d+)?(\+00:00|Z)$/, " UTC") : "—";
+      return value ? timeElement(value) : "—";
     }
     set("started_at", when(run.started_at));
     set("finished_at", when(run.finished_at));
