@@ -126,6 +126,8 @@ EVENT_WORDS: dict[str, Callable[[Changes], str]] = {
     "Disabled": _fixed("disabled"),
     "Renamed": _renamed,
     "Unscheduled": _fixed("schedule removed"),
+    # Recorded when a store from before unique names is opened: an earlier job holds it.
+    "NameShared": _fixed("flagged for renaming: an earlier job has the same name"),
 }
 
 

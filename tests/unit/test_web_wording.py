@@ -23,6 +23,11 @@ def change(before: Any, after: Any) -> dict[str, Any]:
     ("event", "changes", "words"),
     [
         ("Registered", {"name": change(None, "Sync")}, "created"),
+        (
+            "NameShared",
+            {"name_shared_with": change(None, "0b6d2c1e-0000-4000-8000-000000000000")},
+            "flagged for renaming: an earlier job has the same name",
+        ),
         ("Renamed", {"name": change("A", "B")}, "renamed from “A” to “B”"),
         (
             "LogLevelChanged",
