@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -37,9 +38,12 @@ class Execution:
 
 
 class LogSink(Protocol):
-    """Where an executor sends each log line. Thread-safe; cheap to call per line."""
+    """Where an executor sends each log line. Thread-safe; cheap to call per line.
 
-    def __call__(self, level: LogLevel, message: str) -> None: ...
+    `at` is when the line was produced, if the executor knows it (a process's output is
+    stamped as it is read); otherwise the sink stamps it on arrival."""
+
+    def __call__(self, level: LogLevel, message: str, at: datetime | None = None) -> None: ...
 
 
 class StopSignal:

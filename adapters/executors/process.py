@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import IO
 
 from adapters.executors.confinement import Confinement
@@ -42,6 +43,8 @@ ERROR_TAIL_CHARS = 2000
 # Lines read but not yet logged: a bound, so a program outrunning a slow log sink blocks on
 # its full pipe (as it would without the queue) instead of filling the worker's memory.
 MAX_QUEUED_LINES = 256
+# (stream, the line or None at the end of the stream, when it was read)
+Lines = queue.Queue[tuple[str, bytes | None, datetime]]
 # How often the waiting thread looks at the stop signal while the child runs.
 STOP_POLL_SECONDS = 0.05
 
@@ -132,11 +135,12 @@ class ProcessRunner:
             return Outcome(None, _start_error(spec, error))
         group = confinement.process_group(child.pid)
         tail = _ErrorTail()
-        lines: queue.Queue[tuple[str, bytes | None]] = queue.Queue(MAX_QUEUED_LINES)
+        lines: Lines = queue.Queue(MAX_QUEUED_LINES)
+        read_lock = threading.Lock()
         threads = [
             _thread(_feed, child.stdin, spec.stdin),
-            _thread(_read, child.stdout, STDOUT, lines),
-            _thread(_read, child.stderr, STDERR, lines),
+            _thread(_read, child.stdout, STDOUT, lines, read_lock),
+            _thread(_read, child.stderr, STDERR, lines, read_lock),
             _thread(_deliver, lines, parse, log, tail),
         ]
         stopped_by = self._wait(child, group, stop)
@@ -196,25 +200,26 @@ def _feed(pipe: IO[bytes], data: bytes) -> None:
             pipe.close()
 
 
-def _read(pipe: IO[bytes], stream: str, lines: queue.Queue[tuple[str, bytes | None]]) -> None:
-    """Queue each line as soon as it is read: nothing else happens between the read and the
-    put, so the queue holds both streams' lines in the order they were read."""
+def _read(pipe: IO[bytes], stream: str, lines: Lines, lock: threading.Lock) -> None:
+    """Queue each line as soon as it is read, stamped with the time it was read. The two
+    readers stamp and put under one lock, so the queue's order is the order of the stamps:
+    the log's sequence and its times agree, whatever the deliverer is busy with."""
     try:
         with pipe:
             for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
-                lines.put((stream, raw))
+                with lock:
+                    lines.put((stream, raw, datetime.now(UTC)))
     finally:
-        lines.put((stream, None))  # whatever ended the reading, the deliverer must not wait
+        # Whatever ended the reading, the deliverer must not wait.
+        lines.put((stream, None, datetime.now(UTC)))
 
 
-def _deliver(
-    lines: queue.Queue[tuple[str, bytes | None]], parse: LineParser, log: LogSink, tail: _ErrorTail
-) -> None:
+def _deliver(lines: Lines, parse: LineParser, log: LogSink, tail: _ErrorTail) -> None:
     """The one thread that logs a run's output: both streams, in the order they were read."""
     open_streams = {STDOUT, STDERR}
     rest_of_long_line = {STDOUT: False, STDERR: False}
     while open_streams:
-        stream, raw = lines.get()
+        stream, raw, read_at = lines.get()
         if raw is None:
             open_streams.discard(stream)
             continue
@@ -235,7 +240,7 @@ def _deliver(
             level, message = entry
             if level is LogLevel.Error:
                 tail.add(message)
-            log(level, message)
+            log(level, message, read_at)
         except Exception:
             # Keep draining: a deliverer that stops would block the program on a full pipe.
             logger.exception("logging a %s line failed; line dropped", stream)

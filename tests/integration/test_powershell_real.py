@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import threading
+from datetime import datetime
 from uuid import uuid4
 
 import pytest
@@ -61,7 +62,7 @@ class SinkLog:
         self.entries: list[tuple[LogLevel, str]] = []
         self._changed = threading.Condition()
 
-    def __call__(self, level: LogLevel, message: str) -> None:
+    def __call__(self, level: LogLevel, message: str, at: datetime | None = None) -> None:
         if level < self.threshold:
             return
         with self._changed:

@@ -8,6 +8,7 @@ import os
 import sys
 import textwrap
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
@@ -44,10 +45,12 @@ class SlowOnFirstLineLog:
     def __init__(self, ack: Path) -> None:
         self.ack = ack
         self.entries: list[tuple[LogLevel, str]] = []
+        self.stamps: dict[str, tuple[datetime | None, datetime]] = {}  # (at, received)
         self._lock = threading.Lock()
         self._stderr_arrived = threading.Event()
 
-    def __call__(self, level: LogLevel, message: str) -> None:
+    def __call__(self, level: LogLevel, message: str, at: datetime | None = None) -> None:
+        self.stamps[message] = (at, datetime.now(UTC))
         if message == "out 1":
             with open(self.ack, "w") as ack:
                 ack.write("x")
@@ -75,6 +78,12 @@ def test_a_stderr_line_written_after_stdout_lines_is_logged_after_them(job_dir):
     outcome = CommandExecutor(ProcessRunner()).execute(command(python(code), {}), log, StopSignal())
     assert outcome == Outcome(0)
     assert log.entries[:2] == [(LogLevel.Info, "out 1"), (LogLevel.Error, "err 1")]
+    # Each line carries the time it was read, in the order of the sequence: "err 1" was
+    # read while the sink still dwelt on "out 1", so it was read before the sink got it.
+    read = [log.stamps[message][0] for _, message in log.entries]
+    assert all(at is not None for at in read) and read == sorted(read)  # type: ignore[type-var]
+    err_read, err_received = log.stamps["err 1"]
+    assert err_read is not None and err_read < err_received
     assert sorted(log.entries) == sorted(
         [
             (LogLevel.Info, "out 1"),
@@ -89,7 +98,7 @@ class Log:
     def __init__(self) -> None:
         self.entries: list[tuple[LogLevel, str]] = []
 
-    def __call__(self, level: LogLevel, message: str) -> None:
+    def __call__(self, level: LogLevel, message: str, at: datetime | None = None) -> None:
         self.entries.append((level, message))
 
 
