@@ -63,7 +63,7 @@ def api(args: argparse.Namespace) -> int:
         with opened() as system:
             tokens = system.backend.token_store()
             try:
-                ensure_first_admin(tokens, announce)
+                ensure_first_admin(tokens, announce, system.app)
             finally:
                 tokens.close()
             where = system.backend.describe()
@@ -77,7 +77,7 @@ def api(args: argparse.Namespace) -> int:
     with opened() as system:
         tokens = system.backend.token_store()
         try:
-            ensure_first_admin(tokens, announce)
+            ensure_first_admin(tokens, announce, system.app)
             app = create_app(system, tokens)
             print(
                 f"JobLedger API on http://{args.host}:{args.port} ({system.backend.describe()})",

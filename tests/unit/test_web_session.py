@@ -24,7 +24,7 @@ from interfaces.web.session import (
     principal_from_session,
     read_form,
 )
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, in_memory_ledger
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient warns about httpx on import
@@ -56,7 +56,7 @@ AT = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
 @pytest.fixture
 def app() -> FastAPI:
     app = FastAPI()
-    app.state.system = SimpleNamespace(master_key=MasterKey.generate())
+    app.state.system = SimpleNamespace(master_key=MasterKey.generate(), app=in_memory_ledger())
     app.state.tokens = FakeTokens()
     app.state.clock = FakeClock(AT)
     mount(app)
