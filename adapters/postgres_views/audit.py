@@ -49,9 +49,9 @@ DDL = (
         UPDATE {s}.view_audit SET stream_id = job_id, action = CASE event
             WHEN 'Registered' THEN 'job.created' WHEN 'Deleted' THEN 'job.deleted'
             ELSE 'job.changed' END;
-        ALTER TABLE {s}.view_audit ALTER COLUMN stream_id SET NOT NULL,
-            ALTER COLUMN action SET NOT NULL, ALTER COLUMN job_id DROP NOT NULL,
-            DROP CONSTRAINT view_audit_pkey, ADD PRIMARY KEY (stream_id, version);
+        ALTER TABLE {s}.view_audit DROP CONSTRAINT view_audit_pkey;
+        ALTER TABLE {s}.view_audit ALTER COLUMN job_id DROP NOT NULL,
+            ALTER COLUMN action SET NOT NULL, ADD PRIMARY KEY (stream_id, version);
         DROP INDEX IF EXISTS {s}.view_audit_time_idx, {s}.view_audit_job_time_idx,
             {s}.view_audit_actor_idx;
     END IF;
