@@ -226,6 +226,8 @@ def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
             "query": {key: value for key, value in raw.items() if value},
             "paged": cursor is not None,
             "action_choices": ACTION_CHOICES,
+            # A combination typed into the address, shown as what it is rather than "any".
+            "other_action": raw["action"] not in {v for _g, cs in ACTION_CHOICES for v, _l in cs},
             "csv_link": "" if errors else csv_link(filters),
         },
         422 if errors else 200,

@@ -19,6 +19,7 @@ from domain.errors import InvalidInput
 from domain.run import Run
 from interfaces.http.audit_csv import COLUMNS, audit_csv, safe_cell
 from interfaces.http.first_admin import FIRST_START_ACTOR, ensure_first_admin
+from interfaces.web.history import csv_link, describe_entry
 from projections.audit import ACTIONS, AuditChanges, AuditProjection, parse_actions
 from tests.fakes import in_memory_ledger
 from tests.unit.test_projections import fold, new_job, new_run
@@ -267,3 +268,46 @@ def test_the_csv_quotes_and_streams_every_page() -> None:
     assert {r[COLUMNS.index("actor")] for r in rows[1:]} == {"'=cmd|' /C calc'!A0"}
     assert orjson.loads(rows[2][COLUMNS.index("changes")])["name"]["to"] == "two\nlines"
     assert UUID(rows[1][COLUMNS.index("stream_id")]) == stream
+
+
+# --- the Audit page's words and download link -------------------------------------------
+
+
+def test_each_run_and_access_entry_reads_as_a_sentence() -> None:
+    def words(action: str, details: dict[str, Any], job_name: str | None = None) -> str:
+        return describe_entry({"action": action, "details": details, "job_name": job_name})
+
+    assert words("run.requested", {"parameters": {"tenant": "globex", "n": 2}}, "Sync") == (
+        'Ran “Sync” now, with tenant = "globex", n = 2'
+    )
+    assert (
+        words("run.requested", {"parameters": {}}, "Sync") == "Ran “Sync” now, with no parameters"
+    )
+    assert words("run.cancelled", {}, None) == "Cancelled a run of a job"
+    token = {"token_name": "ci", "role": "viewer"}
+    assert words("token.created", token) == "Created the viewer token “ci”"
+    assert words("token.revoked", token) == "Revoked the viewer token “ci”"
+    assert words("sign_in.succeeded", {"token_name": "ci", "client": "::1"}) == (
+        "Signed in with the token “ci” from ::1"
+    )
+    assert words("sign_in.failed", {"token_name": "unknown", "client": "10.0.0.9"}) == (
+        "A sign-in from 10.0.0.9 failed: the token was unknown or revoked"
+    )
+
+
+def test_the_download_link_carries_the_filters_as_the_api_takes_them() -> None:
+    job_id = uuid4()
+    link = csv_link(
+        {
+            "job_id": job_id,
+            "actor": "token:a&b",
+            "actions": ["run.requested", "run.cancelled"],
+            "since": datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+            "until": None,
+        }
+    )
+    assert link == (
+        f"/api/audit.csv?job_id={job_id}&actor=token%3Aa%26b"
+        "&since=2026-11-30T09%3A00%3A00%2B00%3A00&action=run.requested&action=run.cancelled"
+    )
+    assert csv_link({"actor": None, "actions": None}) == "/api/audit.csv"
