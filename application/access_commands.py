@@ -70,7 +70,8 @@ class AccessCommands(LedgerBase):
             )
         )
 
-    def record_failed_sign_in(self, *, client: str) -> None:
-        """A sign-in from `client` with a token that is not live. Which token is not
-        recorded: it may be a live one mistyped."""
-        self._save(access_log.sign_in_failed(client=client))
+    def record_failed_sign_in(self, *, client: str, revoked: Principal | None = None) -> None:
+        """A sign-in from `client` with a token that is not live: `revoked`, if it was a
+        revoked token, is named; any other token is not recorded (it may be a live one
+        mistyped)."""
+        self._save(access_log.sign_in_failed(client=client, revoked=revoked))

@@ -14,6 +14,8 @@ from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
 
+from domain.access import Principal
+
 UNKNOWN = "unknown"  # the actor and token name of a failed sign-in: nobody was recognised
 MAX_CLIENT_LENGTH = 200  # an address as the server reports it; longer is cut, not refused
 
@@ -44,10 +46,13 @@ class Access(Aggregate):
         client: str
 
     class SignInFailed(Recorded):
-        """A sign-in with a token that is unknown, revoked or malformed: which one is not
-        recorded (it may be a mistyped live token), only where it came from."""
+        """A sign-in with a token that is not live. A revoked token is named (someone still
+        holds it); any other is "unknown", and never recorded, not even in part: it may be
+        a live token mistyped."""
 
         client: str
+        token_id: str | None
+        token_name: str
 
     def __init__(self, actor: str) -> None:
         self.actor = actor
@@ -90,5 +95,14 @@ def signed_in(*, token_id: str, token_name: str, actor: str, client: str) -> Acc
     )
 
 
-def sign_in_failed(*, client: str) -> Access:
-    return Access._create(Access.SignInFailed, id=uuid4(), actor=UNKNOWN, client=_client(client))
+def sign_in_failed(*, client: str, revoked: Principal | None = None) -> Access:
+    """A failed sign-in from `client`; `revoked` is the revoked token it used, if it was one.
+    The actor is "unknown" either way: nobody signed in."""
+    return Access._create(
+        Access.SignInFailed,
+        id=uuid4(),
+        actor=UNKNOWN,
+        client=_client(client),
+        token_id=None if revoked is None else revoked.token_id,
+        token_name=UNKNOWN if revoked is None else revoked.name,
+    )

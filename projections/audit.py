@@ -29,7 +29,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from domain.access_log import UNKNOWN, Access
+from domain.access_log import Access
 from domain.errors import InvalidInput
 from domain.job import Job
 from domain.run import Run
@@ -254,5 +254,6 @@ def _access_details(event: Access.Recorded) -> dict[str, Any]:
     if isinstance(event, Access.SignedIn):
         return {"token_id": event.token_id, "token_name": event.token_name, "client": event.client}
     if isinstance(event, Access.SignInFailed):
-        return {"token_name": UNKNOWN, "client": event.client}
+        named = {} if event.token_id is None else {"token_id": event.token_id}
+        return {**named, "token_name": event.token_name, "client": event.client}
     return {}

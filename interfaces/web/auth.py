@@ -143,7 +143,8 @@ async def login(request: Request) -> Response:
             response = _login_page(request, error=wait, status=429)
             response.headers["Retry-After"] = str(refused.retry_after)
             return response
-        await run_in_threadpool(app.record_failed_sign_in, client=client)
+        revoked = await run_in_threadpool(tokens.identify, token) if token else None
+        await run_in_threadpool(app.record_failed_sign_in, client=client, revoked=revoked)
         return _login_page(request, error="That token is not valid, or it was revoked.", status=401)
     await run_in_threadpool(app.record_sign_in, principal, client=client)
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)

@@ -151,10 +151,10 @@ def describe_entry(entry: dict[str, Any]) -> str:
         case "sign_in.succeeded":
             return f"Signed in with the token {token} from {details.get('client', UNKNOWN)}"
         case "sign_in.failed":
-            return (
-                f"A sign-in from {details.get('client', UNKNOWN)} failed: the token was "
-                "unknown or revoked"
-            )
+            why = "was not recognised"
+            if details.get("token_name", UNKNOWN) != UNKNOWN:
+                why = f"{token} is revoked"
+            return f"A sign-in from {details.get('client', UNKNOWN)} failed: the token {why}"
     return str(entry["event"])
 
 

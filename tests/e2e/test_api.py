@@ -534,10 +534,11 @@ class ApiContract:
         assert api.operator.post(f"/api/runs/{run['run_id']}/cancel").status_code in (200, 202)
         app, store = api.system.app, api.token_store
         formula = '=HYPERLINK("http://evil.example","x")'
-        app.create_token(store, formula, "viewer", actor="cli:alice")
+        made, revoked = app.create_token(store, formula, "viewer", actor="cli:alice")
         app.revoke_token(store, formula, actor="cli:bob")
         assert self._sign_in_through_the_form(api, api.tokens["viewer"]) == 303
         assert self._sign_in_through_the_form(api, SECRET) == 401  # not a token: never kept
+        assert self._sign_in_through_the_form(api, revoked) == 401  # named: someone holds it
         api.viewer.get("/api/jobs")  # bearer requests are not sign-ins
         api.system.follower.wait_until(api.position(), timeout=10)
 
@@ -564,12 +565,17 @@ class ApiContract:
         assert all(t["job_id"] is None and t["details"]["role"] == "viewer" for t in tokens)
         sign_ins = items(action="sign_in.succeeded,sign_in.failed")
         assert [(e["action"], e["actor"], e["details"]) for e in sign_ins] == [
+            (
+                "sign_in.failed",
+                "unknown",
+                {"token_id": made.token_id, "token_name": formula, "client": "127.0.0.1"},
+            ),
             ("sign_in.failed", "unknown", {"token_name": "unknown", "client": "127.0.0.1"}),
             (
                 "sign_in.succeeded",
                 "token:viewer",
                 {
-                    "token_id": sign_ins[1]["details"]["token_id"],
+                    "token_id": sign_ins[2]["details"]["token_id"],
                     "token_name": "viewer",
                     "client": "127.0.0.1",
                 },
@@ -603,6 +609,7 @@ class ApiContract:
         assert [r["action"] for r in csv.DictReader(io.StringIO(only))] == ["token.created"]
         for text in (listing.text, json.dumps(everything)):
             assert SECRET not in text and api.tokens["viewer"] not in text
+            assert revoked not in text and revoked[3:12] not in text
         bad = api.viewer.get("/api/audit.csv", params={"since": "2026-01-01T00:00:00"})
         assert bad.status_code == 422 and bad.json()["field"] == "since"
 

@@ -116,7 +116,8 @@ def test_sign_ins_record_the_token_name_or_unknown_and_the_client_address() -> N
     app = in_memory_ledger()
     app.record_sign_in(Principal("ada", "admin", "t-1"), client="10.0.0.7")
     app.record_failed_sign_in(client="203.0.113.9" + "x" * 500)
-    ok, failed = stored_events(app)
+    app.record_failed_sign_in(client="::1", revoked=Principal("old", "viewer", "t-0"))
+    ok, failed, revoked = stored_events(app)
     assert isinstance(ok, Access.SignedIn) and isinstance(failed, Access.SignInFailed)
     assert (ok.actor, ok.token_name, ok.token_id, ok.client) == (
         "token:ada",
@@ -127,6 +128,8 @@ def test_sign_ins_record_the_token_name_or_unknown_and_the_client_address() -> N
     assert failed.actor == access_log.UNKNOWN
     assert failed.client.startswith("203.0.113.9")
     assert len(failed.client) == access_log.MAX_CLIENT_LENGTH
+    assert (failed.token_id, failed.token_name) == (None, access_log.UNKNOWN)
+    assert (revoked.actor, revoked.token_id, revoked.token_name) == ("unknown", "t-0", "old")
     assert ok.originator_id != failed.originator_id  # a stream each: no contention
 
 
@@ -186,6 +189,7 @@ def test_access_events_become_entries_without_a_job_and_never_with_a_token() -> 
         access_log.token_revoked(token_id="t-1", token_name="ci", role="viewer", actor="cli:b"),
         access_log.signed_in(token_id="t-2", token_name="ada", actor="token:ada", client="::1"),
         access_log.sign_in_failed(client="10.1.1.1"),
+        access_log.sign_in_failed(client="::1", revoked=Principal("old", "viewer", "t-0")),
     ]
     changes: AuditChanges = fold(AuditProjection, *[a.collect_events()[0] for a in events])
     assert [(r["action"], r["actor"], r["job_id"], r["details"]) for r in changes.rows] == [
@@ -198,6 +202,12 @@ def test_access_events_become_entries_without_a_job_and_never_with_a_token() -> 
             {"token_id": "t-2", "token_name": "ada", "client": "::1"},
         ),
         ("sign_in.failed", "unknown", None, {"token_name": "unknown", "client": "10.1.1.1"}),
+        (
+            "sign_in.failed",
+            "unknown",
+            None,
+            {"token_id": "t-0", "token_name": "old", "client": "::1"},
+        ),
     ]
     assert changes.unnamed_job_ids() == []
 
@@ -291,7 +301,10 @@ def test_each_run_and_access_entry_reads_as_a_sentence() -> None:
         "Signed in with the token “ci” from ::1"
     )
     assert words("sign_in.failed", {"token_name": "unknown", "client": "10.0.0.9"}) == (
-        "A sign-in from 10.0.0.9 failed: the token was unknown or revoked"
+        "A sign-in from 10.0.0.9 failed: the token was not recognised"
+    )
+    assert words("sign_in.failed", {"token_name": "ci", "client": "10.0.0.9"}) == (
+        "A sign-in from 10.0.0.9 failed: the token “ci” is revoked"
     )
 
 

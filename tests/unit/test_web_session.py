@@ -47,6 +47,9 @@ class FakeTokens:
         principal = TOKENS.get(plain)
         return None if principal is None or principal.token_id in self.revoked else principal
 
+    def identify(self, plain: str) -> Principal | None:
+        return TOKENS.get(plain)
+
     def get(self, token_id: str) -> Principal | None:
         if token_id in self.revoked:
             return None
@@ -231,8 +234,17 @@ def test_each_sign_in_is_recorded_with_the_token_name_or_unknown_and_the_address
     assert (ok.actor, ok.token_name, ok.client) == ("token:ada", "ada", "testclient")
     assert (failed.actor, failed.client) == ("unknown", "testclient")
     assert "not-a-token-at-all" not in repr(failed)
+    assert (failed.token_id, failed.token_name) == (None, "unknown")
     c.get("/probe")  # a page read in the session is not a sign-in
     assert len(_access_events(app)) == 2
+
+
+def test_a_failed_sign_in_with_a_revoked_token_names_it(app):
+    app.state.tokens.revoked.add("t-view")
+    assert _try(client(app), "jl_view") == 401
+    (failed,) = _access_events(app)
+    assert isinstance(failed, Access.SignInFailed)
+    assert (failed.actor, failed.token_id, failed.token_name) == ("unknown", "t-view", "vic")
 
 
 def test_failed_sign_ins_past_the_rate_limit_are_refused_unrecorded(app):
