@@ -24,7 +24,7 @@ def register(commands: Any) -> None:
         description="API tokens authenticate scripts (Authorization: Bearer) and people "
         "signing in to the web pages. Roles: admin (everything), operator (view, run now, "
         "cancel), viewer (read only). A token is shown once, when created; only its hash "
-        "is stored.",
+        "is stored. Creating and revoking are on the audit trail, by cli:USER.",
     )
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
