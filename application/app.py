@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from application.access_commands import AccessCommands
 from application.firing_commands import FiringCommands
 from application.job_commands import JobCommands
 from application.run_commands import RunCommands
 
 
-class JobLedger(JobCommands, RunCommands, FiringCommands):
-    """Jobs, runs and run logs as event-sourced aggregates in one event store."""
+class JobLedger(JobCommands, RunCommands, FiringCommands, AccessCommands):
+    """Jobs, runs, run logs and access as event-sourced aggregates in one event store."""

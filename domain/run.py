@@ -126,7 +126,13 @@ class Run(Aggregate):
             run.error = f"timed out after {self.timeout_seconds} s"
 
     class CancelRequested(Aggregate.Event):
+        """Someone asked to stop the run. It names the run's job, so the audit trail can
+        say whose run was cancelled without another stream; declared with defaults, so
+        events stored before they existed still decode (as None)."""
+
         actor: str
+        job_id: UUID | None = None
+        job_name: str | None = None
 
         def apply(self, run: Run) -> None:
             run.cancel_requested_by = self.actor
@@ -230,7 +236,9 @@ class Run(Aggregate):
         """Ask to stop the run. A queued run is cancelled at once; a running one by its worker."""
         self._require(RunStatus.QUEUED, RunStatus.RUNNING, action="cancel it")
         if self.cancel_requested_by is None:
-            self.trigger_event(self.CancelRequested, actor=actor)
+            self.trigger_event(
+                self.CancelRequested, actor=actor, job_id=self.job_id, job_name=self.job_name
+            )
         if self.status == RunStatus.QUEUED:
             self.trigger_event(self.Cancelled, actor=actor)
 

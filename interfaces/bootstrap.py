@@ -178,6 +178,16 @@ def job_type_catalog() -> EntryPointJobTypeCatalog:
     return EntryPointJobTypeCatalog()
 
 
+def build_token_access(settings: Settings) -> tuple[JobLedger, TokenStore]:
+    """The token store and an application that records token events on the audit trail,
+    for `jobledger tokens`: no views and no keys, since it never touches a secret (the
+    scheduler process's application is exactly that)."""
+    from interfaces.scheduler_runtime import scheduler_app
+
+    backend = backend_for(settings.store)
+    return scheduler_app(settings, backend), backend.token_store()
+
+
 def build_token_store(settings: Settings, *, cache_seconds: float = 0.0) -> TokenStore:
     """The token store on the configured store, for a command that needs no whole system
     (`jobledger tokens`); its table is created on first start."""

@@ -53,7 +53,7 @@ def serve(args: argparse.Namespace) -> int:
         tokens = system.backend.token_store()
         stack: list[Any] = []
         try:
-            ensure_first_admin(tokens, say)
+            ensure_first_admin(tokens, say, system.app)
             reserve_legacy_names(system, say)
             system.start_projections()
             scheduler = start_scheduler(system.app, system.backend)

@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.run_status import RunStatus as RunStatusEnum
+from projections.audit import ACTIONS
 
 LogLevelName = Literal["Verbose", "Debug", "Info", "Warning", "Error"]
 if TYPE_CHECKING:
@@ -198,8 +199,33 @@ class History(Response):
     items: list[HistoryEntry]
 
 
+if TYPE_CHECKING:
+    AuditAction = str
+else:
+    # What an audit entry records, from the projection's list, inline like RunStatus.
+    AuditAction = Literal[ACTIONS]
+
+
+class AuditEntry(Response):
+    """One entry of the audit trail. `job_id` is null for token and sign-in entries;
+    `changes` is a job change's before and after; `details` the rest: a manual run's
+    `run_id` and effective `parameters`, a token's `token_name` and `role`, a sign-in's
+    `token_name` ("unknown" when it failed) and `client` address."""
+
+    job_id: UUID | None
+    job_name: str | None
+    version: int
+    event: str
+    at: datetime
+    actor: str
+    changes: dict[str, Change]
+    action: AuditAction
+    details: dict[str, Any]
+    stream_id: UUID
+
+
 class AuditPage(Response):
-    items: list[HistoryEntry]
+    items: list[AuditEntry]
     next_cursor: str | None
 
 

@@ -16,6 +16,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
+
+from domain.access_log import UNKNOWN
+
 Changes = Mapping[str, Mapping[str, Any]]
 
 # The job form's labels, by field name (job_fields.html uses these for its <label>s).
@@ -150,3 +154,30 @@ def describe_events(events: Sequence[tuple[str, Changes]]) -> str:
     """Several events saved together, as one sentence starting with a capital."""
     text = "; ".join(describe_event(name, changes) for name, changes in events)
     return text[:1].upper() + text[1:]
+
+
+def describe_entry(entry: dict[str, Any]) -> str:
+    """What a run or access entry records, in words (a job change is shown by its table).
+    Never a token: only its name and role."""
+    details = entry["details"]
+    job = f"“{entry['job_name']}”" if entry.get("job_name") else "a job"
+    token = f"“{details.get('token_name', UNKNOWN)}”"
+    match entry["action"]:
+        case "run.requested":
+            parameters = details.get("parameters") or {}
+            given = ", ".join(f"{k} = {orjson.dumps(v).decode()}" for k, v in parameters.items())
+            return f"Ran {job} now" + (f", with {given}" if given else ", with no parameters")
+        case "run.cancelled":
+            return f"Cancelled a run of {job}"
+        case "token.created":
+            return f"Created the {details.get('role', '')} token {token}"
+        case "token.revoked":
+            return f"Revoked the {details.get('role', '')} token {token}"
+        case "sign_in.succeeded":
+            return f"Signed in with the token {token} from {details.get('client', UNKNOWN)}"
+        case "sign_in.failed":
+            why = "was not recognised"
+            if details.get("token_name", UNKNOWN) != UNKNOWN:
+                why = f"{token} is revoked"
+            return f"A sign-in from {details.get('client', UNKNOWN)} failed: the token {why}"
+    return str(entry["event"])

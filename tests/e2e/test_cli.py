@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
@@ -9,6 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from interfaces.bootstrap import build
+from interfaces.settings import Settings
 
 SECRET = "tok-7c1e9a0f-never-shown"
 JOBLEDGER = [sys.executable, "-m", "interfaces.cli.main"]
@@ -63,6 +67,24 @@ class CommandLineContract:
         assert json.loads(cli("jobs", "show", job_id, "--at", at, "--json").stdout)["version"] == 1
         cli("projections", "rebuild")
         assert json.loads(cli("jobs", "list", "--json").stdout)[0]["id"] == job_id
+
+    def test_tokens_made_and_revoked_here_are_on_the_audit_trail_by_this_user(self, cli, env):
+        plain = cli("tokens", "create", "--role", "operator", "--name", "night-shift").stdout
+        cli("tokens", "revoke", "night-shift")
+        cli("tokens", "revoke", "night-shift", expect=1)  # none live: nothing recorded
+        system = build(Settings.from_env(env), announce=lambda _message: None)
+        try:
+            system.catch_up()
+            entries, _ = system.audit.entries(actions=["token.created", "token.revoked"])
+        finally:
+            system.close()
+        user = getpass.getuser()
+        assert [(e["action"], e["actor"], e["details"]["token_name"]) for e in entries] == [
+            ("token.revoked", f"cli:{user}", "night-shift"),
+            ("token.created", f"cli:{user}", "night-shift"),
+        ]
+        assert entries[0]["details"]["role"] == "operator"
+        assert plain.strip() not in json.dumps(entries, default=str)
 
     def test_bad_input_exits_2_naming_the_field(self, cli):
         done = cli(

@@ -33,13 +33,14 @@ from adapters.postgres_views import (
     PostgresRunsView,
 )
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
+from domain import access_log
 from domain import run as runs
 from domain.errors import InvalidInput
 from domain.job import Job, register
 from domain.log_level import LogLevel
 from domain.run_log import open_log
 from projections.audit import AuditProjection
-from projections.base import BatchProjection, BatchTracking
+from projections.base import BatchProjection, BatchTracking, encode_cursor
 from projections.jobs import JobsProjection
 from projections.logs import LogsProjection
 from projections.runs import RunsProjection
@@ -130,6 +131,13 @@ def page_all(query: Any, limit: int, **filters: Any) -> list[Any]:
             assert len(page) <= limit
             return items
         assert len(page) == limit
+
+
+def keys_of(entries: list[dict[str, Any]]) -> list[str]:
+    return [e["action"] for e in entries]
+
+
+OLD_AUDIT_COLUMNS = "job_id, version, job_name, event, at, actor, changes"
 
 
 class ViewsContract:
@@ -604,6 +612,108 @@ class ViewsContract:
         with pytest.raises(InvalidInput):
             views.audit.view.entries(cursor="garbage")
 
+    def test_audit_has_who_ran_what_and_who_got_access_filtered_alike(self, views: Views) -> None:
+        job, other = new_job("first"), new_job("other")
+        views.feed(job, other)
+        manual = new_run(job, requested_by="token:bob", parameters={"tenant": "globex"})
+        fired = datetime(2026, 1, 1, 2, tzinfo=UTC)
+        scheduled = new_run(job, trigger="schedule", scheduled_for=fired, requested_by="system")
+        elsewhere = new_run(other, requested_by="token:carol")
+        views.feed(manual, scheduled, elsewhere)
+        manual.request_cancel("token:carol")
+        job.rename("renamed", "bob")  # a job row after run rows: named from its own stream
+        made = access_log.token_created(
+            token_id="t-1", token_name="ci", role="viewer", actor="cli:alice"
+        )
+        failed = access_log.sign_in_failed(client="203.0.113.9")
+        signed = access_log.signed_in(
+            token_id="t-1", token_name="ci", actor="token:ci", client="::1"
+        )
+        views.feed(manual, made, job, failed, signed)
+        view = views.audit.view
+
+        def keys(**filters: Any) -> list[tuple[str, UUID | None]]:
+            found = page_all(view.entries, 2, **filters)
+            return [(e["action"], e["job_id"]) for e in found]
+
+        everything = page_all(view.entries, 3)
+        assert [(e["at"], e["stream_id"], e["version"]) for e in everything] == sorted(
+            ((e["at"], e["stream_id"], e["version"]) for e in everything), reverse=True
+        )
+        assert sorted(e["action"] for e in everything) == sorted(
+            ["job.created", "job.created", "run.requested", "run.requested", "run.cancelled"]
+            + ["job.changed", "token.created", "sign_in.failed", "sign_in.succeeded"]
+        )
+        assert keys(job_id=job.id) == [
+            ("job.changed", job.id),
+            ("run.cancelled", job.id),
+            ("run.requested", job.id),
+            ("job.created", job.id),
+        ]
+        assert keys(actions=["run.requested", "run.cancelled"]) == [
+            ("run.cancelled", job.id),
+            ("run.requested", other.id),
+            ("run.requested", job.id),
+        ]
+        assert keys(actions=["run.requested"], actor="token:carol") == [("run.requested", other.id)]
+        assert keys(actor="unknown") == [("sign_in.failed", None)]
+        by_action = {e["action"]: e for e in everything}
+        requested = next(e for e in everything if e["stream_id"] == manual.id and e["version"] == 1)
+        assert requested["details"] == {
+            "run_id": str(manual.id),
+            "parameters": {"tenant": "globex"},
+        }
+        assert requested["job_name"] == "first" and requested["changes"] == {}
+        assert by_action["run.cancelled"]["actor"] == "token:carol"
+        assert by_action["token.created"]["details"] == {
+            "token_id": "t-1",
+            "token_name": "ci",
+            "role": "viewer",
+        }
+        assert by_action["sign_in.failed"]["details"] == {
+            "token_name": "unknown",
+            "client": "203.0.113.9",
+        }
+        assert by_action["sign_in.succeeded"]["job_id"] is None
+        assert by_action["job.changed"]["job_name"] == "renamed"
+        since = by_action["token.created"]["at"]
+        assert keys(since=since, until=by_action["sign_in.succeeded"]["at"]) == [
+            ("sign_in.failed", None),
+            ("token.created", None),  # the rename came before it
+        ]
+        # A job's history is its own changes only, as before.
+        assert [h["action"] for h in view.history(job.id)] == ["job.created", "job.changed"]
+
+    def test_an_audit_table_from_before_actions_is_upgraded_in_place(self, views: Views) -> None:
+        job = new_job("first")
+        views.feed(job)
+        job.rename("second", "bob")
+        job.delete("carol")
+        views.feed(job)
+        view = views.audit.view
+        before = dump([view.history(job.id), view.entries()])
+        self.downgrade_audit_table(views)
+        view.create_table()  # what every start does
+        view.create_table()  # and the next one: nothing more to do
+        assert dump([view.history(job.id), view.entries()]) == before
+        assert [e["action"] for e in view.history(job.id)] == [
+            "job.created",
+            "job.changed",
+            "job.deleted",
+        ]
+        old_cursor = encode_cursor(view.history(job.id)[-1]["at"].isoformat(), str(job.id), 3)
+        assert [e["version"] for e in view.entries(cursor=old_cursor)[0]] == [2, 1]
+        views.feed(access_log.sign_in_failed(client="::1"), new_run(job))
+        assert keys_of(view.entries(actions=["sign_in.failed", "run.requested"])[0]) == [
+            "run.requested",
+            "sign_in.failed",
+        ]
+
+    def downgrade_audit_table(self, views: Views) -> None:
+        """Put view_audit back as it was before actions: job rows keyed by (job id,
+        version), with its old indexes."""
+        raise NotImplementedError
+
     # --- exactly once, rebuild ----------------------------------------------------------
 
     def test_a_position_already_recorded_is_refused_and_writes_nothing(self, views: Views) -> None:
@@ -735,6 +845,21 @@ class TestSQLiteViews(ViewsContract):
             cursor.execute("ALTER TABLE view_runs DROP COLUMN parameters")
             cursor.execute("ALTER TABLE view_runs DROP COLUMN overrides")
 
+    def downgrade_audit_table(self, views: Views) -> None:
+        with views.audit.view.datastore.transaction(commit=True) as cursor:
+            cursor.execute("ALTER TABLE view_audit RENAME TO view_audit_new")
+            cursor.execute(
+                "CREATE TABLE view_audit (job_id TEXT NOT NULL, version INTEGER NOT NULL,"
+                " job_name TEXT, event TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,"
+                " changes TEXT NOT NULL, PRIMARY KEY (job_id, version))"
+            )
+            cursor.execute(
+                "CREATE INDEX view_audit_time_idx"
+                " ON view_audit (at DESC, job_id DESC, version DESC)"
+            )
+            cursor.execute(f"INSERT INTO view_audit SELECT {OLD_AUDIT_COLUMNS} FROM view_audit_new")
+            cursor.execute("DROP TABLE view_audit_new")
+
 
 @pytest.mark.postgres
 class TestPostgresViews(ViewsContract):
@@ -782,3 +907,21 @@ class TestPostgresViews(ViewsContract):
             cursor.execute(view.compose("DROP INDEX {s}.view_runs_retry_of_idx"))
             for column in ("parameters", "overrides"):
                 cursor.execute(view.compose(f"ALTER TABLE {{s}}.view_runs DROP COLUMN {column}"))
+
+    def downgrade_audit_table(self, views: Views) -> None:
+        view = views.audit.view
+        statements = (
+            "ALTER TABLE {s}.view_audit RENAME TO view_audit_new",
+            "ALTER TABLE {s}.view_audit_new RENAME CONSTRAINT view_audit_pkey TO new_pkey",
+            "ALTER INDEX {s}.view_audit_at_idx RENAME TO new_at_idx",
+            "CREATE TABLE {s}.view_audit (job_id uuid NOT NULL, version integer NOT NULL,"
+            " job_name text, event text NOT NULL, at timestamptz NOT NULL, actor text NOT NULL,"
+            " changes jsonb NOT NULL, PRIMARY KEY (job_id, version))",
+            "CREATE INDEX view_audit_time_idx"
+            " ON {s}.view_audit (at DESC, job_id DESC, version DESC)",
+            f"INSERT INTO {{s}}.view_audit SELECT {OLD_AUDIT_COLUMNS} FROM {{s}}.view_audit_new",
+            "DROP TABLE {s}.view_audit_new",
+        )
+        with view.datastore.transaction(commit=True) as cursor:
+            for statement in statements:
+                cursor.execute(view.compose(statement))

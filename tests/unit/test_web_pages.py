@@ -59,6 +59,9 @@ class ClashingLedger:
     def register_job(self, **kwargs: Any) -> Any:
         raise NameTaken(kwargs["name"])
 
+    def record_sign_in(self, *_args: Any, **_kwargs: Any) -> None:
+        """Signing in is not a command on a job: it goes through."""
+
 
 def fake_system(views: Any) -> SimpleNamespace:
     """A System as the pages use it: one fake for every view, and a ledger that clashes."""
