@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from adapters.master_key import MasterKey
 from domain.access import Principal
 from domain.errors import FieldError, FieldErrors, InvalidInput, NotPermitted
+from engine.capabilities import summarize
 from interfaces.http.app import create_app
 from interfaces.json_syntax import parse_json
 from interfaces.web.forms import parse_job_form
@@ -151,7 +152,12 @@ class NoJobs:
 @pytest.fixture
 def api(ledger) -> FastAPI:
     system = SimpleNamespace(
-        app=ledger, master_key=MasterKey.generate(), jobs=NoJobs(), runs=NoJobs()
+        app=ledger,
+        master_key=MasterKey.generate(),
+        jobs=NoJobs(),
+        runs=NoJobs(),
+        # No worker has recorded what it can run.
+        job_type_availability=lambda names=(): summarize(names, []),
     )
     return create_app(system, APITokens(), clock=FakeClock(), view_wait_seconds=0)  # type: ignore[arg-type]
 

@@ -24,7 +24,10 @@ with warnings.catch_warnings():
 def signed_in() -> TestClient:
     app = FastAPI(title="JobLedger", version="9.9", docs_url=None, redoc_url=None, openapi_url=None)
     no_entries = SimpleNamespace(entries=lambda **_filters: ([], None))
-    app.state.system = SimpleNamespace(master_key=MasterKey.generate(), audit=no_entries)
+    signing_in = SimpleNamespace(record_sign_in=lambda *_a, **_k: None)  # not audited here
+    app.state.system = SimpleNamespace(
+        master_key=MasterKey.generate(), audit=no_entries, app=signing_in
+    )
     app.state.tokens = FakeTokens()
     app.state.clock = FakeClock()
     app.include_router(jobs.router)
