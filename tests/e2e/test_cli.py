@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 SECRET = "tok-7c1e9a0f-never-shown"
 JOBLEDGER = [sys.executable, "-m", "interfaces.cli.main"]
+LONDON = ZoneInfo("Europe/London")
 
 
 class CommandLineContract:
@@ -63,6 +66,36 @@ class CommandLineContract:
         assert json.loads(cli("jobs", "show", job_id, "--at", at, "--json").stdout)["version"] == 1
         cli("projections", "rebuild")
         assert json.loads(cli("jobs", "list", "--json").stdout)[0]["id"] == job_id
+
+    def test_show_at_the_second_history_prints_includes_the_events_within_it(self, cli):
+        job_id = self.create(cli)
+        table = cli("jobs", "history", job_id).stdout.splitlines()
+        shown_second = table[1].split()[1]  # the AT column, to the second, as people see it
+        history = json.loads(cli("jobs", "history", job_id, "--json").stdout)
+        assert datetime.fromisoformat(history[0]["at"]).replace(microsecond=0) == (
+            datetime.fromisoformat(shown_second)
+        )
+        then = json.loads(cli("jobs", "show", job_id, "--at", shown_second, "--json").stdout)
+        assert then["name"] == "Invoice sync" and then["version"] == 1
+        # A precise time stays precise: a microsecond before the job existed, it did not.
+        before = datetime.fromisoformat(history[0]["at"]) - timedelta(microseconds=1)
+        if before.microsecond:  # (a fraction of 0 would mean its whole second)
+            done = cli("jobs", "show", job_id, "--at", before.isoformat(), expect=2)
+            assert "at" in done.stderr
+
+    def test_show_prints_the_next_run_and_the_schedule_once(self, cli):
+        job_id = self.create(cli)
+        lines = cli("jobs", "show", job_id).stdout.splitlines()
+        fields = {line.split(None, 1)[0]: line.split(None, 1)[-1] for line in lines}
+        next_run = datetime.fromisoformat(fields["next_run_at"])
+        assert next_run > datetime.now(UTC) and next_run.astimezone(LONDON).hour == 2
+        assert [line for line in lines if "0 2 * * *" in line] == [
+            'schedule                {"cron":"0 2 * * *","timezone":"Europe/London"}'
+        ]
+        assert not any(key.startswith("schedule_cron") for key in fields)
+        shown = json.loads(cli("jobs", "show", job_id, "--json").stdout)
+        assert datetime.fromisoformat(shown["next_run_at"]) == next_run
+        assert shown["schedule"] == {"cron": "0 2 * * *", "timezone": "Europe/London"}
 
     def test_bad_input_exits_2_naming_the_field(self, cli):
         done = cli(
