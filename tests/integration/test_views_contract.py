@@ -258,6 +258,41 @@ class ViewsContract:
         with pytest.raises(InvalidInput):
             views.jobs.view.list_jobs(cursor="garbage")
 
+    def test_job_search_is_a_case_insensitive_substring_of_name_or_description(
+        self, views: Views
+    ) -> None:
+        jobs = [
+            new_job("Invoice sync", description="Pushes invoices to ConnectWise"),
+            new_job("nightly INVOICE export", enabled=False),
+            new_job("Backup", description="copies the invoice archive"),
+            new_job("Straße cleanup", description="100% of the_files"),
+            new_job("unrelated"),
+        ]
+        views.feed(*jobs)
+
+        def found(search: str, **filters: Any) -> list[str]:
+            page = page_all(views.jobs.view.list_jobs, 1, search=search, **filters)
+            return [j["name"] for j in page]
+
+        everywhere = ["Backup", "Invoice sync", "nightly INVOICE export"]
+        assert found("invoice") == everywhere
+        assert found("INVOICE") == everywhere and found("nVoIcE") == everywhere
+        assert found("invoice", enabled=True) == ["Backup", "Invoice sync"]
+        assert found("connectwise") == ["Invoice sync"]  # in the description only
+        assert found("sync") == ["Invoice sync"] and found("export") == ["nightly INVOICE export"]
+        assert found("STRASSE") == found("straße") == ["Straße cleanup"]  # Unicode case folding
+        # LIKE's wildcards are plain characters in a search.
+        assert found("100%") == found("the_f") == ["Straße cleanup"]
+        assert found("%") == found("_") == ["Straße cleanup"]
+        assert found("zzz") == []
+        # A rename and a new description are searched as they are now.
+        jobs[4].rename("Ledger reconciliation", "alice")
+        views.feed(jobs[4])
+        assert found("reconcil") == ["Ledger reconciliation"] and found("unrelated") == []
+        # The set-up that adds and fills the column on an older view changes nothing here.
+        views.jobs.view.create_table()
+        assert found("invoice") == everywhere
+
     def test_last_run_summary(self, views: Views) -> None:
         job, other = new_job(), new_job("other")
         views.feed(job, other)
