@@ -14,6 +14,7 @@ from interfaces.bootstrap import build_token_store
 from interfaces.cli.context import add_json_flag
 from interfaces.cli.output import print_json, print_table
 from interfaces.settings import Settings
+from interfaces.store_location import require_store
 
 
 def register(commands: Any) -> None:
@@ -47,7 +48,9 @@ def register(commands: Any) -> None:
 
 @contextmanager
 def opened_tokens() -> Iterator[TokenStore]:
-    store = build_token_store(Settings.from_env())
+    settings = Settings.from_env()
+    require_store(settings)  # a token minted in a store no server uses would be refused
+    store = build_token_store(settings)
     try:
         yield store
     finally:

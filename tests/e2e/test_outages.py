@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 from tests.e2e.pg_cluster import PgCluster, create_cluster, tools_missing
-from tests.e2e.processes import JOBLEDGER, Process, Starter, processes
+from tests.e2e.processes import JOBLEDGER, Process, Starter, init_store, processes
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.e2e.test_api_cli import free_port
 
@@ -65,6 +65,7 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
     env["JOBLEDGER_MASTER_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
     env["JOBLEDGER_DATA_DIR"] = str(tmp_path / "data")
     env["PYTHONUNBUFFERED"] = "1"
+    init_store(env)
     return env
 
 
