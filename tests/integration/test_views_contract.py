@@ -32,6 +32,7 @@ from adapters.postgres_views import (
     PostgresLogsView,
     PostgresRunsView,
 )
+from adapters.postgres_views.search_index import create_search_index
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
 from domain import run as runs
 from domain.errors import InvalidInput
@@ -292,6 +293,18 @@ class ViewsContract:
         # The set-up that adds and fills the column on an older view changes nothing here.
         views.jobs.view.create_table()
         assert found("invoice") == everywhere
+
+    def test_a_jobs_view_made_before_the_search_column_gets_it_filled_at_start(
+        self, views: Views
+    ) -> None:
+        views.feed(new_job("Invoice sync"), new_job("Backup", description="the INVOICE archive"))
+        self.drop_search_column(views)
+        views.jobs.view.create_table()  # what every start does
+        found = views.jobs.view.list_jobs(search="invoice")[0]
+        assert [j["name"] for j in found] == ["Backup", "Invoice sync"]
+
+    def drop_search_column(self, views: Views) -> None:
+        raise NotImplementedError
 
     def test_last_run_summary(self, views: Views) -> None:
         job, other = new_job(), new_job("other")
@@ -678,6 +691,10 @@ class TestSQLiteViews(ViewsContract):
         with views.runs.view.datastore.transaction(commit=True) as cursor:
             cursor.execute("ALTER TABLE view_runs DROP COLUMN discarded_entries")
 
+    def drop_search_column(self, views: Views) -> None:
+        with views.jobs.view.datastore.transaction(commit=True) as cursor:
+            cursor.execute("ALTER TABLE view_jobs DROP COLUMN search")
+
 
 @pytest.mark.postgres
 class TestPostgresViews(ViewsContract):
@@ -718,3 +735,32 @@ class TestPostgresViews(ViewsContract):
         view = views.runs.view
         with view.datastore.transaction(commit=True) as cursor:
             cursor.execute(view.compose("ALTER TABLE {s}.view_runs DROP COLUMN discarded_entries"))
+
+    def drop_search_column(self, views: Views) -> None:
+        view = views.jobs.view
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(view.compose("ALTER TABLE {s}.view_jobs DROP COLUMN search"))
+
+    def test_job_search_has_a_trigram_index_and_works_without_one(
+        self, views: Views, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        view = views.jobs.view
+        schema = view.datastore.schema
+        with psycopg.connect(DATABASE_URL or "", autocommit=True) as conn:
+            # On a handful of rows a scan is cheaper: forbid it to see the index can serve.
+            conn.execute("SET enable_seqscan = off")
+            plan = conn.execute(
+                sql.SQL("EXPLAIN SELECT id FROM {} WHERE search LIKE '%invoice%'").format(
+                    sql.Identifier(schema, "view_jobs")
+                )
+            ).fetchall()
+        assert "view_jobs_search_idx" in " ".join(row[0] for row in plan)
+        # Where pg_trgm cannot be had (here: a schema that does not exist) the search still
+        # works, as a scan, and a warning says so.
+        with caplog.at_level("WARNING", logger="jobledger.views"):
+            assert create_search_index(view.datastore, f"{schema}_missing") is False
+        assert "without a trigram index" in caplog.text
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(view.compose("DROP INDEX {s}.view_jobs_search_idx"))
+        views.feed(new_job("Invoice sync"))
+        assert [j["name"] for j in view.list_jobs(search="VOICE")[0]] == ["Invoice sync"]
