@@ -49,8 +49,12 @@ def store_origin(settings: Settings) -> str:
     data_dir = settings.data_dir
     if settings.store_from == "DATA_DIR":
         return f"in JOBLEDGER_DATA_DIR={data_dir}"
+    try:
+        here = str(Path.cwd())
+    except OSError:  # the directory was removed under the shell
+        here = "(which no longer exists)"
     return (
-        f"the default {data_dir} in the current directory {Path.cwd()}: "
+        f"the default {data_dir} in the current directory {here}: "
         "JOBLEDGER_DATABASE_URL and JOBLEDGER_DATA_DIR are unset"
     )
 

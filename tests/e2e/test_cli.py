@@ -238,6 +238,9 @@ class TestCommandLineOnSQLite(CommandLineContract):
         key.unlink()
         done = cli("jobs", "list", expect=1)
         assert str(key) in done.stderr and "JOBLEDGER_MASTER_KEY" in done.stderr
+        # Not even serve or init makes a new key for a store whose secrets are under another.
+        for command in (["init"], ["serve", "--port", "1"]):
+            assert str(key) in cli(*command, expect=1).stderr
         assert not key.exists()
         assert "(missing)" in cli("status", expect=1).stdout
 
