@@ -59,7 +59,12 @@ def register(commands: Any) -> None:
     show = sub.add_parser("show", help="show a job, now or as it was at a past time or version")
     show.add_argument("job_id", type=job_id)
     when = show.add_mutually_exclusive_group()
-    when.add_argument("--at", type=_time, help="RFC 3339 time, e.g. 2026-11-25T12:00:00Z")
+    when.add_argument(
+        "--at",
+        type=_time,
+        help="RFC 3339 time, e.g. 2026-11-25T12:00:00Z (a whole second includes the changes "
+        "made within it, as `jobs history` shows times to the second)",
+    )
     when.add_argument("--version", type=int)
     add_json_flag(show)
     show.set_defaults(handler=show_job)
