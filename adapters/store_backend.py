@@ -19,6 +19,7 @@ from adapters.data_keys import DataKeyStore
 from adapters.event_store_config import StoreSettings
 from adapters.postgres_backend import PostgresBackend
 from adapters.sqlite_backend import SQLiteBackend
+from adapters.store_presence import StorePresence
 from application.ports import TokenStore, Wakeup
 from engine.ports import WorkerCapabilities, WorkerLeases
 from projections.read_models import ReadModels
@@ -45,6 +46,10 @@ class StoreBackend(Protocol):
 
     def describe(self) -> str:
         """The store as a person reads it in a start-up message (never a password)."""
+        ...
+
+    def presence(self) -> StorePresence:
+        """Whether the store is reachable and initialised, looked at without creating it."""
         ...
 
     def disk_trouble(self) -> str | None:

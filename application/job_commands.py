@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -201,12 +201,21 @@ class JobCommands(LedgerBase):
         version: int | None = None,
         at: datetime | None = None,
     ) -> Job:
-        """The job as it was at a past version or time (deleted jobs included)."""
+        """The job as it was at a past version or time (deleted jobs included).
+
+        A time without a fraction of a second means the whole of that second: pages and
+        the command line show times to the second, so the second a user reads there must
+        include the events stored within it. A time with a fraction is taken as it is."""
         if at is None:
             return self._load("job", Job, job_id, version=version)
         if at.tzinfo is None:
             raise InvalidInput("at", "must include a time zone offset")
-        events = [e for e in self.job_history(job_id) if e.timestamp <= at]
+        history = self.job_history(job_id)
+        if at.microsecond == 0 and at.year < 9999:  # the last year has no next second
+            end = at + timedelta(seconds=1)
+            events = [e for e in history if e.timestamp < end]
+        else:
+            events = [e for e in history if e.timestamp <= at]
         if not events:
             raise InvalidInput("at", f"job {job_id} did not exist yet at {at.isoformat()}")
         return self._load("job", Job, job_id, version=events[-1].originator_version)

@@ -140,12 +140,26 @@ class System:
         self.app.close()
 
 
-def build(settings: Settings, *, announce: Callable[[str], None] | None = None) -> System:
-    """Open (creating on first start) the store, the key file and the views."""
+def build(
+    settings: Settings,
+    *,
+    announce: Callable[[str], None] | None = None,
+    create: bool = True,
+    create_key: bool | None = None,
+) -> System:
+    """Open (creating on first start) the store, the key file and the views. Without
+    `create` (or with `create_key` False) a missing key file is an error; the command line
+    checks the store itself first (interfaces.store_location)."""
     announce = announce or (lambda message: print(message, file=sys.stderr))
     # Owner-only: the data directory holds the master key and the embedded database.
-    private_directory(settings.data_dir)
-    master_key = load_master_key(settings.master_key, settings.data_dir, announce)
+    if create or settings.data_dir.exists():
+        private_directory(settings.data_dir)
+    master_key = load_master_key(
+        settings.master_key,
+        settings.data_dir,
+        announce,
+        create=create if create_key is None else create_key,
+    )
     backend = backend_for(settings.store)
     env = backend.event_store_env()
     keys = backend.data_key_store()

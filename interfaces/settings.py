@@ -15,6 +15,7 @@ DEFAULT_RUN_LOG_LIMIT_MB = 100.0
 # How long a run of a type no live worker can run waits queued, if its job has no timeout.
 DEFAULT_UNRUNNABLE_WAIT_SECONDS = 3600.0
 UNRUNNABLE_WAIT_ENV = "JOBLEDGER_UNRUNNABLE_WAIT_SECONDS"
+DEFAULT_DATA_DIR = "./jobledger-data"
 
 
 @dataclass(frozen=True, repr=False)
@@ -26,6 +27,9 @@ class Settings:
     master_key: str | None  # the key itself (base64) or the path of a key file
     run_log_limit_mb: float = DEFAULT_RUN_LOG_LIMIT_MB
     unrunnable_wait_seconds: float = DEFAULT_UNRUNNABLE_WAIT_SECONDS
+    # Which setting chose the store: DATABASE_URL, DATA_DIR, or DEFAULT_DATA_DIR (neither
+    # was set), so a command can say how to point it at another store.
+    store_from: str = "DATABASE_URL"
 
     @property
     def run_log_limit_chars(self) -> int:
@@ -37,15 +41,20 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        data_dir = Path(env.get("JOBLEDGER_DATA_DIR") or "./jobledger-data")
+        data_dir = Path(env.get("JOBLEDGER_DATA_DIR") or DEFAULT_DATA_DIR)
         url = env.get("JOBLEDGER_DATABASE_URL") or ""
         store = parse_database_url(url) if url else default_store(data_dir)
+        if url:
+            store_from = "DATABASE_URL"
+        else:
+            store_from = "DATA_DIR" if env.get("JOBLEDGER_DATA_DIR") else "DEFAULT_DATA_DIR"
         return cls(
             store=store,
             data_dir=data_dir,
             master_key=env.get("JOBLEDGER_MASTER_KEY"),
             run_log_limit_mb=_megabytes(env.get("JOBLEDGER_RUN_LOG_LIMIT_MB")),
             unrunnable_wait_seconds=_wait_seconds(env.get(UNRUNNABLE_WAIT_ENV)),
+            store_from=store_from,
         )
 
 

@@ -15,6 +15,7 @@ from interfaces.bootstrap import build_token_access
 from interfaces.cli.context import actor, add_json_flag
 from interfaces.cli.output import print_json, print_table
 from interfaces.settings import Settings
+from interfaces.store_location import require_store
 
 
 def register(commands: Any) -> None:
@@ -49,7 +50,9 @@ def register(commands: Any) -> None:
 @contextmanager
 def opened_tokens() -> Iterator[tuple[JobLedger, TokenStore]]:
     """The token store, and the application that records creations and revocations."""
-    app, store = build_token_access(Settings.from_env())
+    settings = Settings.from_env()
+    require_store(settings)  # a token minted in a store no server uses would be refused
+    app, store = build_token_access(settings)
     try:
         yield app, store
     finally:

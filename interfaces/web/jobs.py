@@ -80,12 +80,13 @@ def choices() -> dict[str, Any]:
 def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     params = request.query_params
     cursor = params.get("cursor") or None
-    name = params.get("name", "").strip()
-    if "\x00" in name:  # no store can hold it: bad input, not a 500
-        raise PageError(400, "Bad filter", "A name cannot contain NUL characters.")
+    # `q`, as the API names it; `name` is what links made before the search still carry.
+    query = (params.get("q") or params.get("name") or "").strip()
+    if "\x00" in query:  # no store can hold it: bad input, not a 500
+        raise PageError(400, "Bad filter", "A search cannot contain NUL characters.")
     try:
         jobs, next_cursor = system(request).jobs.list_jobs(
-            limit=PAGE_SIZE, cursor=cursor, name_prefix=name or None
+            limit=PAGE_SIZE, cursor=cursor, search=query or None
         )
     except (InvalidInput, ValueError):
         raise PageError(400, "Bad page link", "That page link is not valid.") from None
@@ -101,7 +102,7 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
         {
             "jobs": jobs,
             "next_cursor": next_cursor,
-            "name": name,
+            "q": query,
             "paged": cursor is not None,
             "unrunnable": unrunnable,
         },

@@ -248,6 +248,23 @@ def test_a_bad_cron_is_shown_beside_its_field_and_nothing_is_saved(
     assert now["schedule"]["cron"] == "0 2 * * *"
 
 
+def test_the_jobs_filter_finds_a_word_in_a_name_or_description_ignoring_case(
+    context: Any, server: Server
+) -> None:
+    api_job(server, "Zebrafilter invoices")
+    api_job(server, "Nightly backup", description="keeps the ZEBRAFILTER archive")
+    api_job(server, "Payroll for zebras")
+    page = context.new_page()
+    sign_in(page, server.admin_token)
+    page.get_by_label("Name or description contains").fill("zebraFILTER")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"/\?q=zebraFILTER$"))
+    names = page.locator("table.list tbody tr td:first-child a")
+    expect(names).to_have_text(["Nightly backup", "Zebrafilter invoices"])
+    expect(page.get_by_label("Name or description contains")).to_have_value("zebraFILTER")
+    assert_labelled(page)
+
+
 def test_a_form_posted_without_the_csrf_token_is_refused(context: Any, server: Server) -> None:
     job = api_job(server, "CSRF check")
     page = context.new_page()

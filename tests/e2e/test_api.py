@@ -159,6 +159,25 @@ class ApiContract:
         bad = api.viewer.get("/api/jobs", params={"cursor": "bm90LWEtY3Vyc29y"})
         assert bad.status_code == 422 and bad.json()["field"] == "cursor"
 
+    def test_q_searches_name_and_description_ignoring_case(self, api: Api):
+        api.create_job(name="Invoice sync", secrets={})
+        api.create_job(name="Backup", description="copies the INVOICE archive", secrets={})
+        api.create_job(name="Payroll", secrets={})
+
+        def found(**params: Any) -> list[str]:
+            response = api.viewer.get("/api/jobs", params=params)
+            assert response.status_code == 200, response.text
+            return [j["name"] for j in response.json()["items"]]
+
+        assert found(q="invoice") == found(q=" INVOICE ") == ["Backup", "Invoice sync"]
+        assert found(q="voice s") == ["Invoice sync"]
+        assert found(q="invoice", limit=1) == ["Backup"]
+        assert found(q="") == ["Backup", "Invoice sync", "Payroll"]
+        # The older filter still works as it did: a case-sensitive prefix of the name.
+        assert found(name_prefix="Inv") == ["Invoice sync"] and found(name_prefix="inv") == []
+        bad = api.viewer.get("/api/jobs", params={"q": "x" * 201})
+        assert bad.status_code == 422 and bad.json()["field"] == "q"
+
     def test_patch_records_each_change_and_refuses_a_stale_version(self, api: Api):
         job = api.create_job()
         url = f"/api/jobs/{job['id']}"

@@ -32,6 +32,7 @@ from adapters.postgres_views import (
     PostgresLogsView,
     PostgresRunsView,
 )
+from adapters.postgres_views.search_index import create_search_index
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
 from domain import access_log
 from domain import run as runs
@@ -287,6 +288,53 @@ class ViewsContract:
         assert names(name_prefix="zeta") == []
         with pytest.raises(InvalidInput):
             views.jobs.view.list_jobs(cursor="garbage")
+
+    def test_job_search_is_a_case_insensitive_substring_of_name_or_description(
+        self, views: Views
+    ) -> None:
+        jobs = [
+            new_job("Invoice sync", description="Pushes invoices to ConnectWise"),
+            new_job("nightly INVOICE export", enabled=False),
+            new_job("Backup", description="copies the invoice archive"),
+            new_job("Straße cleanup", description="100% of the_files"),
+            new_job("unrelated"),
+        ]
+        views.feed(*jobs)
+
+        def found(search: str, **filters: Any) -> list[str]:
+            page = page_all(views.jobs.view.list_jobs, 1, search=search, **filters)
+            return [j["name"] for j in page]
+
+        everywhere = ["Backup", "Invoice sync", "nightly INVOICE export"]
+        assert found("invoice") == everywhere
+        assert found("INVOICE") == everywhere and found("nVoIcE") == everywhere
+        assert found("invoice", enabled=True) == ["Backup", "Invoice sync"]
+        assert found("connectwise") == ["Invoice sync"]  # in the description only
+        assert found("sync") == ["Invoice sync"] and found("export") == ["nightly INVOICE export"]
+        assert found("STRASSE") == found("straße") == ["Straße cleanup"]  # Unicode case folding
+        # LIKE's wildcards are plain characters in a search.
+        assert found("100%") == found("the_f") == ["Straße cleanup"]
+        assert found("%") == found("_") == ["Straße cleanup"]
+        assert found("zzz") == []
+        # A rename and a new description are searched as they are now.
+        jobs[4].rename("Ledger reconciliation", "alice")
+        views.feed(jobs[4])
+        assert found("reconcil") == ["Ledger reconciliation"] and found("unrelated") == []
+        # The set-up that adds and fills the column on an older view changes nothing here.
+        views.jobs.view.create_table()
+        assert found("invoice") == everywhere
+
+    def test_a_jobs_view_made_before_the_search_column_gets_it_filled_at_start(
+        self, views: Views
+    ) -> None:
+        views.feed(new_job("Invoice sync"), new_job("Backup", description="the INVOICE archive"))
+        self.drop_search_column(views)
+        views.jobs.view.create_table()  # what every start does
+        found = views.jobs.view.list_jobs(search="invoice")[0]
+        assert [j["name"] for j in found] == ["Backup", "Invoice sync"]
+
+    def drop_search_column(self, views: Views) -> None:
+        raise NotImplementedError
 
     def test_last_run_summary(self, views: Views) -> None:
         job, other = new_job(), new_job("other")
@@ -860,6 +908,10 @@ class TestSQLiteViews(ViewsContract):
             cursor.execute(f"INSERT INTO view_audit SELECT {OLD_AUDIT_COLUMNS} FROM view_audit_new")
             cursor.execute("DROP TABLE view_audit_new")
 
+    def drop_search_column(self, views: Views) -> None:
+        with views.jobs.view.datastore.transaction(commit=True) as cursor:
+            cursor.execute("ALTER TABLE view_jobs DROP COLUMN search")
+
 
 @pytest.mark.postgres
 class TestPostgresViews(ViewsContract):
@@ -925,3 +977,32 @@ class TestPostgresViews(ViewsContract):
         with view.datastore.transaction(commit=True) as cursor:
             for statement in statements:
                 cursor.execute(view.compose(statement))
+
+    def drop_search_column(self, views: Views) -> None:
+        view = views.jobs.view
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(view.compose("ALTER TABLE {s}.view_jobs DROP COLUMN search"))
+
+    def test_job_search_has_a_trigram_index_and_works_without_one(
+        self, views: Views, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        view = views.jobs.view
+        schema = view.datastore.schema
+        with psycopg.connect(DATABASE_URL or "", autocommit=True) as conn:
+            # On a handful of rows a scan is cheaper: forbid it to see the index can serve.
+            conn.execute("SET enable_seqscan = off")
+            plan = conn.execute(
+                sql.SQL("EXPLAIN SELECT id FROM {} WHERE search LIKE '%invoice%'").format(
+                    sql.Identifier(schema, "view_jobs")
+                )
+            ).fetchall()
+        assert "view_jobs_search_idx" in " ".join(row[0] for row in plan)
+        # Where pg_trgm cannot be had (here: a schema that does not exist) the search still
+        # works, as a scan, and a warning says so.
+        with caplog.at_level("WARNING", logger="jobledger.views"):
+            assert create_search_index(view.datastore, f"{schema}_missing") is False
+        assert "without a trigram index" in caplog.text
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(view.compose("DROP INDEX {s}.view_jobs_search_idx"))
+        views.feed(new_job("Invoice sync"))
+        assert [j["name"] for j in view.list_jobs(search="VOICE")[0]] == ["Invoice sync"]

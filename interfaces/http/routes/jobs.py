@@ -112,10 +112,30 @@ def list_jobs(
     cursor: Cursor = None,
     enabled: bool | None = None,
     job_type: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")] = None,
-    name_prefix: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[^\x00]*$",
+            description="jobs whose name or description contains this, ignoring case",
+        ),
+    ] = None,
+    name_prefix: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[^\x00]*$",
+            description="jobs whose name starts with this, exactly (case-sensitive)",
+        ),
+    ] = None,
 ) -> Response:
     items, next_cursor = system.jobs.list_jobs(
-        limit=limit, cursor=cursor, enabled=enabled, job_type=job_type, name_prefix=name_prefix
+        limit=limit,
+        cursor=cursor,
+        enabled=enabled,
+        job_type=job_type,
+        name_prefix=name_prefix,
+        search=(q or "").strip() or None,
     )
     at = now(request)
     return OrjsonResponse(
