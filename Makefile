@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_DB ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-unit test-integration lint bench clean
+.PHONY: run test test-unit test-integration test-pwsh lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	JOBLEDGER_TEST_DATABASE_URL=$${JOBLEDGER_TEST_DATABASE_URL:-$(TEST_DB)} \
 		$(BIN)/pytest -q tests/integration tests/e2e
+
+# The PowerShell job type against a real pwsh 7.4+ (elsewhere these tests skip): on a machine
+# or in a container with PowerShell installed, e.g. mcr.microsoft.com/powershell plus Python.
+test-pwsh: $(STAMP)
+	@command -v pwsh >/dev/null || { echo "make test-pwsh needs pwsh 7.4 or later on PATH" \
+		"(https://learn.microsoft.com/powershell/scripting/install/installing-powershell-on-linux)" >&2; exit 1; }
+	$(BIN)/pytest -q -rs tests/integration/test_powershell_real.py tests/unit/test_powershell_wrapper.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ from adapters.executors.powershell import POWERSHELL
 from adapters.executors.python_callable import PYTHON
 from domain.errors import InvalidInput
 from domain.values import job_type_name
-from jobtypes import Executor, JobType
+from jobtypes import AVAILABLE, Availability, Executor, JobType
 
 ENTRY_POINT_GROUP = "jobledger.job_types"
 BUILT_IN: tuple[JobType, ...] = (POWERSHELL, COMMAND, PYTHON, HTTP)
@@ -129,6 +129,29 @@ class EntryPointJobTypeCatalog:
         check = getattr(self._types.get(job_type), "check_overrides", None)
         if check is not None:
             check(program, own, effective)
+
+    def check(self, name: str) -> Availability:
+        """Whether this machine can run job type `name`: its `check()` (optional in the
+        plugin API, jobtypes.ChecksRequirements), else available. A probe that raises is
+        a broken plugin, not a reason to stop the worker: the type is then unavailable."""
+        job_type = self._types.get(name)
+        if job_type is None:
+            raise self._unknown(name)
+        check = getattr(job_type, "check", None)
+        if check is None:
+            return AVAILABLE
+        try:
+            result = check()
+        except Exception as error:
+            logger.exception("job type %s: its requirement check failed", name)
+            return Availability(False, reason=f"the {name} job type's check failed: {error}")
+        if not isinstance(result, Availability):
+            return Availability(False, reason=f"the {name} job type's check returned {result!r}")
+        return result
+
+    def check_all(self) -> dict[str, Availability]:
+        """Every job type's availability on this machine, by name (each probed once)."""
+        return {name: self.check(name) for name in self.names()}
 
     def executor(self, name: str) -> Executor:
         """The executor of job type `name`; one per type, shared (executors are stateless)."""

@@ -141,16 +141,28 @@ def _wrap_ad(job_id: UUID) -> bytes:
 
 
 def load_master_key(
-    env_value: str | None, data_dir: Path, announce: Callable[[str], None]
+    env_value: str | None,
+    data_dir: Path,
+    announce: Callable[[str], None],
+    *,
+    create: bool = True,
 ) -> MasterKey:
     """The master key from JOBLEDGER_MASTER_KEY, or from (or newly into) data_dir/master.key.
 
     `announce` is called once, by the process that created a new key file, so the
-    operator learns they must back it up.
+    operator learns they must back it up. Without `create` a missing key file is an error:
+    a new key would leave every stored secret undecryptable.
     """
     value = (env_value or "").strip()
     if not value:
-        return _load_or_create(Path(data_dir) / KEY_FILE_NAME, announce)
+        path = Path(data_dir) / KEY_FILE_NAME
+        if not create and not path.exists():
+            raise MasterKeyError(
+                f"there is no master key file {path.absolute()}: set {ENV_VAR} to the key "
+                "(or its file) the store's secrets are under, or JOBLEDGER_DATA_DIR to the "
+                f"directory holding its {KEY_FILE_NAME}"
+            )
+        return _load_or_create(path, announce)
     if value.startswith("file://"):
         return read_key_file(Path(value[len("file://") :]))
     if value.startswith("file:"):

@@ -23,7 +23,9 @@ from adapters.postgres_views import (
     PostgresRunsView,
 )
 from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint
+from adapters.store_presence import StorePresence, postgres_presence
 from adapters.token_store_postgres import PostgresTokenStore
+from adapters.worker_capabilities_postgres import PostgresWorkerCapabilities
 from adapters.worker_leases import PostgresWorkerLeases
 from application.ports import TokenStore, Wakeup
 from projections.read_models import ReadModels
@@ -54,6 +56,9 @@ class PostgresBackend:
     def describe(self) -> str:
         s = self.store
         return f"postgresql://{s.user}@{s.host}:{s.port}/{s.dbname}"
+
+    def presence(self) -> StorePresence:
+        return postgres_presence(self.conninfo, self.store.schema)
 
     def disk_trouble(self) -> str | None:
         # The server's disk is out of sight: a full one shows as failing writes (507).
@@ -130,3 +135,12 @@ class PostgresBackend:
         leases = PostgresWorkerLeases(self.conninfo, self.store.schema, lease=lease, grace=grace)
         leases.create_table()
         return leases
+
+    def worker_capabilities(self) -> PostgresWorkerCapabilities:
+        records = PostgresWorkerCapabilities(self.conninfo, self.store.schema)
+        try:
+            records.create_table()
+        except BaseException:
+            records.close()  # its pool may hold a connection
+            raise
+        return records

@@ -16,7 +16,9 @@ from adapters.file_modes import private_directory, private_sqlite_file
 from adapters.notifier_checkpoint import SQLiteNotifierPosition
 from adapters.scheduler_checkpoint import SQLiteSchedulerCheckpoint
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
+from adapters.store_presence import StorePresence, sqlite_presence
 from adapters.token_store_sqlite import SQLiteTokenStore
+from adapters.worker_capabilities_sqlite import SQLiteWorkerCapabilities
 from application.ports import ThreadWakeup, TokenStore, Wakeup
 from projections.read_models import ReadModels
 
@@ -40,7 +42,11 @@ class SQLiteBackend:
         return f"SQLiteBackend({self.path!s})"
 
     def describe(self) -> str:
-        return f"sqlite:///{self.path}"
+        # Absolute: a relative path means a different store from another directory.
+        return f"sqlite:///{self.path.absolute()}"
+
+    def presence(self) -> StorePresence:
+        return sqlite_presence(self.path)
 
     def disk_trouble(self) -> str | None:
         try:
@@ -103,3 +109,6 @@ class SQLiteBackend:
     def worker_leases(self, *, lease: timedelta, grace: timedelta) -> None:
         # One process: no other worker to prove alive to.
         return None
+
+    def worker_capabilities(self) -> SQLiteWorkerCapabilities:
+        return SQLiteWorkerCapabilities(self.path)

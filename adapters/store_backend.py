@@ -3,7 +3,8 @@
 The composition root picks a backend once, from the store settings (`backend_for`), and
 passes it to what needs a store-specific part: the eventsourcing configuration, the views,
 the data-key and token tables, the scheduler's checkpoint, how loops are woken, how workers
-prove they are alive. Nothing else asks which store it is on.
+prove they are alive and record which job types they can run. Nothing else asks which store
+it is on.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from adapters.data_keys import DataKeyStore
 from adapters.event_store_config import StoreSettings
 from adapters.postgres_backend import PostgresBackend
 from adapters.sqlite_backend import SQLiteBackend
+from adapters.store_presence import StorePresence
 from application.ports import TokenStore, Wakeup
-from engine.ports import WorkerLeases
+from engine.ports import WorkerCapabilities, WorkerLeases
 from projections.read_models import ReadModels
 
 
@@ -54,6 +56,10 @@ class StoreBackend(Protocol):
 
     def describe(self) -> str:
         """The store as a person reads it in a start-up message (never a password)."""
+        ...
+
+    def presence(self) -> StorePresence:
+        """Whether the store is reachable and initialised, looked at without creating it."""
         ...
 
     def disk_trouble(self) -> str | None:
@@ -95,6 +101,11 @@ class StoreBackend(Protocol):
     def worker_leases(self, *, lease: timedelta, grace: timedelta) -> WorkerLeases | None:
         """How a worker proves it is alive to other workers (leases of `lease` length,
         taken over `grace` after they expire); None where there are no other workers."""
+        ...
+
+    def worker_capabilities(self) -> WorkerCapabilities:
+        """Where workers record which job types they can run (its table created on first
+        use), live while the worker is."""
         ...
 
 

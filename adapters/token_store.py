@@ -138,6 +138,18 @@ class SqlTokenStore(ABC):
             self._touch_if_stale(row)
         return row.principal()
 
+    def identify(self, plain: str) -> Principal | None:
+        """The principal of a token issued here, live or revoked, or None: to name who
+        tried a revoked token on the audit trail. Never to authenticate."""
+        if (
+            not isinstance(plain, str)
+            or not plain.startswith(TOKEN_PREFIX)
+            or len(plain) > MAX_TOKEN_LENGTH
+        ):
+            return None
+        row = self._find_by_hash(token_hash(plain))
+        return None if row is None else row.principal()
+
     def verify_cached(self, plain: str) -> Principal | None:
         """The principal if this token was verified within `cache_seconds`, else None (then
         call `verify`). Touches no database, so an event loop may call it."""

@@ -28,6 +28,14 @@ from domain.errors import Conflict
 TABLE = "jobledger_worker_leases"
 
 
+def create_leases_table(schema: str) -> sql.Composed:
+    """The DDL of the lease table (also run by the capability records, which join it)."""
+    return sql.SQL(
+        "CREATE TABLE IF NOT EXISTS {} (worker_id text PRIMARY KEY, "
+        "expires_at timestamptz NOT NULL, renewed_at timestamptz NOT NULL)"
+    ).format(sql.Identifier(schema, TABLE))
+
+
 class LeaseLost(Conflict):
     """Our lease row is gone: another worker took us for dead long ago."""
 
@@ -64,12 +72,7 @@ class PostgresWorkerLeases:
         # would otherwise race on the table's type (see adapters.postgres_setup).
         with self._lock, self._connection().transaction() as tx:
             tx.connection.execute(setup_lock(self._schema))
-            tx.connection.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (worker_id text PRIMARY KEY, "
-                    "expires_at timestamptz NOT NULL, renewed_at timestamptz NOT NULL)"
-                ).format(self._table)
-            )
+            tx.connection.execute(create_leases_table(self._schema))
 
     def hold(self, worker_id: str) -> None:
         """Take a lease for `worker_id`; refused while a live worker holds that id."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from application.access_commands import AccessCommands
 from application.firing_commands import FiringCommands
 from application.job_commands import JobCommands
 from application.notification_commands import NotificationCommands
 from application.run_commands import RunCommands
 
 
-class JobLedger(JobCommands, RunCommands, FiringCommands, NotificationCommands):
-    """Jobs, runs and run logs as event-sourced aggregates in one event store."""
+class JobLedger(JobCommands, RunCommands, FiringCommands, AccessCommands, NotificationCommands):
+    """Jobs, runs, run logs, access and notifications as event-sourced aggregates in one
+    event store."""

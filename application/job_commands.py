@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from application import job_names
 from application.base import LedgerBase
+from application.job_checks import POLICY_FIELDS, check_job_fields, parse_schedule
 from domain import job as job_model
 from domain import values
 from domain.errors import Conflict, InvalidInput, NameTaken
 from domain.job import Job
 from domain.job_name import JobName
-from domain.job_policies import DEFAULT_POLICIES
-from domain.schedule import CronSchedule
-from domain.storable import check_json
+
+# parse_schedule is imported from here by callers that build schedules (the benchmarks).
+__all__ = ["POLICY_FIELDS", "UPDATABLE", "JobCommands", "parse_schedule"]
 
 # Fields a PATCH may change, in the order their events are recorded.
 UPDATABLE = (
@@ -36,26 +37,6 @@ UPDATABLE = (
     "notify",
     "long_running_seconds",
 )
-# The run-policy fields, sent together as `policies`: the API and the pages use this one.
-POLICY_FIELDS = tuple(DEFAULT_POLICIES)
-
-
-def parse_schedule(schedule: object) -> CronSchedule | None:
-    """A schedule is {"cron": ..., "timezone": ...} (timezone optional, default UTC) or null."""
-    if schedule is None:
-        return None
-    if not isinstance(schedule, Mapping):
-        raise InvalidInput("schedule", 'must be an object like {"cron": "0 2 * * *"} or null')
-    unknown = set(schedule) - {"cron", "timezone"}
-    if unknown:
-        raise InvalidInput(f"schedule.{sorted(unknown)[0]}", "is not a schedule field")
-    cron = schedule.get("cron")
-    if not isinstance(cron, str):
-        raise InvalidInput("schedule.cron", "must be a CRON expression string")
-    timezone = schedule.get("timezone", "UTC")
-    if not isinstance(timezone, str):
-        raise InvalidInput("schedule.timezone", "must be an IANA time zone name")
-    return CronSchedule.parse(cron, timezone)
 
 
 class JobCommands(LedgerBase):
@@ -76,21 +57,34 @@ class JobCommands(LedgerBase):
         enabled: bool = True,
         policies: dict[str, Any] | None = None,
     ) -> Job:
-        checked_program = self.job_types.check_program(
-            values.job_type_name(job_type), check_json(program, "program")
-        )
-        secrets = _check_secrets(secrets)
+        # Every field is checked before anything is built, so one refusal names them all.
+        fields = {
+            "name": name,
+            "description": description,
+            "program": program,
+            "parameters": parameters,
+            "secrets": secrets,
+            "schedule": schedule,
+            "log_level": log_level,
+            "enabled": enabled,
+        }
+        if policies is not None:
+            if not isinstance(policies, Mapping):
+                raise InvalidInput("policies", "must be an object of run policies")
+            fields.update(policies)
+        checked = check_job_fields(self.job_types, job_type, fields)
+        secrets = checked["secrets"]
         job = job_model.register(
-            name=name,
+            name=checked["name"],
             job_type=job_type,
-            program=checked_program,
+            program=checked["program"],
             actor=actor,
-            description=description,
-            parameters=parameters,
-            schedule=parse_schedule(schedule),
-            log_level=log_level,
+            description=checked["description"],
+            parameters=checked["parameters"],
+            schedule=checked["schedule"],
+            log_level=checked["log_level"],
             enabled=enabled,
-            policies=policies,
+            policies={key: checked[key] for key in POLICY_FIELDS if key in checked},
         )
         # Everything is valid: encrypt, then record the job and its secrets in one write.
         for secret, value in secrets.items():
@@ -98,6 +92,15 @@ class JobCommands(LedgerBase):
         reservation = job_names.claim(self, job.name, job.id)
         self._save_named(job, job.name, reservation)
         return job
+
+    def check_job_fields(
+        self, job_type: object, fields: Mapping[str, Any], *, change: bool = False
+    ) -> None:
+        """Check a job's fields (any of register_job's, or with `change`, of update_job's)
+        without saving anything: one InvalidInput naming every field at fault, if any. For
+        a form or a request that was refused before reaching a command, so its answer
+        names the remaining bad fields too."""
+        check_job_fields(self.job_types, job_type, fields, allowed=UPDATABLE if change else None)
 
     def update_job(
         self,
@@ -108,39 +111,31 @@ class JobCommands(LedgerBase):
         expected_version: int | None = None,
     ) -> Job:
         """Apply several field changes at once; each changed field becomes its own event."""
-        unknown = set(changes) - set(UPDATABLE)
-        if unknown:
-            raise InvalidInput(sorted(unknown)[0], "is not a field that can be changed")
         job = self.get_job(job_id, expected_version=expected_version)
+        # Every change is checked before any is applied: one refusal names every bad field.
+        checked = check_job_fields(self.job_types, job.job_type, changes, allowed=UPDATABLE)
         reservations: list[JobName] = []
-        if "name" in changes:
+        if "name" in checked:
             old_name = job.name
-            job.rename(changes["name"], actor)
+            job.rename(checked["name"], actor)
             reservations = job_names.renaming(self, old_name, job.name, job.id)
-        if "description" in changes:
-            job.change_description(changes["description"], actor)
-        if "program" in changes:
-            job.change_program(
-                self.job_types.check_program(
-                    job.job_type, check_json(changes["program"], "program")
-                ),
-                actor,
-            )
-        if "parameters" in changes:
-            job.change_parameters(changes["parameters"], actor)
-        if "schedule" in changes:
-            schedule = parse_schedule(changes["schedule"])
+        if "description" in checked:
+            job.change_description(checked["description"], actor)
+        if "program" in checked:
+            job.change_program(checked["program"], actor)
+        if "parameters" in checked:
+            job.change_parameters(checked["parameters"], actor)
+        if "schedule" in checked:
+            schedule = checked["schedule"]
             if schedule is None:
                 job.unschedule(actor)
             else:
                 job.schedule_with(schedule, actor)
-        if "log_level" in changes:
-            job.change_log_level(changes["log_level"], actor)
-        if "enabled" in changes:
-            if not isinstance(changes["enabled"], bool):
-                raise InvalidInput("enabled", "must be true or false")
-            job.enable(actor) if changes["enabled"] else job.disable(actor)
-        policy_changes = {k: changes[k] for k in POLICY_FIELDS if k in changes}
+        if "log_level" in checked:
+            job.change_log_level(checked["log_level"], actor)
+        if "enabled" in checked:
+            job.enable(actor) if checked["enabled"] else job.disable(actor)
+        policy_changes = {k: checked[k] for k in POLICY_FIELDS if k in checked}
         if policy_changes:
             job.change_policies(policy_changes, actor)
         self._save_named(job, job.name if reservations else None, *reservations)
@@ -208,12 +203,21 @@ class JobCommands(LedgerBase):
         version: int | None = None,
         at: datetime | None = None,
     ) -> Job:
-        """The job as it was at a past version or time (deleted jobs included)."""
+        """The job as it was at a past version or time (deleted jobs included).
+
+        A time without a fraction of a second means the whole of that second: pages and
+        the command line show times to the second, so the second a user reads there must
+        include the events stored within it. A time with a fraction is taken as it is."""
         if at is None:
             return self._load("job", Job, job_id, version=version)
         if at.tzinfo is None:
             raise InvalidInput("at", "must include a time zone offset")
-        events = [e for e in self.job_history(job_id) if e.timestamp <= at]
+        history = self.job_history(job_id)
+        if at.microsecond == 0 and at.year < 9999:  # the last year has no next second
+            end = at + timedelta(seconds=1)
+            events = [e for e in history if e.timestamp < end]
+        else:
+            events = [e for e in history if e.timestamp <= at]
         if not events:
             raise InvalidInput("at", f"job {job_id} did not exist yet at {at.isoformat()}")
         return self._load("job", Job, job_id, version=events[-1].originator_version)
@@ -224,11 +228,3 @@ class JobCommands(LedgerBase):
         if not events:
             self._load("job", Job, job_id)  # raises NotFound
         return events
-
-
-def _check_secrets(secrets: Mapping[str, str] | None) -> dict[str, str]:
-    if secrets is None:
-        return {}
-    if not isinstance(secrets, Mapping):
-        raise InvalidInput("secrets", "must be an object of name to value")
-    return {values.secret_name(k): values.secret_value(v) for k, v in secrets.items()}

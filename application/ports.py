@@ -77,6 +77,11 @@ class TokenStore(Protocol):
         """The principal of a live token, or None (unknown, revoked or malformed)."""
         ...
 
+    def identify(self, plain: str) -> Principal | None:
+        """The principal of a token this store issued, live or revoked, or None: to name
+        who tried a revoked token on the audit trail. Never to authenticate."""
+        ...
+
     def verify_cached(self, plain: str) -> Principal | None:
         """`verify` from memory only (None when not recently verified): no I/O, so an event
         loop may call it."""

@@ -118,6 +118,7 @@ class RunCommands(LedgerBase):
             scheduled_for=scheduled_for,
             attempt=attempt,
             retry_of=retry_of,
+            overrides=list(overrides),
         )
         try:
             self.save(run)
@@ -219,6 +220,11 @@ class RunCommands(LedgerBase):
     def skip_run(self, run_id: UUID, *, reason: str) -> Run:
         return self._finish(run_id, lambda run: run.skip(reason))
 
+    def give_up_run(self, run_id: UUID, *, reason: str) -> Run:
+        """Fail a queued run that no live worker can run (not retried: a retry would wait
+        for the same missing worker)."""
+        return self._finish(run_id, lambda run: run.give_up(reason))
+
     def abandon_run(self, run_id: UUID, *, reason: str, retry_now: datetime | None = None) -> Run:
         return self._finish(run_id, lambda run: run.abandon(reason), retry_now=retry_now)
 
@@ -256,6 +262,7 @@ class RunCommands(LedgerBase):
             trigger="retry",
             requested_by="system:retry",
             parameters=run.parameters,
+            overrides=run.overrides,
             log_level=job.log_level,
             timeout_seconds=job.timeout_seconds,
             scheduled_for=policy.next_attempt_at(run.attempt, now),

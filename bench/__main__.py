@@ -20,6 +20,7 @@ from bench import (
     dispatch_latency,
     fire_lag,
     http_api,
+    job_search,
     log_entries,
     notify_latency,
     rebuild,
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, st
     "scheduler_memory": (scheduler_memory.run, "MB", "<150 MB RSS with 100,000 jobs"),
     "dispatch_latency": (dispatch_latency.run, "ms", "p50 <10 ms, p99 <50 ms (postgres)"),
     "run_throughput": (run_throughput.run, "runs/s", ">=500 runs/s on 2 cores (postgres)"),
+    "job_search": (job_search.run, "ms", "first page well under 50 ms over 10,000 jobs"),
     "http_api": (http_api.run, "req/s", ">=2,000 req/s, p99 <20 ms for one job (postgres)"),
     "notify_latency": (notify_latency.run, "ms", "p50 <200 ms, p99 <1 s; storm: 1 alert/job"),
 }

@@ -267,7 +267,7 @@ def create_tokens(bench: BenchStore) -> str:
 RUN_TYPES = [
     *("uuid", "uuid", "text", "int4", "text", "text", "text", "timestamptz", "timestamptz"),
     *("text", "timestamptz", "timestamptz", "int4", "text", "int4", "uuid", "text", "text"),
-    *("int4", "text", "int4", "int4"),
+    *("int4", "text", "int4", "int4", "jsonb", "jsonb"),
 ]
 FINISHED = [
     *(["succeeded"] * 180),
@@ -372,6 +372,8 @@ class RunMaker:
                 cancelled_by,
                 version,
                 0,  # discarded_entries
+                {"tenant": "acme", "batch": 500},  # parameters
+                [],  # overrides
             )
 
     def copy(self, first: int, end: int) -> None:

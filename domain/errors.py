@@ -2,18 +2,86 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class JobLedgerError(Exception):
     """Base of every error the service raises on purpose."""
 
 
+@dataclass(frozen=True)
+class FieldError:
+    """One refused field: `field` names it (dotted for nested ones), `message` says why."""
+
+    field: str
+    message: str
+
+
 class InvalidInput(JobLedgerError):
-    """A value was refused. `field` names the input at fault (dotted for nested ones)."""
+    """One or more values were refused. `errors` lists every field at fault, in the order
+    they were checked; `field` and `message` are the first one's, for callers that name one.
+
+    `InvalidInput(field, message)` refuses one field; `InvalidInput.of(errors)` several.
+    """
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+        self._set((FieldError(field, message),))
+
+    @classmethod
+    def of(cls, errors: Sequence[FieldError]) -> InvalidInput:
+        if not errors:
+            raise ValueError("InvalidInput needs at least one field error")
+        error = cls.__new__(cls)
+        error._set(tuple(errors))
+        return error
+
+    def _set(self, errors: tuple[FieldError, ...]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+        self.field = errors[0].field
+        self.message = errors[0].message
+
+
+class FieldErrors:
+    """Runs a form's or a command's checks one by one and keeps each field's first refusal,
+    so one answer names every field at fault instead of the first only."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def check(self, check: Callable[[], T]) -> T | None:
+        """`check()`'s value, or None (its errors kept) if it refused its input. A
+        NotPermitted is not bad input but a refusal (403): it passes through."""
+        try:
+            return check()
+        except NotPermitted:
+            raise
+        except InvalidInput as error:
+            self.extend(error.errors)
+            return None
+
+    def add(self, field: str, message: str) -> None:
+        self.extend([FieldError(field, message)])
+
+    def extend(self, errors: Iterable[FieldError]) -> None:
+        # One message per field: a second check of a field already refused adds nothing.
+        seen = {e.field for e in self.errors}
+        for error in errors:
+            if error.field not in seen:
+                self.errors.append(error)
+                seen.add(error.field)
+
+    def raise_any(self) -> None:
+        """Raise one InvalidInput listing every error kept, if any."""
+        if self.errors:
+            raise InvalidInput.of(self.errors)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
 
 
 class NotPermitted(InvalidInput):

@@ -6,11 +6,12 @@ check each one. The retry policy's own rules live in `domain.retry`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from domain import values
-from domain.errors import InvalidInput
+from domain.errors import FieldErrors, InvalidInput
 from domain.notify_rules import long_running_seconds, notify_rules
 from domain.retry import (
     DEFAULT_BACKOFF_SECONDS,
@@ -67,9 +68,14 @@ def overridable_parameters(value: object) -> list[str]:
 
 def validate_policies(policies: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Check run policies; with `partial`, only the keys given, else fill in the defaults."""
-    unknown = set(policies) - set(_POLICY_RULES)
-    if unknown:
-        raise InvalidInput(sorted(unknown)[0], "is not a run policy")
+    errors = FieldErrors()
+    for unknown in sorted(set(policies) - set(_POLICY_RULES)):
+        errors.add(unknown, "is not a run policy")
     base: dict[str, Any] = {} if partial else dict(DEFAULT_POLICIES)
-    base.update(policies)
-    return {key: _POLICY_RULES[key](value) for key, value in base.items()}
+    base.update({key: value for key, value in policies.items() if key in _POLICY_RULES})
+    checked = {
+        key: errors.check(functools.partial(_POLICY_RULES[key], value))
+        for key, value in base.items()
+    }
+    errors.raise_any()
+    return checked

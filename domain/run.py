@@ -6,6 +6,7 @@ recording the outcome of a run never replays thousands of log events.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -66,6 +67,10 @@ class Run(Aggregate):
         timeout_seconds: int | None
         attempt: int
         retry_of: UUID | None
+        # The parameter keys the requester overrode (run now); `parameters` already holds
+        # their values, merged over the job's. Last, with a default, so requests stored
+        # before it existed still decode (as none overridden).
+        overrides: tuple[str, ...] = ()
 
     class Started(Aggregate.Event):
         worker: str
@@ -121,7 +126,13 @@ class Run(Aggregate):
             run.error = f"timed out after {self.timeout_seconds} s"
 
     class CancelRequested(Aggregate.Event):
+        """Someone asked to stop the run. It names the run's job, so the audit trail can
+        say whose run was cancelled without another stream; declared with defaults, so
+        events stored before they existed still decode (as None)."""
+
         actor: str
+        job_id: UUID | None = None
+        job_name: str | None = None
 
         def apply(self, run: Run) -> None:
             run.cancel_requested_by = self.actor
@@ -164,6 +175,7 @@ class Run(Aggregate):
         timeout_seconds: int | None,
         attempt: int,
         retry_of: UUID | None,
+        overrides: Sequence[str] = (),
     ) -> None:
         self.job_id = job_id
         self.job_version = job_version
@@ -177,6 +189,7 @@ class Run(Aggregate):
         self.timeout_seconds = timeout_seconds
         self.attempt = attempt
         self.retry_of = retry_of
+        self.overrides = list(overrides)
         self.status = RunStatus.QUEUED
         self.worker: str | None = None
         self.started_at: datetime | None = None
@@ -223,7 +236,9 @@ class Run(Aggregate):
         """Ask to stop the run. A queued run is cancelled at once; a running one by its worker."""
         self._require(RunStatus.QUEUED, RunStatus.RUNNING, action="cancel it")
         if self.cancel_requested_by is None:
-            self.trigger_event(self.CancelRequested, actor=actor)
+            self.trigger_event(
+                self.CancelRequested, actor=actor, job_id=self.job_id, job_name=self.job_name
+            )
         if self.status == RunStatus.QUEUED:
             self.trigger_event(self.Cancelled, actor=actor)
 
@@ -234,6 +249,11 @@ class Run(Aggregate):
             actor=self.cancel_requested_by or "system",
             discarded_entries=discarded_entries,
         )
+
+    def give_up(self, reason: str) -> None:
+        """Fail a run that never started: no live worker could run its job type in time."""
+        self._require(RunStatus.QUEUED, action="give up on it")
+        self.trigger_event(self.Failed, exit_code=None, error=_clip(reason))
 
     def skip(self, reason: str) -> None:
         self._require(RunStatus.QUEUED, action="skip it")
@@ -261,8 +281,12 @@ def request(
     attempt: int = 1,
     retry_of: UUID | None = None,
     run_id: UUID | None = None,
+    overrides: Sequence[str] = (),
 ) -> Run:
-    """Create a run request. Scheduled runs take their name-based id from (job, fire time)."""
+    """Create a run request. Scheduled runs take their name-based id from (job, fire time).
+
+    `parameters` are the run's effective parameters (the job's with any overrides merged in;
+    never secrets); `overrides` names the keys that were overridden."""
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     if run_id is None:
@@ -287,4 +311,5 @@ def request(
         timeout_seconds=timeout_seconds,
         attempt=attempt,
         retry_of=retry_of,
+        overrides=tuple(sorted(overrides)),
     )

@@ -39,7 +39,7 @@ from typing import Any
 from domain.cron_describe import describe_fields
 from domain.cron_fields import CRON_INPUT, normalise_cron, parse_fields
 from domain.cron_match import CronMatcher, Wall
-from domain.errors import InvalidInput
+from domain.errors import FieldErrors, InvalidInput
 
 TIMEZONE_INPUT = "schedule.timezone"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -65,9 +65,14 @@ class CronSchedule:
     _interval: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        cron = normalise_cron(self.cron)[0]
-        matcher = _matcher_for(cron)
-        name, zone = _resolve_zone(self.timezone)
+        # Both parts are checked, so a bad expression in a bad zone is refused naming both.
+        errors = FieldErrors()
+        cron = errors.check(lambda: normalise_cron(self.cron)[0])
+        matcher = errors.check(lambda: _matcher_for(cron)) if cron is not None else None
+        zone_found = errors.check(lambda: _resolve_zone(self.timezone))
+        errors.raise_any()
+        assert cron is not None and matcher is not None and zone_found is not None
+        name, zone = zone_found
         object.__setattr__(self, "cron", cron)
         object.__setattr__(self, "timezone", name)
         object.__setattr__(self, "_matcher", matcher)

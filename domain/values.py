@@ -85,13 +85,33 @@ def parameters(value: object, field: str = "parameters") -> dict[str, Any]:
 
 
 def secret_name(value: object) -> str:
-    if not isinstance(value, str) or not SECRET_NAME.fullmatch(value):
-        raise InvalidInput(
-            "secret.name",
-            f"{value!r} is not a valid secret name: use letters, digits and underscores, "
-            "starting with a letter or underscore, at most 64 characters",
-        )
+    if not isinstance(value, str):
+        raise InvalidInput("secret.name", f"must be text; {SECRET_NAME_RULE}")
+    if not SECRET_NAME.fullmatch(value):
+        raise InvalidInput("secret.name", f"{_secret_name_fault(value)}; {SECRET_NAME_RULE}")
     return value
+
+
+# Said wherever a secret name is typed (the pages' inputs show it too), so the rule a person
+# reads is the one enforced: SECRET_NAME.
+SECRET_NAME_RULE = (
+    "a secret name may hold only the letters A-Z and a-z, the digits 0-9 and underscores (_), "
+    "must start with a letter or an underscore, and is at most 64 characters long"
+)
+
+
+def _secret_name_fault(value: str) -> str:
+    """What is wrong with a name SECRET_NAME refuses: the first character at fault."""
+    if not value:
+        return "is empty"
+    for position, char in enumerate(value, start=1):
+        allowed = char.isascii() and (char.isalnum() or char == "_")
+        if not allowed:
+            shown = "a space" if char == " " else repr(char)
+            return f"{value!r} has {shown} at position {position}"
+    if value[0].isdigit():
+        return f"{value!r} starts with a digit"
+    return f"{value!r} is {len(value)} characters long"
 
 
 def secret_value(value: object) -> str:

@@ -19,6 +19,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from domain.run import Run
 from domain.run_status import RunStatus
+from engine.ports import RunsSnapshot
 
 # The Run events the board needs, so the follower reads only those (a topic filter).
 BOARD_EVENTS: tuple[type[DomainEventProtocol[UUID]], ...] = (
@@ -46,6 +47,10 @@ class BoardRun:
     scheduled_for: datetime | None
     worker: str | None = None
     cancel_requested: bool = False
+    # The run's job type (only workers that can run it claim it) and timeout (how long it
+    # may wait queued when no live worker can run it).
+    job_type: str = ""
+    timeout_seconds: int | None = None
     # The run's `Requested` event, while it is queued: a claim builds the run from it
     # instead of loading it (None when the run came from the runs view at start-up).
     request: Run.Requested | None = field(default=None, repr=False)
@@ -72,6 +77,8 @@ class RunBoard:
                 requested_at=event.timestamp,
                 scheduled_for=event.scheduled_for,
                 request=event,
+                job_type=event.job_type,
+                timeout_seconds=event.timeout_seconds,
             )
             self.runs[run_id] = run
             return run
@@ -104,7 +111,29 @@ class RunBoard:
             scheduled_for=row.get("scheduled_for"),
             worker=row.get("worker"),
             cancel_requested=bool(row.get("cancel_requested_by")),
+            job_type=row.get("job_type") or "",
+            timeout_seconds=row.get("timeout_seconds"),
         )
+
+    def seed(self, view: RunsSnapshot) -> int:
+        """Add the runs view's queued and running rows; returns the view's position (0 when
+        it has none), from which the Run events are to be read.
+
+        The position is read before the rows; rows that already reflect later events are
+        corrected by replaying those events, which set each run's state outright.
+        """
+        position = view.max_tracking_id("runs") or 0
+        if not position:
+            return 0
+        for row in view.running_runs():
+            self.add_row({**row, "status": RunStatus.RUNNING})
+        cursor: str | None = None
+        while True:
+            rows, cursor = view.list_runs(status=RunStatus.QUEUED, limit=500, cursor=cursor)
+            for row in rows:
+                self.add_row(row)
+            if cursor is None:
+                return position
 
     def mark_taken(self, run_id: UUID) -> None:
         """Do not offer this run again until its next event (a lost claim, say)."""

@@ -2,13 +2,15 @@
 
 Of workers racing for one run one wins; the others get Conflict and move on. The runs the
 loop can take at once are claimed in one transaction (commits, not work, bound a worker);
-if that conflicts, each is claimed on its own.
+if that conflicts, each is claimed on its own. A worker claims only runs of the job types it
+can run (engine.capabilities): the others wait for a worker that can.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from concurrent.futures import Executor as Pool
 from datetime import datetime
 from uuid import UUID
@@ -37,6 +39,7 @@ class Claimer:
         jobs: JobCache,
         pool: Pool,
         executions: RunExecutions,
+        runnable: Callable[[str], bool] = lambda _job_type: True,
     ) -> None:
         self._app = app
         self._worker_id = worker_id
@@ -45,6 +48,7 @@ class Claimer:
         self._jobs = jobs
         self._pool = pool
         self._executions = executions
+        self._runnable = runnable
         # Seeded by the worker's id: two workers shuffle the same queue differently.
         self._random = random.Random(worker_id)
         self.claimed = 0
@@ -74,7 +78,11 @@ class Claimer:
             free = self._active.free_slots()
             if free <= 0:
                 return []
-            ready = self._board.ready(now, self._overlap_of)
+            ready = [
+                run
+                for run in self._board.ready(now, self._overlap_of)
+                if self._runnable(run.job_type)
+            ]
             # Workers that see the same queue would all race for its oldest run; each takes
             # its picks from the oldest few in its own order, so most claims don't collide.
             window = ready[: 2 * free]

@@ -96,7 +96,7 @@ class RunLogSink:
         self._kept_entries = 0
         self.truncated = 0
 
-    def __call__(self, level: LogLevel, message: str) -> None:
+    def __call__(self, level: LogLevel, message: str, at: datetime | None = None) -> None:
         if self._closed:
             return
         if level < self.threshold:
@@ -109,7 +109,7 @@ class RunLogSink:
         message = self._redactor.redact(message)
         if len(message) > MAX_MESSAGE_LENGTH:
             message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
-        now = self._clock.now()
+        now = at or self._clock.now()
         with self._buffer_lock:
             if self.truncated or self._kept_chars + len(message) > self._max_log_chars:
                 if not self.truncated:

@@ -1,18 +1,21 @@
 """The engine's ports: what a worker needs from the world, in one place.
 
-Adapters implement them (`adapters.worker_leases.PostgresWorkerLeases` is a `WorkerLeases`);
-the application (`JobLedger`) is a `LogWriter`; the runs projection's view is a `RunsSnapshot`.
+Adapters implement them (`adapters.worker_leases.PostgresWorkerLeases` is a `WorkerLeases`,
+`adapters.worker_capabilities_*` are `WorkerCapabilities`); the application (`JobLedger`) is a
+`LogWriter`; the runs projection's view is a `RunsSnapshot`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
 from domain.log_level import LogLevel
 from domain.run_log import RunLog
+from jobtypes import Availability
 
 # One log entry as the worker hands it over: when, at which level, what.
 LogEntry = tuple[datetime, LogLevel, str]
@@ -38,6 +41,39 @@ class WorkerLeases(Protocol):
     def release(self) -> None:
         """Give the lease up, on a clean stop."""
         ...
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What one live worker found when it probed one job type at its start."""
+
+    worker_id: str
+    job_type: str
+    available: bool
+    reason: str | None = None
+    detail: str | None = None
+
+
+class WorkerCapabilities(Protocol):
+    """Which job types each live worker can run: recorded by each worker at its start,
+    forgotten at its stop, and read by workers (to give up on runs nobody can run) and by
+    the API (to warn). A worker counts as live while its lease does (PostgreSQL); on the
+    embedded store, while the one process that wrote it runs."""
+
+    def record(self, worker_id: str, capabilities: Mapping[str, Availability]) -> None:
+        """Replace this worker's record with `capabilities` (job type name -> verdict)."""
+        ...
+
+    def live(self) -> list[Capability]:
+        """Every live worker's verdict on every job type it knows. Raises when the store
+        cannot be reached."""
+        ...
+
+    def forget(self, worker_id: str) -> None:
+        """Drop this worker's record (a clean stop)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class LogWriter(Protocol):

@@ -11,17 +11,19 @@ others get Conflict and move on.
 This module holds the loop and the worker's lifecycle (start-up, stop) and wires the parts
 it delegates to, each in a module of its own: `claims` (claiming), `execution` (running one
 run and recording its end), `endings` (ends saved together), `reaper` (abandonment) and
-`active_runs` (the runs this worker holds, and the lock they and the board share).
+`active_runs` (the runs this worker holds, and the lock they and the board share),
+`capabilities` (which job types it claims, and runs no live worker can run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -34,18 +36,18 @@ from application.event_reader import pages_after
 from application.outage import LoopState, Outage
 from application.ports import Clock, Wakeup
 from domain.run import Run
-from domain.run_status import RunStatus
 from engine.active_runs import ActiveRuns, StopReason
 from engine.board import BOARD_EVENTS, RunBoard
+from engine.capabilities import DEFAULT_UNRUNNABLE_WAIT, UnrunnableRuns, can_run
 from engine.claims import Claimer
 from engine.endings import EndingBatcher
 from engine.execution import RECORD_RETRY_DELAYS, EndRecorder, RunExecutions
 from engine.job_cache import JobCache
 from engine.lease_keeper import LeaseKeeper
 from engine.log_pipeline import LogBatchLimits
-from engine.ports import RunsSnapshot, WorkerLeases
+from engine.ports import RunsSnapshot, WorkerCapabilities, WorkerLeases
 from engine.reaper import Reaper
-from jobtypes import Executor
+from jobtypes import Availability, Executor
 
 __all__ = ["RECORD_RETRY_DELAYS", "SHUTDOWN", "STARTUP_ABANDON_REASON", "Worker", "new_worker_id"]
 
@@ -83,9 +85,14 @@ class Worker:
         reap_interval: float = 3.0,
         page_size: int = 1000,
         log_batch: LogBatchLimits | None = None,
+        capabilities: Mapping[str, Availability] | None = None,
+        capability_records: WorkerCapabilities | None = None,
+        unrunnable_wait: timedelta = DEFAULT_UNRUNNABLE_WAIT,
     ) -> None:
         """`log_batch` overrides the `RunLogSink` batch bounds (max_entries, max_chars,
-        max_delay); `runs_view` lets start-up begin from the runs view's snapshot."""
+        max_delay); `runs_view` lets start-up begin from the runs view's snapshot;
+        `capabilities` (job type -> what its probe found; None: every type) are recorded in
+        `capability_records` and limit what this worker claims."""
         # Over 60 lines on purpose: this is the one place the collaborators are built and
         # handed their dependencies, in dependency order, so a reader sees the whole wiring.
         if concurrency < 1:
@@ -97,6 +104,8 @@ class Worker:
         self.concurrency = concurrency
         self.leases = leases
         self.lease = lease
+        self.capabilities = capabilities
+        self.capability_records = capability_records
         self._keeper: LeaseKeeper | None = None
         self._outage = Outage(f"worker {self.id}", logger)
         self._log_outage = Outage(f"worker {self.id} log writer", logger)
@@ -136,7 +145,12 @@ class Worker:
             jobs=jobs,
             pool=self._pool,
             executions=executions,
+            runnable=can_run(capabilities),
         )
+        self._unrunnable = UnrunnableRuns(
+            app, worker_id=self.id, board=self.board, active=self._active,
+            capabilities=capabilities, records=capability_records, wait=unrunnable_wait,
+        )  # fmt: skip
         self._reaper = Reaper(
             app, worker_id=self.id, board=self.board, active=self._active, leases=leases
         )
@@ -188,6 +202,9 @@ class Worker:
                 on_resume=self._resume,
             )
             self._keeper.start()
+        if self.capability_records is not None and self.capabilities is not None:
+            # After the lease: a record counts only while its worker's lease is live.
+            self.capability_records.record(self.id, self.capabilities)
         self._seed_from_view()
         self.read_events()
         if self.abandon_running_at_start:
@@ -214,28 +231,10 @@ class Worker:
         self.wakeup.set()
 
     def _seed_from_view(self) -> None:
-        """Start from the runs view's snapshot (queued and running rows) at its position,
-        then read only the Run events after it: no replay of all history at each start.
-
-        The position is read before the rows; rows that already reflect later events are
-        corrected by replaying those events, which set each run's state outright.
-        """
-        view = self.runs_view
-        if view is None:
-            return
-        position = view.max_tracking_id("runs") or 0
-        if not position:
-            return
-        for row in view.running_runs():
-            self.board.add_row({**row, "status": RunStatus.RUNNING})
-        cursor: str | None = None
-        while True:
-            rows, cursor = view.list_runs(status=RunStatus.QUEUED, limit=500, cursor=cursor)
-            for row in rows:
-                self.board.add_row(row)
-            if cursor is None:
-                break
-        self.position = position
+        """Start from the runs view's snapshot (RunBoard.seed) and read only the Run events
+        after its position: no replay of all history at each start."""
+        if self.runs_view is not None:
+            self.position = self.board.seed(self.runs_view) or self.position
 
     # The loop ---------------------------------------------------------------------------
 
@@ -279,6 +278,7 @@ class Worker:
         if self._next_reap is None or now >= self._next_reap:
             self._next_reap = now + timedelta(seconds=self.reap_interval)
             self.reap(now)
+            self._unrunnable.give_up(now)
             self._skip_ahead()
         self.dispatch(now)
 
@@ -382,5 +382,8 @@ class Worker:
             self.app.after_save.remove(self._saved)
         if self._keeper is not None:
             self._keeper.stop()
+        if self.capability_records is not None:
+            with contextlib.suppress(Exception):  # the store away: the lease expires anyway
+                self.capability_records.forget(self.id)
         if self.leases is not None:
             self.leases.release()

@@ -23,6 +23,8 @@ from adapters.store_backend import StoreBackend, backend_for
 from application.app import JobLedger
 from application.outage import LoopState, Outage
 from application.ports import TokenStore
+from engine.capabilities import TypeAvailability, summarize
+from engine.ports import WorkerCapabilities
 from interfaces.settings import Settings
 from projections.audit import AuditView
 from projections.base import BatchProjection
@@ -48,6 +50,8 @@ class System:
     audit: AuditView
     projections: list[BatchProjection[Any]]
     follower: EventFollower
+    # Which job types the live workers can run (they record it; the API reads it).
+    capabilities: WorkerCapabilities
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _loops: list[Callable[[], Iterable[LoopState]]] = field(default_factory=list)
@@ -85,6 +89,22 @@ class System:
         """The state of every loop running in this process."""
         return [state for source in self._loops for state in source()]
 
+    def job_type_availability(
+        self, names: Iterable[str] | None = None
+    ) -> dict[str, TypeAvailability]:
+        """Whether any live worker can run each job type (default: every installed one),
+        and if none can, why, from what the workers recorded at their start."""
+        wanted = self.app.job_types.names() if names is None else names
+        return summarize(wanted, self.capabilities.live())
+
+    def waiting_reason(self, run: dict[str, Any]) -> str | None:
+        """Why a queued run (a runs-view row) waits, when no live worker can run its job
+        type; else None."""
+        if run["status"] != "queued":
+            return None
+        found = self.job_type_availability([run["job_type"]])[run["job_type"]]
+        return None if found.available else found.reason
+
     def catch_up(self) -> int:
         """Bring every view up to date now, in this thread."""
         return self.follower.catch_up()
@@ -116,15 +136,30 @@ class System:
         if close_wakeup is not None:
             close_wakeup()
         self.keys.close()
+        self.capabilities.close()
         self.app.close()
 
 
-def build(settings: Settings, *, announce: Callable[[str], None] | None = None) -> System:
-    """Open (creating on first start) the store, the key file and the views."""
+def build(
+    settings: Settings,
+    *,
+    announce: Callable[[str], None] | None = None,
+    create: bool = True,
+    create_key: bool | None = None,
+) -> System:
+    """Open (creating on first start) the store, the key file and the views. Without
+    `create` (or with `create_key` False) a missing key file is an error; the command line
+    checks the store itself first (interfaces.store_location)."""
     announce = announce or (lambda message: print(message, file=sys.stderr))
     # Owner-only: the data directory holds the master key and the embedded database.
-    private_directory(settings.data_dir)
-    master_key = load_master_key(settings.master_key, settings.data_dir, announce)
+    if create or settings.data_dir.exists():
+        private_directory(settings.data_dir)
+    master_key = load_master_key(
+        settings.master_key,
+        settings.data_dir,
+        announce,
+        create=create if create_key is None else create_key,
+    )
     backend = backend_for(settings.store)
     env = backend.event_store_env()
     keys = backend.data_key_store()
@@ -147,7 +182,24 @@ def build(settings: Settings, *, announce: Callable[[str], None] | None = None) 
         audit=views.audit,
         projections=projections,
         follower=follower,
+        capabilities=backend.worker_capabilities(),
     )
+
+
+def job_type_catalog() -> EntryPointJobTypeCatalog:
+    """The installed job types (built-ins and plugins), for a command that needs no store
+    (`jobledger worker --check`)."""
+    return EntryPointJobTypeCatalog()
+
+
+def build_token_access(settings: Settings) -> tuple[JobLedger, TokenStore]:
+    """The token store and an application that records token events on the audit trail,
+    for `jobledger tokens`: no views and no keys, since it never touches a secret (the
+    scheduler process's application is exactly that)."""
+    from interfaces.scheduler_runtime import scheduler_app
+
+    backend = backend_for(settings.store)
+    return scheduler_app(settings, backend), backend.token_store()
 
 
 def build_token_store(settings: Settings, *, cache_seconds: float = 0.0) -> TokenStore:

@@ -12,6 +12,10 @@ from domain.errors import InvalidInput
 
 # A run's log keeps at most this many megabytes of messages; past it entries are counted.
 DEFAULT_RUN_LOG_LIMIT_MB = 100.0
+# How long a run of a type no live worker can run waits queued, if its job has no timeout.
+DEFAULT_UNRUNNABLE_WAIT_SECONDS = 3600.0
+UNRUNNABLE_WAIT_ENV = "JOBLEDGER_UNRUNNABLE_WAIT_SECONDS"
+DEFAULT_DATA_DIR = "./jobledger-data"
 
 
 @dataclass(frozen=True, repr=False)
@@ -22,6 +26,10 @@ class Settings:
     data_dir: Path
     master_key: str | None  # the key itself (base64) or the path of a key file
     run_log_limit_mb: float = DEFAULT_RUN_LOG_LIMIT_MB
+    unrunnable_wait_seconds: float = DEFAULT_UNRUNNABLE_WAIT_SECONDS
+    # Which setting chose the store: DATABASE_URL, DATA_DIR, or DEFAULT_DATA_DIR (neither
+    # was set), so a command can say how to point it at another store.
+    store_from: str = "DATABASE_URL"
 
     @property
     def run_log_limit_chars(self) -> int:
@@ -33,14 +41,20 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        data_dir = Path(env.get("JOBLEDGER_DATA_DIR") or "./jobledger-data")
+        data_dir = Path(env.get("JOBLEDGER_DATA_DIR") or DEFAULT_DATA_DIR)
         url = env.get("JOBLEDGER_DATABASE_URL") or ""
         store = parse_database_url(url) if url else default_store(data_dir)
+        if url:
+            store_from = "DATABASE_URL"
+        else:
+            store_from = "DATA_DIR" if env.get("JOBLEDGER_DATA_DIR") else "DEFAULT_DATA_DIR"
         return cls(
             store=store,
             data_dir=data_dir,
             master_key=env.get("JOBLEDGER_MASTER_KEY"),
             run_log_limit_mb=_megabytes(env.get("JOBLEDGER_RUN_LOG_LIMIT_MB")),
+            unrunnable_wait_seconds=_wait_seconds(env.get(UNRUNNABLE_WAIT_ENV)),
+            store_from=store_from,
         )
 
 
@@ -53,6 +67,18 @@ def _megabytes(value: str | None) -> float:
         number = 0.0
     if not number > 0:  # also refuses "nan"
         raise InvalidInput("JOBLEDGER_RUN_LOG_LIMIT_MB", f"{value!r} is not a size above 0 MB")
+    return number
+
+
+def _wait_seconds(value: str | None) -> float:
+    if not value:
+        return DEFAULT_UNRUNNABLE_WAIT_SECONDS
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0 or number == float("inf"):  # also refuses "nan"
+        raise InvalidInput(UNRUNNABLE_WAIT_ENV, f"{value!r} is not a number of seconds above 0")
     return number
 
 

@@ -4,13 +4,16 @@ gets from the engine.
 A job type (built in, or a plugin in the `jobledger.job_types` entry-point group) supplies an
 `Executor`. The worker builds one `Execution` per claimed run, hands it a `LogSink` and a
 `StopSignal`, and records the `Outcome`. Executors never touch the event store: the worker
-owns thresholds, redaction, batching and the run's lifecycle events.
+owns thresholds, redaction, batching and the run's lifecycle events. A job type that needs
+something of the machine (a program, a version) says whether it has it with `check()`
+(`ChecksRequirements`); each worker asks at start and claims only the runs it can run.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -35,9 +38,12 @@ class Execution:
 
 
 class LogSink(Protocol):
-    """Where an executor sends each log line. Thread-safe; cheap to call per line."""
+    """Where an executor sends each log line. Thread-safe; cheap to call per line.
 
-    def __call__(self, level: LogLevel, message: str) -> None: ...
+    `at` is when the line was produced, if the executor knows it (a process's output is
+    stamped as it is read); otherwise the sink stamps it on arrival."""
+
+    def __call__(self, level: LogLevel, message: str, at: datetime | None = None) -> None: ...
 
 
 class StopSignal:
@@ -97,3 +103,26 @@ class ChecksOverrides(Protocol):
     ) -> None:
         """Raise domain.errors.NotPermitted naming the parameter at fault."""
         ...
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether this machine can run a job type: if not, `reason` says why and what to do
+    ("pwsh not found on PATH; install PowerShell 7.4 or later"); `detail` says what was
+    checked ("pwsh 7.4.6 at /usr/bin/pwsh"), for `jobledger worker --check`."""
+
+    available: bool
+    reason: str | None = None
+    detail: str | None = None
+
+
+# What a job type without requirements is: runnable wherever JobLedger runs.
+AVAILABLE = Availability(available=True)
+
+
+class ChecksRequirements(Protocol):
+    """Optional for a job type: probe this machine for what the type needs (a program on
+    PATH, its version). Called once per worker start, off the run path; may take a few
+    seconds, must not raise for a missing requirement (say so in the Availability)."""
+
+    def check(self) -> Availability: ...

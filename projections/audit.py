@@ -1,16 +1,27 @@
-"""The audit read model: who changed which job, when, from what to what.
+"""The audit read model: who changed which job, who ran or cancelled what, who got access.
 
-One row per Job event, every kind including Registered and Deleted, keyed by (job id,
-version): unique, and the order of a job's history. Global listings go newest first by
-(at, job id, version). Each row carries the job's name at the time: known from the batch
-when the job was registered or renamed in it, else taken by the view from the job's
-previous audit row. `changes` is `Job.Event.changes()`, which names secrets but never holds
-a secret's ciphertext.
+One row per audited event, keyed by (stream id, version): the event's own stream and
+position, so unique, and for a job's rows the order of its history. Global listings go
+newest first by (at, stream id, version). Each row has an `action`:
+
+- job.created, job.changed, job.deleted: every Job event (stream: the job). The row carries
+  the job's name at the time: known from the batch when the job was registered or renamed
+  in it, else taken by the view from the job's previous audit row. `changes` is
+  `Job.Event.changes()`, which names secrets but never holds a secret's ciphertext.
+- run.requested: a run asked for by a person (trigger "manual"), with the effective
+  parameters it runs with in `details` (parameters are never secrets: those are stored
+  apart, encrypted). Scheduled runs and retries are the system's doing, not audited here.
+- run.cancelled: a person asked to stop a run (stream: the run).
+- token.created, token.revoked, sign_in.succeeded, sign_in.failed: `domain.access_log`
+  events; `details` has the token's name (and role), or the client address of a sign-in.
+
+`details` never holds a token or a secret value.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,11 +29,35 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
+from domain.access_log import Access
 from domain.errors import InvalidInput
 from domain.job import Job
+from domain.run import Run
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
 
-AUDIT_COLUMNS = ("job_id", "version", "job_name", "event", "at", "actor", "changes")
+AUDIT_COLUMNS = (
+    "stream_id",
+    "version",
+    "job_id",
+    "job_name",
+    "action",
+    "event",
+    "at",
+    "actor",
+    "changes",
+    "details",
+)
+
+JOB_ACTIONS = ("job.created", "job.changed", "job.deleted")
+ACTIONS = (
+    *JOB_ACTIONS,
+    "run.requested",
+    "run.cancelled",
+    "token.created",
+    "token.revoked",
+    "sign_in.succeeded",
+    "sign_in.failed",
+)
 
 # Every Job event class: all of them are configuration changes worth auditing. (The
 # aggregate's metaclass also makes a `Created` class that the Job never uses: Registered
@@ -32,31 +67,72 @@ JOB_EVENTS: tuple[type, ...] = tuple(
     for name, cls in vars(Job).items()
     if isinstance(cls, type) and issubclass(cls, Job.Event) and name not in ("Event", "Created")
 )
+ACCESS_ACTIONS: dict[type, str] = {
+    Access.TokenCreated: "token.created",
+    Access.TokenRevoked: "token.revoked",
+    Access.SignedIn: "sign_in.succeeded",
+    Access.SignInFailed: "sign_in.failed",
+}
+RUN_EVENTS: tuple[type, ...] = (Run.Requested, Run.CancelRequested)
+# Only people's run requests are "who ran what": the scheduler's and retries are not.
+AUDITED_TRIGGERS = frozenset({"manual"})
+
+
+def job_action(event: Job.Event) -> str:
+    """The action of a Job event: created, deleted, or any other change."""
+    if isinstance(event, Job.Registered):
+        return "job.created"
+    if isinstance(event, Job.Deleted):
+        return "job.deleted"
+    return "job.changed"
+
+
+def parse_actions(values: Iterable[str]) -> list[str] | None:
+    """The `action` filter: names from ACTIONS, one or several (each value may also be a
+    comma-separated list). None when empty; InvalidInput naming every unknown one."""
+    wanted = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    unknown = [name for name in wanted if name not in ACTIONS]
+    if unknown:
+        raise InvalidInput(
+            "action",
+            f"{', '.join(repr(name) for name in unknown)} "
+            f"{'is not an action' if len(unknown) == 1 else 'are not actions'}; "
+            f"expected any of {', '.join(ACTIONS)}",
+        )
+    return list(dict.fromkeys(wanted)) or None
 
 
 @dataclass
 class AuditChanges:
-    """A batch of Job events as audit rows (AUDIT_COLUMNS); job_name None until resolved."""
+    """A batch of audited events as audit rows (AUDIT_COLUMNS); a job row's job_name is
+    None until resolved."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     names: dict[UUID, str] = field(default_factory=dict)  # latest name seen in the batch
 
     def unnamed_job_ids(self) -> list[UUID]:
         """Jobs whose name the batch does not tell: the view looks up their last audit row."""
-        return list({row["job_id"]: None for row in self.rows if row["job_name"] is None})
+        return list(
+            {
+                row["job_id"]: None
+                for row in self.rows
+                if row["job_name"] is None and row["action"] in JOB_ACTIONS
+            }
+        )
 
     def resolve_names(self, names: dict[UUID, str]) -> None:
         """Fill in the names of `unnamed_job_ids` (an unknown job keeps None)."""
         for row in self.rows:
-            if row["job_name"] is None:
+            if row["job_name"] is None and row["action"] in JOB_ACTIONS:
                 row["job_name"] = names.get(row["job_id"])
 
 
 class AuditView(BatchView):
     """The audit view: appends `AuditChanges`, answers history and audit queries.
 
-    An audit entry dict has: job_id, version, job_name, event (the event class name, e.g.
-    "Renamed"), at, actor, changes ({field: {"from": old, "to": new}}).
+    An audit entry dict has: stream_id, version, job_id (None for access entries),
+    job_name, action, event (the event class name, e.g. "Renamed"), at, actor, changes
+    ({field: {"from": old, "to": new}}, job entries only) and details (a JSON object).
     """
 
     name = "audit"  # the tracking name: Tracking("audit", notification_id)
@@ -67,7 +143,7 @@ class AuditView(BatchView):
 
     @abstractmethod
     def history(self, job_id: UUID) -> list[dict[str, Any]]:
-        """Every audit entry of one job, in version order (deleted jobs included)."""
+        """Every change of one job (its own events), in version order (deleted jobs too)."""
 
     @abstractmethod
     def entries(
@@ -75,53 +151,109 @@ class AuditView(BatchView):
         *,
         job_id: UUID | None = None,
         actor: str | None = None,
+        actions: list[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of audit entries, newest first by (at, job_id, version), and the next
-        page's cursor or None. `since` is inclusive and `until` exclusive, on `at`.
+        """A page of audit entries, newest first by (at, stream_id, version), and the next
+        page's cursor or None. `job_id` matches a job's changes and its runs' requests and
+        cancellations; `actions` any of those names; `since` is inclusive and `until`
+        exclusive, on `at`.
         """
 
 
 def audit_cursor(entry: dict[str, Any]) -> str:
-    return encode_cursor(entry["at"], str(entry["job_id"]), entry["version"])
+    return encode_cursor(entry["at"], str(entry["stream_id"]), entry["version"])
 
 
 def parse_audit_cursor(cursor: str) -> tuple[datetime, UUID, int]:
-    at, job_id, version = decode_cursor(cursor, 3)
+    """A cursor's (at, stream id, version). Cursors issued before the stream id existed
+    hold the job id, which is a job row's stream id: they still work."""
+    at, stream_id, version = decode_cursor(cursor, 3)
     try:
         if not isinstance(version, int):
             raise ValueError
-        return datetime.fromisoformat(at), UUID(job_id), version
+        return datetime.fromisoformat(at), UUID(stream_id), version
     except (ValueError, TypeError, AttributeError):
         raise InvalidInput("cursor", "is not a cursor this service issued") from None
 
 
 class AuditProjection(BatchProjection[AuditView]):
-    """Keeps the audit view from Job events."""
+    """Keeps the audit view from Job events, people's run requests and cancellations, and
+    access events."""
 
     name = "audit"
-    event_classes = JOB_EVENTS
+    event_classes = (*JOB_EVENTS, *RUN_EVENTS, *ACCESS_ACTIONS)
 
     def new_changes(self) -> AuditChanges:
         return AuditChanges()
 
     def fold(self, changes: AuditChanges, event: Any) -> None:
-        if not isinstance(event, Job.Event):
-            return
+        if isinstance(event, Job.Event):
+            self._job(changes, event)
+        elif isinstance(event, Run.Requested):
+            if event.trigger in AUDITED_TRIGGERS:
+                details = {"run_id": str(event.originator_id), "parameters": event.parameters}
+                self._row(changes, event, "run.requested", event.requested_by, details)
+        elif isinstance(event, Run.CancelRequested):
+            if not event.actor.startswith("system"):
+                details = {"run_id": str(event.originator_id)}
+                self._row(changes, event, "run.cancelled", event.actor, details)
+        elif isinstance(event, Access.Recorded):
+            action = ACCESS_ACTIONS.get(type(event))
+            if action is not None:
+                self._row(changes, event, action, event.actor, _access_details(event))
+
+    @staticmethod
+    def _job(changes: AuditChanges, event: Job.Event) -> None:
         job_id = event.originator_id
         if isinstance(event, (Job.Registered, Job.Renamed)):
             changes.names[job_id] = event.name
         changes.rows.append(
             {
-                "job_id": job_id,
+                "stream_id": job_id,
                 "version": event.originator_version,
+                "job_id": job_id,
                 "job_name": changes.names.get(job_id),
+                "action": job_action(event),
                 "event": type(event).__name__,
                 "at": event.timestamp,
                 "actor": event.actor,
                 "changes": event.changes(),
+                "details": {},
             }
         )
+
+    @staticmethod
+    def _row(
+        changes: AuditChanges, event: Any, action: str, actor: str, details: dict[str, Any]
+    ) -> None:
+        changes.rows.append(
+            {
+                "stream_id": event.originator_id,
+                "version": event.originator_version,
+                "job_id": getattr(event, "job_id", None),
+                "job_name": getattr(event, "job_name", None),
+                "action": action,
+                "event": type(event).__name__,
+                "at": event.timestamp,
+                "actor": actor,
+                "changes": {},
+                "details": details,
+            }
+        )
+
+
+def _access_details(event: Access.Recorded) -> dict[str, Any]:
+    """What an access entry shows: never a token, only its id, name and role; a sign-in's
+    client address."""
+    if isinstance(event, (Access.TokenCreated, Access.TokenRevoked)):
+        return {"token_id": event.token_id, "token_name": event.token_name, "role": event.role}
+    if isinstance(event, Access.SignedIn):
+        return {"token_id": event.token_id, "token_name": event.token_name, "client": event.client}
+    if isinstance(event, Access.SignInFailed):
+        named = {} if event.token_id is None else {"token_id": event.token_id}
+        return {**named, "token_name": event.token_name, "client": event.client}
+    return {}

@@ -139,10 +139,12 @@ class JobsView(BatchView):
         enabled: bool | None = None,
         job_type: str | None = None,
         name_prefix: str | None = None,
+        search: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of jobs ordered by (name, id), and the cursor of the next page or None.
 
-        `name_prefix` matches case-sensitively, by code point.
+        `name_prefix` matches case-sensitively, by code point. `search` matches jobs whose
+        name or description contains it, ignoring case (see `search_text`).
         """
 
 
@@ -164,6 +166,24 @@ def prefix_upper_bound(prefix: str) -> str:
     """The least string above every string starting with `prefix` (a range, not LIKE,
     so both stores use the (name, id) index and match case-sensitively)."""
     return prefix + "\U0010ffff"
+
+
+# Between name and description in the search column: a control character no name holds,
+# so a search rarely spans the two.
+_SEARCH_SEPARATOR = "\x1f"
+
+
+def search_text(row: dict[str, Any]) -> str:
+    """What a job's search matches against: its name and description, case-folded (Unicode
+    case folding, in Python, so both stores fold alike whatever their collation)."""
+    return f"{row['name']}{_SEARCH_SEPARATOR}{row['description']}".casefold()
+
+
+def search_pattern(search: str) -> str:
+    """A LIKE pattern (escape character backslash) for "contains `search`", ignoring case."""
+    folded = search.casefold()
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def job_dict(row: dict[str, Any]) -> dict[str, Any]:

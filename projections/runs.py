@@ -50,6 +50,11 @@ RUN_COLUMNS = (
     "version",
     # How many log entries the worker discarded below the threshold (from the final event).
     "discarded_entries",
+    # The run's effective parameters (the job's, with run-now overrides merged in; secrets
+    # are never among them), and the keys that were overridden. None and [] in rows made
+    # before these columns existed, until the view is rebuilt.
+    "parameters",
+    "overrides",
 )
 
 # The columns later events set. None of them ever sets a column back to NULL, so a patch
@@ -116,6 +121,10 @@ class RunsView(BatchView):
         """
 
     @abstractmethod
+    def next_attempt(self, run_id: UUID) -> dict[str, Any] | None:
+        """The retry that followed this run (the run whose retry_of it is), or None."""
+
+    @abstractmethod
     def count_by_status(self) -> dict[str, int]:
         """How many runs have each status (every status, zeros included)."""
 
@@ -169,6 +178,8 @@ def _requested(changes: RunsChanges, e: Run.Requested) -> None:
         "cancel_requested_by": None,
         "version": e.originator_version,
         "discarded_entries": 0,
+        "parameters": e.parameters,
+        "overrides": list(e.overrides),
     }
 
 

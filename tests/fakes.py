@@ -1,15 +1,19 @@
-"""First-class fakes for unit tests: a clock, an in-memory vault and the in-memory event store."""
+"""First-class fakes for unit tests: a clock, an in-memory vault, the in-memory event store and
+workers' capability records in memory."""
 
 from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from adapters.job_types import EntryPointJobTypeCatalog
 from application.app import JobLedger
 from domain.errors import SecretUnavailable
+from engine.ports import Capability
+from jobtypes import Availability
 
 # Where a fake clock starts unless told otherwise.
 FAKE_CLOCK_START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -75,3 +79,27 @@ def in_memory_ledger() -> JobLedger:
             "MAPPER_TOPIC": "adapters.orjson_transcoder:TypedMapper",
         },
     )
+
+
+class FakeWorkerCapabilities:
+    """engine.ports.WorkerCapabilities in memory: every recorded worker counts as live until
+    it is forgotten (or a test marks it dead with `forget`)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Availability]] = {}
+
+    def record(self, worker_id: str, capabilities: Mapping[str, Availability]) -> None:
+        self.records[worker_id] = dict(capabilities)
+
+    def live(self) -> list[Capability]:
+        return [
+            Capability(worker_id, name, found.available, found.reason, found.detail)
+            for worker_id, found_by_type in sorted(self.records.items())
+            for name, found in sorted(found_by_type.items())
+        ]
+
+    def forget(self, worker_id: str) -> None:
+        self.records.pop(worker_id, None)
+
+    def close(self) -> None:
+        pass

@@ -37,8 +37,19 @@ ALLOWED = frozenset(
         "LOCALAPPDATA",
         "PROGRAMDATA",
         "PROGRAMFILES",
+        # Outbound proxies: the operator's network settings, honoured by .NET (pwsh), curl and
+        # Python alike; a job behind a proxy cannot reach its APIs without them.
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        # Set by an operator on a machine without ICU, where .NET (pwsh) does not start without it.
+        "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT",
     }
 )
+# Deliberately not passed: PSModulePath. pwsh then builds its default (the job's private
+# HOME's modules, /usr/local/share/powershell/Modules, $PSHOME/Modules), so modules for jobs
+# are installed for all users, not picked up from whatever JobLedger's own process inherited.
 # Locale categories (LC_ALL, LC_CTYPE, ...) come as a family.
 ALLOWED_PREFIXES = ("LC_",)
 # Never passed on, whatever a job type asks for: JobLedger's configuration and libpq's.

@@ -1,11 +1,12 @@
 """The `powershell` job type: a script run by `pwsh`, its five streams mapped to log levels.
 
-The script the user wrote never runs bare. A generated wrapper reads the run's parameters and
-secrets as JSON from stdin, defines `$Parameters`, `$Secrets` and one variable per parameter
-named like an identifier, then runs the user's script with every stream merged and turns each
-record (Verbose, Debug, Information/host, Warning, Error, output) into a record line the
-runner parses. Values only ever travel on stdin: the wrapper's text holds parameter names
-and the user's script, argv holds a fixed bootstrap, and no file is written.
+The script the user wrote never runs bare. A generated wrapper (powershell_wrapper.py) reads
+the run's parameters and secrets as JSON from stdin, defines `$Parameters`, `$Secrets` and one
+variable per parameter named like an identifier, binds a `param()` block by name, then runs the
+user's script with every stream merged and turns each record (Verbose, Debug, Information/host,
+Warning, Error, output) into a record line the runner parses. Values only ever travel on stdin:
+the wrapper's text holds parameter names and the user's script, argv holds a fixed bootstrap,
+and no file is written.
 """
 
 from __future__ import annotations
@@ -18,15 +19,25 @@ from adapters.executors.environment import child_environment
 from adapters.executors.lines import parse_records
 from adapters.executors.powershell_wrapper import BOOTSTRAP, wrapper
 from adapters.executors.process import ProcessRunner, ProcessSpec
+from adapters.executors.pwsh_probe import probe_pwsh, pwsh_executable
 from domain.log_level import LogLevel
-from jobtypes import Execution, LogSink, Outcome, StopSignal
+from jobtypes import Availability, Execution, LogSink, Outcome, StopSignal
 
 PROGRAM_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"script": {"type": "string", "minLength": 1}},
+    "properties": {
+        "script": {"type": "string", "minLength": 1},
+        # As Azure Pipelines' PowerShell step: fail the run when the last native command did.
+        "fail_on_native_exit_code": {"type": "boolean"},
+    },
     "required": ["script"],
     "additionalProperties": False,
 }
+
+
+# pwsh's own settings, set for every run: no start-up telemetry, no update check over the
+# network (the allowlist would otherwise leave pwsh at its defaults, which send both).
+PWSH_ENVIRONMENT = {"POWERSHELL_TELEMETRY_OPTOUT": "1", "POWERSHELL_UPDATECHECK": "Off"}
 
 
 def pwsh_argv(executable: str = "pwsh") -> list[str]:
@@ -52,7 +63,10 @@ class PowerShellExecutor:
 
     def execute(self, execution: Execution, log: LogSink, stop: StopSignal) -> Outcome:
         text, skipped = wrapper(
-            execution.program["script"], execution.parameters, execution.log_level
+            execution.program["script"],
+            execution.parameters,
+            execution.log_level,
+            fail_on_native_exit_code=bool(execution.program.get("fail_on_native_exit_code")),
         )
         for name in skipped:
             log(
@@ -62,7 +76,7 @@ class PowerShellExecutor:
             )
         spec = ProcessSpec(
             argv=pwsh_argv(self.executable),
-            env=child_environment(),
+            env=child_environment(PWSH_ENVIRONMENT),
             stdin=pwsh_stdin(text, execution.parameters, execution.secrets),
         )
         return self.runner.run(spec, log, stop, parse_records)
@@ -75,15 +89,22 @@ class PowerShellJobType:
     description = (
         'A PowerShell 7 script, program {"script": "..."}, run by '
         "pwsh -NoLogo -NoProfile -NonInteractive. $Parameters holds the parameters (and each "
-        "one whose name is an identifier is also a variable, e.g. $tenant); $Secrets holds "
-        "the secrets. Write-Verbose, Write-Debug, Write-Information/Write-Host and output, "
-        "Write-Warning and Write-Error map to Verbose, Debug, Info, Warning and Error. "
-        "A terminating error fails the run; `exit N` sets the exit code."
+        "one whose name is an identifier is also a variable, e.g. $tenant), and a param() "
+        "block gets the parameters it declares, by name; $Secrets holds the secrets. "
+        "Write-Verbose, Write-Debug, Write-Information/Write-Host and output, Write-Warning "
+        "and Write-Error map to Verbose, Debug, Info, Warning and Error. A terminating error "
+        "fails the run (exit 1), `exit N` ends it with N, other errors are logged and the "
+        'script goes on; "fail_on_native_exit_code": true also fails it when the last '
+        "native command failed."
     )
     program_schema = PROGRAM_SCHEMA
 
     def executor(self) -> PowerShellExecutor:
-        return PowerShellExecutor()
+        return PowerShellExecutor(executable=pwsh_executable())
+
+    def check(self) -> Availability:
+        """pwsh 7.4+ on PATH or at JOBLEDGER_PWSH (jobtypes.ChecksRequirements)."""
+        return probe_pwsh()
 
 
 POWERSHELL = PowerShellJobType()

@@ -4,10 +4,11 @@ Every job type that starts a program goes through `ProcessRunner`, so the rules 
 all of them: the program runs in the sandbox the policy names (adapters.executors.sandbox:
 a PID namespace of its own, as the job user), a timeout or cancel signals its process group
 (SIGTERM, then SIGKILL after a grace period), and when it ends nothing it started outlives
-it; stdout and stderr are read line by line on their own threads and sent to the log as
-they come; the outcome names the exit code or signal and the last error lines. Every line
-goes to the log sink whatever its level: the sink applies the run's threshold (and counts
-what it discards), not the runner.
+it; stdout and stderr are read line by line on their own threads into one queue, in the
+order the lines were read, and one thread sends them to the log from there, so a line written
+to stderr after stdout lines is logged after them; the outcome names the exit code or signal
+and the last error lines. Every line goes to the log sink whatever its level: the sink
+applies the run's threshold (and counts what it discards), not the runner.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -23,10 +25,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import IO
 
 from adapters.executors.confinement import Confinement
-from adapters.executors.lines import STDERR, STDOUT, LineParser, parse_prefixed
+from adapters.executors.lines import CUT_NOTE, STDERR, STDOUT, LineParser, parse_prefixed
 from adapters.executors.sandbox import SandboxPolicy
 from domain.log_level import LogLevel
 from jobtypes import LogSink, Outcome, StopSignal
@@ -37,6 +40,11 @@ MAX_LINE_BYTES = 64 * 1024
 # The outcome's error text: the last error lines, bounded so a noisy failure stays readable.
 ERROR_TAIL_LINES = 10
 ERROR_TAIL_CHARS = 2000
+# Lines read but not yet logged: a bound, so a program outrunning a slow log sink blocks on
+# its full pipe (as it would without the queue) instead of filling the worker's memory.
+MAX_QUEUED_LINES = 256
+# (stream, the line or None at the end of the stream, when it was read)
+Lines = queue.Queue[tuple[str, bytes | None, datetime]]
 # How often the waiting thread looks at the stop signal while the child runs.
 STOP_POLL_SECONDS = 0.05
 
@@ -127,10 +135,13 @@ class ProcessRunner:
             return Outcome(None, _start_error(spec, error))
         group = confinement.process_group(child.pid)
         tail = _ErrorTail()
+        lines: Lines = queue.Queue(MAX_QUEUED_LINES)
+        read_lock = threading.Lock()
         threads = [
             _thread(_feed, child.stdin, spec.stdin),
-            _thread(_read, child.stdout, STDOUT, parse, log, tail),
-            _thread(_read, child.stderr, STDERR, parse, log, tail),
+            _thread(_read, child.stdout, STDOUT, lines, read_lock),
+            _thread(_read, child.stderr, STDERR, lines, read_lock),
+            _thread(_deliver, lines, parse, log, tail),
         ]
         stopped_by = self._wait(child, group, stop)
         self._reap_group(group, threads)
@@ -189,31 +200,50 @@ def _feed(pipe: IO[bytes], data: bytes) -> None:
             pipe.close()
 
 
-def _read(pipe: IO[bytes], stream: str, parse: LineParser, log: LogSink, tail: _ErrorTail) -> None:
-    with pipe:
-        rest_of_long_line = False
-        for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
-            cut = not raw.endswith(b"\n")
-            if rest_of_long_line:
-                # Dropped, not logged as lines of their own: a secret across the cut would
-                # be masked in neither piece (the log keeps 16 KiB of a message anyway).
-                rest_of_long_line = cut
-                continue
-            rest_of_long_line = cut and len(raw) >= MAX_LINE_BYTES
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if rest_of_long_line:
-                line += " … (line cut)"
+def _read(pipe: IO[bytes], stream: str, lines: Lines, lock: threading.Lock) -> None:
+    """Queue each line as soon as it is read, stamped with the time it was read. The two
+    readers stamp and put under one lock, so the queue's order is the order of the stamps:
+    the log's sequence and its times agree, whatever the deliverer is busy with."""
+    try:
+        with pipe:
+            for raw in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
+                with lock:
+                    lines.put((stream, raw, datetime.now(UTC)))
+    finally:
+        # Whatever ended the reading, the deliverer must not wait.
+        lines.put((stream, None, datetime.now(UTC)))
+
+
+def _deliver(lines: Lines, parse: LineParser, log: LogSink, tail: _ErrorTail) -> None:
+    """The one thread that logs a run's output: both streams, in the order they were read."""
+    open_streams = {STDOUT, STDERR}
+    rest_of_long_line = {STDOUT: False, STDERR: False}
+    while open_streams:
+        stream, raw, read_at = lines.get()
+        if raw is None:
+            open_streams.discard(stream)
+            continue
+        cut = not raw.endswith(b"\n")
+        if rest_of_long_line[stream]:
+            # Dropped, not logged as lines of their own: a secret across the cut would
+            # be masked in neither piece (the log keeps 16 KiB of a message anyway).
+            rest_of_long_line[stream] = cut
+            continue
+        rest_of_long_line[stream] = cut and len(raw) >= MAX_LINE_BYTES
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if rest_of_long_line[stream]:
+            line += CUT_NOTE
+        try:
             entry = parse(stream, line)
             if entry is None:
                 continue
             level, message = entry
             if level is LogLevel.Error:
                 tail.add(message)
-            try:
-                log(level, message)
-            except Exception:
-                # Keep draining: a reader that stops would block the program on a full pipe.
-                logger.exception("log sink failed on a %s line; line dropped", stream)
+            log(level, message, read_at)
+        except Exception:
+            # Keep draining: a deliverer that stops would block the program on a full pipe.
+            logger.exception("logging a %s line failed; line dropped", stream)
 
 
 def _signal_group(pgid: int, signum: int) -> bool:

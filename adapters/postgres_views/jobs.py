@@ -12,6 +12,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from adapters.postgres_views.common import PostgresView
+from adapters.postgres_views.search_index import create_search_index
 from projections.base import page_size
 from projections.jobs import (
     CONFIG_COLUMNS,
@@ -21,6 +22,8 @@ from projections.jobs import (
     jobs_cursor,
     parse_jobs_cursor,
     prefix_upper_bound,
+    search_pattern,
+    search_text,
 )
 
 DDL = (
@@ -47,10 +50,13 @@ DDL = (
         created_at timestamptz NOT NULL,
         created_by text NOT NULL,
         updated_at timestamptz NOT NULL,
-        updated_by text NOT NULL
+        updated_by text NOT NULL,
+        search text NOT NULL DEFAULT ''
     )""",
     # Tables created before the column existed get it on their next start.
     "ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS name_shared_with uuid",
+    # A view made before the search column had none: it is added here, and filled at start.
+    "ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS search text NOT NULL DEFAULT ''",
     "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON {s}.view_jobs (name, id)",
     # Later run events name only the run: their status goes to the job whose last run it is.
     "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON {s}.view_jobs (last_run_id)",
@@ -63,11 +69,13 @@ SELECT = f"SELECT {', '.join(COLUMNS)} FROM {{s}}.view_jobs"
 QUERIES = {
     "select_one": f"{SELECT} WHERE id = %s",
     "select_many": f"{SELECT} WHERE id = ANY(%s)",
-    "insert": f"INSERT INTO {{s}}.view_jobs ({', '.join(CONFIG_COLUMNS)})"
-    f" VALUES ({', '.join(_VALUES)})",
+    "insert": f"INSERT INTO {{s}}.view_jobs ({', '.join(CONFIG_COLUMNS)}, search)"
+    f" VALUES ({', '.join(_VALUES)}, %s)",
     "update": "UPDATE {s}.view_jobs SET "
     + ", ".join(f"{c} = {v}" for c, v in zip(CONFIG_COLUMNS[1:], _VALUES[1:], strict=True))
-    + " WHERE id = %s",
+    + ", search = %s WHERE id = %s",
+    "unsearchable": "SELECT id, name, description FROM {s}.view_jobs WHERE search = ''",
+    "set_search": "UPDATE {s}.view_jobs SET search = %s WHERE id = %s",
     "delete": "DELETE FROM {s}.view_jobs WHERE id = ANY(%s)",
     # The last-run maps go as JSON objects ({job id: LastRun}, {run id: status}): orjson
     # writes them in C, where array parameters would cost Python work per value.
@@ -85,6 +93,8 @@ WHERE = {
     "job_type": "job_type = %s",
     "name_prefix": "name >= %s AND name < %s",
     "cursor": "(name, id) > (%s, %s)",
+    # Served by a pg_trgm GIN index where the extension can be had (see search_index.py).
+    "search": "search LIKE %s ESCAPE '\\'",
 }
 ORDER = " ORDER BY name, id LIMIT %s"
 
@@ -113,11 +123,21 @@ class PostgresJobsView(PostgresView, JobsView):
     DDL = DDL
     QUERIES = QUERIES
 
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(self.q["unsearchable"])
+            rows = cursor.fetchall()
+            cursor.executemany(self.q["set_search"], [(search_text(r), r["id"]) for r in rows])
+        create_search_index(self.datastore, self.datastore.schema)
+
     def apply(self, changes: JobsChanges, tracking: Tracking) -> None:
         inserts, updates, deletes = changes.split()
         with self.writing(tracking) as cursor:
             if inserts:
-                cursor.executemany(self.q["insert"], [_encode(row) for row in inserts])
+                cursor.executemany(
+                    self.q["insert"], [[*_encode(row), search_text(row)] for row in inserts]
+                )
             if updates:
                 # Policies and secrets change by parts: merge them into the rows as they are.
                 current = self._select(cursor, [change.job_id for change in updates])
@@ -125,7 +145,8 @@ class PostgresJobsView(PostgresView, JobsView):
                 # the start of the log) has nothing to change.
                 rows = [c.merge_into(current[c.job_id]) for c in updates if c.job_id in current]
                 cursor.executemany(
-                    self.q["update"], [[*_encode(row)[1:], row["id"]] for row in rows]
+                    self.q["update"],
+                    [[*_encode(row)[1:], search_text(row), row["id"]] for row in rows],
                 )
             if deletes:
                 cursor.execute(self.q["delete"], (deletes,))
@@ -150,6 +171,7 @@ class PostgresJobsView(PostgresView, JobsView):
         enabled: bool | None = None,
         job_type: str | None = None,
         name_prefix: str | None = None,
+        search: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
         where: list[str] = []
@@ -163,6 +185,9 @@ class PostgresJobsView(PostgresView, JobsView):
         if name_prefix:
             where.append(WHERE["name_prefix"])
             params += [name_prefix, prefix_upper_bound(name_prefix)]
+        if search:
+            where.append(WHERE["search"])
+            params.append(search_pattern(search))
         if cursor is not None:
             where.append(WHERE["cursor"])
             params += parse_jobs_cursor(cursor)

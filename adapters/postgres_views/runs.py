@@ -54,11 +54,16 @@ DDL = (
         timeout_seconds integer,
         cancel_requested_by text,
         version integer NOT NULL,
-        discarded_entries integer NOT NULL DEFAULT 0
+        discarded_entries integer NOT NULL DEFAULT 0,
+        parameters jsonb,
+        overrides jsonb NOT NULL DEFAULT '[]'
     )""",
     # Tables created before the column existed get it on their next start.
     "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS discarded_entries"
     " integer NOT NULL DEFAULT 0",
+    # Rows made before these get NULL parameters (unknown until a rebuild) and no overrides.
+    "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS parameters jsonb",
+    "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS overrides jsonb NOT NULL DEFAULT '[]'",
     # Newest first, with or without a job or status filter: each listing reads one index
     # range in order and stops after a page, however many runs there are.
     "CREATE INDEX IF NOT EXISTS view_runs_time_idx ON {s}.view_runs (requested_at DESC, id DESC)",
@@ -66,6 +71,9 @@ DDL = (
     " ON {s}.view_runs (job_id, requested_at DESC, id DESC)",
     "CREATE INDEX IF NOT EXISTS view_runs_status_idx"
     " ON {s}.view_runs (status, requested_at DESC, id DESC)",
+    # A run's next attempt, found by retry_of.
+    "CREATE INDEX IF NOT EXISTS view_runs_retry_of_idx ON {s}.view_runs (retry_of)"
+    " WHERE retry_of IS NOT NULL",
 )
 
 PATCH_TYPES = {
@@ -91,6 +99,7 @@ QUERIES = {
     + " FROM json_to_recordset(%s::json) AS u(id uuid, "
     + ", ".join(f"{c} {PATCH_TYPES[c]}" for c in PATCH_COLUMNS)
     + ") WHERE r.id = u.id",
+    "next_attempt": f"{SELECT} WHERE retry_of = %s ORDER BY requested_at, id LIMIT 1",
     "count": "SELECT status, count(*) AS n FROM {s}.view_runs GROUP BY status",
     "running": "SELECT id, job_id, worker, started_at FROM {s}.view_runs"
     f" WHERE status = '{RunStatus.RUNNING}' ORDER BY started_at, id",
@@ -144,6 +153,10 @@ class PostgresRunsView(PostgresView, RunsView):
         rows = self.fetch(self.compose(query), [*params, limit + 1])  # +1: a next page?
         runs: list[dict[str, Any]] = rows[:limit]
         return runs, runs_cursor(runs[-1]) if len(rows) > limit else None
+
+    def next_attempt(self, run_id: UUID) -> dict[str, Any] | None:
+        rows = self.fetch(self.q["next_attempt"], (run_id,))
+        return rows[0] if rows else None
 
     def count_by_status(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)

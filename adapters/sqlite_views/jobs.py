@@ -29,6 +29,8 @@ from projections.jobs import (
     jobs_cursor,
     parse_jobs_cursor,
     prefix_upper_bound,
+    search_pattern,
+    search_text,
 )
 
 DDL = (
@@ -53,7 +55,8 @@ DDL = (
         created_at TEXT NOT NULL,
         created_by TEXT NOT NULL,
         updated_at TEXT NOT NULL,
-        updated_by TEXT NOT NULL
+        updated_by TEXT NOT NULL,
+        search TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON view_jobs (name, id)",
     # Later run events name only the run: their status goes to the job whose last run it is.
@@ -65,10 +68,17 @@ ADD_COLUMNS = {"name_shared_with": "TEXT"}
 COLUMNS = (*CONFIG_COLUMNS, "last_run_id", "last_run_status", "last_run_at")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM view_jobs"
 INSERT = (
-    f"INSERT INTO view_jobs ({', '.join(CONFIG_COLUMNS)})"
-    f" VALUES ({placeholders(len(CONFIG_COLUMNS))})"
+    f"INSERT INTO view_jobs ({', '.join(CONFIG_COLUMNS)}, search)"
+    f" VALUES ({placeholders(len(CONFIG_COLUMNS) + 1)})"
 )
-UPDATE = f"UPDATE view_jobs SET {', '.join(f'{c} = ?' for c in CONFIG_COLUMNS[1:])} WHERE id = ?"
+UPDATE = (
+    f"UPDATE view_jobs SET {', '.join(f'{c} = ?' for c in CONFIG_COLUMNS[1:])}, search = ?"
+    " WHERE id = ?"
+)
+# A view made before the search column had none: it is added, and filled, at start.
+ADD_SEARCH = "ALTER TABLE view_jobs ADD COLUMN search TEXT NOT NULL DEFAULT ''"
+UNSEARCHABLE = "SELECT id, name, description FROM view_jobs WHERE search = ''"
+SET_SEARCH = "UPDATE view_jobs SET search = ? WHERE id = ?"
 DELETE = "DELETE FROM view_jobs WHERE id = ?"
 SET_LAST_RUN = (
     "UPDATE view_jobs SET last_run_id = ?, last_run_status = ?, last_run_at = ?"
@@ -80,6 +90,9 @@ WHERE = {
     "job_type": "job_type = ?",
     "name_prefix": "name >= ? AND name < ?",
     "cursor": "(name, id) > (?, ?)",
+    # A scan of the case-folded column: no index serves a substring, and SQLite's LIKE
+    # folds only ASCII, so both sides are folded by Python (see bench/job_search.py).
+    "search": "search LIKE ? ESCAPE '\\'",
 }
 ORDER = " ORDER BY name, id LIMIT ?"
 
@@ -143,11 +156,21 @@ class SQLiteJobsView(SQLiteView, JobsView):
             if column not in present:
                 c.execute(f"ALTER TABLE view_jobs ADD COLUMN {column} {definition}")
 
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute("SELECT name FROM pragma_table_info('view_jobs')")
+            if "search" not in {row[0] for row in cursor.fetchall()}:
+                cursor.execute(ADD_SEARCH)
+            cursor.execute(UNSEARCHABLE)
+            rows = [{"id": r[0], "name": r[1], "description": r[2]} for r in cursor.fetchall()]
+            cursor.executemany(SET_SEARCH, [(search_text(row), row["id"]) for row in rows])
+
     def apply(self, changes: JobsChanges, tracking: Tracking) -> None:
         inserts, updates, deletes = changes.split()
         with self.writing(tracking) as cursor:
             if inserts:
-                cursor.executemany(INSERT, [_encode(row) for row in inserts])
+                cursor.executemany(INSERT, [[*_encode(row), search_text(row)] for row in inserts])
             if updates:
                 # Policies and secrets change by parts: merge them into the rows as they are.
                 current = self._select(cursor, [change.job_id for change in updates])
@@ -155,7 +178,10 @@ class SQLiteJobsView(SQLiteView, JobsView):
                 # the start of the log) has nothing to change.
                 updates = [change for change in updates if change.job_id in current]
                 rows = [change.merge_into(current[change.job_id]) for change in updates]
-                cursor.executemany(UPDATE, [[*_encode(row)[1:], str(row["id"])] for row in rows])
+                cursor.executemany(
+                    UPDATE,
+                    [[*_encode(row)[1:], search_text(row), str(row["id"])] for row in rows],
+                )
             if deletes:
                 cursor.executemany(DELETE, [(str(job_id),) for job_id in deletes])
             if changes.run_status:
@@ -195,6 +221,7 @@ class SQLiteJobsView(SQLiteView, JobsView):
         enabled: bool | None = None,
         job_type: str | None = None,
         name_prefix: str | None = None,
+        search: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
         where: list[str] = []
@@ -208,6 +235,9 @@ class SQLiteJobsView(SQLiteView, JobsView):
         if name_prefix:
             where.append(WHERE["name_prefix"])
             params += [name_prefix, prefix_upper_bound(name_prefix)]
+        if search:
+            where.append(WHERE["search"])
+            params.append(search_pattern(search))
         if cursor is not None:
             after_name, after_id = parse_jobs_cursor(cursor)
             where.append(WHERE["cursor"])

@@ -6,11 +6,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor
 
 from adapters.keyset import keyset_query
-from adapters.sqlite_views.common import SQLiteView, dt, placeholders, to_uuid, ts, uid
+from adapters.sqlite_views.common import (
+    SQLiteView,
+    dt,
+    dumps,
+    placeholders,
+    to_uuid,
+    ts,
+    uid,
+)
 from domain.run_status import RunStatus
 from projections.base import page_size
 from projections.runs import (
@@ -47,7 +56,9 @@ DDL = (
         timeout_seconds INTEGER,
         cancel_requested_by TEXT,
         version INTEGER NOT NULL,
-        discarded_entries INTEGER NOT NULL DEFAULT 0
+        discarded_entries INTEGER NOT NULL DEFAULT 0,
+        parameters TEXT,
+        overrides TEXT NOT NULL DEFAULT '[]'
     )""",
     # Newest first, with or without a job or status filter: each listing reads one index
     # range in order and stops after a page, however many runs there are.
@@ -57,6 +68,11 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS view_runs_status_idx"
     " ON view_runs (status, requested_at DESC, id DESC)",
 )
+# Run after ADD_COLUMNS (an index needs its column): a run's next attempt, found by retry_of.
+LATER_DDL = (
+    "CREATE INDEX IF NOT EXISTS view_runs_retry_of_idx ON view_runs (retry_of)"
+    " WHERE retry_of IS NOT NULL",
+)
 
 SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM view_runs"
 INSERT = (
@@ -64,7 +80,11 @@ INSERT = (
 )
 # Tables created before the column existed get it on their next start. SQLite has no
 # ADD COLUMN IF NOT EXISTS, so the create step looks at the table's columns first.
-ADD_COLUMNS = {"discarded_entries": "INTEGER NOT NULL DEFAULT 0"}
+ADD_COLUMNS = {
+    "discarded_entries": "INTEGER NOT NULL DEFAULT 0",
+    "parameters": "TEXT",
+    "overrides": "TEXT NOT NULL DEFAULT '[]'",
+}
 # Later events never set a column back to NULL, so NULL in a patch means "unchanged".
 PATCH = (
     f"UPDATE view_runs SET {', '.join(f'{c} = COALESCE(?, {c})' for c in PATCH_COLUMNS)}"
@@ -78,6 +98,7 @@ WHERE = {
     "cursor": "(requested_at, id) < (?, ?)",
 }
 ORDER = " ORDER BY requested_at DESC, id DESC LIMIT ?"
+NEXT_ATTEMPT = f"{SELECT} WHERE retry_of = ? ORDER BY requested_at, id LIMIT 1"
 COUNT = "SELECT status, count(*) FROM view_runs GROUP BY status"
 RUNNING = (
     "SELECT id, job_id, worker, started_at FROM view_runs"
@@ -86,6 +107,7 @@ RUNNING = (
 
 _UUIDS = ("id", "job_id", "retry_of")
 _TIMES = ("scheduled_for", "requested_at", "started_at", "finished_at")
+_JSON = ("parameters", "overrides")
 _TIME_PATCHES = tuple(i for i, c in enumerate(PATCH_COLUMNS) if c in _TIMES)
 
 
@@ -96,6 +118,8 @@ def _encode(row: dict[str, Any]) -> list[Any]:
             values[i] = uid(values[i])
         elif column in _TIMES:
             values[i] = ts(values[i])
+        elif column in _JSON and values[i] is not None:
+            values[i] = dumps(values[i])
     return values
 
 
@@ -113,6 +137,9 @@ def _decode(record: Any) -> dict[str, Any]:
         run[column] = to_uuid(run[column])
     for column in _TIMES:
         run[column] = dt(run[column])
+    for column in _JSON:
+        if run[column] is not None:
+            run[column] = orjson.loads(run[column])
     return run
 
 
@@ -129,6 +156,8 @@ class SQLiteRunsView(SQLiteView, RunsView):
         for column, definition in ADD_COLUMNS.items():
             if column not in present:
                 c.execute(f"ALTER TABLE view_runs ADD COLUMN {column} {definition}")
+        for statement in LATER_DDL:
+            c.execute(statement)
 
     def apply(self, changes: RunsChanges, tracking: Tracking) -> None:
         with self.writing(tracking) as cursor:
@@ -170,6 +199,12 @@ class SQLiteRunsView(SQLiteView, RunsView):
             records = db.fetchall()
         runs = [_decode(record) for record in records[:limit]]
         return runs, runs_cursor(runs[-1]) if len(records) > limit else None
+
+    def next_attempt(self, run_id: UUID) -> dict[str, Any] | None:
+        with self.reading() as cursor:
+            cursor.execute(NEXT_ATTEMPT, (str(run_id),))
+            record = cursor.fetchone()
+        return None if record is None else _decode(record)
 
     def count_by_status(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)

@@ -63,7 +63,7 @@ def api(args: argparse.Namespace) -> int:
         with opened() as system:
             tokens = system.backend.token_store()
             try:
-                ensure_first_admin(tokens, announce)
+                ensure_first_admin(tokens, announce, system.app)
                 reserve_legacy_names(system, announce)
             finally:
                 tokens.close()
@@ -78,7 +78,7 @@ def api(args: argparse.Namespace) -> int:
     with opened() as system:
         tokens = system.backend.token_store()
         try:
-            ensure_first_admin(tokens, announce)
+            ensure_first_admin(tokens, announce, system.app)
             reserve_legacy_names(system, announce)
             app = create_app(system, tokens)
             print(

@@ -8,15 +8,29 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
+from adapters.store_backend import backend_for
 from application import name_backfill
 from interfaces.bootstrap import System, build
 from interfaces.settings import Settings
+from interfaces.store_location import require_store
 
 
 @contextmanager
-def opened(*, catch_up: bool = False) -> Iterator[System]:
-    """Build the system from the environment; with `catch_up`, bring the views up to date."""
-    system = build(Settings.from_env())
+def opened(*, catch_up: bool = False, create: bool = False) -> Iterator[System]:
+    """Build the system from the environment; with `catch_up`, bring the views up to date.
+
+    Only `create` (`jobledger serve` and `init`) makes a store and master key that do not
+    exist yet; every other command refuses, naming the store it looked for."""
+    settings = Settings.from_env()
+    if create:
+        # A new master key only with a new store: an existing store's secrets are wrapped
+        # under its own key, and a new one would leave them undecryptable.
+        presence = backend_for(settings.store).presence()
+        new_key = presence.reachable and not presence.initialised
+    else:
+        require_store(settings)
+        new_key = False
+    system = build(settings, create=create, create_key=new_key)
     try:
         if catch_up:
             system.catch_up()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -11,6 +11,7 @@ import orjson
 from domain.job import Job
 from interfaces.cli.context import actor, add_json_flag, job_id, opened
 from interfaces.cli.output import print_fields, print_json, print_table
+from interfaces.http.present import job_from_aggregate, job_from_view
 
 
 def register(commands: Any) -> None:
@@ -58,7 +59,12 @@ def register(commands: Any) -> None:
     show = sub.add_parser("show", help="show a job, now or as it was at a past time or version")
     show.add_argument("job_id", type=job_id)
     when = show.add_mutually_exclusive_group()
-    when.add_argument("--at", type=_time, help="RFC 3339 time, e.g. 2026-11-25T12:00:00Z")
+    when.add_argument(
+        "--at",
+        type=_time,
+        help="RFC 3339 time, e.g. 2026-11-25T12:00:00Z (a whole second includes the changes "
+        "made within it, as `jobs history` shows times to the second)",
+    )
     when.add_argument("--version", type=int)
     add_json_flag(show)
     show.set_defaults(handler=show_job)
@@ -132,18 +138,23 @@ def list_jobs(args: argparse.Namespace) -> int:
 
 
 def show_job(args: argparse.Namespace) -> int:
+    """The job as the API shows it (`GET /api/jobs/{id}`): the schedule once, in words, and
+    its next fire time; a past state has no next run."""
     with opened(catch_up=True) as system:
         if args.at is None and args.version is None:
-            state = system.jobs.get_job(args.job_id)
-            if state is None:
+            row = system.jobs.get_job(args.job_id)
+            if row is None:
                 system.app.get_job(args.job_id)  # raises NotFound, or deleted
+            # None only if the view lacked a live job after catching up: never within one store.
+            assert row is not None
+            state = job_from_view(row, datetime.now(UTC))
         else:
-            state = job_state(system.app.job_at(args.job_id, version=args.version, at=args.at))
+            job = system.app.job_at(args.job_id, version=args.version, at=args.at)
+            actor_of = {e.originator_version: e.actor for e in system.app.job_history(job.id)}
+            state = job_from_aggregate(job, updated_by=actor_of.get(job.version, ""), now=None)
     if args.json:
         print_json(state)
     else:
-        # None only if the view lacked a live job after catching up: never within one store.
-        assert state is not None
         print_fields(state)
     return 0
 

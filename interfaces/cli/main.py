@@ -8,7 +8,19 @@ import sys
 from collections.abc import Callable, Sequence
 
 from domain.errors import Conflict, InvalidInput, JobLedgerError, NotFound
-from interfaces.cli import api, jobs, keys, projections, scheduler, secrets, serve, tokens, worker
+from interfaces.cli import (
+    api,
+    jobs,
+    keys,
+    projections,
+    scheduler,
+    secrets,
+    serve,
+    store,
+    tokens,
+    worker,
+)
+from interfaces.store_location import help_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -17,12 +29,17 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="jobledger",
         description="Schedule, run and record batch jobs. Every change is an immutable event.",
-        epilog="Store: JOBLEDGER_DATABASE_URL (sqlite:///path or postgresql://...), default a "
-        "SQLite file in JOBLEDGER_DATA_DIR (./jobledger-data). Exit codes: 0 done, 1 failed, "
-        "2 bad usage or invalid input.",
+        # Laid out by hand: argparse would break the store's path across lines.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="The store: JOBLEDGER_DATABASE_URL (sqlite:///path or postgresql://...), by\n"
+        "default a SQLite file in JOBLEDGER_DATA_DIR (./jobledger-data). Only `serve` and\n"
+        "`init` create a store; other commands refuse one that does not exist.\n"
+        f"{help_text()}\n"
+        "Exit codes: 0 done, 1 failed, 2 bad usage or invalid input.",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, api, scheduler, worker, projections, jobs, secrets, tokens, keys):
+    modules = (serve, api, scheduler, worker, projections, store, jobs, secrets, tokens, keys)
+    for module in modules:
         module.register(commands)
     # Imported here to keep the line above as it was: the notifier's process, after the rest.
     from interfaces.cli import notifier
@@ -37,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args) or EXIT_OK
     except InvalidInput as error:
-        print(f"jobledger: invalid {error.field}: {error.message}", file=sys.stderr)
+        for each in error.errors:  # every field at fault, one line each
+            print(f"jobledger: invalid {each.field}: {each.message}", file=sys.stderr)
         return EXIT_USAGE
     except (NotFound, Conflict) as error:
         print(f"jobledger: {error}", file=sys.stderr)

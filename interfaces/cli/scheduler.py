@@ -16,6 +16,7 @@ from domain.errors import InvalidInput
 from interfaces.scheduler_runtime import scheduler_app, start_scheduler
 from interfaces.settings import Settings
 from interfaces.signals import stop_requested, wait_for
+from interfaces.store_location import require_store
 
 
 def register(commands: Any) -> None:
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
     backend = backend_for(settings.store)
+    require_store(settings, backend)
     # The app alone: the scheduler needs no read models and no keys (see scheduler_app).
     app = scheduler_app(settings, backend)
     try:

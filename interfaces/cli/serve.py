@@ -25,7 +25,9 @@ def register(commands: Any) -> None:
         help="run everything in one process: web pages, API, scheduler, workers, projections",
         description="Run JobLedger in one process on the configured store (by default a SQLite "
         "file in JOBLEDGER_DATA_DIR): the web pages and HTTP API, the scheduler, the workers "
-        "and the projections. On a fresh store it prints a first administrator token once. "
+        "and the projections. It creates the store and its master key if they do not exist "
+        "yet (as `jobledger init` does), and on a fresh store prints a first administrator "
+        "token once. "
         "Stop with Ctrl-C or SIGTERM.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
@@ -52,11 +54,11 @@ def serve(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     notify = notify_settings()  # bad settings: an error now, not at the first failure
-    with stop_requested() as stop, opened() as system:
+    with stop_requested() as stop, opened(create=True) as system:
         tokens = system.backend.token_store()
         stack: list[Any] = []
         try:
-            ensure_first_admin(tokens, say)
+            ensure_first_admin(tokens, say, system.app)
             reserve_legacy_names(system, say)
             system.start_projections()
             scheduler = start_scheduler(system.app, system.backend)
@@ -68,6 +70,7 @@ def serve(args: argparse.Namespace) -> int:
                 runs_view=system.runs,
                 concurrency=args.concurrency,
                 log_batch={"max_log_chars": system.settings.run_log_limit_chars},
+                unrunnable_wait_seconds=system.settings.unrunnable_wait_seconds,
             )
             stack.append(worker)
             system.report_loop(worker.worker.health)

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from application.app import JobLedger
 from application.ports import TokenStore
 from domain.access import ROLES
-from interfaces.bootstrap import build_token_store
-from interfaces.cli.context import add_json_flag
+from interfaces.bootstrap import build_token_access
+from interfaces.cli.context import actor, add_json_flag
 from interfaces.cli.output import print_json, print_table
 from interfaces.settings import Settings
+from interfaces.store_location import require_store
 
 
 def register(commands: Any) -> None:
@@ -23,7 +25,7 @@ def register(commands: Any) -> None:
         description="API tokens authenticate scripts (Authorization: Bearer) and people "
         "signing in to the web pages. Roles: admin (everything), operator (view, run now, "
         "cancel), viewer (read only). A token is shown once, when created; only its hash "
-        "is stored.",
+        "is stored. Creating and revoking are on the audit trail, by cli:USER.",
     )
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -46,17 +48,21 @@ def register(commands: Any) -> None:
 
 
 @contextmanager
-def opened_tokens() -> Iterator[TokenStore]:
-    store = build_token_store(Settings.from_env())
+def opened_tokens() -> Iterator[tuple[JobLedger, TokenStore]]:
+    """The token store, and the application that records creations and revocations."""
+    settings = Settings.from_env()
+    require_store(settings)  # a token minted in a store no server uses would be refused
+    app, store = build_token_access(settings)
     try:
-        yield store
+        yield app, store
     finally:
         store.close()
+        app.close()
 
 
 def create_token(args: argparse.Namespace) -> int:
-    with opened_tokens() as store:
-        principal, plain = store.create(args.name, args.role)
+    with opened_tokens() as (app, store):
+        principal, plain = app.create_token(store, args.name, args.role, actor=actor())
     print(
         f"Created {principal.role} token {principal.name!r} (id {principal.token_id}); it is "
         "shown this once:",
@@ -67,7 +73,7 @@ def create_token(args: argparse.Namespace) -> int:
 
 
 def list_tokens(args: argparse.Namespace) -> int:
-    with opened_tokens() as store:
+    with opened_tokens() as (_app, store):
         rows = store.list()
     if args.json:
         print_json(rows)
@@ -77,9 +83,9 @@ def list_tokens(args: argparse.Namespace) -> int:
 
 
 def revoke_token(args: argparse.Namespace) -> int:
-    with opened_tokens() as store:
-        revoked = store.revoke(args.token)
-    if not revoked:
+    with opened_tokens() as (app, store):
+        revoked = app.revoke_token(store, args.token, actor=actor())
+    if revoked is None:
         print(f"jobledger: no live token with id or name {args.token!r}", file=sys.stderr)
         return 1
     print(f"Revoked token {args.token}.")

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from interfaces.cli.context import opened
+from interfaces.cli.context import add_json_flag, opened
+from interfaces.cli.output import print_json, print_table
 from interfaces.signals import stop_requested, wait_for
 from interfaces.worker_runtime import (
     DEFAULT_CONCURRENCY,
@@ -55,8 +56,17 @@ def register(commands: Any) -> None:
         "others once its lease has expired by --lease-grace seconds, and a worker that cannot "
         "renew its lease (the database unreachable) stops its own runs first. On the "
         "embedded SQLite store there is one process: `jobledger serve` runs the workers, and a "
-        "worker started on its own takes the runs still running at its start for abandoned.",
+        "worker started on its own takes the runs still running at its start for abandoned. "
+        "At start the worker checks what each job type needs (powershell: pwsh 7.4 or later "
+        "on PATH or at JOBLEDGER_PWSH) and claims only runs of the types it can run.",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check which job types this machine can run (for powershell, the pwsh "
+        "path and version found), print them and exit: 0 if it can run every type, else 1",
+    )
+    add_json_flag(parser)
     parser.add_argument(
         "--concurrency",
         type=_positive_int,
@@ -87,9 +97,31 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=worker)
 
 
+def check(args: argparse.Namespace) -> int:
+    """Probe every installed job type as a worker does at start; print what was found."""
+    from interfaces.bootstrap import job_type_catalog
+    from interfaces.worker_runtime import probe_job_types
+
+    found = probe_job_types(job_type_catalog())
+    rows: list[dict[str, object]] = [
+        {"type": name, "available": each.available, "checked": each.detail, "reason": each.reason}
+        for name, each in sorted(found.items())
+    ]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(
+            [{**row, "available": "yes" if row["available"] else "no"} for row in rows],
+            ["type", "available", "checked", "reason"],
+        )
+    return 0 if all(each.available for each in found.values()) else 1
+
+
 def worker(args: argparse.Namespace) -> int:
     """Run a worker in this process until SIGTERM or SIGINT, then stop claiming, let running
     runs finish for `--grace` seconds and stop (and abandon) the rest."""
+    if args.check:
+        return check(args)
     from interfaces.worker_runtime import start_worker
 
     def announce(line: str) -> None:
@@ -105,6 +137,7 @@ def worker(args: argparse.Namespace) -> int:
             lease_seconds=args.lease_seconds,
             lease_grace_seconds=args.lease_grace,
             log_batch={"max_log_chars": system.settings.run_log_limit_chars},
+            unrunnable_wait_seconds=system.settings.unrunnable_wait_seconds,
         )
         announce(
             f"JobLedger worker {handle.worker_id} running up to {args.concurrency} runs at a "

@@ -11,5 +11,6 @@ from interfaces.settings import Settings
 
 
 def app_from_env() -> FastAPI:
-    system = build(Settings.from_env())
+    # The parent process (`jobledger api`) checked that the store exists: never create one.
+    system = build(Settings.from_env(), create=False)
     return create_app(system, system.backend.token_store())

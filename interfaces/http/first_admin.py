@@ -9,21 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from application.access_commands import AccessCommands
 from application.ports import TokenStore
 from domain.errors import Conflict
 
 FIRST_ADMIN_NAME = "admin"
+FIRST_START_ACTOR = "system:first-start"  # who the audit trail says made the first token
 
 
-def ensure_first_admin(tokens: TokenStore, announce: Callable[[str], None]) -> str | None:
-    """Create and announce an admin token if there is no live one; the token, or None."""
+def ensure_first_admin(
+    tokens: TokenStore, announce: Callable[[str], None], app: AccessCommands
+) -> str | None:
+    """Create and announce an admin token if there is no live one (recorded by `app` on the
+    audit trail); the token, or None."""
     if tokens.has_admin():
         return None
     name = FIRST_ADMIN_NAME
     if any(t["name"] == name and not t["revoked"] for t in tokens.list()):
         name = f"{FIRST_ADMIN_NAME}-{len(tokens.list()) + 1}"  # a live non-admin holds "admin"
     try:
-        _principal, plain = tokens.create(name, "admin")
+        _principal, plain = app.create_token(tokens, name, "admin", actor=FIRST_START_ACTOR)
     except Conflict:
         return None  # another process starting at the same moment made it (and shows it)
     announce(

@@ -130,6 +130,17 @@ def _job(
     }
 
 
+def audit_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An audit trail row as the API shows it: a history entry, with what was done
+    (`action`), its `details` and the stream it was recorded on."""
+    return {
+        **history_entry(entry),
+        "action": entry["action"],
+        "details": entry["details"],
+        "stream_id": entry["stream_id"],
+    }
+
+
 def history_entry(entry: dict[str, Any]) -> dict[str, Any]:
     """An audit row as the API shows it (the view's keys, in a fixed order)."""
     return {

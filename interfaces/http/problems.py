@@ -97,27 +97,33 @@ def field_of(loc: Sequence[Any]) -> str:
     return text
 
 
+def field_problems(error: InvalidInput) -> list[dict[str, str]]:
+    """One item per field at fault: `detail` says what is wrong (RFC 9457 style), and
+    `message`, the same text, is kept for clients written before `detail`."""
+    return [{"field": e.field, "detail": e.message, "message": e.message} for e in error.errors]
+
+
+def _summary(errors: Sequence[Mapping[str, str]]) -> str:
+    """The problem's `detail`: the one field's message, or which fields `errors` lists."""
+    if len(errors) == 1:
+        return f"{errors[0]['field']}: {errors[0]['detail']}"
+    fields = ", ".join(e["field"] for e in errors)
+    return f"{len(errors)} fields are invalid ({fields}); `errors` says what is wrong with each"
+
+
 async def _invalid_input(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, InvalidInput)
+    errors = field_problems(error)
     return problem(
-        422,
-        "invalid-input",
-        f"{error.field}: {error.message}",
-        request=request,
-        field=error.field,
-        errors=[{"field": error.field, "message": error.message}],
+        422, "invalid-input", _summary(errors), request=request, field=error.field, errors=errors
     )
 
 
 async def _not_permitted(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, NotPermitted)
+    errors = field_problems(error)
     return problem(
-        403,
-        "not-permitted",
-        f"{error.field}: {error.message}",
-        request=request,
-        field=error.field,
-        errors=[{"field": error.field, "message": error.message}],
+        403, "not-permitted", _summary(errors), request=request, field=error.field, errors=errors
     )
 
 
@@ -135,7 +141,8 @@ async def _conflict(request: Request, error: Exception) -> ProblemResponse:
     field = getattr(error, "field", None)
     if field is not None:
         extra["field"] = field
-        extra["errors"] = [{"field": field, "message": str(error).removeprefix(f"{field}: ")}]
+        message = str(error).removeprefix(f"{field}: ")
+        extra["errors"] = [{"field": field, "detail": message, "message": message}]
     return problem(409, "conflict", str(error), request=request, **extra)
 
 
@@ -158,17 +165,24 @@ async def _validation(request: Request, error: Exception) -> ProblemResponse:
             "body: is not valid JSON",
             request=request,
             field="body",
-            errors=[{"field": "body", "message": "is not valid JSON"}],
+            errors=[
+                {"field": "body", "detail": "is not valid JSON", "message": "is not valid JSON"}
+            ],
         )
     # The message only: pydantic's "input" would echo the value (perhaps a secret).
-    errors = [{"field": field_of(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in raw]
-    first = errors[0] if errors else {"field": "body", "message": "is invalid"}
+    errors = [
+        {"field": field_of(e.get("loc", ())), "detail": msg, "message": msg}
+        for e in raw
+        for msg in [str(e.get("msg", ""))]
+    ]
+    if not errors:
+        errors = [{"field": "body", "detail": "is invalid", "message": "is invalid"}]
     return problem(
         422,
         "invalid-input",
-        f"{first['field']}: {first['message']}",
+        _summary(errors),
         request=request,
-        field=first["field"],
+        field=errors[0]["field"],
         errors=errors,
     )
 

@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.run_status import RunStatus as RunStatusEnum
+from projections.audit import ACTIONS
 
 LogLevelName = Literal["Verbose", "Debug", "Info", "Warning", "Error"]
 if TYPE_CHECKING:
@@ -224,8 +225,33 @@ class History(Response):
     items: list[HistoryEntry]
 
 
+if TYPE_CHECKING:
+    AuditAction = str
+else:
+    # What an audit entry records, from the projection's list, inline like RunStatus.
+    AuditAction = Literal[ACTIONS]
+
+
+class AuditEntry(Response):
+    """One entry of the audit trail. `job_id` is null for token and sign-in entries;
+    `changes` is a job change's before and after; `details` the rest: a manual run's
+    `run_id` and effective `parameters`, a token's `token_name` and `role`, a sign-in's
+    `token_name` ("unknown" when it failed) and `client` address."""
+
+    job_id: UUID | None
+    job_name: str | None
+    version: int
+    event: str
+    at: datetime
+    actor: str
+    changes: dict[str, Change]
+    action: AuditAction
+    details: dict[str, Any]
+    stream_id: UUID
+
+
 class AuditPage(Response):
-    items: list[HistoryEntry]
+    items: list[AuditEntry]
     next_cursor: str | None
 
 
@@ -257,6 +283,26 @@ class Run(Response):
     version: int
     # Log entries below the job's threshold that the worker discarded (0 until the run ends).
     discarded_entries: int
+    parameters: JsonObject | None = Field(
+        description="the parameters the run was given: the job's, with run-now overrides "
+        "merged in (secrets are never among them); null for a run recorded by a version "
+        "before this field, until the read models are rebuilt"
+    )
+    overrides: list[str] = Field(description="the parameter keys overridden for this run")
+
+
+class RunDetail(Run):
+    next_attempt: UUID | None = Field(
+        description="the retry that followed this run, if any (its `retry_of` is this run)"
+    )
+    waiting_reason: Annotated[
+        str | None,
+        Field(
+            description="shown on one run: why it is still queued when no live worker can "
+            "run its job type (it fails with this reason after the job's timeout, else after "
+            "JOBLEDGER_UNRUNNABLE_WAIT_SECONDS)"
+        ),
+    ] = None
 
 
 class RunPage(Response):
@@ -280,6 +326,13 @@ class JobType(Response):
     name: str
     description: str
     program_schema: JsonObject
+    available: Annotated[
+        bool, Field(description="whether a live worker can run jobs of this type now")
+    ]
+    reason: Annotated[
+        str | None,
+        Field(description="why not, when no live worker can (e.g. pwsh 7.4+ missing)"),
+    ] = None
 
 
 class JobTypes(Response):
@@ -319,12 +372,16 @@ class Health(Response):
 
 
 class ProblemError(Response):
+    """One field at fault: `detail` says what is wrong; `message` is the same text."""
+
     field: str
+    detail: str
     message: str
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details; `field` names the input at fault."""
+    """RFC 9457 problem details; `field` names the (first) input at fault, and `errors`
+    lists every one, each with its own `field` and `detail`."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from domain.access import Principal
-from interfaces.http.auth import count_failure
-from interfaces.http.deps import get_tokens
+from interfaces.http.auth import client_address, count_failure
+from interfaces.http.deps import get_system, get_tokens
 from interfaces.http.rate_limit import TooManyFailures
 from interfaces.web.render import render
 from interfaces.web.session import (
@@ -131,6 +131,10 @@ async def login(request: Request) -> Response:
     token = token.strip() if isinstance(token, str) else ""
     tokens = get_tokens(request)
     principal = await run_in_threadpool(tokens.verify, token) if token else None
+    # Each sign-in through this form is on the audit trail (API requests with a bearer
+    # token are not sign-ins: recording each would write an event per request). Failures
+    # past the rate limit are refused unrecorded, so a flood cannot flood the store.
+    app, client = get_system(request).app, client_address(request)
     if principal is None:
         try:
             count_failure(request)
@@ -139,7 +143,10 @@ async def login(request: Request) -> Response:
             response = _login_page(request, error=wait, status=429)
             response.headers["Retry-After"] = str(refused.retry_after)
             return response
+        revoked = await run_in_threadpool(tokens.identify, token) if token else None
+        await run_in_threadpool(app.record_failed_sign_in, client=client, revoked=revoked)
         return _login_page(request, error="That token is not valid, or it was revoked.", status=401)
+    await run_in_threadpool(app.record_sign_in, principal, client=client)
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
     sign_in(request, response, principal)
     response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="strict")

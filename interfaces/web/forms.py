@@ -1,8 +1,8 @@
 """Turning submitted forms into command arguments, and command errors into field errors.
 
-Every check that can be made before the command runs is made here, so one submission
-reports every field at fault at once; the command then checks everything again and may
-add one more. Either way nothing is saved until the whole form is valid.
+Every check that can be made before the command runs is made here; when one fails, the
+application checks the fields that did parse (`check_the_rest`), so one submission reports
+every field at fault at once. Nothing is saved until the whole form is valid.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from typing import Any
 
 from application.job_commands import POLICY_FIELDS
 from domain import values
-from domain.errors import InvalidInput
+from domain.errors import FieldError, InvalidInput
 from domain.job_policies import DEFAULT_POLICIES
 from domain.schedule import CronSchedule
+from interfaces.json_syntax import parse_json
 
 # Form fields of the job form, in page order; errors are keyed by these names.
 JOB_FIELDS = (
@@ -49,10 +50,14 @@ def form_field(error_field: str) -> str:
     return head if head in JOB_FIELDS else "form"
 
 
-def error_text(error: InvalidInput) -> str:
-    """The message as shown beside its field; dotted sub-fields keep their path."""
-    head = form_field(error.field)
-    if head in ("program", "secrets") and "." in error.field:
+# Fields whose messages name the field (and a sub-field's path): a JSON editor's error is
+# read beside a long text, and the message may point into it ("program.argv: ...").
+NAMED_IN_MESSAGE = ("program", "parameters", "secrets")
+
+
+def error_text(error: FieldError) -> str:
+    """The message as shown beside its field."""
+    if form_field(error.field) in NAMED_IN_MESSAGE:
         return f"{error.field}: {error.message}"
     return error.message
 
@@ -64,7 +69,9 @@ class Errors:
     by_field: dict[str, str] = field(default_factory=dict)
 
     def add(self, error: InvalidInput) -> None:
-        self.by_field.setdefault(form_field(error.field), error_text(error))
+        """Every field `error` names (it may name several)."""
+        for each in error.errors:
+            self.by_field.setdefault(form_field(each.field), error_text(each))
 
     def __bool__(self) -> bool:
         return bool(self.by_field)
@@ -81,10 +88,7 @@ def json_object_field(raw: str, name: str, *, empty: dict[str, Any] | None = Non
         if empty is not None:
             return empty
         raise InvalidInput(name, "is required: a JSON object such as {}")
-    try:
-        value = json.loads(raw)
-    except ValueError as error:
-        raise InvalidInput(name, f"is not valid JSON: {error}") from None
+    value = parse_json(raw, name)
     if not isinstance(value, dict):
         raise InvalidInput(name, f"must be a JSON object {{...}}, not {_json_kind(value)}")
     return value
@@ -151,6 +155,22 @@ def parse_job_form(form: Any, *, new: bool) -> JobForm:
     if new:
         secrets = _new_secrets(form, errors)
     return JobForm(raw=raw, config=config, secrets=secrets, errors=errors)
+
+
+def check_the_rest(app: Any, parsed: JobForm, job_type: object, *, new: bool) -> None:
+    """For a form already refused: let the application check the fields that did parse
+    (nothing is saved), so the page marks every field at fault at once, not a few at a time
+    (a program its job type's schema refuses is found only there)."""
+    bad = parsed.errors.by_field
+    fields = {
+        key: value
+        for key, value in parsed.config.items()
+        if key != "job_type" and form_field(key) not in bad
+    }
+    try:
+        app.check_job_fields(job_type, fields, change=not new)
+    except InvalidInput as error:
+        parsed.errors.add(error)
 
 
 def _int_or(raw: str, name: str, default: int) -> int:

@@ -1,9 +1,11 @@
-"""The audit pages: a job's history with before/after, the job as it was, and the whole trail."""
+"""The audit pages: a job's history with before/after, the job as it was, and the whole
+trail: job changes, runs people started or cancelled, tokens and sign-ins."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -16,18 +18,13 @@ from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
 from interfaces.web.render import render
 from interfaces.web.runs import parse_time
+from interfaces.web.saves import change_rows, group_saves
+from interfaces.web.wording import describe_entry
+from projections.audit import JOB_ACTIONS, parse_actions
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
-
-
-def change_rows(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """An event's changes as table rows: field, before, after (secrets are "(set)" only)."""
-    return [
-        {"field": name, "before": change.get("from"), "after": change.get("to")}
-        for name, change in sorted(changes.items())
-    ]
 
 
 @router.get("/jobs/{job_id}/history")
@@ -50,9 +47,8 @@ def job_history(request: Request, job_id: str, principal: Principal = Viewer) ->
             "job_id": ident,
             "job_name": entries[-1]["job_name"],
             "current": current,
-            "entries": [
-                {**entry, "rows": change_rows(entry["changes"])} for entry in reversed(entries)
-            ],
+            # One Save of the form is one entry, though it is stored as an event per field.
+            "entries": list(reversed(group_saves(entries))),
             "at": request.query_params.get("at", ""),
         },
     )
@@ -93,10 +89,43 @@ def job_as_of(request: Request, job_id: str, principal: Principal = Viewer) -> R
     )
 
 
-@router.get("/audit")
-def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
-    params = request.query_params
+# The action filter's choices: single actions, and groups of them (comma-separated).
+ACTION_CHOICES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Jobs",
+        (
+            ("job.created,job.changed,job.deleted", "Any change to a job"),
+            ("job.created", "Job created"),
+            ("job.changed", "Job changed"),
+            ("job.deleted", "Job deleted"),
+        ),
+    ),
+    (
+        "Runs",
+        (
+            ("run.requested,run.cancelled", "Runs started or cancelled by someone"),
+            ("run.requested", "Run now"),
+            ("run.cancelled", "Run cancelled"),
+        ),
+    ),
+    (
+        "Access",
+        (
+            ("token.created,token.revoked,sign_in.succeeded,sign_in.failed", "Any access"),
+            ("token.created,token.revoked", "Tokens created or revoked"),
+            ("token.created", "Token created"),
+            ("token.revoked", "Token revoked"),
+            ("sign_in.succeeded", "Signed in"),
+            ("sign_in.failed", "Failed sign-in"),
+        ),
+    ),
+)
+
+
+def _audit_filters(params: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The page's filters from its query: (for the view, as typed, errors by field)."""
     raw = {key: params.get(key, "").strip() for key in ("job_id", "actor", "since", "until")}
+    raw["action"] = ",".join(v.strip() for v in params.getlist("action") if v.strip())
     errors: dict[str, str] = {}
     filters: dict[str, Any] = {"actor": raw["actor"] or None}
     if "\x00" in raw["actor"]:  # no store can hold it: bad input, not a 500
@@ -105,11 +134,33 @@ def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
         filters["job_id"] = UUID(raw["job_id"]) if raw["job_id"] else None
     except ValueError:
         errors["job_id"] = "is not a job id"
+    try:
+        filters["actions"] = parse_actions([raw["action"]])
+    except InvalidInput as error:
+        errors["action"] = error.message
     for key in ("since", "until"):
         try:
             filters[key] = parse_time(raw[key], key)
         except InvalidInput as error:
             errors[key] = error.message
+    return filters, raw, errors
+
+
+def csv_link(filters: dict[str, Any]) -> str:
+    """/api/audit.csv with the page's filters, as the API takes them (times with offsets)."""
+    query: list[tuple[str, str]] = []
+    for key in ("job_id", "actor", "since", "until"):
+        value = filters.get(key)
+        if value is not None:
+            query.append((key, value.isoformat() if isinstance(value, datetime) else str(value)))
+    query += [("action", action) for action in filters.get("actions") or ()]
+    return "/api/audit.csv" + ("?" + urlencode(query) if query else "")
+
+
+@router.get("/audit")
+def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
+    params = request.query_params
+    filters, raw, errors = _audit_filters(params)
     entries: list[dict[str, Any]] = []
     next_cursor = None
     cursor = params.get("cursor") or None
@@ -124,12 +175,24 @@ def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
         request,
         "audit.html",
         {
-            "entries": [{**e, "rows": change_rows(e["changes"])} for e in entries],
+            "entries": [
+                {
+                    **e,
+                    "rows": change_rows(e["changes"]),
+                    "job_change": e["action"] in JOB_ACTIONS,
+                    "words": "" if e["action"] in JOB_ACTIONS else describe_entry(e),
+                }
+                for e in entries
+            ],
             "next_cursor": next_cursor,
             "raw": raw,
             "errors": errors,
             "query": {key: value for key, value in raw.items() if value},
             "paged": cursor is not None,
+            "action_choices": ACTION_CHOICES,
+            # A combination typed into the address, shown as what it is rather than "any".
+            "other_action": raw["action"] not in {v for _g, cs in ACTION_CHOICES for v, _l in cs},
+            "csv_link": "" if errors else csv_link(filters),
         },
         422 if errors else 200,
     )

@@ -15,7 +15,7 @@ from domain.access import Principal
 from domain.errors import Conflict, InvalidInput, NameTaken, NotFound
 from domain.job_policies import DEFAULT_POLICIES
 from domain.log_level import LogLevel
-from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES
+from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES, SECRET_NAME, SECRET_NAME_RULE
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
 from interfaces.web.common import next_run, now, parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
@@ -23,6 +23,7 @@ from interfaces.web.forms import (
     NEW_SECRET_ROWS,
     Errors,
     JobForm,
+    check_the_rest,
     command_kwargs,
     job_raw,
     json_object_field,
@@ -66,6 +67,9 @@ def choices() -> dict[str, Any]:
         "log_levels": [level.name for level in LogLevel],
         "overlap_policies": OVERLAP_POLICIES,
         "misfire_policies": MISFIRE_POLICIES,
+        # The secret-name inputs check the rule the server enforces, and say it in words.
+        "secret_name_pattern": SECRET_NAME.pattern,
+        "secret_name_rule": SECRET_NAME_RULE[:1].upper() + SECRET_NAME_RULE[1:] + ".",
     }
 
 
@@ -76,22 +80,32 @@ def choices() -> dict[str, Any]:
 def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     params = request.query_params
     cursor = params.get("cursor") or None
-    name = params.get("name", "").strip()
-    if "\x00" in name:  # no store can hold it: bad input, not a 500
-        raise PageError(400, "Bad filter", "A name cannot contain NUL characters.")
+    # `q`, as the API names it; `name` is what links made before the search still carry.
+    query = (params.get("q") or params.get("name") or "").strip()
+    if "\x00" in query:  # no store can hold it: bad input, not a 500
+        raise PageError(400, "Bad filter", "A search cannot contain NUL characters.")
     try:
         jobs, next_cursor = system(request).jobs.list_jobs(
-            limit=PAGE_SIZE, cursor=cursor, name_prefix=name or None
+            limit=PAGE_SIZE, cursor=cursor, search=query or None
         )
     except (InvalidInput, ValueError):
         raise PageError(400, "Bad page link", "That page link is not valid.") from None
     current = now(request)
     for job in jobs:
         job["next_run"] = next_run(job, current)
+    types = system(request).job_type_availability({job["job_type"] for job in jobs})
+    # Job type -> why no live worker can run it, for a warning beside each such job.
+    unrunnable = {name: found.reason for name, found in types.items() if not found.available}
     return render(
         request,
         "jobs.html",
-        {"jobs": jobs, "next_cursor": next_cursor, "name": name, "paged": cursor is not None},
+        {
+            "jobs": jobs,
+            "next_cursor": next_cursor,
+            "q": query,
+            "paged": cursor is not None,
+            "unrunnable": unrunnable,
+        },
     )
 
 
@@ -152,6 +166,8 @@ async def create_job(request: Request, checked: tuple[Principal, Any] = AdminFor
     principal, form = checked
     parsed = parse_job_form(form, new=True)
     if parsed.errors:
+        app = system(request).app
+        await run_in_threadpool(check_the_rest, app, parsed, parsed.raw["job_type"], new=True)
         return _new_page(request, parsed.raw, parsed.errors, 422)
     try:
         job = await run_in_threadpool(
@@ -201,6 +217,7 @@ def job_page(
 ) -> Response:
     raw = raw or job_raw(job)
     runs, _ = system(request).runs.list_runs(job_id=job["id"], limit=10)
+    found = system(request).job_type_availability([job["job_type"]])[job["job_type"]]
     return render(
         request,
         "job.html",
@@ -218,6 +235,7 @@ def job_page(
             # again cannot overwrite the other change unseen: reloading takes the new one.
             "form_version": form_version or job["version"],
             "runs": runs,
+            "unrunnable": None if found.available else found.reason,
             "preview": preview(raw["cron"], raw["timezone"], now(request)),
             **choices(),
         },
@@ -248,6 +266,7 @@ def _save_job(
 ) -> Response:
     if parsed.errors:
         job = load_job(request, job_id)
+        check_the_rest(system(request).app, parsed, job["job_type"], new=False)
         return job_page(request, job, raw=_with_type(parsed, job), errors=parsed.errors, status=422)
     changes = {key: value for key, value in parsed.config.items() if key != "job_type"}
     try:

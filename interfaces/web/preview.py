@@ -26,6 +26,7 @@ class Preview:
     description: str
     fire_times: list[FireTime]
     error: str = ""
+    timezone: str = "UTC"  # the page shows the fire times in the schedule's own zone
 
 
 def preview(cron: str, timezone: str, now: datetime, count: int = 10) -> Preview | None:
@@ -35,7 +36,7 @@ def preview(cron: str, timezone: str, now: datetime, count: int = 10) -> Preview
     try:
         schedule = CronSchedule.parse(cron.strip(), timezone.strip() or "UTC")
     except InvalidInput as error:
-        return Preview("", [], f"{error.field}: {error.message}")
+        return Preview("", [], str(error))  # each field at fault: "schedule.cron: ...; ..."
     except ValueError as error:
         return Preview("", [], str(error))
     shown = preview_schedule(schedule, now, count)
@@ -47,4 +48,4 @@ def preview(cron: str, timezone: str, now: datetime, count: int = 10) -> Preview
         )
         for time in shown.fire_times
     ]
-    return Preview(f"{shown.description} ({schedule.timezone})", times)
+    return Preview(f"{shown.description} ({schedule.timezone})", times, timezone=schedule.timezone)

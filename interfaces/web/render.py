@@ -10,10 +10,12 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from domain.errors import InvalidInput
 from domain.schedule import CronSchedule
 from interfaces.web.session import csrf_token, principal_from_session
+from interfaces.web.wording import describe_event, field_label
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -44,11 +46,22 @@ NOTICES = {
 }
 
 
-def when(value: datetime | None) -> str:
-    """An instant as people read it, in UTC to the second."""
-    if value is None:
-        return "—"
+def utc_text(value: datetime) -> str:
+    """An instant in the one format every page uses, in UTC: "2026-11-30 14:05:09 UTC"."""
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def when(value: datetime | None, zone: str | None = None) -> Markup:
+    """Every time a page shows: a <time> in UTC, with UTC on hover. static/times.js shows it in
+    the browser's zone, or in `zone` (a job's, for its fire times) when given, unless the
+    reader chose UTC; without JavaScript it stays UTC, in the same format."""
+    if value is None:
+        return Markup("—")
+    text = utc_text(value)
+    zoned = Markup(' data-zone="{}"').format(zone) if zone else ""
+    return Markup('<time datetime="{}" title="{}"{}>{}</time>').format(
+        iso(value), text, zoned, escape(text)
+    )
 
 
 def iso(value: datetime | None) -> str:
@@ -101,7 +114,12 @@ def _environment() -> Environment:
         json=compact_json,
         schedule_words=schedule_words,
     )
-    env.globals.update(duration=duration, static=STATIC_PREFIX)
+    env.globals.update(
+        duration=duration,
+        static=STATIC_PREFIX,
+        describe_event=describe_event,
+        field_label=field_label,
+    )
     return env
 
 

@@ -19,6 +19,12 @@ from interfaces.web.auth import PageError, Viewer, form_with_csrf
 from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import read_after_write
 from interfaces.web.render import SECURITY_HEADERS, render
+from interfaces.web.run_view import (
+    attempts_of,
+    empty_log_sentence,
+    parameter_lines,
+    status_sentence,
+)
 from projections.runs import STATUSES
 
 router = APIRouter(include_in_schema=False)
@@ -124,11 +130,15 @@ def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Re
     entries, next_after = system(request).logs.entries(
         ident, min_level=level, after=after, limit=LOG_PAGE
     )
+    following = system(request).runs.next_attempt(ident)
+    attempts = attempts_of(system(request).jobs.get_job(run["job_id"]))
+    parameters = run.get("parameters")
     return render(
         request,
         "run.html",
         {
             "run": run,
+            "waiting_reason": system(request).waiting_reason(run),
             "entries": entries,
             "next_after": next_after,
             "after": after,
@@ -137,6 +147,14 @@ def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Re
             "live": run["status"] not in FINISHED_STATUSES,
             "last_seq": entries[-1]["seq"] if entries else after,
             "notifications": system(request).app.run_notifications(ident),
+            "sentence": status_sentence(run),
+            "empty_sentence": empty_log_sentence(run, level.name if level else ""),
+            "next_attempt": following,
+            # "of N" only while it is true of this run (the policy may have changed since).
+            "attempts": attempts if attempts is not None and run["attempt"] <= attempts else None,
+            "parameter_lines": None
+            if parameters is None
+            else parameter_lines(parameters, run.get("overrides") or []),
         },
     )
 

@@ -170,23 +170,29 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
     expect(page.get_by_role("status")).to_have_text("Changes saved.")
     expect(page.get_by_role("heading", name="Nightly report v2")).to_be_visible()
 
-    # Its history shows each change with before and after.
+    # Its history shows the save as one change, in words, each field by its form label.
     page.get_by_role("link", name="History").click()
-    renamed = page.locator("li.card", has=page.locator(".event", has_text="Renamed"))
-    expect(renamed.locator("td.before")).to_have_text("Nightly report")
-    expect(renamed.locator("td.after")).to_have_text("Nightly report v2")
-    changed = page.locator("li.card", has=page.locator(".event", has_text="ParametersChanged"))
-    expect(changed.locator("td.before")).to_contain_text('"region": "eu"')
-    expect(changed.locator("td.after")).to_contain_text('"region": "us"')
-    stored = page.locator("li.card", has=page.locator(".event", has_text="SecretStored"))
-    expect(stored).to_have_count(3)  # API_KEY, API_KEY replaced, SPARE
-    replaced = stored.filter(has=page.locator("td.before", has_text="(set)"))
-    expect(replaced.locator("th")).to_contain_text(["secrets.API_KEY"])
+    saved = page.locator("li.card", has=page.locator(".event", has_text="Renamed from"))
+    expect(saved.locator(".event")).to_have_text(
+        "Renamed from “Nightly report” to “Nightly report v2”; parameters changed"
+    )
+    expect(saved.locator('tr[data-field="name"] th')).to_have_text("Name")
+    expect(saved.locator('tr[data-field="name"] td.before')).to_have_text("Nightly report")
+    expect(saved.locator('tr[data-field="name"] td.after')).to_have_text("Nightly report v2")
+    parameters_row = saved.locator('tr[data-field="parameters"]')
+    expect(parameters_row.locator("td.before")).to_contain_text('"region": "eu"')
+    expect(parameters_row.locator("td.after")).to_contain_text('"region": "us"')
+    created = page.locator("li.card", has=page.locator(".event", has_text="Created"))
+    expect(created.locator(".event")).to_have_text("Created; secret API_KEY set")
+    replaced = page.locator("li.card", has=page.locator(".event", has_text="API_KEY replaced"))
+    expect(replaced.locator("th")).to_contain_text(["Secret API_KEY"])
     expect(replaced.locator("td.after")).to_have_text("(set)")
+    expect(page.locator(".event", has_text="Secret SPARE set")).to_have_count(1)
+    expect(page.locator("ol.history")).not_to_contain_text("SecretStored")
     assert_no_secret(page)
 
     # The job as it was before the edit: at the time of the last change before it.
-    removed = page.locator("li.card", has=page.locator(".event", has_text="SecretRemoved"))
+    removed = page.locator("li.card", has=page.locator(".event", has_text="SPARE removed"))
     removed.get_by_role("link", name="the job as it was then").click()
     expect(page.locator('[data-field="name"]')).to_have_text("Nightly report")
     expect(page.locator('[data-field="parameters"]')).to_contain_text('"region": "eu"')
@@ -198,7 +204,10 @@ def test_a_new_user_creates_runs_edits_and_reviews_a_job(
     page.get_by_role("link", name="Jobs", exact=True).click()
     row = page.locator("tr", has_text="Nightly report v2")
     expect(row).to_contain_text("Europe/London")
-    expect(row.locator("td").nth(3)).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:30:00 UTC$"))
+    # The next run in the job's own zone, with the UTC instant on hover.
+    next_run = row.locator("td").nth(3).locator("time")
+    expect(next_run).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d 01:30:00 (GMT|BST)$"))
+    expect(next_run).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:30:00 UTC$"))
     expect(row).to_contain_text("succeeded")
 
     # Runs list, filtered by status.
@@ -237,6 +246,23 @@ def test_a_bad_cron_is_shown_beside_its_field_and_nothing_is_saved(
         now = api.get(f"/api/jobs/{job['id']}").json()
     assert now["version"] == job["version"] and now["name"] == "Cron check"
     assert now["schedule"]["cron"] == "0 2 * * *"
+
+
+def test_the_jobs_filter_finds_a_word_in_a_name_or_description_ignoring_case(
+    context: Any, server: Server
+) -> None:
+    api_job(server, "Zebrafilter invoices")
+    api_job(server, "Nightly backup", description="keeps the ZEBRAFILTER archive")
+    api_job(server, "Payroll for zebras")
+    page = context.new_page()
+    sign_in(page, server.admin_token)
+    page.get_by_label("Name or description contains").fill("zebraFILTER")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"/\?q=zebraFILTER$"))
+    names = page.locator("table.list tbody tr td:first-child a")
+    expect(names).to_have_text(["Nightly backup", "Zebrafilter invoices"])
+    expect(page.get_by_label("Name or description contains")).to_have_value("zebraFILTER")
+    assert_labelled(page)
 
 
 def test_a_form_posted_without_the_csrf_token_is_refused(context: Any, server: Server) -> None:
@@ -346,7 +372,8 @@ def test_an_operator_runs_and_cancels_but_cannot_edit_then_signs_out(
         page.get_by_role("button", name="Cancel run").click()
         expect(page.get_by_role("status")).to_have_text("Cancellation requested.")
         expect(page.locator("#run-status")).to_contain_text("cancelled")
-        expect(page.locator('[data-field="finished_at"]')).to_contain_text("UTC")
+        finished = page.locator('[data-field="finished_at"] time')
+        expect(finished).to_have_attribute("title", re.compile(r" UTC$"))
 
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("status")).to_have_text("You are signed out.")

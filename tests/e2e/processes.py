@@ -97,6 +97,16 @@ def processes(env: dict[str, str], folder: Path) -> Iterator[Starter]:
                 process.popen.wait(10)
 
 
+def init_store(env: dict[str, str]) -> None:
+    """`jobledger init`: only it and `serve` create a store, so a test that starts other
+    processes (`api`, `worker`, `scheduler`, `projections`) or `tokens create` on a fresh
+    store runs it first, as a deployment does."""
+    done = subprocess.run(
+        [str(JOBLEDGER), "init"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @contextmanager
 def served(start: Starter, port: int) -> Iterator[tuple[Process, httpx.Client]]:
     """`jobledger serve` on a fresh store: the process, and a client with the administrator

@@ -5,7 +5,10 @@ following in the background, spoken to over real HTTP.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -156,6 +159,25 @@ class ApiContract:
         bad = api.viewer.get("/api/jobs", params={"cursor": "bm90LWEtY3Vyc29y"})
         assert bad.status_code == 422 and bad.json()["field"] == "cursor"
 
+    def test_q_searches_name_and_description_ignoring_case(self, api: Api):
+        api.create_job(name="Invoice sync", secrets={})
+        api.create_job(name="Backup", description="copies the INVOICE archive", secrets={})
+        api.create_job(name="Payroll", secrets={})
+
+        def found(**params: Any) -> list[str]:
+            response = api.viewer.get("/api/jobs", params=params)
+            assert response.status_code == 200, response.text
+            return [j["name"] for j in response.json()["items"]]
+
+        assert found(q="invoice") == found(q=" INVOICE ") == ["Backup", "Invoice sync"]
+        assert found(q="voice s") == ["Invoice sync"]
+        assert found(q="invoice", limit=1) == ["Backup"]
+        assert found(q="") == ["Backup", "Invoice sync", "Payroll"]
+        # The older filter still works as it did: a case-sensitive prefix of the name.
+        assert found(name_prefix="Inv") == ["Invoice sync"] and found(name_prefix="inv") == []
+        bad = api.viewer.get("/api/jobs", params={"q": "x" * 201})
+        assert bad.status_code == 422 and bad.json()["field"] == "q"
+
     def test_patch_records_each_change_and_refuses_a_stale_version(self, api: Api):
         job = api.create_job()
         url = f"/api/jobs/{job['id']}"
@@ -305,6 +327,31 @@ class ApiContract:
         assert api.admin.get("/api/no-such-thing").status_code == 404
         assert api.position() == before
         assert api.viewer.get("/api/jobs").json()["items"] == []
+
+    def test_every_bad_field_is_named_in_one_422_and_nothing_is_written(self, api: Api):
+        job = api.create_job(secrets={})
+        before = api.position()
+        four_bad = {
+            "schedule": {"cron": "61 * * * *", "timezone": "Mars/Base"},
+            "program": {"argv": []},
+        }
+        four = {"schedule.cron", "schedule.timezone", "parameters", "program.argv"}
+        # Parameters the request schema refuses (not an object) and ones the application
+        # refuses (too large): either way, one answer names all four fields.
+        for parameters in ([1, 2], {"blob": "x" * 70_000}):
+            body = {**four_bad, "parameters": parameters}
+            for response in (
+                api.admin.post("/api/jobs", json={**JOB, **body}),
+                api.admin.patch(f"/api/jobs/{job['id']}", json={**body, "name": "Renamed"}),
+            ):
+                assert response.status_code == 422, response.text
+                assert response.headers["content-type"] == "application/problem+json"
+                problem = response.json()
+                assert {e["field"] for e in problem["errors"]} == four, problem
+                assert all(e["detail"] for e in problem["errors"])
+                assert problem["detail"].startswith("4 fields are invalid")
+        assert api.position() == before
+        assert api.viewer.get(f"/api/jobs/{job['id']}").json()["name"] == JOB["name"]
 
     def test_a_taken_name_is_a_409_naming_name_and_writes_nothing(self, api: Api):
         job = api.create_job(secrets={})
@@ -494,6 +541,45 @@ class ApiContract:
         listed = api.viewer.get("/api/runs", params={"job_id": job["id"]}).json()["items"]
         assert [r["discarded_entries"] for r in listed] == [7]
 
+    def test_a_run_shows_its_effective_parameters_with_the_overridden_keys_never_secrets(
+        self, api: Api
+    ):
+        job = api.create_job(overridable_parameters=["batch"])  # with its secret API_KEY
+        plain = api.operator.post(f"/api/jobs/{job['id']}/runs").json()["run_id"]
+        overridden = api.operator.post(
+            f"/api/jobs/{job['id']}/runs", json={"parameters": {"batch": 1}}
+        ).json()["run_id"]
+        api.system.follower.wait_until(api.position(), timeout=10)
+        shown = api.viewer.get(f"/api/runs/{overridden}").json()
+        assert shown["parameters"] == {"tenant": "acme", "batch": 1}
+        assert shown["overrides"] == ["batch"]
+        assert "API_KEY" not in json.dumps(shown)  # secrets are not parameters
+        unchanged = api.viewer.get(f"/api/runs/{plain}").json()
+        assert unchanged["parameters"] == JOB["parameters"] and unchanged["overrides"] == []
+        listed = api.viewer.get("/api/runs", params={"job_id": job["id"]}).json()["items"]
+        assert [r["overrides"] for r in listed] == [["batch"], []]
+
+    def test_a_failed_attempt_links_to_its_retry_and_the_retry_keeps_its_parameters(self, api: Api):
+        from application.run_commands import Ending, RunEnding
+
+        job = api.create_job(
+            secrets={}, max_retries=2, retry_backoff_seconds=0, overridable_parameters=["batch"]
+        )
+        first = api.operator.post(
+            f"/api/jobs/{job['id']}/runs", json={"parameters": {"batch": 3}}
+        ).json()["run_id"]
+        app = api.system.app
+        run = app.start_run(UUID(first), worker="w1")
+        app.end_runs([RunEnding(run, Ending.FAILED, exit_code=1)], retry_now=datetime.now(UTC))
+        api.system.follower.wait_until(api.position(), timeout=10)
+        failed = api.viewer.get(f"/api/runs/{first}").json()
+        assert failed["status"] == "failed" and failed["next_attempt"] is not None
+        retry = api.viewer.get(f"/api/runs/{failed['next_attempt']}").json()
+        assert (retry["attempt"], retry["retry_of"], retry["trigger"]) == (2, first, "retry")
+        assert retry["parameters"] == {"tenant": "acme", "batch": 3}
+        assert retry["overrides"] == ["batch"]
+        assert retry["next_attempt"] is None
+
     def test_audit_trail_across_jobs_by_actor_and_time(self, api: Api):
         first = api.create_job(secrets={})
         start = datetime.now(UTC)
@@ -514,6 +600,109 @@ class ApiContract:
         assert len(one["items"]) == 1 and one["next_cursor"]
         by_job = api.viewer.get("/api/audit", params={"job_id": first["id"]}).json()["items"]
         assert [e["event"] for e in by_job] == ["Registered"]
+
+    def _sign_in_through_the_form(self, api: Api, token: str) -> int:
+        with httpx.Client(base_url=api.server.url, timeout=30) as browser:
+            page = browser.get("/login")
+            nonce = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert nonce is not None
+            form = {"token": token, "csrf_token": nonce.group(1)}
+            return browser.post("/login", data=form).status_code
+
+    def test_audit_trail_says_who_ran_cancelled_and_got_access_never_a_secret(self, api: Api):
+        job = api.create_job()  # with its secret, SECRET
+        run = api.admin.post(
+            f"/api/jobs/{job['id']}/runs", json={"parameters": {"tenant": "globex"}}
+        ).json()
+        assert api.operator.post(f"/api/runs/{run['run_id']}/cancel").status_code in (200, 202)
+        app, store = api.system.app, api.token_store
+        formula = '=HYPERLINK("http://evil.example","x")'
+        made, revoked = app.create_token(store, formula, "viewer", actor="cli:alice")
+        app.revoke_token(store, formula, actor="cli:bob")
+        assert self._sign_in_through_the_form(api, api.tokens["viewer"]) == 303
+        assert self._sign_in_through_the_form(api, SECRET) == 401  # not a token: never kept
+        assert self._sign_in_through_the_form(api, revoked) == 401  # named: someone holds it
+        api.viewer.get("/api/jobs")  # bearer requests are not sign-ins
+        api.system.follower.wait_until(api.position(), timeout=10)
+
+        def items(**params: Any) -> list[dict[str, Any]]:
+            response = api.viewer.get("/api/audit", params=params)
+            assert response.status_code == 200, response.text
+            return response.json()["items"]
+
+        (requested,) = items(action="run.requested")
+        assert (requested["actor"], requested["job_id"]) == ("token:admin", job["id"])
+        assert requested["details"] == {
+            "run_id": run["run_id"],
+            "parameters": {"tenant": "globex", "batch": 50},  # the effective parameters
+        }
+        (cancelled,) = items(action="run.cancelled")
+        assert cancelled["actor"] == "token:operator"
+        assert cancelled["details"]["run_id"] == run["run_id"]
+        assert cancelled["job_name"] == "Invoice sync"
+        tokens = items(action=["token.created", "token.revoked"])
+        assert [(t["action"], t["actor"], t["details"]["token_name"]) for t in tokens] == [
+            ("token.revoked", "cli:bob", formula),
+            ("token.created", "cli:alice", formula),
+        ]
+        assert all(t["job_id"] is None and t["details"]["role"] == "viewer" for t in tokens)
+        sign_ins = items(action="sign_in.succeeded,sign_in.failed")
+        assert [(e["action"], e["actor"], e["details"]) for e in sign_ins] == [
+            (
+                "sign_in.failed",
+                "unknown",
+                {"token_id": made.token_id, "token_name": formula, "client": "127.0.0.1"},
+            ),
+            ("sign_in.failed", "unknown", {"token_name": "unknown", "client": "127.0.0.1"}),
+            (
+                "sign_in.succeeded",
+                "token:viewer",
+                {
+                    "token_id": sign_ins[2]["details"]["token_id"],
+                    "token_name": "viewer",
+                    "client": "127.0.0.1",
+                },
+            ),
+        ]
+        assert [e["action"] for e in items(job_id=job["id"])] == [
+            "run.cancelled",
+            "run.requested",
+            "job.changed",  # its secret, by name
+            "job.created",
+        ]
+        assert [e["action"] for e in items(job_id=job["id"], actor="token:operator")] == [
+            "run.cancelled"
+        ]
+        refused = api.viewer.get("/api/audit", params={"action": ["run.requested", "run.ran"]})
+        assert refused.status_code == 422 and refused.json()["field"] == "action"
+        assert "'run.ran'" in refused.json()["detail"]
+
+        everything = items(limit=1000)
+        listing = api.viewer.get("/api/audit.csv")
+        assert listing.status_code == 200
+        assert listing.headers["content-type"].startswith("text/csv")
+        assert "attachment" in listing.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(listing.text)))
+        assert [(r["action"], r["actor"]) for r in rows] == [
+            (e["action"], e["actor"]) for e in everything
+        ]
+        names = {r["action"]: r["details"] for r in rows if r["action"].startswith("token.")}
+        assert json.loads(names["token.created"])["token_name"] == formula  # inside JSON: inert
+        only = api.viewer.get("/api/audit.csv", params={"action": "token.created"}).text
+        assert [r["action"] for r in csv.DictReader(io.StringIO(only))] == ["token.created"]
+        for text in (listing.text, json.dumps(everything)):
+            assert SECRET not in text and api.tokens["viewer"] not in text
+            assert revoked not in text and revoked[3:12] not in text
+        bad = api.viewer.get("/api/audit.csv", params={"since": "2026-01-01T00:00:00"})
+        assert bad.status_code == 422 and bad.json()["field"] == "since"
+
+    def test_audit_csv_defuses_cells_a_spreadsheet_would_run(self, api: Api):
+        job = api.create_job(name="=1+2", secrets={})
+        api.admin.patch(f"/api/jobs/{job['id']}", json={"name": "@SUM(A1)"})
+        api.system.follower.wait_until(api.position(), timeout=10)
+        text = api.viewer.get("/api/audit.csv", params={"job_id": job["id"]}).text
+        names = [r["job_name"] for r in csv.DictReader(io.StringIO(text))]
+        assert names == ["'@SUM(A1)", "'=1+2"]
 
     def test_job_types_schedule_preview_and_metrics(self, api: Api):
         types = api.viewer.get("/api/job-types").json()["items"]

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.processes import init_store
+
 JOBLEDGER = [sys.executable, "-m", "interfaces.cli.main"]
 
 
@@ -95,6 +97,7 @@ class TestApiCommandLineOnSQLite(ApiCommandLineContract):
     def env(self, tmp_path: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLEDGER_")}
         env["JOBLEDGER_DATA_DIR"] = str(tmp_path / "data")
+        init_store(env)  # only `init` and `serve` create a store
         return env
 
 
@@ -106,4 +109,5 @@ class TestApiCommandLineOnPostgres(ApiCommandLineContract):
         env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLEDGER_")}
         env["JOBLEDGER_DATA_DIR"] = str(tmp_path / "data")
         env["JOBLEDGER_DATABASE_URL"] = f"{url}?schema={schema}"
+        init_store(env)  # only `init` and `serve` create a store
         return env

@@ -20,6 +20,7 @@ from adapters.token_store import TABLE_NAME
 from domain.job import Job
 from interfaces.bootstrap import build
 from interfaces.settings import Settings
+from tests.e2e.processes import init_store
 
 JOBLEDGER = [sys.executable, "-m", "interfaces.cli.main"]
 HOSTILE = "evil\x1b[2J\x07\r\nFORGED LINE\x9b31m\u202eend"
@@ -30,6 +31,7 @@ ESCAPED = "evil\\x1b[2J\\x07\\r\\nFORGED LINE\\x9b31m\\u202eend"
 def env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLEDGER_")}
     env["JOBLEDGER_DATA_DIR"] = str(tmp_path / "data")
+    init_store(env)  # only `init` and `serve` create a store
     return env
 
 

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 from tests.e2e.pg_cluster import PgCluster, create_cluster, tools_missing
-from tests.e2e.processes import JOBLEDGER, Process, Starter, processes
+from tests.e2e.processes import JOBLEDGER, Process, Starter, init_store, processes
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.e2e.test_api_cli import free_port
 
@@ -59,13 +59,21 @@ def database_url(cluster: PgCluster) -> Iterator[str]:
 
 
 @pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+def fresh_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a deployment on a database nothing has set up yet."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLEDGER_")}
     env["JOBLEDGER_DATABASE_URL"] = database_url
     env["JOBLEDGER_MASTER_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
     env["JOBLEDGER_DATA_DIR"] = str(tmp_path / "data")
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@pytest.fixture
+def env(fresh_env: dict[str, str]) -> dict[str, str]:
+    """`fresh_env` after `jobledger init`, as a deployment starts its processes."""
+    init_store(fresh_env)
+    return fresh_env
 
 
 @pytest.fixture
@@ -344,8 +352,21 @@ def test_a_partitioned_worker_stops_its_run_before_another_worker_retries_it(
 
 
 def test_four_workers_two_schedulers_and_projections_start_at_once_on_a_fresh_database(
-    env: dict[str, str], start: Starter
+    fresh_env: dict[str, str], tmp_path: Path
 ) -> None:
+    with processes(fresh_env, tmp_path) as start:
+        # Before the store is set up, a process refuses rather than make one of its own;
+        # then three `init`s race to create the tables, under the set-up lock.
+        refused = start("early-worker", "worker")
+        assert refused.wait_exit(60) == 1, refused.tail()
+        assert "no JobLedger store" in refused.errors()
+        inits = [start(f"init-{i}", "init") for i in range(3)]
+        assert [p.wait_exit(120) for p in inits] == [0, 0, 0], [p.tail() for p in inits]
+        start_everything_at_once(start)
+
+
+def start_everything_at_once(start: Starter) -> None:
+    """Every process kind at once on one store (each sets up what it lacks, under the lock)."""
     commands = [("worker", f"worker-{i}") for i in range(4)]
     commands += [("scheduler", f"scheduler-{i}") for i in range(2)]
     commands += [("projections", "projections")]

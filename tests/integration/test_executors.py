@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from datetime import datetime
 from uuid import uuid4
 
 import pytest
@@ -32,7 +33,7 @@ class Log:
         self.entries: list[tuple[LogLevel, str]] = []
         self._changed = threading.Condition()
 
-    def __call__(self, level: LogLevel, message: str) -> None:
+    def __call__(self, level: LogLevel, message: str, at: datetime | None = None) -> None:
         with self._changed:
             self.entries.append((level, message))
             self._changed.notify_all()

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from uuid import uuid4
 
@@ -73,7 +74,7 @@ def server() -> Iterator[tuple[str, Recorded]]:
 
 
 class Log(list):
-    def __call__(self, level: LogLevel, message: str) -> None:
+    def __call__(self, level: LogLevel, message: str, at: datetime | None = None) -> None:
         self.append((level, message))
 
 

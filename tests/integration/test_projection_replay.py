@@ -17,6 +17,7 @@ from adapters.event_store_config import StoreSettings, parse_database_url
 from domain.log_level import LogLevel
 from interfaces.bootstrap import System, build
 from interfaces.settings import Settings
+from projections.audit import ACTIONS
 from projections.follower import EventFollower
 
 SECRET = "hunter2-plain-value-never-in-a-view"
@@ -60,6 +61,19 @@ def make_history(system: System) -> list[Any]:
                 app.succeed_run(run.id)
             else:
                 app.fail_run(run.id, exit_code=2, error="boom")
+    # Who ran, cancelled and got access: on the audit trail, rebuilt like the rest.
+    cancelled = app.request_run(
+        jobs[0].id, actor="token:bob", parameters={"tenant": "x"}, override_any=True
+    )
+    app.cancel_run(cancelled.id, actor="token:carol")
+    tokens = system.backend.token_store()
+    try:
+        principal, _plain = app.create_token(tokens, "replayed", "viewer", actor="cli:alice")
+        app.revoke_token(tokens, "replayed", actor="cli:alice")
+    finally:
+        tokens.close()
+    app.record_sign_in(principal, client="10.0.0.1")
+    app.record_failed_sign_in(client="10.0.0.2")
     return jobs
 
 
@@ -104,7 +118,9 @@ class ReplayContract:
         live = snapshot(system, jobs)
         assert len(live["jobs"]) == 5  # one was deleted
         counts = {k: v for k, v in live["runs_by_status"].items() if v}
-        assert counts == {"queued": 4, "succeeded": 4, "failed": 4}
+        assert counts == {"queued": 4, "succeeded": 4, "failed": 4, "cancelled": 1}
+        actions = {entry["action"] for entry in live["audit"]}
+        assert actions == set(ACTIONS)
         assert SECRET.encode() not in dump(live)
         # Stop the live follower before rebuilding: rebuild owns the views while it runs.
         system.close_projections()

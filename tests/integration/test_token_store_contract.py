@@ -14,10 +14,12 @@ from psycopg import sql
 
 from adapters.event_store_config import StoreSettings, parse_database_url
 from adapters.token_store import TABLE_NAME
+from application.app import JobLedger
 from application.ports import TokenStore
 from domain.access import Principal
+from domain.access_log import Access
 from domain.errors import Conflict, InvalidInput
-from interfaces.bootstrap import build_token_store
+from interfaces.bootstrap import build_token_access, build_token_store
 from interfaces.http.first_admin import ensure_first_admin
 from interfaces.settings import Settings
 
@@ -32,6 +34,14 @@ class TokenStoreContract:
         store = build_token_store(settings, cache_seconds=60)
         yield store
         store.close()
+
+    @pytest.fixture
+    def recorder(self, settings: Settings):
+        """The application that records token events, on the same store."""
+        app, tokens = build_token_access(settings)
+        tokens.close()
+        yield app
+        app.close()
 
     def stored_bytes(self, settings: Settings) -> bytes:
         """Everything the store holds, as bytes, to look for a plain token in."""
@@ -73,6 +83,16 @@ class TokenStoreContract:
         assert store.revoke(again.token_id) is True
         assert store.verify(plain2) is None
 
+    def test_a_token_is_identified_live_or_revoked_but_a_wrong_one_is_not(
+        self, store: TokenStore
+    ) -> None:
+        principal, plain = store.create("ci-bot", "operator")
+        assert store.identify(plain) == principal
+        store.revoke("ci-bot")
+        assert store.verify(plain) is None and store.identify(plain) == principal
+        for wrong in ("", "jl_", plain + "x", plain[:-1], "x" * 5000):
+            assert store.identify(wrong) is None
+
     def test_names_and_roles_are_checked(self, store: TokenStore) -> None:
         with pytest.raises(InvalidInput) as error:
             store.create("x", "superuser")
@@ -87,17 +107,21 @@ class TokenStoreContract:
         assert [t["name"] for t in store.list()] == ["alice"]
 
     def test_only_administrators_exist_by_default_and_the_first_is_announced_once(
-        self, store: TokenStore
+        self, store: TokenStore, recorder: JobLedger
     ) -> None:
         assert store.has_admin() is False
         said: list[str] = []
-        token = ensure_first_admin(store, said.append)
+        token = ensure_first_admin(store, said.append, recorder)
         assert token is not None and store.has_admin()
         assert "administrator token" in said[0] and said[1] == token
         principal = store.verify(token)
         assert principal is not None and principal.role == "admin" and principal.name == "admin"
-        assert ensure_first_admin(store, said.append) is None
+        assert ensure_first_admin(store, said.append, recorder) is None
         assert len(said) == 2
+        notes = recorder.recorder.select_notifications(1, 10)
+        (made,) = [recorder.mapper.to_domain_event(n) for n in notes]
+        assert isinstance(made, Access.TokenCreated) and made.token_id == principal.token_id
+        assert made.actor == "system:first-start" and token not in repr(made)
         store.create("viewer-1", "viewer")
         assert [t["role"] for t in store.list()] == ["admin", "viewer"]
 

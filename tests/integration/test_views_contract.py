@@ -32,14 +32,16 @@ from adapters.postgres_views import (
     PostgresLogsView,
     PostgresRunsView,
 )
+from adapters.postgres_views.search_index import create_search_index
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
+from domain import access_log
 from domain import run as runs
 from domain.errors import InvalidInput
 from domain.job import Job, register
 from domain.log_level import LogLevel
 from domain.run_log import open_log
 from projections.audit import AuditProjection
-from projections.base import BatchProjection, BatchTracking
+from projections.base import BatchProjection, BatchTracking, encode_cursor
 from projections.jobs import JobsProjection
 from projections.logs import LogsProjection
 from projections.runs import RunsProjection
@@ -130,6 +132,13 @@ def page_all(query: Any, limit: int, **filters: Any) -> list[Any]:
             assert len(page) <= limit
             return items
         assert len(page) == limit
+
+
+def keys_of(entries: list[dict[str, Any]]) -> list[str]:
+    return [e["action"] for e in entries]
+
+
+OLD_AUDIT_COLUMNS = "job_id, version, job_name, event, at, actor, changes"
 
 
 class ViewsContract:
@@ -279,6 +288,53 @@ class ViewsContract:
         assert names(name_prefix="zeta") == []
         with pytest.raises(InvalidInput):
             views.jobs.view.list_jobs(cursor="garbage")
+
+    def test_job_search_is_a_case_insensitive_substring_of_name_or_description(
+        self, views: Views
+    ) -> None:
+        jobs = [
+            new_job("Invoice sync", description="Pushes invoices to ConnectWise"),
+            new_job("nightly INVOICE export", enabled=False),
+            new_job("Backup", description="copies the invoice archive"),
+            new_job("Straße cleanup", description="100% of the_files"),
+            new_job("unrelated"),
+        ]
+        views.feed(*jobs)
+
+        def found(search: str, **filters: Any) -> list[str]:
+            page = page_all(views.jobs.view.list_jobs, 1, search=search, **filters)
+            return [j["name"] for j in page]
+
+        everywhere = ["Backup", "Invoice sync", "nightly INVOICE export"]
+        assert found("invoice") == everywhere
+        assert found("INVOICE") == everywhere and found("nVoIcE") == everywhere
+        assert found("invoice", enabled=True) == ["Backup", "Invoice sync"]
+        assert found("connectwise") == ["Invoice sync"]  # in the description only
+        assert found("sync") == ["Invoice sync"] and found("export") == ["nightly INVOICE export"]
+        assert found("STRASSE") == found("straße") == ["Straße cleanup"]  # Unicode case folding
+        # LIKE's wildcards are plain characters in a search.
+        assert found("100%") == found("the_f") == ["Straße cleanup"]
+        assert found("%") == found("_") == ["Straße cleanup"]
+        assert found("zzz") == []
+        # A rename and a new description are searched as they are now.
+        jobs[4].rename("Ledger reconciliation", "alice")
+        views.feed(jobs[4])
+        assert found("reconcil") == ["Ledger reconciliation"] and found("unrelated") == []
+        # The set-up that adds and fills the column on an older view changes nothing here.
+        views.jobs.view.create_table()
+        assert found("invoice") == everywhere
+
+    def test_a_jobs_view_made_before_the_search_column_gets_it_filled_at_start(
+        self, views: Views
+    ) -> None:
+        views.feed(new_job("Invoice sync"), new_job("Backup", description="the INVOICE archive"))
+        self.drop_search_column(views)
+        views.jobs.view.create_table()  # what every start does
+        found = views.jobs.view.list_jobs(search="invoice")[0]
+        assert [j["name"] for j in found] == ["Backup", "Invoice sync"]
+
+    def drop_search_column(self, views: Views) -> None:
+        raise NotImplementedError
 
     def test_last_run_summary(self, views: Views) -> None:
         job, other = new_job(), new_job("other")
@@ -448,6 +504,67 @@ class ViewsContract:
     def drop_column(self, views: Views, table: str, column: str) -> None:
         raise NotImplementedError
 
+    def test_a_run_keeps_its_effective_parameters_and_which_keys_were_overridden(
+        self, views: Views
+    ) -> None:
+        job = new_job(parameters={"tenant": "acme", "batch": 50})
+        nested = {"tenant": "acme", "batch": 1, "filter": {"since": "2026-01-01", "ids": [1, 2]}}
+        overridden = new_run(job, parameters=nested, overrides=["filter", "batch"])
+        plain = new_run(job, parameters={"tenant": "acme", "batch": 50})
+        views.feed(job, overridden, plain)
+        overridden.start("w-1")  # later events patch other columns, never these
+        overridden.succeed()
+        views.feed(overridden)
+        got = views.runs.view.get_run(overridden.id)
+        assert got is not None
+        assert (got["parameters"], got["overrides"]) == (nested, ["batch", "filter"])
+        listed = {
+            r["id"]: (r["parameters"], r["overrides"]) for r in views.runs.view.list_runs()[0]
+        }
+        assert listed[plain.id] == ({"tenant": "acme", "batch": 50}, [])
+
+    def test_a_run_names_the_retry_that_followed_it(self, views: Views) -> None:
+        job = new_job()
+        first, unrelated = new_run(job), new_run(job)
+        views.feed(job, first, unrelated)
+        assert views.runs.view.next_attempt(first.id) is None
+        first.start("w-1")
+        first.fail(1, "boom")
+        second = new_run(
+            job,
+            trigger="retry",
+            attempt=2,
+            retry_of=first.id,
+            run_id=runs.retry_run_id(first.id, 2),
+        )
+        views.feed(first, second)
+        third = new_run(job, trigger="retry", attempt=3, retry_of=second.id)
+        views.feed(third)
+        got = views.runs.view.next_attempt(first.id)
+        assert got is not None and (got["id"], got["attempt"]) == (second.id, 2)
+        got = views.runs.view.next_attempt(second.id)
+        assert got is not None and got["id"] == third.id
+        assert views.runs.view.next_attempt(third.id) is None
+        assert views.runs.view.next_attempt(unrelated.id) is None
+
+    def test_a_runs_table_made_before_parameters_were_kept_gets_the_columns(
+        self, views: Views
+    ) -> None:
+        job = new_job()
+        old = new_run(job, parameters={"a": 1})
+        views.feed(job, old)
+        self.drop_parameter_columns(views)
+        views.runs.view.create_table()  # what every start does
+        got = views.runs.view.get_run(old.id)
+        assert got is not None and (got["parameters"], got["overrides"]) == (None, [])
+        new = new_run(job, parameters={"a": 2}, overrides=["a"])
+        views.feed(new)
+        got = views.runs.view.get_run(new.id)
+        assert got is not None and (got["parameters"], got["overrides"]) == ({"a": 2}, ["a"])
+
+    def drop_parameter_columns(self, views: Views) -> None:
+        raise NotImplementedError
+
     # --- logs ---------------------------------------------------------------------------
 
     def test_logs_min_level_and_after_pagination(self, views: Views) -> None:
@@ -542,6 +659,108 @@ class ViewsContract:
         assert views.audit.view.history(uuid4()) == []
         with pytest.raises(InvalidInput):
             views.audit.view.entries(cursor="garbage")
+
+    def test_audit_has_who_ran_what_and_who_got_access_filtered_alike(self, views: Views) -> None:
+        job, other = new_job("first"), new_job("other")
+        views.feed(job, other)
+        manual = new_run(job, requested_by="token:bob", parameters={"tenant": "globex"})
+        fired = datetime(2026, 1, 1, 2, tzinfo=UTC)
+        scheduled = new_run(job, trigger="schedule", scheduled_for=fired, requested_by="system")
+        elsewhere = new_run(other, requested_by="token:carol")
+        views.feed(manual, scheduled, elsewhere)
+        manual.request_cancel("token:carol")
+        job.rename("renamed", "bob")  # a job row after run rows: named from its own stream
+        made = access_log.token_created(
+            token_id="t-1", token_name="ci", role="viewer", actor="cli:alice"
+        )
+        failed = access_log.sign_in_failed(client="203.0.113.9")
+        signed = access_log.signed_in(
+            token_id="t-1", token_name="ci", actor="token:ci", client="::1"
+        )
+        views.feed(manual, made, job, failed, signed)
+        view = views.audit.view
+
+        def keys(**filters: Any) -> list[tuple[str, UUID | None]]:
+            found = page_all(view.entries, 2, **filters)
+            return [(e["action"], e["job_id"]) for e in found]
+
+        everything = page_all(view.entries, 3)
+        assert [(e["at"], e["stream_id"], e["version"]) for e in everything] == sorted(
+            ((e["at"], e["stream_id"], e["version"]) for e in everything), reverse=True
+        )
+        assert sorted(e["action"] for e in everything) == sorted(
+            ["job.created", "job.created", "run.requested", "run.requested", "run.cancelled"]
+            + ["job.changed", "token.created", "sign_in.failed", "sign_in.succeeded"]
+        )
+        assert keys(job_id=job.id) == [
+            ("job.changed", job.id),
+            ("run.cancelled", job.id),
+            ("run.requested", job.id),
+            ("job.created", job.id),
+        ]
+        assert keys(actions=["run.requested", "run.cancelled"]) == [
+            ("run.cancelled", job.id),
+            ("run.requested", other.id),
+            ("run.requested", job.id),
+        ]
+        assert keys(actions=["run.requested"], actor="token:carol") == [("run.requested", other.id)]
+        assert keys(actor="unknown") == [("sign_in.failed", None)]
+        by_action = {e["action"]: e for e in everything}
+        requested = next(e for e in everything if e["stream_id"] == manual.id and e["version"] == 1)
+        assert requested["details"] == {
+            "run_id": str(manual.id),
+            "parameters": {"tenant": "globex"},
+        }
+        assert requested["job_name"] == "first" and requested["changes"] == {}
+        assert by_action["run.cancelled"]["actor"] == "token:carol"
+        assert by_action["token.created"]["details"] == {
+            "token_id": "t-1",
+            "token_name": "ci",
+            "role": "viewer",
+        }
+        assert by_action["sign_in.failed"]["details"] == {
+            "token_name": "unknown",
+            "client": "203.0.113.9",
+        }
+        assert by_action["sign_in.succeeded"]["job_id"] is None
+        assert by_action["job.changed"]["job_name"] == "renamed"
+        since = by_action["token.created"]["at"]
+        assert keys(since=since, until=by_action["sign_in.succeeded"]["at"]) == [
+            ("sign_in.failed", None),
+            ("token.created", None),  # the rename came before it
+        ]
+        # A job's history is its own changes only, as before.
+        assert [h["action"] for h in view.history(job.id)] == ["job.created", "job.changed"]
+
+    def test_an_audit_table_from_before_actions_is_upgraded_in_place(self, views: Views) -> None:
+        job = new_job("first")
+        views.feed(job)
+        job.rename("second", "bob")
+        job.delete("carol")
+        views.feed(job)
+        view = views.audit.view
+        before = dump([view.history(job.id), view.entries()])
+        self.downgrade_audit_table(views)
+        view.create_table()  # what every start does
+        view.create_table()  # and the next one: nothing more to do
+        assert dump([view.history(job.id), view.entries()]) == before
+        assert [e["action"] for e in view.history(job.id)] == [
+            "job.created",
+            "job.changed",
+            "job.deleted",
+        ]
+        old_cursor = encode_cursor(view.history(job.id)[-1]["at"].isoformat(), str(job.id), 3)
+        assert [e["version"] for e in view.entries(cursor=old_cursor)[0]] == [2, 1]
+        views.feed(access_log.sign_in_failed(client="::1"), new_run(job))
+        assert keys_of(view.entries(actions=["sign_in.failed", "run.requested"])[0]) == [
+            "run.requested",
+            "sign_in.failed",
+        ]
+
+    def downgrade_audit_table(self, views: Views) -> None:
+        """Put view_audit back as it was before actions: job rows keyed by (job id,
+        version), with its old indexes."""
+        raise NotImplementedError
 
     # --- exactly once, rebuild ----------------------------------------------------------
 
@@ -668,6 +887,31 @@ class TestSQLiteViews(ViewsContract):
         with views.runs.view.datastore.transaction(commit=True) as cursor:
             cursor.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
+    def drop_parameter_columns(self, views: Views) -> None:
+        with views.runs.view.datastore.transaction(commit=True) as cursor:
+            cursor.execute("DROP INDEX view_runs_retry_of_idx")
+            cursor.execute("ALTER TABLE view_runs DROP COLUMN parameters")
+            cursor.execute("ALTER TABLE view_runs DROP COLUMN overrides")
+
+    def downgrade_audit_table(self, views: Views) -> None:
+        with views.audit.view.datastore.transaction(commit=True) as cursor:
+            cursor.execute("ALTER TABLE view_audit RENAME TO view_audit_new")
+            cursor.execute(
+                "CREATE TABLE view_audit (job_id TEXT NOT NULL, version INTEGER NOT NULL,"
+                " job_name TEXT, event TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,"
+                " changes TEXT NOT NULL, PRIMARY KEY (job_id, version))"
+            )
+            cursor.execute(
+                "CREATE INDEX view_audit_time_idx"
+                " ON view_audit (at DESC, job_id DESC, version DESC)"
+            )
+            cursor.execute(f"INSERT INTO view_audit SELECT {OLD_AUDIT_COLUMNS} FROM view_audit_new")
+            cursor.execute("DROP TABLE view_audit_new")
+
+    def drop_search_column(self, views: Views) -> None:
+        with views.jobs.view.datastore.transaction(commit=True) as cursor:
+            cursor.execute("ALTER TABLE view_jobs DROP COLUMN search")
+
 
 @pytest.mark.postgres
 class TestPostgresViews(ViewsContract):
@@ -708,3 +952,57 @@ class TestPostgresViews(ViewsContract):
         view = views.runs.view
         with view.datastore.transaction(commit=True) as cursor:
             cursor.execute(view.compose(f"ALTER TABLE {{s}}.{table} DROP COLUMN {column}"))
+
+    def drop_parameter_columns(self, views: Views) -> None:
+        view = views.runs.view
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(view.compose("DROP INDEX {s}.view_runs_retry_of_idx"))
+            for column in ("parameters", "overrides"):
+                cursor.execute(view.compose(f"ALTER TABLE {{s}}.view_runs DROP COLUMN {column}"))
+
+    def downgrade_audit_table(self, views: Views) -> None:
+        view = views.audit.view
+        statements = (
+            "ALTER TABLE {s}.view_audit RENAME TO view_audit_new",
+            "ALTER TABLE {s}.view_audit_new RENAME CONSTRAINT view_audit_pkey TO new_pkey",
+            "ALTER INDEX {s}.view_audit_at_idx RENAME TO new_at_idx",
+            "CREATE TABLE {s}.view_audit (job_id uuid NOT NULL, version integer NOT NULL,"
+            " job_name text, event text NOT NULL, at timestamptz NOT NULL, actor text NOT NULL,"
+            " changes jsonb NOT NULL, PRIMARY KEY (job_id, version))",
+            "CREATE INDEX view_audit_time_idx"
+            " ON {s}.view_audit (at DESC, job_id DESC, version DESC)",
+            f"INSERT INTO {{s}}.view_audit SELECT {OLD_AUDIT_COLUMNS} FROM {{s}}.view_audit_new",
+            "DROP TABLE {s}.view_audit_new",
+        )
+        with view.datastore.transaction(commit=True) as cursor:
+            for statement in statements:
+                cursor.execute(view.compose(statement))
+
+    def drop_search_column(self, views: Views) -> None:
+        view = views.jobs.view
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(view.compose("ALTER TABLE {s}.view_jobs DROP COLUMN search"))
+
+    def test_job_search_has_a_trigram_index_and_works_without_one(
+        self, views: Views, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        view = views.jobs.view
+        schema = view.datastore.schema
+        with psycopg.connect(DATABASE_URL or "", autocommit=True) as conn:
+            # On a handful of rows a scan is cheaper: forbid it to see the index can serve.
+            conn.execute("SET enable_seqscan = off")
+            plan = conn.execute(
+                sql.SQL("EXPLAIN SELECT id FROM {} WHERE search LIKE '%invoice%'").format(
+                    sql.Identifier(schema, "view_jobs")
+                )
+            ).fetchall()
+        assert "view_jobs_search_idx" in " ".join(row[0] for row in plan)
+        # Where pg_trgm cannot be had (here: a schema that does not exist) the search still
+        # works, as a scan, and a warning says so.
+        with caplog.at_level("WARNING", logger="jobledger.views"):
+            assert create_search_index(view.datastore, f"{schema}_missing") is False
+        assert "without a trigram index" in caplog.text
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(view.compose("DROP INDEX {s}.view_jobs_search_idx"))
+        views.feed(new_job("Invoice sync"))
+        assert [j["name"] for j in view.list_jobs(search="VOICE")[0]] == ["Invoice sync"]

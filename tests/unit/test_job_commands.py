@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
@@ -157,6 +157,27 @@ def test_the_job_can_be_seen_as_it_was_at_a_past_version_or_time(ledger):
     with pytest.raises(InvalidInput) as caught:
         ledger.job_at(job.id, at=history[0].timestamp - timedelta(seconds=1))
     assert caught.value.field == "at"
+
+
+def test_a_whole_second_includes_the_events_within_it_and_a_fraction_is_exact(ledger, monkeypatch):
+    # Pages and the CLI show times to the second: the job created at .6 s past a second
+    # exists "as at" that second; a time with a fraction stays exact.
+    import eventsourcing.domain
+
+    now = [datetime(2026, 11, 25, 9, 0, 0, 600_000, tzinfo=UTC)]
+    monkeypatch.setattr(eventsourcing.domain, "datetime_now_with_tzinfo", lambda: now[0])
+    job = register(ledger)
+    now[0] = now[0].replace(microsecond=900_000)
+    ledger.update_job(job.id, {"name": "Renamed"}, actor="alice")
+    second = datetime(2026, 11, 25, 9, 0, 0, tzinfo=UTC)
+    assert ledger.job_at(job.id, at=second).version == 2
+    assert ledger.job_at(job.id, at=second.astimezone(timezone(timedelta(hours=1)))).version == 2
+    assert ledger.job_at(job.id, at=second.replace(microsecond=700_000)).version == 1
+    with pytest.raises(InvalidInput) as caught:
+        ledger.job_at(job.id, at=second.replace(microsecond=599_999))
+    assert caught.value.field == "at"
+    with pytest.raises(InvalidInput):
+        ledger.job_at(job.id, at=second - timedelta(seconds=1))
 
 
 def test_unknown_jobs_are_not_found(ledger):

@@ -6,6 +6,7 @@ import pytest
 
 from adapters.executors.environment import child_environment
 from adapters.executors.lines import (
+    CUT_NOTE,
     STDERR,
     STDOUT,
     parse_prefixed,
@@ -80,3 +81,42 @@ def test_the_child_environment_keeps_only_what_a_program_needs():
 
 def test_a_parent_without_path_still_gives_the_child_one():
     assert child_environment(parent={})["PATH"]
+
+
+def test_a_record_cut_at_the_line_limit_keeps_its_level_and_the_readable_part():
+    """A 70,000-character Write-Error is cut by the runner at 64 KiB: still an Error."""
+    whole = "\x1e" + '{"level":"Error","message":"' + "x" * 70_000 + '"}'
+    cut = whole[: 64 * 1024] + CUT_NOTE
+    level, message = parse_records(STDOUT, cut)
+    assert level is LogLevel.Error
+    assert message.startswith("xxxx") and message.endswith(CUT_NOTE)
+    assert set(message[: -len(CUT_NOTE)]) == {"x"}
+
+
+@pytest.mark.parametrize("escape", ["\\u00e9", "\\n", '\\"'])
+def test_an_escape_cut_in_half_is_dropped_not_shown_raw(escape):
+    for keep in range(1, len(escape)):
+        line = '\x1e{"level":"Warning","message":"caf' + escape[:keep] + CUT_NOTE
+        assert parse_records(STDOUT, line) == (LogLevel.Warning, "caf" + CUT_NOTE)
+
+
+def test_a_record_cut_without_the_runners_note_says_so():
+    level, message = parse_records(STDERR, '\x1e{"level": "Debug", "message": "half')
+    assert (level, message) == (LogLevel.Debug, "half … (record cut)")
+
+
+def test_proxies_and_the_globalization_switch_pass_but_not_psmodulepath():
+    parent = {
+        "PATH": "/usr/bin",
+        "HTTPS_PROXY": "http://proxy:3128",
+        "no_proxy": "localhost",
+        "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1",
+        "PSModulePath": "/opt/jobledger/modules",
+    }
+    env = child_environment(parent=parent)
+    assert env == {
+        "PATH": "/usr/bin",
+        "HTTPS_PROXY": "http://proxy:3128",
+        "no_proxy": "localhost",
+        "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1",
+    }

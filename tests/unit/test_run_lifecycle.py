@@ -42,9 +42,32 @@ def test_a_run_records_the_job_version_and_effective_parameters(ledger, job):
     assert stored.job_version == 2
     assert stored.trigger == "manual"
     assert stored.parameters == {"tenant": "acme", "batch": 99}
+    assert stored.overrides == ["batch"]
     assert stored.log_level == "Warning"
     assert stored.timeout_seconds == 60
     assert ledger.job_for_run(stored).name == "Sync v2"
+
+
+def test_a_run_without_overrides_names_none(ledger, job):
+    run = ledger.request_run(job.id, actor="bob")
+    assert ledger.get_run(run.id).overrides == []
+
+
+def test_a_request_stored_before_overrides_were_recorded_still_loads(ledger, job):
+    import orjson
+
+    from adapters.orjson_transcoder import OrjsonTranscoder, TypedMapper
+    from domain.run import Run
+
+    mapper = TypedMapper(transcoder=OrjsonTranscoder())
+    run = ledger.request_run(job.id, actor="bob")
+    stored = mapper.to_stored_event(next(iter(ledger.repository.event_store.get(run.id))))
+    state = orjson.loads(stored.state)
+    del state["overrides"]  # what a request stored by an older version holds
+    old = stored.__class__(**{**stored.__dict__, "state": orjson.dumps(state)})
+    loaded = mapper.to_domain_event(old).mutate(None)
+    assert isinstance(loaded, Run)
+    assert loaded.overrides == [] and loaded.parameters == {"tenant": "acme", "batch": 10}
 
 
 def test_parameter_overrides_must_be_an_object(ledger, job):

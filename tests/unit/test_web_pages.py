@@ -3,8 +3,12 @@ command that clashes with a concurrent write is the pages' own 409, not the API'
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import time
 import warnings
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
@@ -15,9 +19,11 @@ from fastapi import FastAPI
 from adapters.job_types import EntryPointJobTypeCatalog
 from adapters.master_key import MasterKey
 from domain.errors import Conflict, NameTaken
+from engine.capabilities import summarize
 from interfaces.http.problems import install as install_problems
 from interfaces.web import mount
 from interfaces.web.consistency import read_after_write
+from projections.runs import RUN_COLUMNS
 from tests.unit.test_web_session import FakeClock, FakeTokens, session_csrf, sign_in
 
 with warnings.catch_warnings():
@@ -53,6 +59,9 @@ class ClashingLedger:
     def register_job(self, **kwargs: Any) -> Any:
         raise NameTaken(kwargs["name"])
 
+    def record_sign_in(self, *_args: Any, **_kwargs: Any) -> None:
+        """Signing in is not a command on a job: it goes through."""
+
     def run_notifications(self, _run_id: Any) -> list[Any]:
         return []  # the run page lists what was sent for the run: nothing here
 
@@ -66,6 +75,9 @@ def fake_system(views: Any) -> SimpleNamespace:
         logs=views,
         audit=views,
         app=ClashingLedger(),
+        # No worker has recorded what it can run; the fakes' runs have ended, so none waits.
+        job_type_availability=lambda names=(): summarize(names, []),
+        waiting_reason=lambda _run: None,
     )
 
 
@@ -130,12 +142,11 @@ def test_only_a_page_reached_from_a_change_waits_for_the_view() -> None:
     assert reads == [1]
 
 
-def test_the_run_page_shows_how_many_log_entries_were_discarded() -> None:
-    from datetime import UTC, datetime
+AT = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
-    from projections.runs import RUN_COLUMNS
 
-    at = datetime(2026, 11, 25, 12, tzinfo=UTC)
+def a_run(**changes: Any) -> dict[str, Any]:
+    """A run row as the runs view gives it: finished, succeeded, no retry."""
     run: dict[str, Any] = dict.fromkeys(RUN_COLUMNS)
     run.update(
         id=uuid4(),
@@ -145,23 +156,44 @@ def test_the_run_page_shows_how_many_log_entries_were_discarded() -> None:
         job_type="command",
         trigger="manual",
         status="succeeded",
-        requested_at=at,
+        requested_at=AT,
         requested_by="bob",
-        started_at=at,
-        finished_at=at,
+        started_at=AT,
+        finished_at=AT,
         exit_code=0,
         attempt=1,
+        worker="w-1",
         log_level="Warning",
         version=3,
-        discarded_entries=42,
+        discarded_entries=0,
+        parameters={},
+        overrides=[],
     )
+    run.update(changes)
+    return run
+
+
+def run_page(
+    run: dict[str, Any],
+    *,
+    following: dict[str, Any] | None = None,
+    job: dict[str, Any] | None = None,
+    entries: list[dict[str, Any]] | None = None,
+) -> str:
+    """The run page of `run` as a signed-in administrator sees it, over fake views."""
 
     class OneRun:
         def get_run(self, run_id: Any) -> dict[str, Any] | None:
             return run if run_id == run["id"] else None
 
         def entries(self, _run_id: Any, **_kwargs: Any) -> tuple[list[Any], None]:
-            return [], None
+            return entries or [], None
+
+        def next_attempt(self, run_id: Any) -> dict[str, Any] | None:
+            return following if run_id == run["id"] else None
+
+        def get_job(self, job_id: Any) -> dict[str, Any] | None:
+            return job if job_id == run["job_id"] else None
 
     app = FastAPI()
     app.state.system = fake_system(OneRun())
@@ -172,7 +204,68 @@ def test_the_run_page_shows_how_many_log_entries_were_discarded() -> None:
     sign_in(client)
     page = client.get(f"/runs/{run['id']}")
     assert page.status_code == 200
-    assert 'data-field="discarded_entries">42 discarded<' in page.text
+    return page.text
+
+
+def test_the_run_page_shows_how_many_log_entries_were_discarded() -> None:
+    page = run_page(a_run(discarded_entries=42))
+    assert 'data-field="discarded_entries">42 discarded<' in page
+
+
+def test_a_finished_run_with_no_log_says_it_wrote_none_and_what_was_discarded() -> None:
+    page = run_page(a_run(discarded_entries=3))
+    assert (
+        '<p id="run-sentence" class="run-sentence" aria-live="polite">This run succeeded.<' in page
+    )
+    assert ">This run wrote no log entries. 3 entries below Warning were discarded.<" in page
+    assert "yet" not in page
+    page = run_page(a_run(status="queued", worker=None, started_at=None, finished_at=None))
+    assert ">This run is waiting for a worker.<" in page and ">No log entries yet.<" in page
+
+
+def test_the_worker_row_is_there_hidden_until_a_worker_runs_the_run() -> None:
+    queued = run_page(a_run(status="queued", worker=None, started_at=None, finished_at=None))
+    assert '<dt data-row="worker" hidden>Worker</dt><dd data-field="worker" hidden></dd>' in queued
+    running = run_page(a_run(status="running", worker="w-7", finished_at=None))
+    assert '<dt data-row="worker">Worker</dt><dd data-field="worker">w-7</dd>' in running
+    assert ">This run is running on worker w-7.<" in running
+
+
+def test_an_attempt_links_to_the_one_before_and_the_one_after() -> None:
+    before, after = uuid4(), uuid4()
+    job = {"id": None, "policies": {"max_retries": 2}}
+    run = a_run(attempt=2, retry_of=before, trigger="retry", status="failed", exit_code=1)
+    job["id"] = run["job_id"]
+    page = run_page(run, following=a_run(id=after, attempt=3), job=job)
+    assert (
+        f'2 of 3 · <a rel="prev" href="/runs/{before}">previous attempt</a>'
+        f' · <a rel="next" href="/runs/{after}">next attempt</a></dd>'
+    ) in page
+    first = run_page(a_run(), job={**job, "policies": {}})
+    assert 'data-attempt="1">1 of 1</dd>' in first
+    assert "previous attempt" not in first and "next attempt" not in first
+    # A job gone, or a policy lowered since: the count it would give is not claimed.
+    assert 'data-attempt="2">2 · <a rel="prev"' in run_page(run)
+
+
+def test_the_parameters_are_shown_as_json_with_the_overridden_keys_marked() -> None:
+    parameters = {"tenant": "acme", "batch": 1, "filter": {"ids": [1, 2], "since": "<2026>"}}
+    page = run_page(a_run(parameters=parameters, overrides=["batch", "filter"]))
+    block = page[page.index('<details id="run-parameters"') : page.index("</details>")]
+    assert "<summary>Parameters (2 overridden for this run)</summary>" in block
+    pre = block[block.index("<pre") : block.index("</pre>")]
+    marked = re.findall(r'<span data-key="(\w+)" class="overridden"', pre)
+    assert marked == ["batch", "filter"]
+    assert '<span data-key="tenant">' in pre
+    text = html.unescape(re.sub(r"<[^>]+>", "", pre + "</pre>"))
+    assert json.loads(text) == parameters  # the marks leave valid, pretty-printed JSON
+    assert "&lt;2026&gt;" in pre  # escaped
+    assert "Overridden for this run (marked): batch, filter." in block
+
+
+def test_a_run_recorded_before_parameters_were_kept_says_so() -> None:
+    page = run_page(a_run(parameters=None))
+    assert "Not recorded for this run" in page
 
 
 def test_a_taken_name_is_shown_beside_the_name_field(app: FastAPI, signed_in: TestClient) -> None:

@@ -7,6 +7,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
@@ -14,6 +15,8 @@ from fastapi.responses import PlainTextResponse
 
 from adapters.master_key import MasterKey
 from domain.access import Principal
+from domain.access_log import Access
+from interfaces.http.rate_limit import FailureLimiter
 from interfaces.web import mount
 from interfaces.web.auth import safe_next
 from interfaces.web.session import (
@@ -24,7 +27,7 @@ from interfaces.web.session import (
     principal_from_session,
     read_form,
 )
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, in_memory_ledger
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient warns about httpx on import
@@ -44,6 +47,9 @@ class FakeTokens:
         principal = TOKENS.get(plain)
         return None if principal is None or principal.token_id in self.revoked else principal
 
+    def identify(self, plain: str) -> Principal | None:
+        return TOKENS.get(plain)
+
     def get(self, token_id: str) -> Principal | None:
         if token_id in self.revoked:
             return None
@@ -56,7 +62,7 @@ AT = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
 @pytest.fixture
 def app() -> FastAPI:
     app = FastAPI()
-    app.state.system = SimpleNamespace(master_key=MasterKey.generate())
+    app.state.system = SimpleNamespace(master_key=MasterKey.generate(), app=in_memory_ledger())
     app.state.tokens = FakeTokens()
     app.state.clock = FakeClock(AT)
     mount(app)
@@ -204,3 +210,45 @@ def test_derived_keys_are_per_purpose_and_stable():
     assert first != key.derive(b"b") and first != MasterKey.generate().derive(b"a")
     with pytest.raises(ValueError):
         key.derive(b"")
+
+
+def _access_events(app: FastAPI) -> list[Any]:
+    ledger = app.state.system.app
+    notes = ledger.recorder.select_notifications(1, 1000)
+    return [ledger.mapper.to_domain_event(n) for n in notes]
+
+
+def _try(c: TestClient, token: str) -> int:
+    page = c.get("/login")
+    nonce = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert nonce is not None
+    return c.post("/login", data={"token": token, "csrf_token": nonce.group(1)}).status_code
+
+
+def test_each_sign_in_is_recorded_with_the_token_name_or_unknown_and_the_address(app):
+    c = client(app)
+    sign_in(c)
+    assert _try(client(app), "jl_not-a-token-at-all") == 401
+    ok, failed = _access_events(app)
+    assert isinstance(ok, Access.SignedIn) and isinstance(failed, Access.SignInFailed)
+    assert (ok.actor, ok.token_name, ok.client) == ("token:ada", "ada", "testclient")
+    assert (failed.actor, failed.client) == ("unknown", "testclient")
+    assert "not-a-token-at-all" not in repr(failed)
+    assert (failed.token_id, failed.token_name) == (None, "unknown")
+    c.get("/probe")  # a page read in the session is not a sign-in
+    assert len(_access_events(app)) == 2
+
+
+def test_a_failed_sign_in_with_a_revoked_token_names_it(app):
+    app.state.tokens.revoked.add("t-view")
+    assert _try(client(app), "jl_view") == 401
+    (failed,) = _access_events(app)
+    assert isinstance(failed, Access.SignInFailed)
+    assert (failed.actor, failed.token_id, failed.token_name) == ("unknown", "t-view", "vic")
+
+
+def test_failed_sign_ins_past_the_rate_limit_are_refused_unrecorded(app):
+    app.state.auth_failures = FailureLimiter(limit=2, clock=lambda: 0.0)
+    c = client(app)
+    assert [_try(c, "jl_wrong") for _ in range(4)] == [401, 401, 429, 429]
+    assert [type(e).__name__ for e in _access_events(app)] == ["SignInFailed"] * 2

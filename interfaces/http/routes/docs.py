@@ -1,7 +1,9 @@
 """/openapi.json and /docs, behind a token like everything but /healthz.
 
-/docs is a plain server-rendered page (no CDN, works offline) listing every operation with
-its parameters and statuses; the OpenAPI document itself is the full reference.
+/docs is a server-rendered page (no CDN, works offline) listing every operation with its
+parameters and statuses; the OpenAPI document itself is the full reference. With the web
+pages installed it is one of them (their header, styles and API link, interfaces.web.docs_page);
+without them, a plain page of the same facts.
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ def openapi(request: Request, _principal: Viewer) -> Response:
 
 @router.get("/docs", response_class=HTMLResponse)
 def docs(request: Request, _principal: Viewer) -> HTMLResponse:
-    return HTMLResponse(render_docs(request.app.openapi()))
+    spec = request.app.openapi()
+    try:
+        from interfaces.web.docs_page import docs_page
+    except ImportError:  # an API without the web pages
+        return HTMLResponse(render_docs(spec))
+    return docs_page(request, spec)
 
 
 def render_docs(spec: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,7 +14,7 @@ from fastapi.responses import Response
 
 from application.job_commands import POLICY_FIELDS
 from domain import values
-from domain.errors import InvalidInput, NotFound
+from domain.errors import FieldErrors, InvalidInput, NotFound
 from interfaces.http import schemas
 from interfaces.http.auth import Admin, Operator, Viewer
 from interfaces.http.deps import SystemDep, get_system, now, settle
@@ -26,8 +27,9 @@ from interfaces.http.present import (
 )
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes.common import Cursor, IfMatch, Limit, etag, expected_version
+from interfaces.http.routes.job_fields import JobFieldsRoute
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], route_class=JobFieldsRoute)
 
 JobId = Annotated[UUID, Path(description="the job's id")]
 SecretNameParam = Annotated[
@@ -69,24 +71,32 @@ def create_job(
     request: Request, system: SystemDep, body: schemas.JobCreate, principal: Admin
 ) -> Response:
     data = body.model_dump()
-    check_text(data["name"], "name")
-    check_text(data["description"], "description")
-    check_json(data["program"], "program")
-    check_json(data["parameters"], "parameters")
+    fields = {
+        "name": data["name"],
+        "description": data["description"],
+        "program": data["program"],
+        "parameters": data["parameters"],
+        "schedule": data["schedule"],
+        "log_level": data["log_level"],
+        "enabled": data["enabled"],
+    }
+    policies = {key: data[key] for key in POLICY_FIELDS}
+    # The secrets are checked here, to name their fields as this API does; any other field
+    # at fault is named in the same answer.
+    errors = FieldErrors()
     for name, value in data["secrets"].items():
-        check_secret(name, value, name_field="secrets", value_field=f"secrets.{name}")
+        errors.check(
+            partial(check_secret, name, value, name_field="secrets", value_field=f"secrets.{name}")
+        )
+    if errors:
+        errors.check(lambda: system.app.check_job_fields(data["job_type"], {**fields, **policies}))
+        errors.raise_any()
     job = system.app.register_job(
-        name=data["name"],
         job_type=data["job_type"],
-        program=data["program"],
         actor=principal.actor,
-        description=data["description"],
-        parameters=data["parameters"],
         secrets=data["secrets"],
-        schedule=data["schedule"],
-        log_level=data["log_level"],
-        enabled=data["enabled"],
-        policies={key: data[key] for key in POLICY_FIELDS},
+        policies=policies,
+        **fields,
     )
     content = _after_command(request, job, principal.actor)
     headers = {"Location": f"/api/jobs/{job.id}", **etag(job.version)}
@@ -102,10 +112,30 @@ def list_jobs(
     cursor: Cursor = None,
     enabled: bool | None = None,
     job_type: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")] = None,
-    name_prefix: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[^\x00]*$",
+            description="jobs whose name or description contains this, ignoring case",
+        ),
+    ] = None,
+    name_prefix: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[^\x00]*$",
+            description="jobs whose name starts with this, exactly (case-sensitive)",
+        ),
+    ] = None,
 ) -> Response:
     items, next_cursor = system.jobs.list_jobs(
-        limit=limit, cursor=cursor, enabled=enabled, job_type=job_type, name_prefix=name_prefix
+        limit=limit,
+        cursor=cursor,
+        enabled=enabled,
+        job_type=job_type,
+        name_prefix=name_prefix,
+        search=(q or "").strip() or None,
     )
     at = now(request)
     return OrjsonResponse(
@@ -164,12 +194,8 @@ def update_job(
 ) -> Response:
     version = expected_version(if_match, _version_of(request, job_id))
     changes = body.model_dump(include=body.model_fields_set)
-    for field in ("name", "description"):
-        if field in changes:
-            check_text(changes[field], field)
-    for field in ("program", "parameters"):
-        if field in changes:
-            check_json(changes[field], field)
+    # The application checks every change (text and JSON a store could not keep included)
+    # and names every field at fault at once.
     job = system.app.update_job(job_id, changes, actor=principal.actor, expected_version=version)
     return OrjsonResponse(_after_command(request, job, principal.actor), headers=etag(job.version))
 

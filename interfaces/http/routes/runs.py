@@ -19,6 +19,7 @@ from interfaces.http.routes.common import Cursor, Limit
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
+
 RunId = Annotated[UUID, Path(description="the run's id")]
 
 
@@ -49,12 +50,25 @@ def list_runs(
     return OrjsonResponse({"items": items, "next_cursor": next_cursor})
 
 
-@router.get("/{run_id}", response_model=schemas.Run, summary="Show a run")
+@router.get(
+    "/{run_id}",
+    response_model=schemas.RunDetail,
+    summary="Show a run",
+    description="With the run's effective `parameters` (overridden keys in `overrides`) and "
+    "its `next_attempt`, the retry that followed it.",
+)
 def get_run(system: SystemDep, run_id: RunId, _principal: Viewer) -> Response:
     run = system.runs.get_run(run_id)
     if run is None:
         raise NotFound("run", run_id)
-    return OrjsonResponse(run)
+    following = system.runs.next_attempt(run_id)
+    return OrjsonResponse(
+        {
+            **run,
+            "next_attempt": following["id"] if following else None,
+            "waiting_reason": system.waiting_reason(run),
+        }
+    )
 
 
 @router.post(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from domain import schedule_preview
-from domain.errors import InvalidInput
+from domain.errors import FieldError, InvalidInput
 from domain.schedule import CronSchedule
 from interfaces.http import schemas
 from interfaces.http.auth import Viewer
@@ -34,8 +34,9 @@ def preview_schedule(
         schedule = CronSchedule.parse(body.cron, body.timezone)
     except InvalidInput as error:
         # The domain names the schedule's fields as part of a job; here they stand alone.
-        field = error.field.removeprefix("schedule.")
-        raise InvalidInput(field, error.message) from None
+        raise InvalidInput.of(
+            [FieldError(e.field.removeprefix("schedule."), e.message) for e in error.errors]
+        ) from None
     shown = schedule_preview.preview_schedule(schedule, after, body.count)
     return OrjsonResponse(
         {

@@ -8,31 +8,74 @@
   document.documentElement.classList.add("js");
 
   // JSON editors: must hold a JSON object; the form will not submit until they do.
+  // One message per field: while the text is the one the server refused, the server's
+  // error (which may be about more than syntax: a program its job type refuses) is the
+  // message and the live hint says nothing; once the text changes, that error no longer
+  // describes it and the live hint takes over.
+
+  // Where JSON.parse stopped, as "line L, column C", and why, in our words.
+  function jsonSyntaxError(text, error) {
+    const raw = String(error.message || "");
+    const at = /at position (\d+)/.exec(raw);
+    let where = "";
+    if (at || /end of JSON input/.test(raw)) {
+      const before = text.slice(0, at ? Number(at[1]) : text.length).split("\n");
+      where = " at line " + before.length + ", column " + (before[before.length - 1].length + 1);
+    }
+    const reason = raw
+      .replace(/^JSON\.parse: /, "")
+      .replace(/ \(line \d+ column \d+\)$/, "")
+      .replace(/ ?(in JSON )?at position \d+$/, "")
+      .replace(/, ".*" is not valid JSON$/s, "")
+      .replace(/ in JSON$/, "");
+    const words = reason ? reason.charAt(0).toLowerCase() + reason.slice(1) : "unexpected text";
+    return "not valid JSON" + where + ": " + words;
+  }
+
+  // The server's error for this editor, if the page came back with one.
+  function serverError(area) {
+    const ids = (area.getAttribute("aria-describedby") || "").split(/\s+/);
+    for (const id of ids) {
+      const node = id && document.getElementById(id);
+      if (node && node.classList.contains("field-error")) return node;
+    }
+    return null;
+  }
+
   function checkJson(area) {
     const status = area.parentElement.querySelector(".json-status");
+    const server = area.jlServerError;
     let message = "";
-    const text = area.value.trim();
-    if (text !== "") {
+    const text = area.value;
+    if (text.trim() !== "") {
       try {
         const value = JSON.parse(text);
         if (value === null || typeof value !== "object" || Array.isArray(value)) {
-          message = "Must be a JSON object, like {\"key\": \"value\"}.";
+          message = "must be a JSON object, like {\"key\": \"value\"}";
         }
       } catch (error) {
-        message = "Not valid JSON: " + error.message;
+        message = jsonSyntaxError(text, error);
       }
     }
+    if (message) message = area.name + ": " + message;
     area.setCustomValidity(message);
-    area.setAttribute("aria-invalid", message ? "true" : "false");
+    const serverSpeaks = server && text === area.jlJudged;
+    if (server) server.hidden = !serverSpeaks;
+    area.setAttribute("aria-invalid", message || serverSpeaks ? "true" : "false");
     if (status) {
-      status.textContent = message || (text ? "Valid JSON object." : "");
-      status.classList.toggle("invalid", Boolean(message));
+      status.textContent = serverSpeaks ? "" : message || (text.trim() ? "Well-formed JSON object." : "");
+      status.classList.toggle("invalid", Boolean(message) && !serverSpeaks);
+      area.setAttribute("aria-describedby", serverSpeaks ? server.id : status.id);
     }
     return !message;
   }
 
   document.querySelectorAll("textarea[data-json-object]").forEach(function (area) {
     if (area.disabled) return;
+    const status = area.parentElement.querySelector(".json-status");
+    if (status && !status.id) status.id = area.id + "-status";
+    area.jlServerError = serverError(area);
+    area.jlJudged = area.value;
     area.addEventListener("input", function () { checkJson(area); });
     checkJson(area);
   });
@@ -49,6 +92,16 @@
         if (bad) bad.focus();
       }
     });
+  });
+
+  // Inputs with a pattern (secret names) say the rule in words when it is broken, not the
+  // browser's "match the requested format".
+  document.querySelectorAll("input[data-pattern-message]").forEach(function (input) {
+    function check() {
+      input.setCustomValidity(input.validity.patternMismatch ? input.dataset.patternMessage : "");
+    }
+    input.addEventListener("input", check);
+    check();
   });
 
   // Confirmation before destructive actions.
@@ -78,10 +131,16 @@
       out.replaceChildren.apply(out, nodes);
     }
 
-    function localText(fire) {
-      // "2026-03-29T02:00:00+01:00" -> "2026-03-29 02:00:00 (UTC+01:00)"
-      const local = String(fire.local).replace("T", " ").replace(/([+-]\d\d:\d\d|Z)$/, "");
-      return local + " (UTC" + fire.utc_offset + ")";
+    // Each fire time as the server writes one (UTC); times.js shows it in the job's zone.
+    function fireTime(at, timezone) {
+      const date = new Date(at);
+      const utc = isNaN(date) ? String(at)
+        : date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+      const time = element("time", "", utc);
+      time.setAttribute("datetime", at);
+      time.title = utc;
+      time.dataset.zone = timezone;
+      return time;
     }
 
     async function refresh() {
@@ -106,20 +165,16 @@
       const body = await response.json().catch(function () { return {}; });
       if (ticket !== latest) return; // a newer keystroke's answer wins
       if (!response.ok) {
-        const message = body.errors && body.errors.length
-          ? body.errors[0].field + ": " + body.errors[0].message
-          : (body.detail || "This schedule is not valid.");
-        show([element("p", "field-error", message)]);
+        const messages = body.errors && body.errors.length
+          ? body.errors.map(function (e) { return e.field + ": " + e.message; })
+          : [body.detail || "This schedule is not valid."];
+        show(messages.map(function (message) { return element("p", "field-error", message); }));
         return;
       }
       const list = element("ol", "fire-times");
       (body.fire_times || []).forEach(function (fire) {
         const item = element("li", fire.offset_changed ? "dst" : "");
-        const time = element("time", "", localText(fire));
-        time.setAttribute("datetime", fire.at);
-        item.appendChild(time);
-        item.appendChild(document.createTextNode(
-          " = " + String(fire.at).replace("T", " ").replace(/(\.\d+)?(\+00:00|Z)$/, " UTC")));
+        item.appendChild(fireTime(fire.at, body.timezone));
         if (fire.offset_changed) {
           item.appendChild(document.createTextNode(" "));
           item.appendChild(element("span", "dst-mark", "clocks changed (daylight saving)"));
