@@ -86,3 +86,15 @@ def test_bad_notification_settings_are_refused_at_start(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "JOBLEDGER_NOTIFY_DEFAULT.0.on.0" in done.stderr
+
+
+def test_the_notifier_process_refuses_a_store_that_does_not_exist(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli.main", "notifier"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert not (tmp_path / "data" / "jobledger.sqlite3").exists()
