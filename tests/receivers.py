@@ -133,9 +133,10 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
 class SmtpReceiver:
     """aiosmtpd on 127.0.0.1, with STARTTLS offered (and required) under a self-signed
-    certificate, and a login accepted for one user and password."""
+    certificate, or TLS from the first byte (`implicit_tls`), and a login accepted for one
+    user and password."""
 
-    def __init__(self, user: str, password: str) -> None:
+    def __init__(self, user: str, password: str, *, implicit_tls: bool = False) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -160,14 +161,18 @@ class SmtpReceiver:
             return AuthResult(success=good, handled=False)
 
         self.port = free_port()
+        tls: dict[str, Any] = (
+            {"ssl_context": server_tls}
+            if implicit_tls
+            else {"tls_context": server_tls, "require_starttls": True}
+        )
         self.controller = Controller(
             Handler(),
             hostname="127.0.0.1",
             port=self.port,
-            tls_context=server_tls,
-            require_starttls=True,
             authenticator=authenticate,
-            auth_require_tls=True,
+            auth_require_tls=not implicit_tls,
+            **tls,
         )
         self.controller.start()
 

@@ -117,9 +117,10 @@ def test_a_webhook_is_signed_retried_after_a_500_and_a_timeout_and_never_repeate
         assert app.run_notifications(run_id)[0]["status"] == DELIVERED
 
 
-def test_an_email_goes_over_starttls_with_a_login(system):
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_an_email_goes_over_tls_with_a_login(system, security):
     app, clock = system.app, FakeClock()
-    smtp = SmtpReceiver("jobledger", SMTP_PASSWORD)
+    smtp = SmtpReceiver("jobledger", SMTP_PASSWORD, implicit_tls=security == "tls")
     try:
         app.create_channel(
             name="mail",
@@ -127,7 +128,7 @@ def test_an_email_goes_over_starttls_with_a_login(system):
             config={
                 "host": "127.0.0.1",
                 "port": smtp.port,
-                "security": "starttls",
+                "security": security,
                 "user": "jobledger",
                 "from": "jobledger@example.com",
                 "to": ["oncall@example.com", "lead@example.com"],
