@@ -6,7 +6,9 @@ from application.access_commands import AccessCommands
 from application.firing_commands import FiringCommands
 from application.job_commands import JobCommands
 from application.run_commands import RunCommands
+from application.trigger_commands import TriggerCommands
 
 
-class JobLedger(JobCommands, RunCommands, FiringCommands, AccessCommands):
-    """Jobs, runs, run logs and access as event-sourced aggregates in one event store."""
+class JobLedger(JobCommands, TriggerCommands, RunCommands, FiringCommands, AccessCommands):
+    """Jobs, runs, run logs, access and webhook triggers as event-sourced aggregates in one
+    event store."""
