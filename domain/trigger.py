@@ -77,7 +77,9 @@ def signature_matches(stored_hash: str, body: bytes, header: str) -> bool:
         return False
     key = bytes.fromhex(stored_hash)  # the key HMAC itself would use for the long token
     expected = hmac.new(key, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len(SIGNATURE_PREFIX) :].strip().lower())
+    given = header[len(SIGNATURE_PREFIX) :].strip().lower()
+    # Bytes: compare_digest refuses str with non-ASCII characters, which a header may hold.
+    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 class Trigger(Aggregate):

@@ -75,6 +75,8 @@ def test_a_github_signature_with_the_token_verifies_against_the_stored_hash_alon
     )
     bare = github_signature(token, body).removeprefix("sha256=")
     assert not trigger_model.signature_matches(stored_hash, body, bare)
+    assert not trigger_model.signature_matches(stored_hash, body, "sha256=\u00e9" * 3)
+    assert not trigger_model.bearer_matches(stored_hash, "\u00e9t\u00e9")
     other = trigger_model.new_token()
     assert not trigger_model.signature_matches(stored_hash, body, github_signature(other, body))
 
