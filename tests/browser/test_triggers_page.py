@@ -61,6 +61,23 @@ def test_an_administrator_creates_lists_and_revokes_a_jobs_trigger(
     again = httpx.post(url, headers={"Authorization": f"Bearer {token}"})
     assert again.status_code == 404
 
+    # The audit page tells the story: made, called, refused, revoked; never the token.
+    page.goto("/audit")
+    page.get_by_label("Job id").fill(job["id"])
+    page.get_by_label("Action").select_option(label="Run now")
+    page.get_by_role("button", name="Filter").click()
+    entries = page.locator("ol.history > li")
+    expect(entries.first).to_contain_text("Ran “Ticket sync (browser)” by webhook from 127.0.0.1")
+    expect(entries.first).to_contain_text("webhook:tickets")
+    page.get_by_label("Job id").fill("")
+    page.get_by_label("Action").select_option(label="Any webhook trigger change or refusal")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("Revoked a webhook trigger of “Ticket sync (browser)”")).to_be_visible()
+    expect(page.get_by_text("Created the webhook trigger “tickets”")).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"Refused a webhook call from 127\.0\.0\.1 \(404\)"))
+    ).to_be_visible()
+
     # The token went to the browser once: in the page that created the trigger, no other.
     sent = [u for u, body in recorded.bodies if token.encode() in body]
     assert len(sent) == 1 and sent[0].endswith(f"/jobs/{job['id']}/triggers"), sent
