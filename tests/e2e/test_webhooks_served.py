@@ -42,8 +42,20 @@ def wait_for_run(client: httpx.Client, run_id: str, seconds: float = 60) -> dict
 
 
 def test_a_webhook_call_to_serve_runs_the_job_with_its_override(tmp_path: Path) -> None:
+    served_webhook_run(sqlite_env(tmp_path), tmp_path)
+
+
+@pytest.mark.postgres
+def test_a_webhook_call_to_serve_on_postgres_runs_the_job(tmp_path: Path, pg_schema) -> None:
+    url, schema = pg_schema
+    env = sqlite_env(tmp_path)
+    env["JOBLEDGER_DATABASE_URL"] = f"{with_password(url)}?schema={schema}"
+    served_webhook_run(env, tmp_path)
+
+
+def served_webhook_run(env: dict[str, str], tmp_path: Path) -> None:
     with (
-        processes(sqlite_env(tmp_path), tmp_path) as start,
+        processes(env, tmp_path) as start,
         served(start, free_port()) as (
             serve,
             client,
