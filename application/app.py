@@ -7,8 +7,16 @@ from application.firing_commands import FiringCommands
 from application.job_commands import JobCommands
 from application.notification_commands import NotificationCommands
 from application.run_commands import RunCommands
+from application.trigger_commands import TriggerCommands
 
 
-class JobLedger(JobCommands, RunCommands, FiringCommands, AccessCommands, NotificationCommands):
-    """Jobs, runs, run logs, access and notifications as event-sourced aggregates in one
-    event store."""
+class JobLedger(
+    JobCommands,
+    TriggerCommands,
+    RunCommands,
+    FiringCommands,
+    AccessCommands,
+    NotificationCommands,
+):
+    """Jobs, runs, run logs, access, webhook triggers and notifications as event-sourced
+    aggregates in one event store."""

@@ -92,7 +92,37 @@ class RunCommands(LedgerBase):
         only those the job opens to overrides (`overridable_parameters`), unless the caller
         may override any (an administrator), and never so that an HTTP job's secrets would
         go to another host than its own parameters name. Refused overrides run nothing."""
-        job = self.get_job(job_id)
+        run = self.new_run(
+            self.get_job(job_id),
+            actor=actor,
+            parameters=parameters,
+            trigger=trigger,
+            scheduled_for=scheduled_for,
+            retry_of=retry_of,
+            attempt=attempt,
+            override_any=override_any,
+        )
+        try:
+            self.save(run)
+        except RecordConflictError:
+            # Only a scheduled run's name-based id can collide: the slot already fired.
+            raise Conflict(f"run {run.id} for this slot was already requested") from None
+        return run
+
+    def new_run(
+        self,
+        job: Job,
+        *,
+        actor: str,
+        parameters: object = None,
+        trigger: str = "manual",
+        scheduled_for: datetime | None = None,
+        retry_of: UUID | None = None,
+        attempt: int = 1,
+        override_any: bool = False,
+    ) -> Run:
+        """`request_run`'s run, checked but not saved: for a command that saves it with
+        other events in one transaction (a webhook call's audit record)."""
         overrides = values.parameters(parameters, "parameters")
         effective = values.parameters({**job.parameters, **overrides}, "parameters")
         if overrides and not override_any:
@@ -105,7 +135,7 @@ class RunCommands(LedgerBase):
                     "administrator may, or may add them to its overridable_parameters)",
                 )
             self.job_types.check_overrides(job.job_type, job.program, job.parameters, effective)
-        run = run_model.request(
+        return run_model.request(
             job_id=job.id,
             job_version=job.version,
             job_name=job.name,
@@ -120,12 +150,6 @@ class RunCommands(LedgerBase):
             retry_of=retry_of,
             overrides=list(overrides),
         )
-        try:
-            self.save(run)
-        except RecordConflictError:
-            # Only a scheduled run's name-based id can collide: the slot already fired.
-            raise Conflict(f"run {run.id} for this slot was already requested") from None
-        return run
 
     def get_run(self, run_id: UUID) -> Run:
         return self._load("run", Run, run_id)

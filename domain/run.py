@@ -16,7 +16,8 @@ from eventsourcing.domain import Aggregate
 from domain.errors import Conflict
 from domain.run_status import FINISHED_STATUSES, RunStatus
 
-TRIGGERS = ("schedule", "manual", "retry")
+# A run's `trigger` is one of these kinds; a webhook's reads "webhook:<trigger name>".
+TRIGGERS = ("schedule", "manual", "retry", "webhook")
 MAX_ERROR_LENGTH = 4_000
 
 # Fixed namespace for the name-based ids of scheduled runs. Never change it: two scheduler
@@ -43,6 +44,14 @@ RETRY_RUN_NAMESPACE = uuid5(NAMESPACE_URL, "https://jobledger.dev/ns/retry-run")
 def retry_run_id(run_id: UUID, attempt: int) -> UUID:
     """The id of attempt `attempt` retrying the run `run_id`: the same inputs, the same id."""
     return uuid5(RETRY_RUN_NAMESPACE, f"{run_id}/{attempt}")
+
+
+def trigger_kind(trigger: str) -> str:
+    """ "webhook" for "webhook:<name>"; any other trigger is its own kind."""
+    kind, colon, name = trigger.partition(":")
+    if kind == "webhook":
+        return kind if colon and name else ""
+    return trigger
 
 
 def _clip(text: str | None) -> str | None:
@@ -287,7 +296,7 @@ def request(
 
     `parameters` are the run's effective parameters (the job's with any overrides merged in;
     never secrets); `overrides` names the keys that were overridden."""
-    if trigger not in TRIGGERS:
+    if trigger_kind(trigger) not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     if run_id is None:
         if trigger == "schedule":

@@ -11,9 +11,15 @@ newest first by (at, stream id, version). Each row has an `action`:
 - run.requested: a run asked for by a person (trigger "manual"), with the effective
   parameters it runs with in `details` (parameters are never secrets: those are stored
   apart, encrypted). Scheduled runs and retries are the system's doing, not audited here.
+  A webhook's run request is one too (stream: the call, `domain.webhook_call`): actor
+  "webhook:<trigger name>", `details` with the trigger's id and the caller's address.
 - run.cancelled: a person asked to stop a run (stream: the run).
 - token.created, token.revoked, sign_in.succeeded, sign_in.failed: `domain.access_log`
   events; `details` has the token's name (and role), or the client address of a sign-in.
+- trigger.created, trigger.revoked: a job's webhook trigger (stream: the trigger);
+  `details` has its id and name.
+- webhook.refused: a call to a webhook trigger that started nothing (stream: the call);
+  `details` has the trigger id, the caller's address, the status answered and why.
 
 `details` never holds a token or a secret value.
 """
@@ -33,6 +39,8 @@ from domain.access_log import Access
 from domain.errors import InvalidInput
 from domain.job import Job
 from domain.run import Run
+from domain.trigger import Trigger
+from domain.webhook_call import WebhookCall
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
 
 AUDIT_COLUMNS = (
@@ -57,6 +65,9 @@ ACTIONS = (
     "token.revoked",
     "sign_in.succeeded",
     "sign_in.failed",
+    "trigger.created",
+    "trigger.revoked",
+    "webhook.refused",
 )
 
 # Every Job event class: all of them are configuration changes worth auditing. (The
@@ -74,6 +85,12 @@ ACCESS_ACTIONS: dict[type, str] = {
     Access.SignInFailed: "sign_in.failed",
 }
 RUN_EVENTS: tuple[type, ...] = (Run.Requested, Run.CancelRequested)
+WEBHOOK_EVENTS: tuple[type, ...] = (
+    Trigger.Created,
+    Trigger.Revoked,
+    WebhookCall.Accepted,
+    WebhookCall.Refused,
+)
 # Only people's run requests are "who ran what": the scheduler's and retries are not.
 AUDITED_TRIGGERS = frozenset({"manual"})
 
@@ -185,7 +202,7 @@ class AuditProjection(BatchProjection[AuditView]):
     access events."""
 
     name = "audit"
-    event_classes = (*JOB_EVENTS, *RUN_EVENTS, *ACCESS_ACTIONS)
+    event_classes = (*JOB_EVENTS, *RUN_EVENTS, *ACCESS_ACTIONS, *WEBHOOK_EVENTS)
 
     def new_changes(self) -> AuditChanges:
         return AuditChanges()
@@ -205,6 +222,32 @@ class AuditProjection(BatchProjection[AuditView]):
             action = ACCESS_ACTIONS.get(type(event))
             if action is not None:
                 self._row(changes, event, action, event.actor, _access_details(event))
+        elif isinstance(event, WEBHOOK_EVENTS):
+            self._webhook(changes, event)
+
+    def _webhook(self, changes: AuditChanges, event: Any) -> None:
+        if isinstance(event, (Trigger.Created, Trigger.Revoked)):
+            action = "trigger.created" if isinstance(event, Trigger.Created) else "trigger.revoked"
+            details: dict[str, Any] = {"trigger_id": str(event.originator_id)}
+            if isinstance(event, Trigger.Created):
+                details["trigger_name"] = event.name
+            self._row(changes, event, action, event.actor, details)
+        elif isinstance(event, WebhookCall.Accepted):
+            details = {
+                "run_id": str(event.run_id),
+                "parameters": event.parameters,
+                "trigger_id": str(event.trigger_id),
+                "client": event.client,
+            }
+            self._row(changes, event, "run.requested", event.actor, details)
+        elif isinstance(event, WebhookCall.Refused):
+            details = {
+                "trigger_id": str(event.trigger_id),
+                "client": event.client,
+                "status": event.status,
+                "reason": event.reason,
+            }
+            self._row(changes, event, "webhook.refused", event.actor, details)
 
     @staticmethod
     def _job(changes: AuditChanges, event: Job.Event) -> None:

@@ -18,6 +18,7 @@ from interfaces.cli import (
     serve,
     store,
     tokens,
+    triggers,
     worker,
 )
 from interfaces.store_location import help_text
@@ -38,7 +39,19 @@ def parser() -> argparse.ArgumentParser:
         "Exit codes: 0 done, 1 failed, 2 bad usage or invalid input.",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    modules = (serve, api, scheduler, worker, projections, store, jobs, secrets, tokens, keys)
+    modules = (
+        serve,
+        api,
+        scheduler,
+        worker,
+        projections,
+        store,
+        jobs,
+        secrets,
+        tokens,
+        triggers,
+        keys,
+    )
     for module in modules:
         module.register(commands)
     # Imported here to keep the line above as it was: the notifier's process, after the rest.

@@ -21,9 +21,21 @@ from interfaces.bootstrap import System
 from interfaces.health import HealthCheck
 from interfaces.http import problems
 from interfaces.http.auth import SECURITY_SCHEME
+from interfaces.http.hook_limit import CallLimiter
 from interfaces.http.rate_limit import FailureLimiter
 from interfaces.http.responses import OrjsonResponse
-from interfaces.http.routes import audit, docs, health, job_types, jobs, logs, runs, schedules
+from interfaces.http.routes import (
+    audit,
+    docs,
+    health,
+    hooks,
+    job_types,
+    jobs,
+    logs,
+    runs,
+    schedules,
+    triggers,
+)
 from interfaces.http.routes.notification_channels import router as notification_router
 from interfaces.http.schemas import Problem
 
@@ -55,11 +67,13 @@ def create_app(
     clock: Clock | None = None,
     view_wait_seconds: float = 5.0,
     auth_failures: FailureLimiter | None = None,
+    hook_calls: CallLimiter | None = None,
 ) -> FastAPI:
     """The API over `system`, authenticating with `tokens`; routes get them through the
     dependencies of interfaces.http.deps. After each command a response waits up to
     `view_wait_seconds` for the views to show the change (read-your-writes). Failed
-    sign-ins are counted per client address by `auth_failures` (a default one if None)."""
+    sign-ins are counted per client address by `auth_failures` (a default one if None), and
+    calls per webhook trigger by `hook_calls` (likewise)."""
     app = FastAPI(
         title=TITLE,
         version=VERSION,
@@ -75,11 +89,12 @@ def create_app(
     app.state.view_wait_seconds = view_wait_seconds
     app.state.health = HealthCheck(system)
     app.state.auth_failures = auth_failures or FailureLimiter()
+    app.state.hook_calls = hook_calls or CallLimiter()
     # The first schedule parsed reads the zone list from disk: do it now, not in the first
     # requests (which would all read it at once).
     CronSchedule.parse("0 0 * * *", "UTC")
     problems.install(app)
-    for module in (jobs, runs, logs, audit, job_types, schedules, health, docs):
+    for module in (jobs, triggers, hooks, runs, logs, audit, job_types, schedules, health, docs):
         app.include_router(module.router)
     app.include_router(notification_router)
     _install_openapi(app)

@@ -265,7 +265,13 @@ class Run(Response):
     job_name: str
     job_version: int
     job_type: str
-    trigger: Literal["schedule", "manual", "retry"]
+    trigger: Annotated[
+        str,
+        Field(
+            pattern=r"^(schedule|manual|retry|webhook:.+)$",
+            description='schedule, manual, retry, or "webhook:<trigger name>"',
+        ),
+    ]
     status: RunStatus
     scheduled_for: datetime | None
     requested_at: datetime

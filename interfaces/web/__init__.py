@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from interfaces.web import auth, history, jobs, notifications, runs
+from interfaces.web import auth, history, jobs, notifications, runs, triggers
 from interfaces.web.render import STATIC_DIR, STATIC_PREFIX
 
 
@@ -19,6 +19,7 @@ def mount(app: FastAPI) -> None:
     auth.install_error_pages(app)
     app.include_router(auth.router)
     app.include_router(jobs.router)
+    app.include_router(triggers.router)
     app.include_router(history.router)
     app.include_router(runs.router)
     app.include_router(notifications.router)

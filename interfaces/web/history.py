@@ -119,6 +119,18 @@ ACTION_CHOICES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("sign_in.failed", "Failed sign-in"),
         ),
     ),
+    (
+        "Webhooks",
+        (
+            (
+                "trigger.created,trigger.revoked,webhook.refused",
+                "Any webhook trigger change or refusal",
+            ),
+            ("trigger.created", "Trigger created"),
+            ("trigger.revoked", "Trigger revoked"),
+            ("webhook.refused", "Webhook call refused"),
+        ),
+    ),
 )
 
 

@@ -32,6 +32,7 @@ from interfaces.web.forms import (
 )
 from interfaces.web.preview import preview
 from interfaces.web.render import pretty_json, render
+from interfaces.web.trigger_list import triggers_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -214,6 +215,8 @@ def job_page(
     conflict: str = "",
     form_version: int | None = None,
     status: int = 200,
+    trigger_errors: Errors | None = None,
+    trigger_name: str = "",
 ) -> Response:
     raw = raw or job_raw(job)
     runs, _ = system(request).runs.list_runs(job_id=job["id"], limit=10)
@@ -238,6 +241,7 @@ def job_page(
             "unrunnable": None if found.available else found.reason,
             "preview": preview(raw["cron"], raw["timezone"], now(request)),
             **choices(),
+            **triggers_context(request, job, trigger_errors, trigger_name),
         },
         status,
     )

@@ -43,6 +43,7 @@ NOTICES = {
     "cancel-requested": "Cancellation requested.",
     "signed-out": "You are signed out.",
     "deleted": "Job deleted.",
+    "trigger-revoked": "Trigger revoked: its URL and token start no run from now on.",
 }
 
 

@@ -166,7 +166,10 @@ def describe_entry(entry: dict[str, Any]) -> str:
         case "run.requested":
             parameters = details.get("parameters") or {}
             given = ", ".join(f"{k} = {orjson.dumps(v).decode()}" for k, v in parameters.items())
-            return f"Ran {job} now" + (f", with {given}" if given else ", with no parameters")
+            how = "now"
+            if "trigger_id" in details:  # a webhook's call
+                how = f"by webhook from {details.get('client', UNKNOWN)}"
+            return f"Ran {job} {how}" + (f", with {given}" if given else ", with no parameters")
         case "run.cancelled":
             return f"Cancelled a run of {job}"
         case "token.created":
@@ -180,4 +183,13 @@ def describe_entry(entry: dict[str, Any]) -> str:
             if details.get("token_name", UNKNOWN) != UNKNOWN:
                 why = f"{token} is revoked"
             return f"A sign-in from {details.get('client', UNKNOWN)} failed: the token {why}"
+        case "trigger.created":
+            return f"Created the webhook trigger “{details.get('trigger_name', '')}” of {job}"
+        case "trigger.revoked":
+            return f"Revoked a webhook trigger of {job}"
+        case "webhook.refused":
+            return (
+                f"Refused a webhook call from {details.get('client', UNKNOWN)} "
+                f"({details.get('status', '')}): {details.get('reason', '')}"
+            )
     return str(entry["event"])

@@ -74,6 +74,11 @@ def make_history(system: System) -> list[Any]:
         tokens.close()
     app.record_sign_in(principal, client="10.0.0.1")
     app.record_failed_sign_in(client="10.0.0.2")
+    # A webhook trigger: made, called (one run), refused once, revoked.
+    trigger, _token = app.create_trigger(jobs[1].id, "tickets", actor="token:alice")
+    app.request_webhook_run(trigger, app.trigger_job(trigger), {}, client="10.0.0.3")
+    app.record_webhook_refused(str(trigger.id), trigger, client="10.0.0.4", status=401, reason="r")
+    app.revoke_trigger(jobs[1].id, trigger.id, actor="token:alice")
     return jobs
 
 
@@ -118,7 +123,7 @@ class ReplayContract:
         live = snapshot(system, jobs)
         assert len(live["jobs"]) == 5  # one was deleted
         counts = {k: v for k, v in live["runs_by_status"].items() if v}
-        assert counts == {"queued": 4, "succeeded": 4, "failed": 4, "cancelled": 1}
+        assert counts == {"queued": 5, "succeeded": 4, "failed": 4, "cancelled": 1}
         actions = {entry["action"] for entry in live["audit"]}
         assert actions == set(ACTIONS)
         assert SECRET.encode() not in dump(live)
