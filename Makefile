@@ -38,7 +38,7 @@ test-pwsh: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain application projections scheduler engine jobtypes adapters interfaces
+	$(BIN)/mypy domain application projections scheduler engine jobtypes notifier adapters interfaces
 
 bench: $(STAMP)
 	JOBLEDGER_BENCH_DATABASE_URL=$${JOBLEDGER_BENCH_DATABASE_URL:-$(TEST_DB)} \
