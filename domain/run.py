@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 from domain.errors import Conflict
 from domain.run_status import FINISHED_STATUSES, RunStatus
 
-TRIGGERS = ("schedule", "manual", "retry")
+TRIGGERS = ("schedule", "manual", "retry", "rerun")
 MAX_ERROR_LENGTH = 4_000
 
 # Fixed namespace for the name-based ids of scheduled runs. Never change it: two scheduler
@@ -71,6 +71,8 @@ class Run(Aggregate):
         # their values, merged over the job's. Last, with a default, so requests stored
         # before it existed still decode (as none overridden).
         overrides: tuple[str, ...] = ()
+        # The run this one reruns (trigger "rerun"); a default, so older requests decode.
+        rerun_of: UUID | None = None
 
     class Started(Aggregate.Event):
         worker: str
@@ -176,8 +178,10 @@ class Run(Aggregate):
         attempt: int,
         retry_of: UUID | None,
         overrides: Sequence[str] = (),
+        rerun_of: UUID | None = None,
     ) -> None:
         self.job_id = job_id
+        self.rerun_of = rerun_of
         self.job_version = job_version
         self.job_name = job_name
         self.job_type = job_type
@@ -282,6 +286,7 @@ def request(
     retry_of: UUID | None = None,
     run_id: UUID | None = None,
     overrides: Sequence[str] = (),
+    rerun_of: UUID | None = None,
 ) -> Run:
     """Create a run request. Scheduled runs take their name-based id from (job, fire time).
 
@@ -312,4 +317,5 @@ def request(
         attempt=attempt,
         retry_of=retry_of,
         overrides=tuple(sorted(overrides)),
+        rerun_of=rerun_of,
     )

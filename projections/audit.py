@@ -74,8 +74,9 @@ ACCESS_ACTIONS: dict[type, str] = {
     Access.SignInFailed: "sign_in.failed",
 }
 RUN_EVENTS: tuple[type, ...] = (Run.Requested, Run.CancelRequested)
-# Only people's run requests are "who ran what": the scheduler's and retries are not.
-AUDITED_TRIGGERS = frozenset({"manual"})
+# Only people's run requests (run now, rerun) are "who ran what": the scheduler's and
+# retries are not.
+AUDITED_TRIGGERS = frozenset({"manual", "rerun"})
 
 
 def job_action(event: Job.Event) -> str:
@@ -196,6 +197,8 @@ class AuditProjection(BatchProjection[AuditView]):
         elif isinstance(event, Run.Requested):
             if event.trigger in AUDITED_TRIGGERS:
                 details = {"run_id": str(event.originator_id), "parameters": event.parameters}
+                if event.trigger == "rerun":
+                    details.update(trigger="rerun", rerun_of=str(event.rerun_of))
                 self._row(changes, event, "run.requested", event.requested_by, details)
         elif isinstance(event, Run.CancelRequested):
             if not event.actor.startswith("system"):

@@ -50,6 +50,21 @@ OverridableParameters = Annotated[
 ]
 
 
+Folder = Annotated[
+    str,
+    Field(
+        max_length=200,
+        pattern=r"^[^\x00]*$",
+        examples=["Customers/Contoso"],
+        description="a path of segments separated by '/'; \"\" for none",
+    ),
+]
+Tags = Annotated[
+    list[Annotated[str, Field(max_length=40, pattern=r"^[^\x00]*$")]],
+    Field(max_length=20, examples=[["billing", "nightly"]]),
+]
+
+
 class JobCreate(Request):
     name: Name
     description: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] = ""
@@ -68,6 +83,8 @@ class JobCreate(Request):
     max_retries: Annotated[int, Field(ge=0, le=20)] = 0
     retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
     overridable_parameters: OverridableParameters = Field(default_factory=list)
+    folder: Folder = ""
+    tags: Tags = Field(default_factory=list)
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -95,6 +112,12 @@ class JobPatch(Request):
     max_retries: Annotated[int, Field(ge=0, le=20)] = unset(0)
     retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = unset(60)
     overridable_parameters: OverridableParameters = unset([])
+    folder: Folder | None = unset(None, description='null or "" takes the job out of folders')
+    tags: Tags = unset([])
+
+
+class JobClone(Request):
+    name: Name
 
 
 class SecretPut(Request):
@@ -160,6 +183,8 @@ class Job(Response):
     max_retries: int
     retry_backoff_seconds: int
     overridable_parameters: list[str]
+    folder: str
+    tags: list[str]
     secrets: list[SecretInfo]
     next_run_at: datetime | None
     last_run: LastRun | None
@@ -178,6 +203,13 @@ class Job(Response):
 class JobPage(Response):
     items: list[Job]
     next_cursor: str | None
+
+
+class JobCloned(Response):
+    job: Job
+    secrets_to_set: list[str] = Field(
+        description="the secrets of the job cloned, by name: never copied, set them anew"
+    )
 
 
 class Change(Response):
@@ -239,7 +271,7 @@ class Run(Response):
     job_name: str
     job_version: int
     job_type: str
-    trigger: Literal["schedule", "manual", "retry"]
+    trigger: Literal["schedule", "manual", "retry", "rerun"]
     status: RunStatus
     scheduled_for: datetime | None
     requested_at: datetime
@@ -263,6 +295,7 @@ class Run(Response):
         "before this field, until the read models are rebuilt"
     )
     overrides: list[str] = Field(description="the parameter keys overridden for this run")
+    rerun_of: UUID | None = Field(default=None, description="the run this one reruns, if any")
 
 
 class RunDetail(Run):
