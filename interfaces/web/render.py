@@ -43,6 +43,7 @@ NOTICES = {
     "cancel-requested": "Cancellation requested.",
     "signed-out": "You are signed out.",
     "deleted": "Job deleted.",
+    "cloned": "Job cloned: its configuration is copied, its secrets are not.",
 }
 
 
