@@ -51,7 +51,10 @@ def test_the_jobs_page_filters_by_folder_tree_and_tag_chips_and_keeps_the_filter
     assert query_of(page.url)["tag"] == ["nightly"]
     assert query_of(page.url)["folder"] == [f"{top}/Contoso"]
     expect(page.locator("#tag-chips a[data-tag='nightly']")).to_have_attribute(
-        "aria-pressed", "true"
+        "aria-current", "true"
+    )
+    expect(page.locator("#tag-chips a[data-tag='billing']")).not_to_have_attribute(
+        "aria-current", "true"
     )
     expect(page.locator("#filter-summary")).to_contain_text("tagged nightly")
 
