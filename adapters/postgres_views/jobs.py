@@ -15,18 +15,15 @@ from psycopg.rows import DictRow
 from adapters.postgres_views.common import PostgresView
 from adapters.postgres_views.search_index import create_search_index
 from projections.base import page_size
+from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
 from projections.jobs import (
     CONFIG_COLUMNS,
     JobsChanges,
     JobsView,
-    check_sort,
-    folder_range,
     job_dict,
-    parse_sort_cursor,
     prefix_upper_bound,
     search_pattern,
     search_text,
-    sort_cursor,
 )
 
 DDL = (

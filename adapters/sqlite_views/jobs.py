@@ -21,19 +21,16 @@ from adapters.sqlite_views.common import (
     ts,
 )
 from projections.base import page_size
+from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
 from projections.jobs import (
     CONFIG_COLUMNS,
     JobsChanges,
     JobsView,
     LastRun,
-    check_sort,
-    folder_range,
     job_dict,
-    parse_sort_cursor,
     prefix_upper_bound,
     search_pattern,
     search_text,
-    sort_cursor,
 )
 
 DDL = (

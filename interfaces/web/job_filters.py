@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from domain import values
 from domain.errors import InvalidInput
 from domain.run_status import RunStatus
-from projections.jobs import SORTS
+from projections.job_order import SORTS
+from projections.jobs import JobsView
 
 STATUSES = tuple(status.value for status in RunStatus)
 # What the sort menu says for each of projections.jobs.SORTS.
@@ -136,3 +137,17 @@ def folder_tree(counts: Mapping[str, int]) -> list[FolderNode]:
     for node in nodes.values():
         node.children.sort(key=lambda child: child.name.casefold())
     return sorted(roots.values(), key=lambda node: node.name.casefold())
+
+
+def filter_context(view: JobsView, wanted: JobFilter) -> dict[str, Any]:
+    """What the jobs page shows beside the list: the filter, its choices, the folder tree
+    and the tags with their counts (one grouped read each)."""
+    folders = view.job_folders()
+    return {
+        "filter": wanted,
+        "folders": folder_tree(folders),
+        "unfiled": folders.get("", 0),
+        "tags": sorted(view.job_tags().items(), key=lambda item: item[0].casefold()),
+        "statuses": STATUSES,
+        "sorts": SORT_WORDS,
+    }

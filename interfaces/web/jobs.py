@@ -31,7 +31,7 @@ from interfaces.web.forms import (
     parse_job_form,
     text,
 )
-from interfaces.web.job_filters import SORT_WORDS, STATUSES, JobFilter, folder_tree
+from interfaces.web.job_filters import JobFilter, filter_context
 from interfaces.web.preview import preview
 from interfaces.web.render import pretty_json, render
 
@@ -102,7 +102,6 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     types = system(request).job_type_availability({job["job_type"] for job in jobs})
     # Job type -> why no live worker can run it, for a warning beside each such job.
     unrunnable = {name: found.reason for name, found in types.items() if not found.available}
-    folders = view.job_folders()
     return render(
         request,
         "jobs.html",
@@ -110,12 +109,7 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
             "jobs": jobs,
             "next_cursor": next_cursor,
             "q": wanted.q,
-            "filter": wanted,
-            "folders": folder_tree(folders),
-            "unfiled": folders.get("", 0),
-            "tags": sorted(view.job_tags().items(), key=lambda item: item[0].casefold()),
-            "statuses": STATUSES,
-            "sorts": SORT_WORDS,
+            **filter_context(view, wanted),
             "paged": cursor is not None,
             "unrunnable": unrunnable,
         },
