@@ -87,6 +87,12 @@ def test_the_jobs_page_filters_by_folder_tree_and_tag_chips_and_keeps_the_filter
     page.locator("#clear-filter").click()
     expect(page).to_have_url(re.compile(r"/$"))
 
+    # A filter no store could hold is refused, naming what is wrong, not a server error.
+    for bad, words in (("folder=a//b", "folder"), ("sort=colour", "sort"), ("tag=a%20b", "tags")):
+        response = page.goto("/?" + bad)
+        assert response is not None and response.status == 400, bad
+        expect(page.locator("main")).to_contain_text(words)
+
 
 def test_a_job_is_cloned_from_its_page_and_a_run_is_rerun_from_its_page(
     context: Any, server: Server

@@ -638,6 +638,23 @@ class ViewsContract:
         assert views.runs.view.next_attempt(third.id) is None
         assert views.runs.view.next_attempt(unrelated.id) is None
 
+    def test_a_rerun_names_the_run_it_repeats_also_in_a_table_made_before(
+        self, views: Views
+    ) -> None:
+        job = new_job()
+        first = new_run(job, parameters={"a": 1})
+        views.feed(job, first)
+        self.drop_column(views, "view_runs", "rerun_of")
+        views.runs.view.create_table()  # what every start does
+        got = views.runs.view.get_run(first.id)
+        assert got is not None and got["rerun_of"] is None
+        again = new_run(job, trigger="rerun", parameters={"a": 1}, rerun_of=first.id)
+        views.feed(again)
+        got = views.runs.view.get_run(again.id)
+        assert got is not None and (got["trigger"], got["rerun_of"]) == ("rerun", first.id)
+        listed = views.runs.view.list_runs(job_id=job.id)[0]
+        assert [r["rerun_of"] for r in listed] == [first.id, None]
+
     def test_a_runs_table_made_before_parameters_were_kept_gets_the_columns(
         self, views: Views
     ) -> None:
