@@ -167,7 +167,9 @@ NEW_JOB_DEFAULTS = {
 
 @router.get("/jobs/new")
 def new_job_form(request: Request, principal: Principal = Admin) -> Response:
-    return _new_page(request, dict(NEW_JOB_DEFAULTS), Errors())
+    # From a folder of the jobs page, the new job starts in that folder.
+    folder = request.query_params.get("folder", "")
+    return _new_page(request, {**NEW_JOB_DEFAULTS, "folder": folder}, Errors())
 
 
 @router.post("/jobs/new")

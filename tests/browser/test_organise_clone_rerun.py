@@ -44,6 +44,11 @@ def test_the_jobs_page_filters_by_folder_tree_and_tag_chips_and_keeps_the_filter
         "aria-current", "page"
     )
 
+    # A new job made from here starts in this folder.
+    page.get_by_role("link", name="New job").click()
+    expect(page.get_by_label("Folder")).to_have_value(f"{top}/Contoso")
+    page.go_back()
+
     # A tag chip narrows the folder's jobs, and is marked as chosen.
     page.locator("#tag-chips a[data-tag='nightly']").click()
     expect(rows).to_have_count(1)
