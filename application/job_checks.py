@@ -86,6 +86,8 @@ def _rules(catalog: JobTypeCatalog, job_type: str | None) -> dict[str, Callable[
         "log_level": lambda value: LogLevel.parse(value).name,
         "enabled": _enabled,
         "secrets": check_secrets,
+        "folder": values.folder,
+        "tags": values.tags,
     }
     for policy in POLICY_FIELDS:
         rules[policy] = partial(_policy, policy)

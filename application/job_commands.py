@@ -36,6 +36,8 @@ UPDATABLE = (
     "overridable_parameters",
     "notify",
     "long_running_seconds",
+    "folder",
+    "tags",
 )
 
 
@@ -56,6 +58,9 @@ class JobCommands(LedgerBase):
         log_level: object = "Info",
         enabled: bool = True,
         policies: dict[str, Any] | None = None,
+        folder: object = None,
+        tags: object = None,
+        cloned_from: UUID | None = None,
     ) -> Job:
         # Every field is checked before anything is built, so one refusal names them all.
         fields = {
@@ -67,6 +72,8 @@ class JobCommands(LedgerBase):
             "schedule": schedule,
             "log_level": log_level,
             "enabled": enabled,
+            "folder": folder,
+            "tags": tags,
         }
         if policies is not None:
             if not isinstance(policies, Mapping):
@@ -85,6 +92,9 @@ class JobCommands(LedgerBase):
             log_level=checked["log_level"],
             enabled=enabled,
             policies={key: checked[key] for key in POLICY_FIELDS if key in checked},
+            folder=checked["folder"],
+            tags=checked["tags"],
+            cloned_from=cloned_from,
         )
         # Everything is valid: encrypt, then record the job and its secrets in one write.
         for secret, value in secrets.items():
@@ -121,6 +131,10 @@ class JobCommands(LedgerBase):
             reservations = job_names.renaming(self, old_name, job.name, job.id)
         if "description" in checked:
             job.change_description(checked["description"], actor)
+        if "folder" in checked:
+            job.move_to_folder(checked["folder"], actor)
+        if "tags" in checked:
+            job.retag(checked["tags"], actor)
         if "program" in checked:
             job.change_program(checked["program"], actor)
         if "parameters" in checked:
@@ -140,6 +154,30 @@ class JobCommands(LedgerBase):
             job.change_policies(policy_changes, actor)
         self._save_named(job, job.name if reservations else None, *reservations)
         return job
+
+    def clone_job(self, job_id: UUID, *, name: object, actor: str) -> tuple[Job, list[str]]:
+        """A new job named `name` with the configuration of `job_id` as it is now, and the
+        names of the secrets it does not copy (secrets never go to another job: whoever
+        clones sets them anew). A clone of a job that holds secrets starts disabled, so
+        its schedule does not run it without them before they are set."""
+        source = self.get_job(job_id)
+        secret_names = sorted(source.secrets)
+        clone = self.register_job(
+            name=name,
+            job_type=source.job_type,
+            program=source.program,
+            actor=actor,
+            description=source.description,
+            parameters=source.parameters,
+            schedule=source.schedule,
+            log_level=source.log_level,
+            enabled=source.enabled and not secret_names,
+            policies=dict(source.policies),
+            folder=source.folder,
+            tags=source.tags,
+            cloned_from=source.id,
+        )
+        return clone, secret_names
 
     def _save_named(self, job: Job, name: str | None, *reservations: Any) -> None:
         """Save the job with the name reservations it changes, in one write. A conflict

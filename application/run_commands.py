@@ -87,6 +87,7 @@ class RunCommands(LedgerBase):
         retry_of: UUID | None = None,
         attempt: int = 1,
         override_any: bool = False,
+        rerun_of: UUID | None = None,
     ) -> Run:
         """Ask for a run of the job as it is now. `parameters` override the job's, key by key:
         only those the job opens to overrides (`overridable_parameters`), unless the caller
@@ -101,6 +102,7 @@ class RunCommands(LedgerBase):
             retry_of=retry_of,
             attempt=attempt,
             override_any=override_any,
+            rerun_of=rerun_of,
         )
         try:
             self.save(run)
@@ -120,6 +122,7 @@ class RunCommands(LedgerBase):
         retry_of: UUID | None = None,
         attempt: int = 1,
         override_any: bool = False,
+        rerun_of: UUID | None = None,
     ) -> Run:
         """`request_run`'s run, checked but not saved: for a command that saves it with
         other events in one transaction (a webhook call's audit record)."""
@@ -149,6 +152,40 @@ class RunCommands(LedgerBase):
             attempt=attempt,
             retry_of=retry_of,
             overrides=list(overrides),
+            rerun_of=rerun_of,
+        )
+
+    def rerun(self, run_id: UUID, *, actor: str, override_any: bool = False) -> Run:
+        """Run a run's job again, now, with the run's effective parameters (trigger rerun,
+        linked to the run by `rerun_of`). It runs the job as it is now (program, secrets,
+        policies). Where the job's parameters changed since, the run's values are sent as
+        overrides, under the same rule as run now: an operator may resend only those the
+        job still opens to overrides, else NotPermitted names them and nothing runs.
+        Parameters the job gained since the run are included: they cannot be taken away."""
+        original = self.get_run(run_id)
+        job = self.get_job(original.job_id)
+        missing = object()
+        overrides = {
+            key: value
+            for key, value in original.parameters.items()
+            if job.parameters.get(key, missing) != value
+        }
+        allowed = set(job.policies.get("overridable_parameters") or ())
+        refused = sorted(set(overrides) - allowed)
+        if refused and not override_any:
+            raise NotPermitted(
+                f"parameters.{refused[0]}",
+                f"the job's {', '.join(refused)} changed since run {run_id}, and this job "
+                "does not let operators override them: an administrator may rerun it, or "
+                "run the job now with its current parameters",
+            )
+        return self.request_run(
+            job.id,
+            actor=actor,
+            parameters=overrides or None,
+            trigger="rerun",
+            override_any=override_any,
+            rerun_of=original.id,
         )
 
     def get_run(self, run_id: UUID) -> Run:

@@ -44,8 +44,17 @@ class Job(Aggregate):
         log_level: str
         enabled: bool
         policies: dict[str, Any]
+        # Last, with defaults, so jobs registered before they existed still load.
+        folder: str = ""
+        tags: tuple[str, ...] = ()
+        cloned_from: UUID | None = None
 
         def changes(self) -> dict[str, dict[str, Any]]:
+            organised: dict[str, Any] = {"folder": self.folder} if self.folder else {}
+            if self.tags:
+                organised["tags"] = list(self.tags)
+            if self.cloned_from is not None:
+                organised["cloned_from"] = str(self.cloned_from)
             fields = {
                 "name": self.name,
                 "description": self.description,
@@ -56,6 +65,7 @@ class Job(Aggregate):
                 "log_level": self.log_level,
                 "enabled": self.enabled,
                 **self.policies,
+                **organised,
             }
             return {key: {"from": None, "to": value} for key, value in fields.items()}
 
@@ -100,6 +110,26 @@ class Job(Aggregate):
 
         def changes(self) -> dict[str, dict[str, Any]]:
             return {"parameters": {"from": self.previous, "to": self.parameters}}
+
+    class FolderChanged(Event):
+        folder: str
+        previous: str
+
+        def apply(self, job: Job) -> None:
+            job.folder = self.folder
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"folder": {"from": self.previous, "to": self.folder}}
+
+    class TagsChanged(Event):
+        tags: tuple[str, ...]
+        previous: tuple[str, ...]
+
+        def apply(self, job: Job) -> None:
+            job.tags = list(self.tags)
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"tags": {"from": list(self.previous), "to": list(self.tags)}}
 
     class Scheduled(Event):
         cron: str
@@ -217,8 +247,14 @@ class Job(Aggregate):
         enabled: bool,
         policies: dict[str, Any],
         actor: str,
+        folder: str = "",
+        tags: tuple[str, ...] = (),
+        cloned_from: UUID | None = None,
     ) -> None:
         self.name = name
+        self.folder = folder
+        self.tags = list(tags)
+        self.cloned_from = cloned_from
         self.description = description
         self.job_type = job_type
         self.program = program
@@ -257,6 +293,8 @@ class Job(Aggregate):
             "schedule": self.schedule,
             "log_level": self.log_level,
             "enabled": self.enabled,
+            "folder": self.folder,
+            "tags": list(self.tags),
         }
 
     def secret_names(self) -> list[dict[str, Any]]:
@@ -307,6 +345,18 @@ class Job(Aggregate):
                 previous=self.parameters,
                 actor=actor,
             )
+
+    def move_to_folder(self, folder: object, actor: str) -> None:
+        self.check_not_deleted()
+        folder = values.folder(folder)
+        if folder != self.folder:
+            self.trigger_event(self.FolderChanged, folder=folder, previous=self.folder, actor=actor)
+
+    def retag(self, tags: object, actor: str) -> None:
+        self.check_not_deleted()
+        new = tuple(values.tags(tags))
+        if list(new) != self.tags:
+            self.trigger_event(self.TagsChanged, tags=new, previous=tuple(self.tags), actor=actor)
 
     def schedule_with(self, schedule: CronSchedule, actor: str) -> None:
         self.check_not_deleted()
@@ -387,6 +437,9 @@ def register(
     log_level: object = "Info",
     enabled: bool = True,
     policies: dict[str, Any] | None = None,
+    folder: object = None,
+    tags: object = None,
+    cloned_from: UUID | None = None,
 ) -> Job:
     """Validate everything first, so bad input creates nothing."""
     if not isinstance(enabled, bool):
@@ -402,4 +455,7 @@ def register(
         enabled=enabled,
         policies=validate_policies(policies or {}),
         actor=actor,
+        folder=values.folder(folder),
+        tags=tuple(values.tags(tags)),
+        cloned_from=cloned_from,
     )

@@ -17,7 +17,7 @@ from domain.errors import Conflict
 from domain.run_status import FINISHED_STATUSES, RunStatus
 
 # A run's `trigger` is one of these kinds; a webhook's reads "webhook:<trigger name>".
-TRIGGERS = ("schedule", "manual", "retry", "webhook")
+TRIGGERS = ("schedule", "manual", "retry", "webhook", "rerun")
 MAX_ERROR_LENGTH = 4_000
 
 # Fixed namespace for the name-based ids of scheduled runs. Never change it: two scheduler
@@ -80,6 +80,8 @@ class Run(Aggregate):
         # their values, merged over the job's. Last, with a default, so requests stored
         # before it existed still decode (as none overridden).
         overrides: tuple[str, ...] = ()
+        # The run this one reruns (trigger "rerun"); a default, so older requests decode.
+        rerun_of: UUID | None = None
 
     class Started(Aggregate.Event):
         worker: str
@@ -185,8 +187,10 @@ class Run(Aggregate):
         attempt: int,
         retry_of: UUID | None,
         overrides: Sequence[str] = (),
+        rerun_of: UUID | None = None,
     ) -> None:
         self.job_id = job_id
+        self.rerun_of = rerun_of
         self.job_version = job_version
         self.job_name = job_name
         self.job_type = job_type
@@ -291,6 +295,7 @@ def request(
     retry_of: UUID | None = None,
     run_id: UUID | None = None,
     overrides: Sequence[str] = (),
+    rerun_of: UUID | None = None,
 ) -> Run:
     """Create a run request. Scheduled runs take their name-based id from (job, fire time).
 
@@ -321,4 +326,5 @@ def request(
         attempt=attempt,
         retry_of=retry_of,
         overrides=tuple(sorted(overrides)),
+        rerun_of=rerun_of,
     )

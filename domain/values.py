@@ -17,6 +17,11 @@ MAX_DESCRIPTION_LENGTH = 4_000
 MAX_PARAMETERS_BYTES = 64 * 1024
 MAX_SECRET_BYTES = 16 * 1024
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+MAX_FOLDER_LENGTH = 200
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 40
+# A tag is one short word a filter can name in a URL: letters, digits and - _ . : only.
+TAG = re.compile(r"[\w.:-]+")
 
 # Secret names become environment variables and PowerShell hashtable keys, so they must be
 # identifiers: that keeps them unambiguous in every place the engine injects them.
@@ -149,3 +154,47 @@ def job_type_name(value: object) -> str:
             "job_type", f"{value!r} is not a job type name (lowercase letters, digits, _ . -)"
         )
     return value
+
+
+def folder(value: object) -> str:
+    """A folder path such as `Customers/Contoso`: segments separated by '/', none empty
+    (so no leading, trailing or doubled '/'), each trimmed; "" or None is no folder."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput("folder", "must be a path such as Customers/Contoso, or null")
+    value = check_text(value.strip(), "folder")
+    check_no_control_characters(value, "folder")
+    if not value:
+        return ""
+    if len(value) > MAX_FOLDER_LENGTH:
+        raise InvalidInput(
+            "folder", f"is {len(value)} characters; the limit is {MAX_FOLDER_LENGTH}"
+        )
+    segments = value.split("/")
+    if any(not segment.strip() for segment in segments):
+        raise InvalidInput("folder", f"{value!r} has an empty segment; write it as A/B/C")
+    if any(segment != segment.strip() for segment in segments):
+        raise InvalidInput("folder", f"{value!r} has a segment that starts or ends with a space")
+    return value
+
+
+def tags(value: object) -> list[str]:
+    """At most MAX_TAGS distinct tags, each 1 to MAX_TAG_LENGTH letters, digits, - _ . or :,
+    kept in the order given (duplicates dropped)."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise InvalidInput("tags", "must be a list of short strings")
+    result: list[str] = []
+    for position, tag in enumerate(value):
+        if not isinstance(tag, str) or not TAG.fullmatch(tag) or len(tag) > MAX_TAG_LENGTH:
+            raise InvalidInput(
+                f"tags[{position}]",
+                f"{tag!r} is not a tag: 1 to {MAX_TAG_LENGTH} letters, digits, - _ . or :",
+            )
+        if tag not in result:
+            result.append(tag)
+    if len(result) > MAX_TAGS:
+        raise InvalidInput("tags", f"has {len(result)} tags; the limit is {MAX_TAGS}")
+    return result

@@ -91,8 +91,9 @@ WEBHOOK_EVENTS: tuple[type, ...] = (
     WebhookCall.Accepted,
     WebhookCall.Refused,
 )
-# Only people's run requests are "who ran what": the scheduler's and retries are not.
-AUDITED_TRIGGERS = frozenset({"manual"})
+# Only people's run requests (run now, rerun) are "who ran what": the scheduler's and
+# retries are not. (A webhook's run request is audited from the call that made it.)
+AUDITED_TRIGGERS = frozenset({"manual", "rerun"})
 
 
 def job_action(event: Job.Event) -> str:
@@ -213,6 +214,8 @@ class AuditProjection(BatchProjection[AuditView]):
         elif isinstance(event, Run.Requested):
             if event.trigger in AUDITED_TRIGGERS:
                 details = {"run_id": str(event.originator_id), "parameters": event.parameters}
+                if event.trigger == "rerun":
+                    details.update(trigger="rerun", rerun_of=str(event.rerun_of))
                 self._row(changes, event, "run.requested", event.requested_by, details)
         elif isinstance(event, Run.CancelRequested):
             if not event.actor.startswith("system"):

@@ -9,7 +9,7 @@ name, time and actor only: `Job.SecretStored.ciphertext` is never copied anywher
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,6 +45,8 @@ CONFIG_COLUMNS = (
     "created_by",
     "updated_at",
     "updated_by",
+    "folder",
+    "tags",
 )
 
 
@@ -115,7 +117,8 @@ class JobsView(BatchView):
 
     A job dict has: id, version, name, description, job_type, program, parameters,
     schedule ({"cron", "timezone"} or None), schedule_cron, schedule_timezone, log_level,
-    enabled, policies, secrets ([{name, updated_at, updated_by}], by name),
+    enabled, policies, secrets ([{name, updated_at, updated_by}], by name), folder
+    ("" for none), tags (a list),
     last_run_id, last_run_status, last_run_at (the run's request time), created_at,
     created_by, updated_at, updated_by.
     """
@@ -140,12 +143,27 @@ class JobsView(BatchView):
         job_type: str | None = None,
         name_prefix: str | None = None,
         search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
+        sort: str = "name",
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of jobs ordered by (name, id), and the cursor of the next page or None.
+        """A page of jobs ordered by `sort` (one of projections.job_order.SORTS), and the
+        cursor of the next page or None.
 
         `name_prefix` matches case-sensitively, by code point. `search` matches jobs whose
-        name or description contains it, ignoring case (see `search_text`).
+        name or description contains it, ignoring case (see `search_text`). `folder` matches
+        the folder and its subfolders; every one of `tags` must be on the job; `status` is
+        the last run's status.
         """
+
+    @abstractmethod
+    def job_folders(self) -> dict[str, int]:
+        """Each folder that holds a job ("" for none), with its number of jobs."""
+
+    @abstractmethod
+    def job_tags(self) -> dict[str, int]:
+        """Each tag on a job, with its number of jobs."""
 
 
 def jobs_cursor(job: dict[str, Any]) -> str:
@@ -240,6 +258,8 @@ def _registered(changes: JobsChanges, e: Job.Registered) -> None:
         "created_by": e.actor,
         "updated_at": e.timestamp,
         "updated_by": e.actor,
+        "folder": e.folder,
+        "tags": list(e.tags),
     }
 
 
@@ -259,6 +279,10 @@ def _renamed(changes: JobsChanges, e: Job.Renamed) -> None:
 
 def _name_shared(changes: JobsChanges, e: Job.NameShared) -> None:
     _job(changes, e).fields["name_shared_with"] = e.holder
+
+
+def _tags_changed(changes: JobsChanges, e: Job.TagsChanged) -> None:
+    _job(changes, e).fields["tags"] = list(e.tags)
 
 
 def _scheduled(changes: JobsChanges, e: Job.Scheduled) -> None:
@@ -320,6 +344,8 @@ HANDLERS: dict[type, Handler] = {
     Job.DescriptionChanged: _setter("description", "description"),
     Job.ProgramChanged: _setter("program", "program"),
     Job.ParametersChanged: _setter("parameters", "parameters"),
+    Job.FolderChanged: _setter("folder", "folder"),
+    Job.TagsChanged: _tags_changed,
     Job.Scheduled: _scheduled,
     Job.Unscheduled: _unscheduled,
     Job.SecretStored: _secret_stored,

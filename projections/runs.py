@@ -55,6 +55,8 @@ RUN_COLUMNS = (
     # before these columns existed, until the view is rebuilt.
     "parameters",
     "overrides",
+    # The run a rerun repeats (trigger "rerun"); None for every other run.
+    "rerun_of",
 )
 
 # The columns later events set. None of them ever sets a column back to NULL, so a patch
@@ -180,6 +182,7 @@ def _requested(changes: RunsChanges, e: Run.Requested) -> None:
         "discarded_entries": 0,
         "parameters": e.parameters,
         "overrides": list(e.overrides),
+        "rerun_of": e.rerun_of,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -14,13 +15,12 @@ from psycopg.rows import DictRow
 from adapters.postgres_views.common import PostgresView
 from adapters.postgres_views.search_index import create_search_index
 from projections.base import page_size
+from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
 from projections.jobs import (
     CONFIG_COLUMNS,
     JobsChanges,
     JobsView,
     job_dict,
-    jobs_cursor,
-    parse_jobs_cursor,
     prefix_upper_bound,
     search_pattern,
     search_text,
@@ -51,18 +51,29 @@ DDL = (
         created_by text NOT NULL,
         updated_at timestamptz NOT NULL,
         updated_by text NOT NULL,
-        search text NOT NULL DEFAULT ''
+        search text NOT NULL DEFAULT '',
+        folder text COLLATE "C" NOT NULL DEFAULT '',
+        tags jsonb NOT NULL DEFAULT '[]'
     )""",
     # Tables created before the column existed get it on their next start.
     "ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS name_shared_with uuid",
     # A view made before the search column had none: it is added here, and filled at start.
     "ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS search text NOT NULL DEFAULT ''",
+    'ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS folder text COLLATE "C"'
+    " NOT NULL DEFAULT ''",
+    "ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS tags jsonb NOT NULL DEFAULT '[]'",
     "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON {s}.view_jobs (name, id)",
+    # A folder and its subfolders are one range of this index; `tags @> '["x"]'` uses the GIN.
+    "CREATE INDEX IF NOT EXISTS view_jobs_folder_idx ON {s}.view_jobs (folder, name, id)",
+    "CREATE INDEX IF NOT EXISTS view_jobs_tags_idx"
+    " ON {s}.view_jobs USING gin (tags jsonb_path_ops)",
+    "CREATE INDEX IF NOT EXISTS view_jobs_last_run_at_idx"
+    " ON {s}.view_jobs ((COALESCE(last_run_at, '-infinity')), id)",
     # Later run events name only the run: their status goes to the job whose last run it is.
     "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON {s}.view_jobs (last_run_id)",
 )
 
-JSON_COLUMNS = ("program", "parameters", "policies", "secrets")
+JSON_COLUMNS = ("program", "parameters", "policies", "secrets", "tags")
 COLUMNS = (*CONFIG_COLUMNS, "last_run_id", "last_run_status", "last_run_at")
 _VALUES = ["%s::jsonb" if c in JSON_COLUMNS else "%s" for c in CONFIG_COLUMNS]
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM {{s}}.view_jobs"
@@ -76,6 +87,9 @@ QUERIES = {
     + ", search = %s WHERE id = %s",
     "unsearchable": "SELECT id, name, description FROM {s}.view_jobs WHERE search = ''",
     "set_search": "UPDATE {s}.view_jobs SET search = %s WHERE id = %s",
+    "folders": "SELECT folder, count(*) AS n FROM {s}.view_jobs GROUP BY folder",
+    "tags": "SELECT t.tag, count(*) AS n FROM {s}.view_jobs,"
+    " jsonb_array_elements_text(tags) AS t(tag) GROUP BY t.tag",
     "delete": "DELETE FROM {s}.view_jobs WHERE id = ANY(%s)",
     # The last-run maps go as JSON objects ({job id: LastRun}, {run id: status}): orjson
     # writes them in C, where array parameters would cost Python work per value.
@@ -95,8 +109,26 @@ WHERE = {
     "cursor": "(name, id) > (%s, %s)",
     # Served by a pg_trgm GIN index where the extension can be had (see search_index.py).
     "search": "search LIKE %s ESCAPE '\\'",
+    "folder": "(folder = %s OR (folder >= %s AND folder < %s))",
+    "tag": "tags @> %s::jsonb",
+    "status": "last_run_status = %s",
 }
 ORDER = " ORDER BY name, id LIMIT %s"
+# Per sort: the keyset condition after the cursor, and the order (see projections.jobs.SORTS).
+LAST_RUN = "COALESCE(last_run_at, '-infinity')"
+STATUS = "COALESCE(last_run_status, '') COLLATE \"C\""
+SORTED = {
+    "last_run": (
+        f"({LAST_RUN}, id) < (%s::timestamptz, %s)",
+        f" ORDER BY {LAST_RUN} DESC, id DESC LIMIT %s",
+    ),
+    "last_status": (
+        f"({STATUS}, name, id) > (%s, %s, %s)",
+        f" ORDER BY {STATUS}, name, id LIMIT %s",
+    ),
+}
+# The sentinel each sort key stands for when the job has none (see SORTED).
+NO_KEY = {"last_run": "-infinity", "last_status": ""}
 
 
 def _dumps(value: Any) -> str:
@@ -172,8 +204,13 @@ class PostgresJobsView(PostgresView, JobsView):
         job_type: str | None = None,
         name_prefix: str | None = None,
         search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
+        sort: str = "name",
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
+        sort = check_sort(sort)
         where: list[str] = []
         params: list[Any] = []
         if enabled is not None:
@@ -188,10 +225,27 @@ class PostgresJobsView(PostgresView, JobsView):
         if search:
             where.append(WHERE["search"])
             params.append(search_pattern(search))
+        if folder:
+            where.append(WHERE["folder"])
+            params += folder_range(folder)
+        for tag in tags:
+            where.append(WHERE["tag"])
+            params.append(_dumps([tag]))
+        if status:
+            where.append(WHERE["status"])
+            params.append(status)
+        after, order = SORTED.get(sort, (WHERE["cursor"], ORDER))
         if cursor is not None:
-            where.append(WHERE["cursor"])
-            params += parse_jobs_cursor(cursor)
-        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
+            *key, after_id = parse_sort_cursor(cursor, sort)
+            where.append(after)
+            params += [*(NO_KEY[sort] if k is None else k for k in key), after_id]
+        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order
         rows = self.fetch(self.compose(query), [*params, limit + 1])  # +1: a next page?
         jobs = [job_dict(_decode(row)) for row in rows[:limit]]
-        return jobs, jobs_cursor(jobs[-1]) if len(rows) > limit else None
+        return jobs, sort_cursor(jobs[-1], sort) if len(rows) > limit else None
+
+    def job_folders(self) -> dict[str, int]:
+        return {row["folder"]: row["n"] for row in self.fetch(self.q["folders"], ())}
+
+    def job_tags(self) -> dict[str, int]:
+        return {row["tag"]: row["n"] for row in self.fetch(self.q["tags"], ())}

@@ -56,7 +56,8 @@ DDL = (
         version integer NOT NULL,
         discarded_entries integer NOT NULL DEFAULT 0,
         parameters jsonb,
-        overrides jsonb NOT NULL DEFAULT '[]'
+        overrides jsonb NOT NULL DEFAULT '[]',
+        rerun_of uuid
     )""",
     # Tables created before the column existed get it on their next start.
     "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS discarded_entries"
@@ -64,6 +65,7 @@ DDL = (
     # Rows made before these get NULL parameters (unknown until a rebuild) and no overrides.
     "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS parameters jsonb",
     "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS overrides jsonb NOT NULL DEFAULT '[]'",
+    "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS rerun_of uuid",
     # Newest first, with or without a job or status filter: each listing reads one index
     # range in order and stops after a page, however many runs there are.
     "CREATE INDEX IF NOT EXISTS view_runs_time_idx ON {s}.view_runs (requested_at DESC, id DESC)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,14 +21,13 @@ from adapters.sqlite_views.common import (
     ts,
 )
 from projections.base import page_size
+from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
 from projections.jobs import (
     CONFIG_COLUMNS,
     JobsChanges,
     JobsView,
     LastRun,
     job_dict,
-    jobs_cursor,
-    parse_jobs_cursor,
     prefix_upper_bound,
     search_pattern,
     search_text,
@@ -56,15 +56,27 @@ DDL = (
         created_by TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         updated_by TEXT NOT NULL,
-        search TEXT NOT NULL DEFAULT ''
+        search TEXT NOT NULL DEFAULT '',
+        folder TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '[]'
     )""",
     "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON view_jobs (name, id)",
     # Later run events name only the run: their status goes to the job whose last run it is.
     "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON view_jobs (last_run_id)",
 )
+# Made after the columns are added (an older table gets them at start): a folder and its
+# subfolders are one range of this index. Tags are matched with json_each, a scan.
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS view_jobs_folder_idx ON view_jobs (folder, name, id)",
+    "CREATE INDEX IF NOT EXISTS view_jobs_last_run_at_idx ON view_jobs (last_run_at, id)",
+)
 
 # Tables created before a column existed get it on their next start.
-ADD_COLUMNS = {"name_shared_with": "TEXT"}
+ADD_COLUMNS = {
+    "name_shared_with": "TEXT",
+    "folder": "TEXT NOT NULL DEFAULT ''",
+    "tags": "TEXT NOT NULL DEFAULT '[]'",
+}
 COLUMNS = (*CONFIG_COLUMNS, "last_run_id", "last_run_status", "last_run_at")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM view_jobs"
 INSERT = (
@@ -93,8 +105,20 @@ WHERE = {
     # A scan of the case-folded column: no index serves a substring, and SQLite's LIKE
     # folds only ASCII, so both sides are folded by Python (see bench/job_search.py).
     "search": "search LIKE ? ESCAPE '\\'",
+    "folder": "(folder = ? OR (folder >= ? AND folder < ?))",
+    "tag": "EXISTS (SELECT 1 FROM json_each(view_jobs.tags) AS t WHERE t.value = ?)",
+    "status": "last_run_status = ?",
 }
 ORDER = " ORDER BY name, id LIMIT ?"
+# Per sort: the keyset condition after the cursor, and the order (see projections.jobs.SORTS).
+LAST_RUN = "COALESCE(last_run_at, '')"
+STATUS = "COALESCE(last_run_status, '')"
+SORTED = {
+    "last_run": (f"({LAST_RUN}, id) < (?, ?)", f" ORDER BY {LAST_RUN} DESC, id DESC LIMIT ?"),
+    "last_status": (f"({STATUS}, name, id) > (?, ?, ?)", f" ORDER BY {STATUS}, name, id LIMIT ?"),
+}
+FOLDERS = "SELECT folder, count(*) FROM view_jobs GROUP BY folder"
+TAGS = "SELECT t.value, count(*) FROM view_jobs, json_each(view_jobs.tags) AS t GROUP BY t.value"
 
 
 def _encode(row: dict[str, Any]) -> list[Any]:
@@ -118,6 +142,8 @@ def _encode(row: dict[str, Any]) -> list[Any]:
         row["created_by"],
         ts(row["updated_at"]),
         row["updated_by"],
+        row["folder"],
+        dumps(row["tags"]),
     ]
 
 
@@ -125,7 +151,7 @@ def _decode(record: Any) -> dict[str, Any]:
     """A view_jobs record (all COLUMNS) as Python values."""
     row = dict(zip(COLUMNS, record, strict=True))
     row["id"] = UUID(row["id"])
-    for column in ("program", "parameters", "policies", "secrets"):
+    for column in ("program", "parameters", "policies", "secrets", "tags"):
         row[column] = orjson.loads(row[column])
     for secret in row["secrets"]:
         secret["updated_at"] = datetime.fromisoformat(secret["updated_at"])
@@ -155,6 +181,8 @@ class SQLiteJobsView(SQLiteView, JobsView):
         for column, definition in ADD_COLUMNS.items():
             if column not in present:
                 c.execute(f"ALTER TABLE view_jobs ADD COLUMN {column} {definition}")
+        for statement in INDEXES:
+            c.execute(statement)
 
     def create_table(self) -> None:
         super().create_table()
@@ -222,8 +250,13 @@ class SQLiteJobsView(SQLiteView, JobsView):
         job_type: str | None = None,
         name_prefix: str | None = None,
         search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
+        sort: str = "name",
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
+        sort = check_sort(sort)
         where: list[str] = []
         params: list[Any] = []
         if enabled is not None:
@@ -238,13 +271,33 @@ class SQLiteJobsView(SQLiteView, JobsView):
         if search:
             where.append(WHERE["search"])
             params.append(search_pattern(search))
+        if folder:
+            where.append(WHERE["folder"])
+            params += folder_range(folder)
+        for tag in tags:
+            where.append(WHERE["tag"])
+            params.append(tag)
+        if status:
+            where.append(WHERE["status"])
+            params.append(status)
+        after, order = SORTED.get(sort, (WHERE["cursor"], ORDER))
         if cursor is not None:
-            after_name, after_id = parse_jobs_cursor(cursor)
-            where.append(WHERE["cursor"])
-            params += [after_name, str(after_id)]
-        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
+            *key, after_id = parse_sort_cursor(cursor, sort)
+            where.append(after)
+            params += [*("" if k is None else k for k in key), str(after_id)]
+        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order
         with self.reading() as db:
             db.execute(query, [*params, limit + 1])  # one more: is there a next page?
             records = db.fetchall()
         jobs = [job_dict(_decode(record)) for record in records[:limit]]
-        return jobs, jobs_cursor(jobs[-1]) if len(records) > limit else None
+        return jobs, sort_cursor(jobs[-1], sort) if len(records) > limit else None
+
+    def job_folders(self) -> dict[str, int]:
+        with self.reading() as db:
+            db.execute(FOLDERS)
+            return {folder: count for folder, count in db.fetchall()}
+
+    def job_tags(self) -> dict[str, int]:
+        with self.reading() as db:
+            db.execute(TAGS)
+            return {tag: count for tag, count in db.fetchall()}

@@ -58,7 +58,8 @@ DDL = (
         version INTEGER NOT NULL,
         discarded_entries INTEGER NOT NULL DEFAULT 0,
         parameters TEXT,
-        overrides TEXT NOT NULL DEFAULT '[]'
+        overrides TEXT NOT NULL DEFAULT '[]',
+        rerun_of TEXT
     )""",
     # Newest first, with or without a job or status filter: each listing reads one index
     # range in order and stops after a page, however many runs there are.
@@ -84,6 +85,7 @@ ADD_COLUMNS = {
     "discarded_entries": "INTEGER NOT NULL DEFAULT 0",
     "parameters": "TEXT",
     "overrides": "TEXT NOT NULL DEFAULT '[]'",
+    "rerun_of": "TEXT",
 }
 # Later events never set a column back to NULL, so NULL in a patch means "unchanged".
 PATCH = (
@@ -105,7 +107,7 @@ RUNNING = (
     f" WHERE status = '{RunStatus.RUNNING}' ORDER BY started_at, id"
 )
 
-_UUIDS = ("id", "job_id", "retry_of")
+_UUIDS = ("id", "job_id", "retry_of", "rerun_of")
 _TIMES = ("scheduled_for", "requested_at", "started_at", "finished_at")
 _JSON = ("parameters", "overrides")
 _TIME_PATCHES = tuple(i for i, c in enumerate(PATCH_COLUMNS) if c in _TIMES)

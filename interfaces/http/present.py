@@ -114,6 +114,8 @@ def _job(
         "log_level": state["log_level"],
         "enabled": state["enabled"],
         **{key: policies.get(key, DEFAULT_POLICIES[key]) for key in POLICY_FIELDS},
+        "folder": state.get("folder", ""),
+        "tags": list(state.get("tags", ())),
         "secrets": [
             {"name": s["name"], "updated_at": s["updated_at"], "updated_by": s["updated_by"]}
             for s in secrets

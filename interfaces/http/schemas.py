@@ -70,6 +70,21 @@ class NotifyRule(BaseModel):
     on: list[str]
 
 
+Folder = Annotated[
+    str,
+    Field(
+        max_length=200,
+        pattern=r"^[^\x00]*$",
+        examples=["Customers/Contoso"],
+        description="a path of segments separated by '/'; \"\" for none",
+    ),
+]
+Tags = Annotated[
+    list[Annotated[str, Field(max_length=40, pattern=r"^[^\x00]*$")]],
+    Field(max_length=20, examples=[["billing", "nightly"]]),
+]
+
+
 class JobCreate(Request):
     name: Name
     description: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] = ""
@@ -90,6 +105,8 @@ class JobCreate(Request):
     overridable_parameters: OverridableParameters = Field(default_factory=list)
     notify: NotifyRules = Field(default_factory=list)
     long_running_seconds: LongRunningSeconds = None
+    folder: Folder = ""
+    tags: Tags = Field(default_factory=list)
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -119,6 +136,12 @@ class JobPatch(Request):
     overridable_parameters: OverridableParameters = unset([])
     notify: NotifyRules = unset([])
     long_running_seconds: LongRunningSeconds = unset(None)
+    folder: Folder | None = unset(None, description='null or "" takes the job out of folders')
+    tags: Tags = unset([])
+
+
+class JobClone(Request):
+    name: Name
 
 
 class SecretPut(Request):
@@ -186,6 +209,8 @@ class Job(Response):
     overridable_parameters: list[str]
     notify: list[NotifyRule] = Field(default_factory=list)
     long_running_seconds: int | None = None
+    folder: str
+    tags: list[str]
     secrets: list[SecretInfo]
     next_run_at: datetime | None
     last_run: LastRun | None
@@ -204,6 +229,13 @@ class Job(Response):
 class JobPage(Response):
     items: list[Job]
     next_cursor: str | None
+
+
+class JobCloned(Response):
+    job: Job
+    secrets_to_set: list[str] = Field(
+        description="the secrets of the job cloned, by name: never copied, set them anew"
+    )
 
 
 class Change(Response):
@@ -268,8 +300,8 @@ class Run(Response):
     trigger: Annotated[
         str,
         Field(
-            pattern=r"^(schedule|manual|retry|webhook:.+)$",
-            description='schedule, manual, retry, or "webhook:<trigger name>"',
+            pattern=r"^(schedule|manual|retry|rerun|webhook:.+)$",
+            description='schedule, manual, retry, rerun, or "webhook:<trigger name>"',
         ),
     ]
     status: RunStatus
@@ -295,6 +327,7 @@ class Run(Response):
         "before this field, until the read models are rebuilt"
     )
     overrides: list[str] = Field(description="the parameter keys overridden for this run")
+    rerun_of: UUID | None = Field(default=None, description="the run this one reruns, if any")
 
 
 class RunDetail(Run):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from interfaces.web import auth, history, jobs, notifications, runs, triggers
+from interfaces.web import auth, clone_rerun, history, jobs, notifications, runs, triggers
 from interfaces.web.render import STATIC_DIR, STATIC_PREFIX
 
 
@@ -23,4 +23,5 @@ def mount(app: FastAPI) -> None:
     app.include_router(history.router)
     app.include_router(runs.router)
     app.include_router(notifications.router)
+    app.include_router(clone_rerun.router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="web-assets")

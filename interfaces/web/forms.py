@@ -8,6 +8,7 @@ every field at fault at once. Nothing is saved until the whole form is valid.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,8 @@ from interfaces.json_syntax import parse_json
 JOB_FIELDS = (
     "name",
     "description",
+    "folder",
+    "tags",
     "job_type",
     "program",
     "cron",
@@ -46,7 +49,7 @@ def form_field(error_field: str) -> str:
         return "timezone"
     if error_field.startswith(("secret", "secrets")):
         return "secrets"
-    head = error_field.split(".", 1)[0]
+    head = error_field.split(".", 1)[0].split("[", 1)[0]  # tags[2] is the tags field
     return head if head in JOB_FIELDS else "form"
 
 
@@ -127,6 +130,9 @@ def parse_job_form(form: Any, *, new: bool) -> JobForm:
     config: dict[str, Any] = {
         "name": raw["name"],
         "description": raw["description"],
+        "folder": raw["folder"],
+        # Tags are typed as words separated by commas or spaces.
+        "tags": [tag for tag in re.split(r"[,\s]+", raw["tags"]) if tag],
         "log_level": raw["log_level"] or "Info",
         "enabled": bool(raw["enabled"]),
         "overlap": raw["overlap"] or DEFAULT_POLICIES["overlap"],
@@ -216,6 +222,8 @@ def job_raw(job: dict[str, Any]) -> dict[str, str]:
     return {
         "name": job["name"],
         "description": job.get("description") or "",
+        "folder": job.get("folder") or "",
+        "tags": ", ".join(job.get("tags") or ()),
         "job_type": job["job_type"],
         "program": json.dumps(job["program"], indent=2, ensure_ascii=False),
         "cron": schedule.get("cron", ""),

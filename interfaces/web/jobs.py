@@ -16,6 +16,7 @@ from domain.errors import Conflict, InvalidInput, NameTaken, NotFound
 from domain.job_policies import DEFAULT_POLICIES
 from domain.log_level import LogLevel
 from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES, SECRET_NAME, SECRET_NAME_RULE
+from interfaces.web import clone_rerun
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
 from interfaces.web.common import next_run, now, parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
@@ -30,6 +31,7 @@ from interfaces.web.forms import (
     parse_job_form,
     text,
 )
+from interfaces.web.job_filters import JobFilter, filter_context
 from interfaces.web.preview import preview
 from interfaces.web.render import pretty_json, render
 from interfaces.web.trigger_list import triggers_context
@@ -81,19 +83,23 @@ def choices() -> dict[str, Any]:
 def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     params = request.query_params
     cursor = params.get("cursor") or None
-    # `q`, as the API names it; `name` is what links made before the search still carry.
-    query = (params.get("q") or params.get("name") or "").strip()
-    if "\x00" in query:  # no store can hold it: bad input, not a 500
-        raise PageError(400, "Bad filter", "A search cannot contain NUL characters.")
     try:
-        jobs, next_cursor = system(request).jobs.list_jobs(
-            limit=PAGE_SIZE, cursor=cursor, search=query or None
-        )
+        wanted = JobFilter.from_query(params)
+    except InvalidInput as error:  # no store can hold it, or no such choice: not a 500
+        raise PageError(400, "Bad filter", f"{error.field}: {error.message}.") from None
+    if any(value == "" for _key, value in params.multi_items()):
+        # The filter form sends its empty choices too: keep the address short and canonical.
+        return RedirectResponse(wanted.url(cursor=cursor), status_code=303)
+    view = system(request).jobs
+    try:
+        jobs, next_cursor = view.list_jobs(limit=PAGE_SIZE, cursor=cursor, **wanted.list_kwargs())
     except (InvalidInput, ValueError):
         raise PageError(400, "Bad page link", "That page link is not valid.") from None
     current = now(request)
     for job in jobs:
         job["next_run"] = next_run(job, current)
+    if wanted.sort == "next_run":  # computed on read: the page is ordered, not all jobs
+        jobs.sort(key=lambda job: (job["next_run"] is None, job["next_run"] or current))
     types = system(request).job_type_availability({job["job_type"] for job in jobs})
     # Job type -> why no live worker can run it, for a warning beside each such job.
     unrunnable = {name: found.reason for name, found in types.items() if not found.available}
@@ -103,7 +109,8 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
         {
             "jobs": jobs,
             "next_cursor": next_cursor,
-            "q": query,
+            "q": wanted.q,
+            **filter_context(view, wanted),
             "paged": cursor is not None,
             "unrunnable": unrunnable,
         },
@@ -142,6 +149,8 @@ PROGRAM_EXAMPLES: dict[str, dict[str, Any]] = {
 NEW_JOB_DEFAULTS = {
     "name": "",
     "description": "",
+    "folder": "",
+    "tags": "",
     "job_type": "command",
     "program": pretty_json(PROGRAM_EXAMPLES["command"]),
     "cron": "",
@@ -159,7 +168,9 @@ NEW_JOB_DEFAULTS = {
 
 @router.get("/jobs/new")
 def new_job_form(request: Request, principal: Principal = Admin) -> Response:
-    return _new_page(request, dict(NEW_JOB_DEFAULTS), Errors())
+    # From a folder of the jobs page, the new job starts in that folder.
+    folder = request.query_params.get("folder", "")
+    return _new_page(request, {**NEW_JOB_DEFAULTS, "folder": folder}, Errors())
 
 
 @router.post("/jobs/new")
@@ -217,6 +228,7 @@ def job_page(
     status: int = 200,
     trigger_errors: Errors | None = None,
     trigger_name: str = "",
+    secrets_to_set: list[str] | None = None,
 ) -> Response:
     raw = raw or job_raw(job)
     runs, _ = system(request).runs.list_runs(job_id=job["id"], limit=10)
@@ -240,6 +252,7 @@ def job_page(
             "runs": runs,
             "unrunnable": None if found.available else found.reason,
             "preview": preview(raw["cron"], raw["timezone"], now(request)),
+            "secrets_to_set": secrets_to_set or [],
             **choices(),
             **triggers_context(request, job, trigger_errors, trigger_name),
         },
@@ -251,7 +264,7 @@ def job_page(
 def show_job(request: Request, job_id: str, principal: Principal = Viewer) -> Response:
     ident = parse_id(job_id, "job")
     job = load_job(request, ident, wanted_version(request.query_params.get("v")))
-    return job_page(request, job)
+    return job_page(request, job, secrets_to_set=clone_rerun.secrets_to_set(request, job))
 
 
 @router.post("/jobs/{job_id}")

@@ -44,6 +44,7 @@ NOTICES = {
     "signed-out": "You are signed out.",
     "deleted": "Job deleted.",
     "trigger-revoked": "Trigger revoked: its URL and token start no run from now on.",
+    "cloned": "Job cloned: its configuration is copied, its secrets are not.",
 }
 
 

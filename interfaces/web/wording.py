@@ -40,6 +40,9 @@ FIELD_LABELS: dict[str, str] = {
     "max_retries": "Retries",
     "retry_backoff_seconds": "Retry after (seconds)",
     "overridable_parameters": "Parameters operators may override",
+    "folder": "Folder",
+    "tags": "Tags",
+    "cloned_from": "Cloned from",
     "deleted": "Deleted",
 }
 
@@ -117,6 +120,13 @@ def _renamed(changes: Changes) -> str:
     return f"renamed from “{change.get('from')}” to “{change.get('to')}”"
 
 
+def _moved(changes: Changes) -> str:
+    before, after = changes.get("folder", {}).get("from"), changes.get("folder", {}).get("to")
+    if not after:
+        return f"moved out of folder “{before}”"
+    return f"moved to folder “{after}”" + (f" from “{before}”" if before else "")
+
+
 def _fixed(words: str) -> Callable[[Changes], str]:
     return lambda _changes: words
 
@@ -130,6 +140,7 @@ EVENT_WORDS: dict[str, Callable[[Changes], str]] = {
     "Disabled": _fixed("disabled"),
     "Renamed": _renamed,
     "Unscheduled": _fixed("schedule removed"),
+    "FolderChanged": _moved,
     # Recorded when a store from before unique names is opened: an earlier job holds it.
     "NameShared": _fixed("flagged for renaming: an earlier job has the same name"),
 }

@@ -178,6 +178,120 @@ class ApiContract:
         bad = api.viewer.get("/api/jobs", params={"q": "x" * 201})
         assert bad.status_code == 422 and bad.json()["field"] == "q"
 
+    def test_jobs_in_folders_with_tags_are_filtered_and_sorted(self, api: Api):
+        from application.run_commands import Ending, RunEnding
+
+        contoso = api.create_job(
+            name="Contoso sync", folder="Customers/Contoso", tags=["billing"], secrets={}
+        )
+        eu = api.create_job(
+            name="Contoso EU", folder="Customers/Contoso/EU", tags=["billing", "eu"], secrets={}
+        )
+        api.create_job(name="Backup", folder="Internal", secrets={})
+        api.create_job(name="Payroll", job_type="python", program={"callable": "m:f"}, secrets={})
+        assert (contoso["folder"], contoso["tags"]) == ("Customers/Contoso", ["billing"])
+        app = api.system.app
+        failed = api.operator.post(f"/api/jobs/{contoso['id']}/runs").json()["run_id"]
+        run = app.start_run(UUID(failed), worker="w1")
+        app.end_runs([RunEnding(run, Ending.FAILED, exit_code=1)], retry_now=datetime.now(UTC))
+        api.operator.post(f"/api/jobs/{eu['id']}/runs")
+        api.system.follower.wait_until(api.position(), timeout=10)
+
+        def found(**params: Any) -> list[str]:
+            response = api.viewer.get("/api/jobs", params=params)
+            assert response.status_code == 200, response.text
+            return [j["name"] for j in response.json()["items"]]
+
+        assert found(folder="Customers/Contoso") == ["Contoso EU", "Contoso sync"]
+        assert found(folder="Customers/Contoso/EU") == ["Contoso EU"]
+        assert found(tag="billing") == ["Contoso EU", "Contoso sync"]
+        assert found(tag=["billing", "eu"]) == ["Contoso EU"]
+        assert found(status="failed") == ["Contoso sync"]
+        assert found(type="python") == ["Payroll"] and found(type="command", q="contoso eu") == [
+            "Contoso EU"
+        ]
+        every = {"folder": "Customers", "tag": "billing", "q": "SYNC", "status": "failed"}
+        assert found(**every, enabled="true", type="command") == ["Contoso sync"]
+        assert found(**every, enabled="false") == []
+        by_last_run = found(sort="last_run")  # newest first; never run last
+        assert by_last_run[:2] == ["Contoso EU", "Contoso sync"]
+        assert set(by_last_run[2:]) == {"Backup", "Payroll"}
+        first = api.viewer.get("/api/jobs", params={"sort": "last_run", "limit": 1}).json()
+        rest = api.viewer.get(
+            "/api/jobs", params={"sort": "last_run", "cursor": first["next_cursor"]}
+        ).json()
+        assert [j["name"] for j in first["items"] + rest["items"]][:2] == [
+            "Contoso EU",
+            "Contoso sync",
+        ]
+        assert len(first["items"] + rest["items"]) == 4
+        assert found(sort="last_status")[:2] == ["Backup", "Payroll"]  # never run: first
+        moved = api.admin.patch(
+            f"/api/jobs/{contoso['id']}", json={"folder": "Customers/Fabrikam", "tags": []}
+        )
+        assert moved.status_code == 200, moved.text
+        assert (moved.json()["folder"], moved.json()["tags"]) == ("Customers/Fabrikam", [])
+        assert found(folder="Customers/Contoso") == ["Contoso EU"]
+        bad = api.admin.patch(
+            f"/api/jobs/{contoso['id']}", json={"folder": "a//b", "tags": ["x y"]}
+        )
+        assert bad.status_code == 422
+        assert {e["field"] for e in bad.json()["errors"]} == {"folder", "tags[0]"}
+        for params, field in (
+            ({"folder": "/x"}, "folder"),
+            ({"tag": "a b"}, "tags[0]"),
+            ({"sort": "colour"}, "sort"),
+            ({"status": "sleepy"}, "status"),
+        ):
+            refused = api.viewer.get("/api/jobs", params=params)
+            assert refused.status_code == 422 and refused.json()["field"] == field, params
+        history = api.viewer.get(f"/api/jobs/{contoso['id']}/history").json()["items"]
+        assert history[-2]["changes"] == {
+            "folder": {"from": "Customers/Contoso", "to": "Customers/Fabrikam"}
+        }
+
+    def test_a_job_is_cloned_without_its_secrets_and_a_run_is_rerun(self, api: Api):
+        job = api.create_job(folder="Customers/Contoso", tags=["billing"])  # holds API_KEY
+        cloned = api.admin.post(f"/api/jobs/{job['id']}/clone", json={"name": "Fabrikam sync"})
+        assert cloned.status_code == 201, cloned.text
+        body = cloned.json()
+        assert body["secrets_to_set"] == ["API_KEY"]
+        clone = body["job"]
+        assert cloned.headers["location"] == f"/api/jobs/{clone['id']}"
+        assert clone["secrets"] == [] and clone["enabled"] is False
+        for key in ("program", "parameters", "schedule", "log_level", "folder", "tags"):
+            assert clone[key] == job[key], key
+        assert api.viewer.get(f"/api/jobs/{clone['id']}").json()["name"] == "Fabrikam sync"
+        taken = api.admin.post(f"/api/jobs/{job['id']}/clone", json={"name": "invoice SYNC"})
+        assert taken.status_code == 409
+        assert (
+            api.operator.post(f"/api/jobs/{job['id']}/clone", json={"name": "x"}).status_code == 403
+        )
+        assert api.admin.post(f"/api/jobs/{uuid4()}/clone", json={"name": "y"}).status_code == 404
+
+        first = api.operator.post(f"/api/jobs/{job['id']}/runs").json()["run_id"]
+        rerun = api.operator.post(f"/api/runs/{first}/rerun")
+        assert rerun.status_code == 202, rerun.text
+        again = api.viewer.get(f"/api/runs/{rerun.json()['run_id']}").json()
+        assert (again["trigger"], again["rerun_of"], again["requested_by"]) == (
+            "rerun",
+            first,
+            "token:operator",
+        )
+        assert again["parameters"] == JOB["parameters"]
+        assert api.viewer.post(f"/api/runs/{first}/rerun").status_code == 403
+        assert api.operator.post(f"/api/runs/{uuid4()}/rerun").status_code == 404
+        api.admin.patch(f"/api/jobs/{job['id']}", json={"parameters": {"tenant": "globex"}})
+        refused = api.operator.post(f"/api/runs/{first}/rerun")
+        assert refused.status_code == 403 and refused.json()["field"] == "parameters.batch"
+        by_admin = api.admin.post(f"/api/runs/{first}/rerun")
+        assert by_admin.status_code == 202
+        api.system.follower.wait_until(api.position(), timeout=10)
+        audited = api.viewer.get("/api/audit", params={"action": "run.requested"}).json()["items"]
+        reruns = [a for a in audited if a["details"].get("trigger") == "rerun"]
+        assert [a["actor"] for a in reruns] == ["token:admin", "token:operator"]
+        assert {a["details"]["rerun_of"] for a in reruns} == {first}
+
     def test_patch_records_each_change_and_refuses_a_stale_version(self, api: Api):
         job = api.create_job()
         url = f"/api/jobs/{job['id']}"

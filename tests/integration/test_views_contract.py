@@ -336,6 +336,97 @@ class ViewsContract:
     def drop_search_column(self, views: Views) -> None:
         raise NotImplementedError
 
+    def test_jobs_filter_by_folder_and_subfolders_tags_and_last_run_status(
+        self, views: Views
+    ) -> None:
+        jobs = [
+            new_job("a", folder="Customers/Contoso", tags=["billing", "nightly"]),
+            new_job("b", folder="Customers/Contoso/EU", tags=["billing"]),
+            new_job("c", folder="Customers/Contosoft", tags=["nightly"]),  # not a subfolder
+            new_job("d", folder="Internal"),
+            new_job("e"),
+        ]
+        failed, succeeded = new_run(jobs[0]), new_run(jobs[1])
+        views.feed(*jobs, failed, succeeded)
+        failed.start("w1")
+        failed.fail(1, "boom")
+        succeeded.start("w1")
+        succeeded.succeed()
+        views.feed(failed, succeeded)
+
+        def names(**filters: Any) -> list[str]:
+            return [j["name"] for j in page_all(views.jobs.view.list_jobs, 1, **filters)]
+
+        assert names(folder="Customers/Contoso") == ["a", "b"]
+        assert names(folder="Customers") == ["a", "b", "c"]
+        assert names(folder="Customers/Contoso/EU") == ["b"] and names(folder="Cust") == []
+        assert names(tags=["billing"]) == ["a", "b"]
+        assert names(tags=["billing", "nightly"]) == ["a"]
+        assert names(folder="Customers", tags=["nightly"]) == ["a", "c"]
+        assert names(status="failed") == ["a"] and names(status="succeeded") == ["b"]
+        job = views.jobs.view.get_job(jobs[0].id)
+        assert job is not None and job["folder"] == "Customers/Contoso"
+        assert job["tags"] == ["billing", "nightly"]
+        assert views.jobs.view.get_job(jobs[4].id)["folder"] == ""  # type: ignore[index]
+
+    def test_moving_and_retagging_jobs_updates_filters_and_counts(self, views: Views) -> None:
+        first, second = new_job("first", tags=["x"]), new_job("second", folder="Ops")
+        views.feed(first, second)
+        assert views.jobs.view.job_folders() == {"": 1, "Ops": 1}
+        assert views.jobs.view.job_tags() == {"x": 1}
+        first.move_to_folder("Ops/Backups", "bob")
+        first.retag(["y", "x"], "bob")
+        second.retag(["y"], "bob")
+        views.feed(first, second)
+        assert views.jobs.view.job_folders() == {"Ops": 1, "Ops/Backups": 1}
+        assert views.jobs.view.job_tags() == {"x": 1, "y": 2}
+        assert [j["name"] for j in views.jobs.view.list_jobs(tags=["y"])[0]] == ["first", "second"]
+        assert [j["name"] for j in views.jobs.view.list_jobs(folder="Ops/Backups")[0]] == ["first"]
+        history = views.audit.view.history(first.id)
+        assert [entry["changes"] for entry in history[1:]] == [
+            {"folder": {"from": "", "to": "Ops/Backups"}},
+            {"tags": {"from": ["x"], "to": ["y", "x"]}},
+        ]
+
+    def test_jobs_sort_by_last_run_or_last_status_page_by_page(self, views: Views) -> None:
+        jobs = [new_job(name) for name in ("never", "old", "new", "also-new", "queued")]
+        views.feed(*jobs)
+        runs_by_job = {}
+        for job in jobs[1:]:
+            run = new_run(job)
+            views.feed(run)  # one batch each: request times in this order
+            runs_by_job[job.name] = run
+        for name, ending in (("old", "fail"), ("new", "succeed"), ("also-new", "fail")):
+            run = runs_by_job[name]
+            run.start("w1")
+            run.succeed() if ending == "succeed" else run.fail(1, "x")
+            views.feed(run)
+        for limit in (1, 2, 10):
+            by_run = page_all(views.jobs.view.list_jobs, limit, sort="last_run")
+            assert [j["name"] for j in by_run] == ["queued", "also-new", "new", "old", "never"]
+            by_status = page_all(views.jobs.view.list_jobs, limit, sort="last_status")
+            assert [j["name"] for j in by_status] == ["never", "also-new", "old", "queued", "new"]
+        with pytest.raises(InvalidInput) as refused:
+            views.jobs.view.list_jobs(sort="colour")
+        assert refused.value.field == "sort"
+        _, name_cursor = views.jobs.view.list_jobs(limit=1)
+        with pytest.raises(InvalidInput):  # a cursor of one order does not page another
+            views.jobs.view.list_jobs(cursor=name_cursor, sort="last_run")
+
+    def test_a_jobs_table_made_before_folders_and_tags_gets_them(self, views: Views) -> None:
+        job = new_job()
+        views.feed(job)
+        self.drop_folder_and_tags(views)
+        views.jobs.view.create_table()  # what every start does
+        row = views.jobs.view.get_job(job.id)
+        assert row is not None and (row["folder"], row["tags"]) == ("", [])
+        job.move_to_folder("A/B", "bob")
+        views.feed(job)
+        assert [j["id"] for j in views.jobs.view.list_jobs(folder="A")[0]] == [job.id]
+
+    def drop_folder_and_tags(self, views: Views) -> None:
+        raise NotImplementedError
+
     def test_last_run_summary(self, views: Views) -> None:
         job, other = new_job(), new_job("other")
         views.feed(job, other)
@@ -546,6 +637,23 @@ class ViewsContract:
         assert got is not None and got["id"] == third.id
         assert views.runs.view.next_attempt(third.id) is None
         assert views.runs.view.next_attempt(unrelated.id) is None
+
+    def test_a_rerun_names_the_run_it_repeats_also_in_a_table_made_before(
+        self, views: Views
+    ) -> None:
+        job = new_job()
+        first = new_run(job, parameters={"a": 1})
+        views.feed(job, first)
+        self.drop_column(views, "view_runs", "rerun_of")
+        views.runs.view.create_table()  # what every start does
+        got = views.runs.view.get_run(first.id)
+        assert got is not None and got["rerun_of"] is None
+        again = new_run(job, trigger="rerun", parameters={"a": 1}, rerun_of=first.id)
+        views.feed(again)
+        got = views.runs.view.get_run(again.id)
+        assert got is not None and (got["trigger"], got["rerun_of"]) == ("rerun", first.id)
+        listed = views.runs.view.list_runs(job_id=job.id)[0]
+        assert [r["rerun_of"] for r in listed] == [first.id, None]
 
     def test_a_runs_table_made_before_parameters_were_kept_gets_the_columns(
         self, views: Views
@@ -912,6 +1020,12 @@ class TestSQLiteViews(ViewsContract):
         with views.jobs.view.datastore.transaction(commit=True) as cursor:
             cursor.execute("ALTER TABLE view_jobs DROP COLUMN search")
 
+    def drop_folder_and_tags(self, views: Views) -> None:
+        with views.jobs.view.datastore.transaction(commit=True) as cursor:
+            cursor.execute("DROP INDEX view_jobs_folder_idx")
+            cursor.execute("ALTER TABLE view_jobs DROP COLUMN folder")
+            cursor.execute("ALTER TABLE view_jobs DROP COLUMN tags")
+
 
 @pytest.mark.postgres
 class TestPostgresViews(ViewsContract):
@@ -982,6 +1096,30 @@ class TestPostgresViews(ViewsContract):
         view = views.jobs.view
         with view.datastore.transaction(commit=True) as cursor:
             cursor.execute(view.compose("ALTER TABLE {s}.view_jobs DROP COLUMN search"))
+
+    def drop_folder_and_tags(self, views: Views) -> None:
+        view = views.jobs.view
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                view.compose("ALTER TABLE {s}.view_jobs DROP COLUMN folder, DROP COLUMN tags")
+            )
+
+    def test_tag_and_folder_filters_can_use_their_indexes(self, views: Views) -> None:
+        schema = views.jobs.view.datastore.schema
+        table = sql.Identifier(schema, "view_jobs")
+        with psycopg.connect(DATABASE_URL or "", autocommit=True) as conn:
+            conn.execute("SET enable_seqscan = off")  # a handful of rows: forbid the scan
+            tag_plan = conn.execute(
+                sql.SQL("""EXPLAIN SELECT id FROM {} WHERE tags @> '["billing"]'""").format(table)
+            ).fetchall()
+            folder_plan = conn.execute(
+                sql.SQL(
+                    "EXPLAIN SELECT id FROM {} WHERE folder = 'A'"
+                    " OR (folder >= 'A/' AND folder < 'A0')"
+                ).format(table)
+            ).fetchall()
+        assert "view_jobs_tags_idx" in " ".join(row[0] for row in tag_plan)
+        assert "view_jobs_folder_idx" in " ".join(row[0] for row in folder_plan)
 
     def test_job_search_has_a_trigram_index_and_works_without_one(
         self, views: Views, caplog: pytest.LogCaptureFixture

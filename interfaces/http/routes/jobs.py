@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -79,6 +79,8 @@ def create_job(
         "schedule": data["schedule"],
         "log_level": data["log_level"],
         "enabled": data["enabled"],
+        "folder": data["folder"],
+        "tags": data["tags"],
     }
     policies = {key: data[key] for key in POLICY_FIELDS}
     # The secrets are checked here, to name their fields as this API does; any other field
@@ -103,7 +105,18 @@ def create_job(
     return OrjsonResponse(content, status_code=201, headers=headers)
 
 
-@router.get("", response_model=schemas.JobPage, summary="List jobs, by name")
+TypeName = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")]
+
+
+@router.get(
+    "",
+    response_model=schemas.JobPage,
+    summary="List jobs, by name or another sort",
+    description="Filters combine: `folder` matches the folder and its subfolders, each "
+    "`tag` must be on the job, `status` is the last run's. `sort` is name, last_run (newest "
+    "first), last_status (then name) or next_run: next run is computed from the schedule "
+    "on read, so that sort orders each page (taken by name) by next run, not all jobs.",
+)
 def list_jobs(
     request: Request,
     system: SystemDep,
@@ -111,7 +124,14 @@ def list_jobs(
     limit: Limit = 50,
     cursor: Cursor = None,
     enabled: bool | None = None,
-    job_type: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")] = None,
+    job_type: TypeName = None,
+    type_: Annotated[TypeName, Query(alias="type", description="the same as job_type")] = None,
+    folder: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    tag: Annotated[list[str] | None, Query(description="jobs with this tag (repeatable)")] = None,
+    status: schemas.RunStatus | None = None,
+    sort: Annotated[
+        Literal["name", "last_run", "last_status", "next_run"], Query(description="the order")
+    ] = "name",
     q: Annotated[
         str | None,
         Query(
@@ -129,18 +149,25 @@ def list_jobs(
         ),
     ] = None,
 ) -> Response:
+    if job_type is not None and type_ is not None and job_type != type_:
+        raise InvalidInput("type", f"names {type_!r} but job_type names {job_type!r}")
     items, next_cursor = system.jobs.list_jobs(
         limit=limit,
         cursor=cursor,
         enabled=enabled,
-        job_type=job_type,
+        job_type=job_type or type_,
         name_prefix=name_prefix,
         search=(q or "").strip() or None,
+        folder=values.folder(folder) or None,
+        tags=values.tags(tag),
+        status=status,
+        sort=sort,
     )
     at = now(request)
-    return OrjsonResponse(
-        {"items": [job_from_view(row, at) for row in items], "next_cursor": next_cursor}
-    )
+    jobs = [job_from_view(row, at) for row in items]
+    if sort == "next_run":  # within the page: see the description above
+        jobs.sort(key=lambda job: (job["next_run_at"] is None, job["next_run_at"] or at))
+    return OrjsonResponse({"items": jobs, "next_cursor": next_cursor})
 
 
 @router.get(
@@ -309,6 +336,31 @@ def run_job(
     return OrjsonResponse(
         {"run_id": run.id}, status_code=202, headers={"Location": f"/api/runs/{run.id}"}
     )
+
+
+@router.post(
+    "/{job_id}/clone",
+    status_code=201,
+    response_model=schemas.JobCloned,
+    summary="Clone a job",
+    description="A new job named `name` with the configuration of this one, and no secrets: "
+    "`secrets_to_set` names the secrets to set on it. A clone of a job with secrets starts "
+    "disabled, so its schedule does not run it before they are set. 409 if the name is taken.",
+)
+def clone_job(
+    request: Request,
+    system: SystemDep,
+    job_id: JobId,
+    body: schemas.JobClone,
+    principal: Admin,
+) -> Response:
+    clone, secret_names = system.app.clone_job(job_id, name=body.name, actor=principal.actor)
+    content = {
+        "job": _after_command(request, clone, principal.actor),
+        "secrets_to_set": secret_names,
+    }
+    headers = {"Location": f"/api/jobs/{clone.id}", **etag(clone.version)}
+    return OrjsonResponse(content, status_code=201, headers=headers)
 
 
 @router.get(

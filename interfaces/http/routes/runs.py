@@ -82,3 +82,21 @@ def cancel_run(request: Request, system: SystemDep, run_id: RunId, principal: Op
     run = system.app.cancel_run(run_id, actor=principal.actor)
     settle(request)
     return OrjsonResponse({"run_id": run.id}, status_code=202)
+
+
+@router.post(
+    "/{run_id}/rerun",
+    status_code=202,
+    response_model=schemas.RunAccepted,
+    summary="Run a run's job again with the same parameters",
+    description="A new run (trigger `rerun`, its `rerun_of` this run) of the job as it is now, "
+    "with this run's effective parameters. Where the job's parameters changed since, this "
+    "run's values are overrides: an operator may resend only those the job lets operators "
+    "override (403 naming them otherwise, and nothing runs); an administrator may resend any.",
+)
+def rerun(request: Request, system: SystemDep, run_id: RunId, principal: Operator) -> Response:
+    run = system.app.rerun(run_id, actor=principal.actor, override_any=principal.role == "admin")
+    settle(request)
+    return OrjsonResponse(
+        {"run_id": run.id}, status_code=202, headers={"Location": f"/api/runs/{run.id}"}
+    )
