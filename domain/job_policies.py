@@ -12,6 +12,7 @@ from typing import Any
 
 from domain import values
 from domain.errors import FieldErrors, InvalidInput
+from domain.retention import keep_last_runs, retention_days
 from domain.retry import (
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_MAX_RETRIES,
@@ -28,6 +29,10 @@ DEFAULT_POLICIES: dict[str, Any] = {
     # The parameters an operator may override when running the job now (administrators may
     # override any). Empty by default: an override can redirect where secrets are sent.
     "overridable_parameters": [],
+    # Retention (domain.retention): None takes the global default of the settings.
+    "log_retention_days": None,
+    "run_retention_days": None,
+    "keep_last_runs": None,
 }
 MAX_OVERRIDABLE = 100
 
@@ -38,6 +43,9 @@ _POLICY_RULES: dict[str, Callable[[Any], Any]] = {
     "max_retries": check_max_retries,
     "retry_backoff_seconds": check_backoff_seconds,
     "overridable_parameters": lambda v: overridable_parameters(v),
+    "log_retention_days": lambda v: retention_days(v, "log_retention_days", minimum=0),
+    "run_retention_days": lambda v: retention_days(v, "run_retention_days", minimum=1),
+    "keep_last_runs": keep_last_runs,
 }
 
 

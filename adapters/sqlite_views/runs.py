@@ -58,7 +58,9 @@ DDL = (
         version INTEGER NOT NULL,
         discarded_entries INTEGER NOT NULL DEFAULT 0,
         parameters TEXT,
-        overrides TEXT NOT NULL DEFAULT '[]'
+        overrides TEXT NOT NULL DEFAULT '[]',
+        log_purged_at TEXT,
+        log_purged_entries INTEGER
     )""",
     # Newest first, with or without a job or status filter: each listing reads one index
     # range in order and stops after a page, however many runs there are.
@@ -84,6 +86,8 @@ ADD_COLUMNS = {
     "discarded_entries": "INTEGER NOT NULL DEFAULT 0",
     "parameters": "TEXT",
     "overrides": "TEXT NOT NULL DEFAULT '[]'",
+    "log_purged_at": "TEXT",
+    "log_purged_entries": "INTEGER",
 }
 # Later events never set a column back to NULL, so NULL in a patch means "unchanged".
 PATCH = (
@@ -106,7 +110,7 @@ RUNNING = (
 )
 
 _UUIDS = ("id", "job_id", "retry_of")
-_TIMES = ("scheduled_for", "requested_at", "started_at", "finished_at")
+_TIMES = ("scheduled_for", "requested_at", "started_at", "finished_at", "log_purged_at")
 _JSON = ("parameters", "overrides")
 _TIME_PATCHES = tuple(i for i, c in enumerate(PATCH_COLUMNS) if c in _TIMES)
 
@@ -165,6 +169,10 @@ class SQLiteRunsView(SQLiteView, RunsView):
                 cursor.executemany(INSERT, [_encode(row) for row in changes.new.values()])
             if changes.patches:
                 cursor.executemany(PATCH, [_encode_patch(p) for p in changes.patch_rows()])
+            if changes.deleted:
+                cursor.executemany(
+                    "DELETE FROM view_runs WHERE id = ?", [(str(i),) for i in changes.deleted]
+                )
 
     def get_run(self, run_id: UUID) -> dict[str, Any] | None:
         with self.reading() as cursor:

@@ -13,6 +13,7 @@ from interfaces.cli import (
     jobs,
     keys,
     projections,
+    retention,
     scheduler,
     secrets,
     serve,
@@ -39,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = (serve, api, scheduler, worker, projections, store, jobs, secrets, tokens, keys)
-    for module in modules:
+    for module in (*modules, retention):
         module.register(commands)
     return root
 

@@ -44,6 +44,9 @@ class Schedule(Request):
 
 
 # The parameters an operator may override in a run-now (administrators may override any).
+LogRetentionDays = Annotated[int, Field(ge=0, le=36_500)] | None
+RunRetentionDays = Annotated[int, Field(ge=1, le=36_500)] | None
+KeepLastRuns = Annotated[int, Field(ge=0, le=100_000)] | None
 OverridableParameters = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=200)]],
     Field(max_length=100, description="parameters an operator may override when running now"),
@@ -68,6 +71,10 @@ class JobCreate(Request):
     max_retries: Annotated[int, Field(ge=0, le=20)] = 0
     retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
     overridable_parameters: OverridableParameters = Field(default_factory=list)
+    # Retention (null: the global default); checked by the domain, which names the field.
+    log_retention_days: LogRetentionDays = None
+    run_retention_days: RunRetentionDays = None
+    keep_last_runs: KeepLastRuns = None
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -95,6 +102,9 @@ class JobPatch(Request):
     max_retries: Annotated[int, Field(ge=0, le=20)] = unset(0)
     retry_backoff_seconds: Annotated[int, Field(ge=0, le=86400)] = unset(60)
     overridable_parameters: OverridableParameters = unset([])
+    log_retention_days: LogRetentionDays = unset(None, description="null: the global default")
+    run_retention_days: RunRetentionDays = unset(None, description="null: the global default")
+    keep_last_runs: KeepLastRuns = unset(None, description="null: none kept beyond the days")
 
 
 class SecretPut(Request):
@@ -160,6 +170,9 @@ class Job(Response):
     max_retries: int
     retry_backoff_seconds: int
     overridable_parameters: list[str]
+    log_retention_days: int | None = None
+    run_retention_days: int | None = None
+    keep_last_runs: int | None = None
     secrets: list[SecretInfo]
     next_run_at: datetime | None
     last_run: LastRun | None

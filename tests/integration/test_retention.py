@@ -1,0 +1,286 @@
+"""Retention on both real stores: expired logs leave the event store and the logs view
+physically, the run records it, a rebuild gives the same views, a reduced run's slot never
+fires again, and the store reports its size and the entries purged. Ages from a fake clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import orjson
+import pytest
+
+from adapters.event_store_config import StoreSettings, parse_database_url
+from application.retention import RetentionSweep
+from domain.log_level import LogLevel
+from domain.retention import Due
+from domain.run import Run
+from domain.run_log import run_log_id
+from interfaces.bootstrap import System, build
+from interfaces.retention_runtime import retention_sweep
+from interfaces.retention_settings import RetentionSettings
+from interfaces.settings import Settings
+from scheduler.checkpoint import MemoryCheckpoint
+from scheduler.firing import FiringRules
+from scheduler.scheduler import Scheduler
+from tests.fakes import FakeClock
+
+LINES = 250
+
+
+def finished_run(system: System, job_id: UUID, *, lines: int = LINES, ok: bool = True) -> Run:
+    app = system.app
+    run = app.request_run(job_id, actor="alice")
+    log = app.open_run_log(run)
+    now = datetime.now(UTC)
+    app.record_log_entries(log, [(now, LogLevel.Info, f"line {i}") for i in range(lines)])
+    app.start_run(run.id, worker="w1")
+    if ok:
+        return app.succeed_run(run.id)
+    return app.fail_run(run.id, exit_code=1, error="boom")
+
+
+def log_rows(system: System, run_id: UUID) -> int:
+    return len(system.app.recorder.select_events(run_log_id(run_id)))
+
+
+def snapshot(system: System) -> dict[str, Any]:
+    runs, _ = system.runs.list_runs(limit=1000)
+    return {
+        "runs": runs,
+        "logs": {str(r["id"]): system.logs.entries(r["id"], limit=1000)[0] for r in runs},
+        "entries": system.logs.count_entries(),
+        "by_status": system.runs.count_by_status(),
+    }
+
+
+def dump(value: Any) -> bytes:
+    return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS)
+
+
+class RetentionContract:
+    @pytest.fixture
+    def store(self) -> StoreSettings:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def system(self, store: StoreSettings, tmp_path: Path) -> Iterator[System]:
+        system = build(
+            Settings(store=store, data_dir=tmp_path / "data", master_key=None),
+            announce=lambda _message: None,
+        )
+        yield system
+        system.close()
+
+    @pytest.fixture
+    def clock(self) -> FakeClock:
+        # Runs end at the real time (event timestamps); the sweep looks from days later.
+        return FakeClock(datetime.now(UTC))
+
+    @pytest.fixture
+    def sweep(self, system: System, clock: FakeClock) -> Iterator[RetentionSweep]:
+        sweep = retention_sweep(system.app, system.backend, RetentionSettings(), clock=clock)
+        yield sweep
+        sweep.store.close()
+
+    def register(self, system: System, name: str, schedule: Any = None, **policies: Any) -> UUID:
+        job = system.app.register_job(
+            name=name,
+            job_type="command",
+            program={"argv": ["true"]},
+            actor="alice",
+            schedule=schedule,
+            policies=policies,
+        )
+        return job.id
+
+    def test_expired_logs_are_deleted_from_store_and_view_and_recorded_on_the_run(
+        self, system: System, sweep: RetentionSweep, clock: FakeClock
+    ) -> None:
+        job = self.register(system, "nightly", log_retention_days=2, keep_last_runs=1)
+        kept_default = self.register(system, "defaults")  # 30 days by default
+        old = [finished_run(system, job), finished_run(system, job, ok=False)]
+        newest = finished_run(system, job)
+        other = finished_run(system, kept_default)
+        queued = system.app.request_run(job, actor="alice")
+        system.catch_up()
+        before_entries = system.logs.count_entries()
+        before_bytes = sweep.store.store_bytes()
+
+        clock.at += timedelta(days=1)
+        assert sweep.run().runs == []  # not old enough yet
+
+        clock.at += timedelta(days=2)
+        dry = sweep.run(dry_run=True)
+        assert {(r.run_id, r.entries) for r in dry.runs} == {(r.id, LINES) for r in old}
+        assert all(log_rows(system, r.id) for r in old)  # a dry run deletes nothing
+
+        report = sweep.run()
+        system.catch_up()
+        assert {r.run_id for r in report.runs} == {r.id for r in old}
+        assert report.entries_purged == 2 * LINES
+        for run in old:
+            assert log_rows(system, run.id) == 0  # physically gone from the event store
+            assert system.logs.entries(run.id)[0] == []
+            events = list(system.app.recorder.select_events(run.id))
+            last = system.app.mapper.to_domain_event(events[-1])
+            assert isinstance(last, Run.LogPurged)
+            assert (last.entries, last.reason) == (LINES, "log_retention_days=2")
+            row = system.runs.get_run(run.id)
+            assert row is not None and row["log_purged_entries"] == LINES
+            assert row["log_purged_at"] is not None and row["status"] == run.status
+        # The newest run (keep_last_runs=1), a job on the 30-day default, a queued run: kept.
+        for run_id in (newest.id, other.id):
+            assert len(system.logs.entries(run_id, limit=1000)[0]) == LINES
+        assert system.runs.get_run(queued.id)["log_purged_at"] is None  # type: ignore[index]
+        assert system.logs.count_entries() == before_entries - 2 * LINES
+        assert sweep.store.purged_entries() == 2 * LINES
+        assert 0 < sweep.store.store_bytes() <= before_bytes * 2
+        assert sweep.run().runs == []  # each log is purged once
+
+        live = snapshot(system)
+        system.rebuild_projections()  # reads fewer notifications: the gaps are skipped
+        assert set(system.follower.positions().values()) == {
+            system.app.recorder.max_notification_id()
+        }
+        assert dump(snapshot(system)) == dump(live)  # purged logs stay purged
+
+    def test_log_retention_zero_purges_at_the_first_sweep_after_the_run_ends(
+        self, system: System, sweep: RetentionSweep, clock: FakeClock
+    ) -> None:
+        job = self.register(system, "sensitive", log_retention_days=0)
+        done = finished_run(system, job)
+        running = system.app.request_run(job, actor="alice")
+        log = system.app.open_run_log(running)
+        system.app.record_log_entries(log, [(datetime.now(UTC), LogLevel.Info, "secret-ish")])
+        system.app.start_run(running.id, worker="w1")
+        system.catch_up()
+        clock.at = datetime.now(UTC)
+        report = sweep.run()
+        assert [r.run_id for r in report.runs] == [done.id]
+        assert log_rows(system, done.id) == 0
+        assert log_rows(system, running.id) == 2  # still running: kept (opened, entries)
+
+    def test_a_log_the_logs_view_has_not_processed_waits_for_a_later_sweep(
+        self, system: System, sweep: RetentionSweep, clock: FakeClock
+    ) -> None:
+        job = self.register(system, "fresh", log_retention_days=0)
+        first = finished_run(system, job)
+        system.catch_up()
+        second = finished_run(system, job)  # the runs view has not seen it finish...
+        system.follower.catch_up()
+        extra = finished_run(system, job)  # ...and this one's log the logs view has not read
+        runs = next(p for p in system.projections if p.name == "runs")
+        # Only the runs view catches up: it lists `extra` as finished, the logs view lags.
+        from projections.follower import EventFollower
+
+        EventFollower(system.app.recorder, system.app.mapper, [runs]).catch_up()
+        clock.at = datetime.now(UTC)
+        report = sweep.run()
+        assert {r.run_id for r in report.runs} == {first.id, second.id}
+        assert report.deferred == 1 and log_rows(system, extra.id) > 0
+        system.catch_up()
+        assert [r.run_id for r in sweep.run().runs] == [extra.id]
+        assert log_rows(system, extra.id) == 0
+        system.rebuild_projections()
+        assert system.logs.entries(extra.id)[0] == []
+
+    def test_an_expired_run_is_reduced_and_its_slot_never_fires_again(
+        self, system: System, sweep: RetentionSweep, clock: FakeClock
+    ) -> None:
+        job = self.register(
+            system,
+            "daily",
+            schedule={"cron": "0 2 * * *", "timezone": "UTC"},
+            run_retention_days=3,
+            misfire="run_all",
+            overlap="allow",
+        )
+        # Slots after the job's registration (real time), so the restart catches up on them.
+        tomorrow = datetime.now(UTC) + timedelta(days=1)
+        slot = tomorrow.replace(hour=2, minute=0, second=0, microsecond=0)
+        scheduler_clock = FakeClock(slot - timedelta(hours=1))
+        first = Scheduler(system.app, scheduler_clock, MemoryCheckpoint(slot - timedelta(hours=1)))
+        first.start()
+        scheduler_clock.at = slot + timedelta(seconds=1)
+        first.tick()
+        system.catch_up()
+        (row,) = system.runs.list_runs(job_id=job)[0]
+        assert row["scheduled_for"] == slot
+        run_id = row["id"]
+        log = system.app.open_run_log(system.app.repository.get(run_id))
+        system.app.record_log_entries(log, [(datetime.now(UTC), LogLevel.Info, "x")])
+        system.app.start_run(run_id, worker="w1")
+        system.app.succeed_run(run_id)
+        system.catch_up()
+
+        clock.at += timedelta(days=4)
+        report = sweep.run()
+        assert [(r.run_id, r.due, r.entries) for r in report.runs] == [(run_id, Due.REDUCTION, 1)]
+        system.catch_up()
+        assert system.runs.get_run(run_id) is None  # gone from the views
+        assert log_rows(system, run_id) == 0
+        stream = [
+            system.app.mapper.to_domain_event(e) for e in system.app.recorder.select_events(run_id)
+        ]
+        assert [type(e) for e in stream][-2:] == [Run.LogPurged, Run.Reduced]
+
+        # A scheduler restarted from a watermark before the slot catches up on every
+        # missed slot (run_all): all but the reduced one.
+        restarted = Scheduler(
+            system.app,
+            FakeClock(slot + timedelta(days=2, hours=1)),
+            MemoryCheckpoint(slot - timedelta(minutes=1)),
+            rules=FiringRules(misfire_grace=timedelta(seconds=60)),
+        )
+        restarted.start()
+        restarted.tick()
+        system.catch_up()
+        fired = sorted(r["scheduled_for"] for r in system.runs.list_runs(job_id=job)[0])
+        assert fired == [slot + timedelta(days=1), slot + timedelta(days=2)]
+        assert len(list(system.app.recorder.select_events(run_id))) == len(stream)
+
+
+class TestRetentionOnSQLite(RetentionContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> StoreSettings:
+        return StoreSettings(kind="sqlite", sqlite_path=tmp_path / "data" / "jobledger.sqlite3")
+
+    def test_a_new_store_gives_space_back_after_a_sweep(
+        self, system: System, sweep: RetentionSweep, clock: FakeClock
+    ) -> None:
+        job = self.register(system, "bulky", log_retention_days=1)
+        runs = [finished_run(system, job, lines=2000) for _ in range(5)]
+        system.catch_up()
+        full = sweep.store.store_bytes()
+        clock.at += timedelta(days=2)
+        assert len(sweep.run().runs) == len(runs)
+        assert sweep.store.store_bytes() < full / 2  # incremental vacuum shrank the file
+
+    def test_the_newest_row_of_the_store_is_never_deleted(
+        self, system: System, sweep: RetentionSweep, clock: FakeClock
+    ) -> None:
+        # SQLite would give its rowid out again; the followers have passed it.
+        job = self.register(system, "last", log_retention_days=0)
+        run = finished_run(system, job)
+        log = system.app.run_log(run.id)
+        system.app.record_log_entries(log, [(datetime.now(UTC), LogLevel.Info, "late")])
+        system.catch_up()
+        clock.at = datetime.now(UTC)
+        report = sweep.run()
+        assert report.runs == [] and report.deferred == 1
+        self.register(system, "anything later")
+        system.catch_up()
+        assert [r.run_id for r in sweep.run().runs] == [run.id]
+
+
+@pytest.mark.postgres
+class TestRetentionOnPostgres(RetentionContract):
+    @pytest.fixture
+    def store(self, pg_schema: tuple[str, str]) -> StoreSettings:
+        url, schema = pg_schema
+        return parse_database_url(f"{url}?schema={schema}")
