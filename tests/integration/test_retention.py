@@ -21,6 +21,8 @@ from domain.retention import Due
 from domain.run import Run
 from domain.run_log import run_log_id
 from interfaces.bootstrap import System, build
+from interfaces.health import Health
+from interfaces.http.metrics import render_metrics
 from interfaces.retention_runtime import retention_sweep
 from interfaces.retention_settings import RetentionSettings
 from interfaces.settings import Settings
@@ -139,6 +141,9 @@ class RetentionContract:
         assert system.runs.get_run(queued.id)["log_purged_at"] is None  # type: ignore[index]
         assert system.logs.count_entries() == before_entries - 2 * LINES
         assert sweep.store.purged_entries() == 2 * LINES
+        text = render_metrics(system, datetime.now(UTC), Health("reachable", 0))
+        assert f"jobledger_log_entries_purged_total {2 * LINES}" in text
+        assert "jobledger_store_bytes " in text
         assert 0 < sweep.store.store_bytes() <= before_bytes * 2
         assert sweep.run().runs == []  # each log is purged once
 

@@ -1,0 +1,101 @@
+"""`jobledger retention run` as a user runs it: a real process on a real store, real time
+(a job with log_retention_days 0, whose logs go at the first sweep after the run ends)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from adapters.event_store_config import parse_database_url
+from domain.log_level import LogLevel
+from domain.run_log import run_log_id
+from interfaces.bootstrap import System, build
+from interfaces.settings import Settings
+
+JOBLEDGER = [sys.executable, "-m", "interfaces.cli.main"]
+
+
+class RetentionCommandContract:
+    @pytest.fixture
+    def env(self, tmp_path: Path) -> dict[str, str]:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def system(self, env: dict[str, str]) -> Iterator[System]:
+        system = build(Settings.from_env(env), announce=lambda _message: None)
+        yield system
+        system.close()
+
+    def cli(self, env: dict[str, str], *args: str, expect: int = 0) -> str:
+        done = subprocess.run(
+            [*JOBLEDGER, *args], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert done.returncode == expect, (done.stdout, done.stderr)
+        return done.stdout + done.stderr
+
+    def test_dry_run_lists_what_would_go_and_run_deletes_it(self, env, system) -> None:
+        app = system.app
+        job = app.register_job(
+            name="sensitive",
+            job_type="command",
+            program={"argv": ["true"]},
+            actor="alice",
+            policies={"log_retention_days": 0},
+        )
+        run = app.request_run(job.id, actor="alice")
+        log = app.open_run_log(run)
+        app.record_log_entries(
+            log, [(datetime.now(UTC), LogLevel.Info, f"row {i}") for i in range(40)]
+        )
+        app.start_run(run.id, worker="w1")
+        app.succeed_run(run.id)
+        app.register_job(name="later", job_type="command", program={"argv": ["true"]}, actor="a")
+
+        dry = json.loads(self.cli(env, "retention", "run", "--dry-run", "--json"))
+        assert dry["dry_run"] is True and dry["entries_purged"] == 40
+        assert [r["run_id"] for r in dry["runs"]] == [str(run.id)]
+        assert len(app.recorder.select_events(run_log_id(run.id))) == 2  # untouched
+
+        done = json.loads(self.cli(env, "retention", "run", "--json"))
+        assert (done["logs_purged"], done["entries_purged"]) == (1, 40)
+        assert app.recorder.select_events(run_log_id(run.id)) == []
+        system.catch_up()
+        assert system.logs.entries(run.id)[0] == []
+        assert system.runs.get_run(run.id)["log_purged_entries"] == 40  # type: ignore[index]
+        assert "purged 0 logs" in self.cli(env, "retention", "run")
+
+    def test_bad_retention_settings_exit_2_naming_every_variable(self, env, system) -> None:
+        bad = {
+            **env,
+            "JOBLEDGER_LOG_RETENTION_DAYS": "-1",
+            "JOBLEDGER_RUN_RETENTION_DAYS": "soon",
+        }
+        text = self.cli(bad, "retention", "run", expect=2)
+        assert "JOBLEDGER_LOG_RETENTION_DAYS" in text and "JOBLEDGER_RUN_RETENTION_DAYS" in text
+
+
+class TestRetentionCommandOnSQLite(RetentionCommandContract):
+    @pytest.fixture
+    def env(self, tmp_path: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLEDGER_")}
+        env["JOBLEDGER_DATA_DIR"] = str(tmp_path / "data")
+        return env
+
+
+@pytest.mark.postgres
+class TestRetentionCommandOnPostgres(RetentionCommandContract):
+    @pytest.fixture
+    def env(self, tmp_path: Path, pg_schema) -> dict[str, str]:
+        url, schema = pg_schema
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JOBLEDGER_")}
+        env["JOBLEDGER_DATA_DIR"] = str(tmp_path / "data")
+        env["JOBLEDGER_DATABASE_URL"] = f"{url}?schema={schema}"
+        assert parse_database_url(env["JOBLEDGER_DATABASE_URL"]).schema == schema
+        return env
