@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.clock import SystemClock
@@ -62,9 +63,11 @@ def start_retention(
     settings: RetentionSettings,
     *,
     clock: Clock | None = None,
+    on_sweep: Callable[[SweepReport], None] | None = None,
 ) -> RetentionHandle | None:
     """Sweep now and then every `settings.interval_seconds` in a background thread; None
-    (no thread) when the interval is 0, which turns the periodic sweep off."""
+    (no thread) when the interval is 0, which turns the periodic sweep off. `on_sweep` is
+    called with each sweep's report (tests wait on it)."""
     if not settings.interval_seconds:
         return None
     sweep = retention_sweep(app, backend, settings, clock=clock)
@@ -75,11 +78,13 @@ def start_retention(
         wait = 0.0
         while not stop.wait(wait):
             try:
-                handle.last = sweep.run()
+                handle.last = report = sweep.run()
             except Exception as error:  # noqa: BLE001 - a store outage: retried, reported
                 wait = outage.failed(error)
                 continue
             outage.succeeded()
+            if on_sweep is not None:
+                on_sweep(report)
             wait = settings.interval_seconds
 
     thread = threading.Thread(target=loop, name="retention", daemon=True)

@@ -5,6 +5,7 @@ fires again, and the store reports its size and the entries purged. Ages from a 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ import orjson
 import pytest
 
 from adapters.event_store_config import StoreSettings, parse_database_url
-from application.retention import RetentionSweep
+from application.retention import RetentionSweep, SweepReport
 from domain.log_level import LogLevel
 from domain.retention import Due
 from domain.run import Run
@@ -23,7 +24,7 @@ from domain.run_log import run_log_id
 from interfaces.bootstrap import System, build
 from interfaces.health import Health
 from interfaces.http.metrics import render_metrics
-from interfaces.retention_runtime import retention_sweep
+from interfaces.retention_runtime import retention_sweep, start_retention
 from interfaces.retention_settings import RetentionSettings
 from interfaces.settings import Settings
 from scheduler.checkpoint import MemoryCheckpoint
@@ -153,6 +154,38 @@ class RetentionContract:
             system.app.recorder.max_notification_id()
         }
         assert dump(snapshot(system)) == dump(live)  # purged logs stay purged
+
+    def test_the_scheduler_process_sweeps_at_start_and_reports_its_loop(
+        self, system: System, clock: FakeClock
+    ) -> None:
+        job = self.register(system, "swept", log_retention_days=0)
+        run = finished_run(system, job)
+        self.register(system, "later")  # the log's events are not the newest
+        system.catch_up()
+        clock.at = datetime.now(UTC)
+        reports: list[SweepReport] = []
+        swept = threading.Event()
+
+        def on_sweep(report: SweepReport) -> None:
+            reports.append(report)
+            swept.set()
+
+        settings = RetentionSettings(interval_seconds=3600)
+        handle = start_retention(
+            system.app, system.backend, settings, clock=clock, on_sweep=on_sweep
+        )
+        assert handle is not None
+        try:
+            assert swept.wait(30)
+            assert handle.state().healthy
+        finally:
+            handle.stop()
+        assert [r.run_id for r in reports[0].runs] == [run.id]
+        assert log_rows(system, run.id) == 0
+        assert (
+            start_retention(system.app, system.backend, RetentionSettings(interval_seconds=0))
+            is None
+        )
 
     def test_log_retention_zero_purges_at_the_first_sweep_after_the_run_ends(
         self, system: System, sweep: RetentionSweep, clock: FakeClock
