@@ -276,6 +276,12 @@ class Run(Response):
         "before this field, until the read models are rebuilt"
     )
     overrides: list[str] = Field(description="the parameter keys overridden for this run")
+    log_purged_at: datetime | None = Field(
+        default=None, description="when retention deleted the run's log (null: it is kept)"
+    )
+    log_purged_entries: int | None = Field(
+        default=None, description="how many log entries retention deleted"
+    )
 
 
 class RunDetail(Run):
