@@ -11,7 +11,7 @@ followers meet only gaps, which they skip. Autovacuum gives the space back for r
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +34,8 @@ QUERIES = {
     " ORDER BY finished_at LIMIT %s",
     "newest": "SELECT id FROM {s}.view_runs WHERE job_id = %s AND finished_at IS NOT NULL"
     " ORDER BY requested_at DESC, id DESC LIMIT %s",
+    "log_page": "SELECT seq, at, level, message FROM {s}.view_log_entries"
+    " WHERE log_id = %s AND seq > %s ORDER BY seq LIMIT %s",
     "count_log": "SELECT count(*) FROM {s}.view_log_entries WHERE log_id = %s",
     "last_event": "SELECT max(notification_id) FROM {s}.{events} WHERE originator_id = %s",
     "seen": "SELECT max(notification_id) FROM {s}.logs_tracking WHERE application_name = 'logs'",
@@ -95,6 +97,13 @@ class PostgresRetentionStore:
 
     def count_log(self, run_id: UUID) -> int:
         return int(self._rows(self.q["count_log"], (run_log_id(run_id),))[0][0])
+
+    def log_page(self, run_id: UUID, after: int, limit: int) -> list[tuple[int, str, int, str]]:
+        rows = self._rows(self.q["log_page"], (run_log_id(run_id), after, limit))
+        return [
+            (int(seq), at.astimezone(UTC).isoformat().replace("+00:00", "Z"), int(lvl), msg)
+            for seq, at, lvl, msg in rows
+        ]
 
     def purge_log(self, run_id: UUID) -> int | None:
         log_id = run_log_id(run_id)

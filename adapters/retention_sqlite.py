@@ -101,6 +101,14 @@ class SQLiteRetentionStore:
         sql = "SELECT count(*) FROM view_log_entries WHERE log_id = ?"
         return int(self._rows(sql, (run_log_id(run_id).bytes,))[0][0])
 
+    def log_page(self, run_id: UUID, after: int, limit: int) -> list[tuple[int, str, int, str]]:
+        sql = (
+            "SELECT seq, at, level, message FROM view_log_entries"
+            " WHERE log_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        )
+        rows = self._rows(sql, (run_log_id(run_id).bytes, after, limit))
+        return [(int(seq), str(at), int(level), str(message)) for seq, at, level, message in rows]
+
     def purge_log(self, run_id: UUID) -> int | None:
         with self.lock:
             return self._purge_log(run_log_id(run_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -179,4 +180,17 @@ class RetentionStore(Protocol):
         """How many log entries retention has deleted from this store, ever."""
         ...
 
+    def log_page(self, run_id: UUID, after: int, limit: int) -> list[tuple[int, str, int, str]]:
+        """The logs view's entries of the run with seq > `after`, in seq order, at most
+        `limit`: (seq, ISO-8601 time, level number, message)."""
+        ...
+
     def close(self) -> None: ...
+
+
+class LogArchive(Protocol):
+    """Where the retention sweep keeps a copy of each log before deleting it."""
+
+    def write(self, run_id: UUID, lines: Iterable[str]) -> int:
+        """Store the log's lines durably (replacing a partial earlier copy); its size."""
+        ...

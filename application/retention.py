@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import UUID
@@ -18,9 +19,10 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import RecordConflictError
 
 from application.base import LedgerBase
-from application.ports import Clock, RetentionStore
+from application.ports import Clock, LogArchive, RetentionStore
 from domain import run as run_model
 from domain.job import Job
+from domain.log_level import LogLevel
 from domain.retention import Due, RetentionPolicy, policy_for
 from domain.run import Run
 
@@ -28,6 +30,7 @@ log = logging.getLogger("jobledger.retention")
 
 # Runs looked at per job per query: bounds the memory of one pass.
 PAGE = 500
+ARCHIVE_PAGE = 5_000  # log entries read per query when archiving
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,13 @@ class RetentionSweep:
         store: RetentionStore,
         clock: Clock,
         defaults: RetentionPolicy,
+        archive: LogArchive | None = None,
     ) -> None:
         self.app = app
         self.store = store
         self.clock = clock
         self.defaults = defaults
+        self.archive = archive  # where logs are copied before they go, if anywhere
 
     def run(self, *, dry_run: bool = False) -> SweepReport:
         report = SweepReport(dry_run=dry_run)
@@ -144,6 +149,10 @@ class RetentionSweep:
             if report.dry_run:
                 entries = self.store.count_log(run_id)
             else:
+                if self.archive is not None:
+                    # Before the deletion, durably: a failed write stops the sweep with the
+                    # log still there.
+                    self.archive.write(run_id, self._log_lines(run_id))
                 purged = self.store.purge_log(run_id)
                 if purged is None:
                     report.deferred += 1
@@ -157,3 +166,18 @@ class RetentionSweep:
             with contextlib.suppress(RecordConflictError):
                 self.app.save(run)
         report.runs.append(RunVerdict(run_id, job_id, due, entries, reason, log_purged=had_log))
+
+    def _log_lines(self, run_id: UUID) -> Iterator[str]:
+        """The run's log as text, a line per entry: time, level, message."""
+        after = 0
+        while page := self.store.log_page(run_id, after, ARCHIVE_PAGE):
+            for _seq, at, level, message in page:
+                yield f"{at} {_level_name(level):<7} {message}"
+            after = page[-1][0]
+
+
+def _level_name(level: int) -> str:
+    try:
+        return LogLevel(level).name
+    except ValueError:
+        return str(level)

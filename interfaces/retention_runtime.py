@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.clock import SystemClock
+from adapters.log_archive import FileLogArchive
 from adapters.store_backend import StoreBackend
 from application.app import JobLedger
 from application.outage import LoopState, Outage
@@ -29,11 +30,13 @@ def retention_sweep(
     store: RetentionStore | None = None,
 ) -> RetentionSweep:
     """A sweep over `app`'s store with the global defaults of `settings`."""
+    archive = None if settings.archive_dir is None else FileLogArchive(settings.archive_dir)
     return RetentionSweep(
         app,
         store or backend.retention_store(app.recorder),
         clock or SystemClock(),
         settings.defaults,
+        archive,
     )
 
 

@@ -5,8 +5,12 @@ fires again, and the store reports its size and the entries purged. Ages from a 
 
 from __future__ import annotations
 
+import gzip
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,9 @@ from domain.run import Run
 from domain.run_log import run_log_id
 from interfaces.bootstrap import System, build
 from interfaces.health import Health
+from interfaces.http.app import create_app
 from interfaces.http.metrics import render_metrics
+from interfaces.http.server import BackgroundServer
 from interfaces.retention_runtime import retention_sweep, start_retention
 from interfaces.retention_settings import RetentionSettings
 from interfaces.settings import Settings
@@ -186,6 +192,53 @@ class RetentionContract:
             start_retention(system.app, system.backend, RetentionSettings(interval_seconds=0))
             is None
         )
+
+    def test_logs_are_archived_before_they_go_and_only_administrators_download_them(
+        self, system: System, clock: FakeClock, tmp_path: Path
+    ) -> None:
+        archive_dir = tmp_path / "archive"
+        job = self.register(system, "archived", log_retention_days=0)
+        run = finished_run(system, job, lines=3)
+        self.register(system, "later")
+        system.catch_up()
+        clock.at = datetime.now(UTC)
+        settings = RetentionSettings(archive_dir=archive_dir)
+        sweep = retention_sweep(system.app, system.backend, settings, clock=clock)
+        try:
+            assert [r.run_id for r in sweep.run().runs] == [run.id]
+        finally:
+            sweep.store.close()
+        assert log_rows(system, run.id) == 0
+        path = archive_dir / f"{run.id}.log.gz"
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+        assert [line.split(" ", 1)[1] for line in lines] == [f"Info    line {i}" for i in range(3)]
+        assert lines[0].split(" ")[0].endswith("Z")
+
+        system = replace(system, settings=replace(system.settings, retention=settings))
+        tokens = system.backend.token_store()
+        _p, admin = system.app.create_token(tokens, "admin", "admin", actor="t")
+        _p, viewer = system.app.create_token(tokens, "viewer", "viewer", actor="t")
+        server = BackgroundServer(create_app(system, tokens), "127.0.0.1", 0).start()
+        try:
+
+            def get(path: str, token: str) -> tuple[int, bytes]:
+                request = urllib.request.Request(
+                    server.url + path, headers={"Authorization": f"Bearer {token}"}
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        return response.status, response.read()
+                except urllib.error.HTTPError as error:
+                    return error.code, error.read()
+
+            status, body = get(f"/api/runs/{run.id}/log-archive", admin)
+            assert status == 200 and gzip.decompress(body).decode().splitlines() == lines
+            assert get(f"/api/runs/{run.id}/log-archive", viewer)[0] == 403
+            assert get(f"/api/runs/{job}/log-archive", admin)[0] == 404
+        finally:
+            server.stop()
+            tokens.close()
 
     def test_log_retention_zero_purges_at_the_first_sweep_after_the_run_ends(
         self, system: System, sweep: RetentionSweep, clock: FakeClock
