@@ -28,9 +28,13 @@ QUERIES = {
     "totals_ddl": "CREATE TABLE IF NOT EXISTS {s}.retention_totals"
     " (id integer PRIMARY KEY, entries_purged bigint NOT NULL)",
     "job_ids": "SELECT DISTINCT job_id FROM {s}.view_runs WHERE finished_at IS NOT NULL",
-    "candidates": "SELECT id, finished_at, log_purged_at IS NOT NULL FROM {s}.view_runs"
-    " WHERE job_id = %s AND finished_at IS NOT NULL"
-    " AND ((log_purged_at IS NULL AND finished_at < %s) OR finished_at < %s)"
+    # Two queries, each served by an index of its own (adapters.postgres_views.runs): runs
+    # whose log is still there, and runs past the run retention (few: reduced runs leave).
+    "log_candidates": "SELECT id, finished_at, false FROM {s}.view_runs"
+    " WHERE job_id = %s AND log_purged_at IS NULL AND finished_at IS NOT NULL"
+    " AND finished_at < %s ORDER BY finished_at LIMIT %s",
+    "run_candidates": "SELECT id, finished_at, log_purged_at IS NOT NULL FROM {s}.view_runs"
+    " WHERE job_id = %s AND finished_at IS NOT NULL AND finished_at < %s"
     " ORDER BY finished_at LIMIT %s",
     "newest": "SELECT id FROM {s}.view_runs WHERE job_id = %s AND finished_at IS NOT NULL"
     " ORDER BY requested_at DESC, id DESC LIMIT %s",
@@ -89,8 +93,13 @@ class PostgresRetentionStore:
     def candidates(
         self, job_id: UUID, *, log_before: datetime, run_before: datetime, limit: int
     ) -> list[RetentionCandidate]:
-        rows = self._rows(self.q["candidates"], (job_id, log_before, run_before, limit))
-        return [RetentionCandidate(run_id, at, bool(purged)) for run_id, at, purged in rows]
+        rows = self._rows(self.q["run_candidates"], (job_id, run_before, limit))
+        rows += self._rows(self.q["log_candidates"], (job_id, log_before, limit))
+        found = {
+            run_id: RetentionCandidate(run_id, at, bool(purged))
+            for run_id, at, purged in reversed(rows)  # the run query's answer wins
+        }
+        return sorted(found.values(), key=lambda c: c.finished_at)[:limit]
 
     def newest_finished(self, job_id: UUID, count: int) -> set[UUID]:
         return {run_id for (run_id,) in self._rows(self.q["newest"], (job_id, count))}

@@ -25,10 +25,15 @@ TOTALS_DDL = (
     "CREATE TABLE IF NOT EXISTS retention_totals"
     " (id INTEGER PRIMARY KEY, entries_purged INTEGER NOT NULL)"
 )
-CANDIDATES = (
+# Two queries, each served by an index of its own (adapters.sqlite_views.runs): runs whose
+# log is still there, and runs past the run retention (few: reduced runs leave the view).
+LOG_CANDIDATES = (
+    "SELECT id, finished_at, 0 FROM view_runs WHERE job_id = ? AND log_purged_at IS NULL"
+    " AND finished_at IS NOT NULL AND finished_at < ? ORDER BY finished_at LIMIT ?"
+)
+RUN_CANDIDATES = (
     "SELECT id, finished_at, log_purged_at IS NOT NULL FROM view_runs"
-    " WHERE job_id = ? AND finished_at IS NOT NULL"
-    " AND ((log_purged_at IS NULL AND finished_at < ?) OR finished_at < ?)"
+    " WHERE job_id = ? AND finished_at IS NOT NULL AND finished_at < ?"
     " ORDER BY finished_at LIMIT ?"
 )
 ADD_PURGED = (
@@ -88,11 +93,13 @@ class SQLiteRetentionStore:
     def candidates(
         self, job_id: UUID, *, log_before: datetime, run_before: datetime, limit: int
     ) -> list[RetentionCandidate]:
-        rows = self._rows(CANDIDATES, (str(job_id), _ts(log_before), _ts(run_before), limit))
-        return [
-            RetentionCandidate(UUID(run_id), datetime.fromisoformat(at), bool(purged))
-            for run_id, at, purged in rows
-        ]
+        rows = self._rows(RUN_CANDIDATES, (str(job_id), _ts(run_before), limit))
+        rows += self._rows(LOG_CANDIDATES, (str(job_id), _ts(log_before), limit))
+        found = {
+            run_id: RetentionCandidate(UUID(run_id), datetime.fromisoformat(at), bool(purged))
+            for run_id, at, purged in reversed(rows)  # the run query's answer wins
+        }
+        return sorted(found.values(), key=lambda c: c.finished_at)[:limit]
 
     def newest_finished(self, job_id: UUID, count: int) -> set[UUID]:
         return {UUID(run_id) for (run_id,) in self._rows(NEWEST, (str(job_id), count))}

@@ -79,6 +79,11 @@ DDL = (
     # A run's next attempt, found by retry_of.
     "CREATE INDEX IF NOT EXISTS view_runs_retry_of_idx ON {s}.view_runs (retry_of)"
     " WHERE retry_of IS NOT NULL",
+    # The retention sweep's: finished runs by age, and those whose log is still there.
+    "CREATE INDEX IF NOT EXISTS view_runs_finished_idx ON {s}.view_runs (job_id, finished_at)"
+    " WHERE finished_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS view_runs_log_kept_idx ON {s}.view_runs (job_id, finished_at)"
+    " WHERE finished_at IS NOT NULL AND log_purged_at IS NULL",
 )
 
 PATCH_TYPES = {

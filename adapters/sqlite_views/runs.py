@@ -74,6 +74,11 @@ DDL = (
 LATER_DDL = (
     "CREATE INDEX IF NOT EXISTS view_runs_retry_of_idx ON view_runs (retry_of)"
     " WHERE retry_of IS NOT NULL",
+    # The retention sweep's: finished runs by age, and those whose log is still there.
+    "CREATE INDEX IF NOT EXISTS view_runs_finished_idx ON view_runs (job_id, finished_at)"
+    " WHERE finished_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS view_runs_log_kept_idx ON view_runs (job_id, finished_at)"
+    " WHERE finished_at IS NOT NULL AND log_purged_at IS NULL",
 )
 
 SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM view_runs"
