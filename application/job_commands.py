@@ -34,6 +34,9 @@ UPDATABLE = (
     "max_retries",
     "retry_backoff_seconds",
     "overridable_parameters",
+    "log_retention_days",
+    "run_retention_days",
+    "keep_last_runs",
 )
 
 

@@ -40,6 +40,9 @@ FIELD_LABELS: dict[str, str] = {
     "max_retries": "Retries",
     "retry_backoff_seconds": "Retry after (seconds)",
     "overridable_parameters": "Parameters operators may override",
+    "log_retention_days": "Keep run logs for (days)",
+    "run_retention_days": "Keep runs for (days)",
+    "keep_last_runs": "Always keep the logs of the last runs",
     "deleted": "Deleted",
 }
 

@@ -240,6 +240,45 @@ class RetentionContract:
             server.stop()
             tokens.close()
 
+    def test_the_api_sets_a_jobs_retention_and_refuses_bad_values_naming_each(
+        self, system: System
+    ) -> None:
+        tokens = system.backend.token_store()
+        _p, admin = system.app.create_token(tokens, "admin", "admin", actor="t")
+        server = BackgroundServer(create_app(system, tokens), "127.0.0.1", 0).start()
+
+        def call(method: str, path: str, body: Any) -> tuple[int, Any]:
+            request = urllib.request.Request(
+                server.url + path,
+                method=method,
+                data=orjson.dumps(body),
+                headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status, orjson.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, orjson.loads(error.read())
+
+        try:
+            job = {"name": "kept", "job_type": "command", "program": {"argv": ["true"]}}
+            status, created = call("POST", "/api/jobs", {**job, "log_retention_days": 0})
+            assert status == 201, created
+            assert (created["log_retention_days"], created["run_retention_days"]) == (0, None)
+            status, changed = call("PATCH", f"/api/jobs/{created['id']}", {"keep_last_runs": 5})
+            assert status == 200 and changed["keep_last_runs"] == 5, changed
+            status, refused = call(
+                "POST",
+                "/api/jobs",
+                {**job, "name": "bad", "log_retention_days": -1, "run_retention_days": 0},
+            )
+            assert status == 422
+            text = orjson.dumps(refused).decode()
+            assert "log_retention_days" in text and "run_retention_days" in text
+        finally:
+            server.stop()
+            tokens.close()
+
     def test_log_retention_zero_purges_at_the_first_sweep_after_the_run_ends(
         self, system: System, sweep: RetentionSweep, clock: FakeClock
     ) -> None:
