@@ -140,7 +140,9 @@ def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Re
         {
             "run": run,
             # Administrators download a log retention archived before deleting it.
-            "log_archive": principal.may("admin") and archive_of(system(request), ident),
+            "log_archive": bool(run.get("log_purged_at"))
+            and principal.may("admin")
+            and archive_of(system(request), ident) is not None,
             "waiting_reason": system(request).waiting_reason(run),
             "entries": entries,
             "next_after": next_after,
