@@ -71,6 +71,21 @@ class RetentionCommandContract:
         assert system.runs.get_run(run.id)["log_purged_entries"] == 40  # type: ignore[index]
         assert "purged 0 logs" in self.cli(env, "retention", "run")
 
+    def test_jobs_create_takes_the_retention_fields_and_names_bad_ones(self, env, system) -> None:
+        program = '{"argv": ["true"]}'
+        base = ["jobs", "create", "--type", "command", "--program", program]
+        made = json.loads(
+            self.cli(env, *base, "--name", "kept", "--log-retention-days", "0",
+                     "--keep-last-runs", "3", "--json")
+        )  # fmt: skip
+        assert made["policies"]["log_retention_days"] == 0
+        assert made["policies"]["keep_last_runs"] == 3
+        text = self.cli(
+            env, *base, "--name", "bad", "--log-retention-days", "-1",
+            "--run-retention-days", "0", expect=2,
+        )  # fmt: skip
+        assert "invalid log_retention_days" in text and "invalid run_retention_days" in text
+
     def test_bad_retention_settings_exit_2_naming_every_variable(self, env, system) -> None:
         bad = {
             **env,
