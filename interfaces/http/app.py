@@ -23,17 +23,8 @@ from interfaces.http import problems
 from interfaces.http.auth import SECURITY_SCHEME
 from interfaces.http.rate_limit import FailureLimiter
 from interfaces.http.responses import OrjsonResponse
-from interfaces.http.routes import (
-    audit,
-    docs,
-    health,
-    job_types,
-    jobs,
-    log_archive,
-    logs,
-    runs,
-    schedules,
-)
+from interfaces.http.routes import audit, docs, health, job_types, jobs, logs, runs, schedules
+from interfaces.http.routes.log_archive import router as log_archive_router
 from interfaces.http.schemas import Problem
 
 TITLE = "JobLedger"
@@ -90,7 +81,7 @@ def create_app(
     problems.install(app)
     for module in (jobs, runs, logs, audit, job_types, schedules, health, docs):
         app.include_router(module.router)
-    app.include_router(log_archive.router)
+    app.include_router(log_archive_router)
     _install_openapi(app)
     _mount_web_pages(app)
     return app
