@@ -114,13 +114,17 @@ class PostgresRetentionStore:
             for seq, at, lvl, msg in rows
         ]
 
+    def log_settled(self, run_id: UUID) -> bool:
+        (last,) = self._rows(self.q["last_event"], (run_log_id(run_id),))[0]
+        if last is None:
+            return True
+        (seen,) = self._rows(self.q["seen"])[0]
+        return seen is not None and seen >= last
+
     def purge_log(self, run_id: UUID) -> int | None:
         log_id = run_log_id(run_id)
-        (last,) = self._rows(self.q["last_event"], (log_id,))[0]
-        if last is not None:
-            (seen,) = self._rows(self.q["seen"])[0]
-            if seen is None or seen < last:
-                return None  # the logs view has yet to process the stream
+        if not self.log_settled(run_id):
+            return None  # the logs view has yet to process the stream
         removed = 0
         while True:  # the view's rows first: a crash half-way leaves no rows of gone events
             rows = self._write(self.q["delete_entries"], (log_id, ENTRY_BATCH))

@@ -120,21 +120,32 @@ class SQLiteRetentionStore:
         with self.lock:
             return self._purge_log(run_log_id(run_id))
 
+    def log_settled(self, run_id: UUID) -> bool:
+        with self.lock:
+            return self._settled(run_log_id(run_id))
+
+    def _settled(self, log_id: UUID) -> bool:
+        """Whether the logs view has processed the whole stream and its last event is not
+        the store's newest row (see the module docstring)."""
+        db = self.db
+        (last,) = db.execute(
+            f"SELECT max(rowid) FROM {EVENTS} WHERE originator_id = ?", (log_id.hex,)
+        ).fetchone()
+        if last is None:
+            return True
+        (newest,) = db.execute(f"SELECT max(rowid) FROM {EVENTS}").fetchone()
+        (seen,) = db.execute(
+            "SELECT max(notification_id) FROM tracking WHERE application_name = 'logs'"
+        ).fetchone()
+        return bool(last < newest and seen is not None and seen >= last)
+
     def _purge_log(self, log_id: UUID) -> int | None:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            (last,) = db.execute(
-                f"SELECT max(rowid) FROM {EVENTS} WHERE originator_id = ?", (log_id.hex,)
-            ).fetchone()
-            if last is not None:
-                (newest,) = db.execute(f"SELECT max(rowid) FROM {EVENTS}").fetchone()
-                seen = db.execute(
-                    "SELECT max(notification_id) FROM tracking WHERE application_name = 'logs'"
-                ).fetchone()
-                if last >= newest or seen is None or seen[0] is None or seen[0] < last:
-                    db.execute("ROLLBACK")
-                    return None
+            if not self._settled(log_id):
+                db.execute("ROLLBACK")
+                return None
             removed = db.execute(
                 "DELETE FROM view_log_entries WHERE log_id = ?", (log_id.bytes,)
             ).rowcount

@@ -162,6 +162,11 @@ class RetentionStore(Protocol):
         """How many log entries of the run the logs view holds."""
         ...
 
+    def log_settled(self, run_id: UUID) -> bool:
+        """Whether the run's log may be read whole from the logs view and deleted now: the
+        view has processed the whole stream (and the store allows its deletion)."""
+        ...
+
     def purge_log(self, run_id: UUID) -> int | None:
         """Delete the run's log stream from the event store and its entries from the logs
         view; returns how many entries went, or None when it is not safe yet (the logs

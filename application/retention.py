@@ -150,8 +150,11 @@ class RetentionSweep:
                 entries = self.store.count_log(run_id)
             else:
                 if self.archive is not None:
-                    # Before the deletion, durably: a failed write stops the sweep with the
-                    # log still there.
+                    # Read whole from the view only once it has all of it; written durably
+                    # before the deletion: a failed write stops the sweep, the log kept.
+                    if not self.store.log_settled(run_id):
+                        report.deferred += 1
+                        return
                     self.archive.write(run_id, self._log_lines(run_id))
                 purged = self.store.purge_log(run_id)
                 if purged is None:

@@ -279,6 +279,30 @@ class RetentionContract:
             server.stop()
             tokens.close()
 
+    def test_a_log_is_archived_only_once_the_logs_view_holds_all_of_it(
+        self, system: System, clock: FakeClock, tmp_path: Path
+    ) -> None:
+        job = self.register(system, "lagging", log_retention_days=0)
+        run = finished_run(system, job, lines=5)
+        self.register(system, "later")
+        runs = next(p for p in system.projections if p.name == "runs")
+        from projections.follower import EventFollower
+
+        EventFollower(system.app.recorder, system.app.mapper, [runs]).catch_up()
+        clock.at = datetime.now(UTC)
+        settings = RetentionSettings(archive_dir=tmp_path / "archive")
+        sweep = retention_sweep(system.app, system.backend, settings, clock=clock)
+        try:
+            first = sweep.run()
+            assert (first.runs, first.deferred) == ([], 1)
+            assert not (tmp_path / "archive" / f"{run.id}.log.gz").exists()
+            system.catch_up()
+            assert [r.entries for r in sweep.run().runs] == [5]
+        finally:
+            sweep.store.close()
+        archived = gzip.decompress((tmp_path / "archive" / f"{run.id}.log.gz").read_bytes())
+        assert len(archived.decode().splitlines()) == 5
+
     def test_log_retention_zero_purges_at_the_first_sweep_after_the_run_ends(
         self, system: System, sweep: RetentionSweep, clock: FakeClock
     ) -> None:
