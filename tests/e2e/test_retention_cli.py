@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -85,6 +87,20 @@ class RetentionCommandContract:
             "--run-retention-days", "0", expect=2,
         )  # fmt: skip
         assert "invalid log_retention_days" in text and "invalid run_retention_days" in text
+
+    def test_vacuum_converts_a_sqlite_store_and_is_a_no_op_on_postgres(self, env, system) -> None:
+        path = system.settings.store.sqlite_path
+        if path is not None:  # made as a store of an earlier version: no incremental vacuum
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                db.executescript("PRAGMA auto_vacuum = NONE; VACUUM;")
+                assert db.execute("PRAGMA auto_vacuum").fetchone() == (0,)
+        text = self.cli(env, "retention", "vacuum")
+        if path is not None:
+            assert "vacuumed" in text and "incremental from now on" in text
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                assert db.execute("PRAGMA auto_vacuum").fetchone() == (2,)
+        else:
+            assert "nothing to do" in text
 
     def test_bad_retention_settings_exit_2_naming_every_variable(self, env, system) -> None:
         bad = {
