@@ -22,6 +22,7 @@ from adapters.postgres_views import (
     PostgresLogsView,
     PostgresRunsView,
 )
+from adapters.retention_postgres import PostgresRetentionStore
 from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint
 from adapters.store_presence import StorePresence, postgres_presence
 from adapters.token_store_postgres import PostgresTokenStore
@@ -144,3 +145,9 @@ class PostgresBackend:
             records.close()  # its pool may hold a connection
             raise
         return records
+
+    def retention_store(self, recorder: ApplicationRecorder) -> PostgresRetentionStore:
+        # The event store's own pool: the sweep is one more short user of it.
+        datastore: Any = getattr(recorder, "datastore")  # noqa: B009 - PostgreSQL recorders only
+        table: Any = getattr(recorder, "events_table_name")  # noqa: B009
+        return PostgresRetentionStore(datastore, str(table))

@@ -14,6 +14,7 @@ from adapters.data_keys_sqlite import SQLiteDataKeyStore
 from adapters.event_store_config import StoreSettings, encoding_env, open_view
 from adapters.file_modes import private_directory, private_sqlite_file
 from adapters.notifier_checkpoint import SQLiteNotifierPosition
+from adapters.retention_sqlite import SQLiteRetentionStore, prepare_new_store
 from adapters.scheduler_checkpoint import SQLiteSchedulerCheckpoint
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
 from adapters.store_presence import StorePresence, sqlite_presence
@@ -68,6 +69,7 @@ class SQLiteBackend:
         # One file, opened by eventsourcing's own connections: there is no pool to size.
         del pool_size, max_overflow
         private_sqlite_file(self.path)  # 0600, before eventsourcing opens it
+        prepare_new_store(self.path)  # incremental vacuum, settable only on a new file
         return {
             **encoding_env(),
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -112,3 +114,7 @@ class SQLiteBackend:
 
     def worker_capabilities(self) -> SQLiteWorkerCapabilities:
         return SQLiteWorkerCapabilities(self.path)
+
+    def retention_store(self, recorder: ApplicationRecorder) -> SQLiteRetentionStore:
+        del recorder  # its own connection to the one file
+        return SQLiteRetentionStore(self.path)

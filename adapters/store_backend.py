@@ -20,7 +20,7 @@ from adapters.event_store_config import StoreSettings
 from adapters.postgres_backend import PostgresBackend
 from adapters.sqlite_backend import SQLiteBackend
 from adapters.store_presence import StorePresence
-from application.ports import TokenStore, Wakeup
+from application.ports import RetentionStore, TokenStore, Wakeup
 from engine.ports import WorkerCapabilities, WorkerLeases
 from projections.read_models import ReadModels
 
@@ -106,6 +106,10 @@ class StoreBackend(Protocol):
     def worker_capabilities(self) -> WorkerCapabilities:
         """Where workers record which job types they can run (its table created on first
         use), live while the worker is."""
+        ...
+
+    def retention_store(self, recorder: ApplicationRecorder) -> RetentionStore:
+        """Where the retention sweep deletes logs and reads the store's size."""
         ...
 
 

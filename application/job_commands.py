@@ -38,6 +38,9 @@ UPDATABLE = (
     "long_running_seconds",
     "folder",
     "tags",
+    "log_retention_days",
+    "run_retention_days",
+    "keep_last_runs",
 )
 
 

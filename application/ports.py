@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -126,3 +128,74 @@ class ThreadWakeup:
 
     def set(self) -> None:
         self._event.set()
+
+
+@dataclass(frozen=True)
+class RetentionCandidate:
+    """A finished run the retention sweep looks at (from the runs view)."""
+
+    run_id: UUID
+    finished_at: datetime
+    log_purged: bool
+
+
+class RetentionStore(Protocol):
+    """What the retention sweep needs of the store: finding due runs, deleting a run's log
+    physically (events and view rows), giving space back, and the figures for /metrics."""
+
+    def job_ids(self) -> list[UUID]:
+        """Every job with a finished run in the runs view."""
+        ...
+
+    def candidates(
+        self, job_id: UUID, *, log_before: datetime, run_before: datetime, limit: int
+    ) -> list[RetentionCandidate]:
+        """The job's finished runs whose log is kept and finished before `log_before`, or
+        that finished before `run_before`; oldest first, at most `limit`."""
+        ...
+
+    def newest_finished(self, job_id: UUID, count: int) -> set[UUID]:
+        """The ids of the job's `count` most recently requested finished runs."""
+        ...
+
+    def count_log(self, run_id: UUID) -> int:
+        """How many log entries of the run the logs view holds."""
+        ...
+
+    def log_settled(self, run_id: UUID) -> bool:
+        """Whether the run's log may be read whole from the logs view and deleted now: the
+        view has processed the whole stream (and the store allows its deletion)."""
+        ...
+
+    def purge_log(self, run_id: UUID) -> int | None:
+        """Delete the run's log stream from the event store and its entries from the logs
+        view; returns how many entries went, or None when it is not safe yet (the logs
+        view has not processed the whole stream) and a later sweep should try again."""
+        ...
+
+    def reclaim(self) -> None:
+        """Give the space freed by a sweep back (where the store needs to be asked)."""
+        ...
+
+    def store_bytes(self) -> int:
+        """How many bytes the store takes."""
+        ...
+
+    def purged_entries(self) -> int:
+        """How many log entries retention has deleted from this store, ever."""
+        ...
+
+    def log_page(self, run_id: UUID, after: int, limit: int) -> list[tuple[int, str, int, str]]:
+        """The logs view's entries of the run with seq > `after`, in seq order, at most
+        `limit`: (seq, ISO-8601 time, level number, message)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LogArchive(Protocol):
+    """Where the retention sweep keeps a copy of each log before deleting it."""
+
+    def write(self, run_id: UUID, lines: Iterable[str]) -> int:
+        """Store the log's lines durably (replacing a partial earlier copy); its size."""
+        ...

@@ -25,6 +25,7 @@ from bench import (
     notify_latency,
     rebuild,
     register_jobs,
+    retention,
     run_throughput,
     scheduler_memory,
 )
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, st
     "dispatch_latency": (dispatch_latency.run, "ms", "p50 <10 ms, p99 <50 ms (postgres)"),
     "run_throughput": (run_throughput.run, "runs/s", ">=500 runs/s on 2 cores (postgres)"),
     "job_search": (job_search.run, "ms", "first page well under 50 ms over 10,000 jobs"),
+    "retention": (retention.run, "", "API p99 during a sweep within 2x of without"),
     "http_api": (http_api.run, "req/s", ">=2,000 req/s, p99 <20 ms for one job (postgres)"),
     "notify_latency": (notify_latency.run, "ms", "p50 <200 ms, p99 <1 s; storm: 1 alert/job"),
 }

@@ -13,6 +13,7 @@ from typing import Any
 from domain import values
 from domain.errors import FieldErrors, InvalidInput
 from domain.notify_rules import long_running_seconds, notify_rules
+from domain.retention import keep_last_runs, retention_days
 from domain.retry import (
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_MAX_RETRIES,
@@ -33,6 +34,10 @@ DEFAULT_POLICIES: dict[str, Any] = {
     # counts as long-running (None: three times the median of its recent runs).
     "notify": [],
     "long_running_seconds": None,
+    # Retention (domain.retention): None takes the global default of the settings.
+    "log_retention_days": None,
+    "run_retention_days": None,
+    "keep_last_runs": None,
 }
 MAX_OVERRIDABLE = 100
 
@@ -45,6 +50,9 @@ _POLICY_RULES: dict[str, Callable[[Any], Any]] = {
     "overridable_parameters": lambda v: overridable_parameters(v),
     "notify": notify_rules,
     "long_running_seconds": long_running_seconds,
+    "log_retention_days": lambda v: retention_days(v, "log_retention_days", minimum=0),
+    "run_retention_days": lambda v: retention_days(v, "run_retention_days", minimum=1),
+    "keep_last_runs": keep_last_runs,
 }
 
 

@@ -171,6 +171,27 @@ class Run(Aggregate):
             super().apply(run)
             run.error = self.reason
 
+    class LogPurged(Aggregate.Event):
+        """The run's log was deleted from the store by retention: how many entries, why
+        (e.g. "log_retention_days=30"); the event's timestamp says when."""
+
+        entries: int
+        reason: str
+
+        def apply(self, run: Run) -> None:
+            run.log_purged_at = self.timestamp
+
+    class Reduced(Aggregate.Event):
+        """The run passed its job's run retention: its log is gone and the views forget it.
+        Its stream keeps these few small events on purpose: a scheduled run's id is derived
+        from its slot, so a stream deleted outright would let a scheduler catching up on
+        missed slots create the run again; this one makes that a version conflict."""
+
+        reason: str
+
+        def apply(self, run: Run) -> None:
+            run.reduced_at = self.timestamp
+
     def __init__(
         self,
         *,
@@ -211,6 +232,8 @@ class Run(Aggregate):
         self.error: str | None = None
         self.cancel_requested_by: str | None = None
         self.discarded_entries = 0
+        self.log_purged_at: datetime | None = None
+        self.reduced_at: datetime | None = None
 
     @property
     def is_finished(self) -> bool:
@@ -277,6 +300,22 @@ class Run(Aggregate):
         self.trigger_event(
             self.Abandoned, reason=_clip(reason) or "", discarded_entries=discarded_entries
         )
+
+
+def purge_log(run: Run, entries: int, reason: str) -> None:
+    """Record that retention deleted the finished run's log (Conflict if not finished)."""
+    if not run.is_finished:
+        raise Conflict(f"run {run.id} is {run.status}; its log is kept until it ends")
+    if run.log_purged_at is None:
+        run.trigger_event(Run.LogPurged, entries=entries, reason=reason)
+
+
+def reduce(run: Run, reason: str) -> None:
+    """Record that the finished run passed its retention (Conflict if not finished)."""
+    if not run.is_finished:
+        raise Conflict(f"run {run.id} is {run.status}; it is kept until it ends")
+    if run.reduced_at is None:
+        run.trigger_event(Run.Reduced, reason=reason)
 
 
 def request(

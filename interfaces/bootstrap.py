@@ -22,7 +22,7 @@ from adapters.secret_vault import EnvelopeSecretVault
 from adapters.store_backend import StoreBackend, backend_for
 from application.app import JobLedger
 from application.outage import LoopState, Outage
-from application.ports import TokenStore
+from application.ports import RetentionStore, TokenStore
 from engine.capabilities import TypeAvailability, summarize
 from engine.ports import WorkerCapabilities
 from interfaces.settings import Settings
@@ -58,6 +58,13 @@ class System:
     projections_outage: Outage = field(
         default_factory=lambda: Outage("projections", logging.getLogger("jobledger.projections"))
     )
+    _retention: RetentionStore | None = None
+
+    def retention_store(self) -> RetentionStore:
+        """The store's retention figures and deletions (made on first use, for /metrics)."""
+        if self._retention is None:
+            self._retention = self.backend.retention_store(self.app.recorder)
+        return self._retention
 
     def start_projections(self) -> None:
         """Keep the views up to date in a background thread until `close`."""
@@ -135,6 +142,8 @@ class System:
         close_wakeup = getattr(self.follower.wakeup, "close", None)
         if close_wakeup is not None:
             close_wakeup()
+        if self._retention is not None:
+            self._retention.close()
         self.keys.close()
         self.capabilities.close()
         self.app.close()

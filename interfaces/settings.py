@@ -9,6 +9,7 @@ from pathlib import Path
 
 from adapters.event_store_config import StoreSettings, parse_database_url
 from domain.errors import InvalidInput
+from interfaces.retention_settings import RetentionSettings
 
 # A run's log keeps at most this many megabytes of messages; past it entries are counted.
 DEFAULT_RUN_LOG_LIMIT_MB = 100.0
@@ -30,6 +31,7 @@ class Settings:
     # Which setting chose the store: DATABASE_URL, DATA_DIR, or DEFAULT_DATA_DIR (neither
     # was set), so a command can say how to point it at another store.
     store_from: str = "DATABASE_URL"
+    retention: RetentionSettings = RetentionSettings()
 
     @property
     def run_log_limit_chars(self) -> int:
@@ -55,6 +57,7 @@ class Settings:
             run_log_limit_mb=_megabytes(env.get("JOBLEDGER_RUN_LOG_LIMIT_MB")),
             unrunnable_wait_seconds=_wait_seconds(env.get(UNRUNNABLE_WAIT_ENV)),
             store_from=store_from,
+            retention=RetentionSettings.from_env(env),
         )
 
 

@@ -57,6 +57,9 @@ RUN_COLUMNS = (
     "overrides",
     # The run a rerun repeats (trigger "rerun"); None for every other run.
     "rerun_of",
+    # When retention deleted the run's log, and how many entries it held (Run.LogPurged).
+    "log_purged_at",
+    "log_purged_entries",
 )
 
 # The columns later events set. None of them ever sets a column back to NULL, so a patch
@@ -71,6 +74,8 @@ PATCH_COLUMNS = (
     "cancel_requested_by",
     "version",
     "discarded_entries",
+    "log_purged_at",
+    "log_purged_entries",
 )
 
 
@@ -81,6 +86,8 @@ class RunsChanges:
     new: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # whole rows (RUN_COLUMNS)
     # {"id": run id, **some PATCH_COLUMNS}: the id inside, so a view can send them as they are
     patches: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    # Runs reduced by retention (Run.Reduced): their rows are deleted.
+    deleted: set[UUID] = field(default_factory=set)
 
     def patch_rows(self) -> list[tuple[Any, ...]]:
         """The patches as (PATCH_COLUMNS values..., run id), None where a column is unset."""
@@ -183,6 +190,8 @@ def _requested(changes: RunsChanges, e: Run.Requested) -> None:
         "parameters": e.parameters,
         "overrides": list(e.overrides),
         "rerun_of": e.rerun_of,
+        "log_purged_at": None,
+        "log_purged_entries": None,
     }
 
 
@@ -219,6 +228,17 @@ def _cancel_requested(changes: RunsChanges, e: Run.CancelRequested) -> None:
     _target(changes, e)["cancel_requested_by"] = e.actor
 
 
+def _log_purged(changes: RunsChanges, e: Run.LogPurged) -> None:
+    _target(changes, e).update(log_purged_at=e.timestamp, log_purged_entries=e.entries)
+
+
+def _reduced(changes: RunsChanges, e: Run.Reduced) -> None:
+    # Gone from the view whatever else this batch says of it (a rebuild folds all at once).
+    changes.new.pop(e.originator_id, None)
+    changes.patches.pop(e.originator_id, None)
+    changes.deleted.add(e.originator_id)
+
+
 HANDLERS: dict[type, Handler] = {
     Run.Requested: _requested,
     Run.Started: _started,
@@ -230,6 +250,8 @@ HANDLERS: dict[type, Handler] = {
     Run.Cancelled: _finished(),
     Run.Skipped: _finished(error=lambda e: e.reason),
     Run.Abandoned: _finished(error=lambda e: e.reason),
+    Run.LogPurged: _log_purged,
+    Run.Reduced: _reduced,
 }
 
 

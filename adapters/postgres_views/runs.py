@@ -57,7 +57,9 @@ DDL = (
         discarded_entries integer NOT NULL DEFAULT 0,
         parameters jsonb,
         overrides jsonb NOT NULL DEFAULT '[]',
-        rerun_of uuid
+        rerun_of uuid,
+        log_purged_at timestamptz,
+        log_purged_entries bigint
     )""",
     # Tables created before the column existed get it on their next start.
     "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS discarded_entries"
@@ -66,6 +68,9 @@ DDL = (
     "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS parameters jsonb",
     "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS overrides jsonb NOT NULL DEFAULT '[]'",
     "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS rerun_of uuid",
+    # Retention (Run.LogPurged); NULL in rows made before, until the view is rebuilt.
+    "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS log_purged_at timestamptz",
+    "ALTER TABLE {s}.view_runs ADD COLUMN IF NOT EXISTS log_purged_entries bigint",
     # Newest first, with or without a job or status filter: each listing reads one index
     # range in order and stops after a page, however many runs there are.
     "CREATE INDEX IF NOT EXISTS view_runs_time_idx ON {s}.view_runs (requested_at DESC, id DESC)",
@@ -76,6 +81,11 @@ DDL = (
     # A run's next attempt, found by retry_of.
     "CREATE INDEX IF NOT EXISTS view_runs_retry_of_idx ON {s}.view_runs (retry_of)"
     " WHERE retry_of IS NOT NULL",
+    # The retention sweep's: finished runs by age, and those whose log is still there.
+    "CREATE INDEX IF NOT EXISTS view_runs_finished_idx ON {s}.view_runs (job_id, finished_at)"
+    " WHERE finished_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS view_runs_log_kept_idx ON {s}.view_runs (job_id, finished_at)"
+    " WHERE finished_at IS NOT NULL AND log_purged_at IS NULL",
 )
 
 PATCH_TYPES = {
@@ -88,6 +98,8 @@ PATCH_TYPES = {
     "cancel_requested_by": "text",
     "version": "integer",
     "discarded_entries": "integer",
+    "log_purged_at": "timestamptz",
+    "log_purged_entries": "bigint",
 }
 SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM {{s}}.view_runs"
 QUERIES = {
@@ -101,6 +113,7 @@ QUERIES = {
     + " FROM json_to_recordset(%s::json) AS u(id uuid, "
     + ", ".join(f"{c} {PATCH_TYPES[c]}" for c in PATCH_COLUMNS)
     + ") WHERE r.id = u.id",
+    "delete": "DELETE FROM {s}.view_runs WHERE id = ANY(%s)",
     "next_attempt": f"{SELECT} WHERE retry_of = %s ORDER BY requested_at, id LIMIT 1",
     "count": "SELECT status, count(*) AS n FROM {s}.view_runs GROUP BY status",
     "running": "SELECT id, job_id, worker, started_at FROM {s}.view_runs"
@@ -133,6 +146,8 @@ class PostgresRunsView(PostgresView, RunsView):
                 cursor.execute(self.q["insert"], (_json(list(changes.new.values())),))
             if changes.patches:
                 cursor.execute(self.q["patch"], (_json(list(changes.patches.values())),))
+            if changes.deleted:
+                cursor.execute(self.q["delete"], (list(changes.deleted),))
 
     def get_run(self, run_id: UUID) -> dict[str, Any] | None:
         rows = self.fetch(self.q["select_one"], (run_id,))

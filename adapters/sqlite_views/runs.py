@@ -59,7 +59,9 @@ DDL = (
         discarded_entries INTEGER NOT NULL DEFAULT 0,
         parameters TEXT,
         overrides TEXT NOT NULL DEFAULT '[]',
-        rerun_of TEXT
+        rerun_of TEXT,
+        log_purged_at TEXT,
+        log_purged_entries INTEGER
     )""",
     # Newest first, with or without a job or status filter: each listing reads one index
     # range in order and stops after a page, however many runs there are.
@@ -73,6 +75,11 @@ DDL = (
 LATER_DDL = (
     "CREATE INDEX IF NOT EXISTS view_runs_retry_of_idx ON view_runs (retry_of)"
     " WHERE retry_of IS NOT NULL",
+    # The retention sweep's: finished runs by age, and those whose log is still there.
+    "CREATE INDEX IF NOT EXISTS view_runs_finished_idx ON view_runs (job_id, finished_at)"
+    " WHERE finished_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS view_runs_log_kept_idx ON view_runs (job_id, finished_at)"
+    " WHERE finished_at IS NOT NULL AND log_purged_at IS NULL",
 )
 
 SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM view_runs"
@@ -86,6 +93,8 @@ ADD_COLUMNS = {
     "parameters": "TEXT",
     "overrides": "TEXT NOT NULL DEFAULT '[]'",
     "rerun_of": "TEXT",
+    "log_purged_at": "TEXT",
+    "log_purged_entries": "INTEGER",
 }
 # Later events never set a column back to NULL, so NULL in a patch means "unchanged".
 PATCH = (
@@ -108,7 +117,7 @@ RUNNING = (
 )
 
 _UUIDS = ("id", "job_id", "retry_of", "rerun_of")
-_TIMES = ("scheduled_for", "requested_at", "started_at", "finished_at")
+_TIMES = ("scheduled_for", "requested_at", "started_at", "finished_at", "log_purged_at")
 _JSON = ("parameters", "overrides")
 _TIME_PATCHES = tuple(i for i, c in enumerate(PATCH_COLUMNS) if c in _TIMES)
 
@@ -167,6 +176,10 @@ class SQLiteRunsView(SQLiteView, RunsView):
                 cursor.executemany(INSERT, [_encode(row) for row in changes.new.values()])
             if changes.patches:
                 cursor.executemany(PATCH, [_encode_patch(p) for p in changes.patch_rows()])
+            if changes.deleted:
+                cursor.executemany(
+                    "DELETE FROM view_runs WHERE id = ?", [(str(i),) for i in changes.deleted]
+                )
 
     def get_run(self, run_id: UUID) -> dict[str, Any] | None:
         with self.reading() as cursor:

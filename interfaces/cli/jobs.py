@@ -48,6 +48,22 @@ def register(commands: Any) -> None:
     create.add_argument("--overlap", choices=["skip", "allow", "queue"], default="skip")
     create.add_argument("--misfire", choices=["run_once", "skip", "run_all"], default="run_once")
     create.add_argument("--max-retries", type=int, default=0)
+    create.add_argument(
+        "--log-retention-days",
+        type=int,
+        metavar="DAYS",
+        help="how long a finished run keeps its log; 0: until the next retention sweep "
+        "(default JOBLEDGER_LOG_RETENTION_DAYS, 30)",
+    )
+    create.add_argument(
+        "--run-retention-days",
+        type=int,
+        metavar="DAYS",
+        help="how long a run is kept (default JOBLEDGER_RUN_RETENTION_DAYS, 400)",
+    )
+    create.add_argument(
+        "--keep-last-runs", type=int, metavar="N", help="the last N runs keep their logs"
+    )
     add_json_flag(create)
     create.set_defaults(handler=create_job)
 
@@ -114,6 +130,9 @@ def create_job(args: argparse.Namespace) -> int:
                 "overlap": args.overlap,
                 "misfire": args.misfire,
                 "max_retries": args.max_retries,
+                "log_retention_days": args.log_retention_days,
+                "run_retention_days": args.run_retention_days,
+                "keep_last_runs": args.keep_last_runs,
             },
         )
     if args.json:

@@ -13,6 +13,7 @@ from interfaces.cli import (
     jobs,
     keys,
     projections,
+    retention,
     scheduler,
     secrets,
     serve,
@@ -52,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
         triggers,
         keys,
     )
-    for module in modules:
+    for module in (*modules, retention):
         module.register(commands)
     # Imported here to keep the line above as it was: the notifier's process, after the rest.
     from interfaces.cli import notifier

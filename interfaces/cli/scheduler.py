@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.store_backend import backend_for
 from domain.errors import InvalidInput
+from interfaces.retention_runtime import start_retention
 from interfaces.scheduler_runtime import scheduler_app, start_scheduler
 from interfaces.settings import Settings
 from interfaces.signals import stop_requested, wait_for
@@ -54,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
                 misfire_grace=timedelta(seconds=args.misfire_grace),
                 start_up_first=True,
             )
+            # The retention sweep runs beside the scheduler (every scheduler on PostgreSQL:
+            # two sweeps of one run conflict on its version, and one records it).
+            retention = start_retention(app, backend, settings.retention)
             try:
                 print(
                     f"JobLedger scheduler started on {backend.describe()} "
@@ -63,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
                 wait_for(stop)
             finally:
                 # As long as its batch in progress takes: the process ends right after.
+                if retention is not None:
+                    retention.stop(timeout=None)
                 handle.stop(timeout=None)
     finally:
         app.close()

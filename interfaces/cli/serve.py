@@ -47,6 +47,7 @@ def serve(args: argparse.Namespace) -> int:
     from interfaces.http.server import BackgroundServer
     from interfaces.notifier_runtime import start_notifier
     from interfaces.notify_settings import notify_settings
+    from interfaces.retention_runtime import start_retention
     from interfaces.scheduler_runtime import start_scheduler
     from interfaces.worker_runtime import start_worker
 
@@ -64,6 +65,10 @@ def serve(args: argparse.Namespace) -> int:
             scheduler = start_scheduler(system.app, system.backend)
             stack.append(scheduler)
             system.report_loop(lambda: [scheduler.scheduler.outage.state()])
+            retention = start_retention(system.app, system.backend, system.settings.retention)
+            if retention is not None:
+                stack.append(retention)
+                system.report_loop(lambda: [retention.state()])
             worker = start_worker(
                 system.app,
                 system.backend,

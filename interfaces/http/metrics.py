@@ -126,6 +126,22 @@ def _store_figures(system: System, metric: Any) -> None:
             "Log entries recorded (kept at or above each job's threshold), all runs.",
             [("", count_entries())],
         )
+    retention_store = getattr(system, "retention_store", None)
+    if retention_store is None:
+        return
+    retention = retention_store()
+    metric(
+        "jobledger_store_bytes",
+        "gauge",
+        "Bytes the store takes (SQLite: its file's pages; PostgreSQL: the schema's tables).",
+        [("", retention.store_bytes())],
+    )
+    metric(
+        "jobledger_log_entries_purged_total",
+        "counter",
+        "Log entries deleted by retention from this store, ever.",
+        [("", retention.purged_entries())],
+    )
 
 
 def _fire_lag_summary(recent: list[dict[str, Any]], metric: Any) -> None:

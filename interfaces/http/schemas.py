@@ -44,6 +44,9 @@ class Schedule(Request):
 
 
 # The parameters an operator may override in a run-now (administrators may override any).
+LogRetentionDays = Annotated[int, Field(ge=0, le=36_500)] | None
+RunRetentionDays = Annotated[int, Field(ge=1, le=36_500)] | None
+KeepLastRuns = Annotated[int, Field(ge=0, le=100_000)] | None
 OverridableParameters = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=200)]],
     Field(max_length=100, description="parameters an operator may override when running now"),
@@ -107,6 +110,10 @@ class JobCreate(Request):
     long_running_seconds: LongRunningSeconds = None
     folder: Folder = ""
     tags: Tags = Field(default_factory=list)
+    # Retention (null: the global default); checked by the domain, which names the field.
+    log_retention_days: LogRetentionDays = None
+    run_retention_days: RunRetentionDays = None
+    keep_last_runs: KeepLastRuns = None
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -138,6 +145,9 @@ class JobPatch(Request):
     long_running_seconds: LongRunningSeconds = unset(None)
     folder: Folder | None = unset(None, description='null or "" takes the job out of folders')
     tags: Tags = unset([])
+    log_retention_days: LogRetentionDays = unset(None, description="null: the global default")
+    run_retention_days: RunRetentionDays = unset(None, description="null: the global default")
+    keep_last_runs: KeepLastRuns = unset(None, description="null: none kept beyond the days")
 
 
 class JobClone(Request):
@@ -211,6 +221,9 @@ class Job(Response):
     long_running_seconds: int | None = None
     folder: str
     tags: list[str]
+    log_retention_days: int | None = None
+    run_retention_days: int | None = None
+    keep_last_runs: int | None = None
     secrets: list[SecretInfo]
     next_run_at: datetime | None
     last_run: LastRun | None
@@ -328,6 +341,12 @@ class Run(Response):
     )
     overrides: list[str] = Field(description="the parameter keys overridden for this run")
     rerun_of: UUID | None = Field(default=None, description="the run this one reruns, if any")
+    log_purged_at: datetime | None = Field(
+        default=None, description="when retention deleted the run's log (null: it is kept)"
+    )
+    log_purged_entries: int | None = Field(
+        default=None, description="how many log entries retention deleted"
+    )
 
 
 class RunDetail(Run):

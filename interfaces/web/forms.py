@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from application.job_commands import POLICY_FIELDS
@@ -37,7 +38,12 @@ JOB_FIELDS = (
     "misfire",
     "max_retries",
     "retry_backoff_seconds",
+    "log_retention_days",
+    "run_retention_days",
+    "keep_last_runs",
 )
+# Retention fields: blank means the global default (JOBLEDGER_*_RETENTION_DAYS).
+RETENTION_FIELDS = ("log_retention_days", "run_retention_days", "keep_last_runs")
 NEW_SECRET_ROWS = 2
 
 
@@ -151,6 +157,7 @@ def parse_job_form(form: Any, *, new: bool) -> JobForm:
             lambda: _int_or(raw["retry_backoff_seconds"], "retry_backoff_seconds", 60),
         ),
         ("name", lambda: values.job_name(raw["name"])),
+        *[(f, partial(optional_int, raw[f], f)) for f in RETENTION_FIELDS],
     ]
     for key, check in checks:
         try:
@@ -236,4 +243,5 @@ def job_raw(job: dict[str, Any]) -> dict[str, str]:
         "misfire": str(policies.get("misfire", DEFAULT_POLICIES["misfire"])),
         "max_retries": str(policies.get("max_retries", 0)),
         "retry_backoff_seconds": str(policies.get("retry_backoff_seconds", 60)),
+        **{f: "" if policies.get(f) is None else str(policies[f]) for f in RETENTION_FIELDS},
     }

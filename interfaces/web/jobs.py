@@ -163,6 +163,9 @@ NEW_JOB_DEFAULTS = {
     "misfire": DEFAULT_POLICIES["misfire"],
     "max_retries": "0",
     "retry_backoff_seconds": str(DEFAULT_POLICIES["retry_backoff_seconds"]),
+    "log_retention_days": "",
+    "run_retention_days": "",
+    "keep_last_runs": "",
 }
 
 

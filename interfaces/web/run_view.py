@@ -47,6 +47,10 @@ def empty_log_sentence(run: dict[str, Any], min_level: str) -> str:
         return f"No log entries at {min_level} or above{'' if finished else ' yet'}."
     if not finished:
         return "No log entries yet."
+    if run.get("log_purged_at"):
+        count = int(run.get("log_purged_entries") or 0)
+        entries = "entry" if count == 1 else "entries"
+        return f"This run's log ({count} {entries}) was deleted by retention."
     sentence = "This run wrote no log entries."
     discarded = int(run.get("discarded_entries") or 0)
     if discarded:

@@ -15,6 +15,7 @@ from domain.access import Principal
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.log_level import LogLevel
 from domain.run_status import FINISHED_STATUSES
+from interfaces.http.routes.log_archive import archive_of
 from interfaces.web.auth import PageError, Viewer, form_with_csrf
 from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import read_after_write
@@ -138,6 +139,10 @@ def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Re
         "run.html",
         {
             "run": run,
+            # Administrators download a log retention archived before deleting it.
+            "log_archive": bool(run.get("log_purged_at"))
+            and principal.may("admin")
+            and archive_of(system(request), ident) is not None,
             "waiting_reason": system(request).waiting_reason(run),
             "entries": entries,
             "next_after": next_after,

@@ -43,6 +43,9 @@ FIELD_LABELS: dict[str, str] = {
     "folder": "Folder",
     "tags": "Tags",
     "cloned_from": "Cloned from",
+    "log_retention_days": "Keep run logs for (days)",
+    "run_retention_days": "Keep runs for (days)",
+    "keep_last_runs": "Always keep the logs of the last runs",
     "deleted": "Deleted",
 }
 

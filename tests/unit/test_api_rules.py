@@ -151,6 +151,18 @@ class FakeSystem:
     runs = FakeRuns()
     logs = FakeLogs()
 
+    class _Retention:
+        @staticmethod
+        def store_bytes() -> int:
+            return 4096
+
+        @staticmethod
+        def purged_entries() -> int:
+            return 77
+
+    def retention_store(self) -> Any:
+        return self._Retention()
+
 
 def test_metrics_are_prometheus_text() -> None:
     text = render_metrics(FakeSystem(), datetime.now(UTC), Health("reachable", 3))
@@ -161,6 +173,8 @@ def test_metrics_are_prometheus_text() -> None:
     assert "jobledger_fire_lag_seconds_count 3" in text
     assert "jobledger_fire_lag_seconds_sum 4.5" in text
     assert "jobledger_log_entries_recorded 1234" in text
+    assert "jobledger_store_bytes 4096" in text
+    assert "jobledger_log_entries_purged_total 77" in text
     assert text.endswith("\n") and str(uuid4()) not in text
     assert "jobledger_healthy 1" in text and "jobledger_store_reachable 1" in text
 

@@ -61,3 +61,8 @@ def test_an_empty_log_says_whether_more_may_come(
     run: dict[str, Any], min_level: str, sentence: str
 ) -> None:
     assert empty_log_sentence(run, min_level) == sentence
+
+
+def test_a_log_deleted_by_retention_says_so_rather_than_that_the_run_wrote_nothing() -> None:
+    run = {"status": "failed", "log_purged_at": "2026-01-01", "log_purged_entries": 1200}
+    assert empty_log_sentence(run, "") == "This run's log (1200 entries) was deleted by retention."

@@ -179,6 +179,7 @@ def run_page(
     following: dict[str, Any] | None = None,
     job: dict[str, Any] | None = None,
     entries: list[dict[str, Any]] | None = None,
+    archive_dir: Any = None,
 ) -> str:
     """The run page of `run` as a signed-in administrator sees it, over fake views."""
 
@@ -197,6 +198,7 @@ def run_page(
 
     app = FastAPI()
     app.state.system = fake_system(OneRun())
+    app.state.system.settings = SimpleNamespace(retention=SimpleNamespace(archive_dir=archive_dir))
     app.state.tokens = FakeTokens()
     app.state.clock = FakeClock()
     mount(app)
@@ -261,6 +263,16 @@ def test_the_parameters_are_shown_as_json_with_the_overridden_keys_marked() -> N
     assert json.loads(text) == parameters  # the marks leave valid, pretty-printed JSON
     assert "&lt;2026&gt;" in pre  # escaped
     assert "Overridden for this run (marked): batch, filter." in block
+
+
+def test_a_log_deleted_by_retention_says_when_and_links_its_archive(tmp_path: Any) -> None:
+    run = a_run(log_purged_at=AT, log_purged_entries=1200)
+    page = run_page(run, archive_dir=tmp_path)
+    assert "Log deleted" in page and "1200 entries" in page
+    assert "was deleted by retention" in page and 'data-field="log_archive"' not in page
+    (tmp_path / f"{run['id']}.log.gz").write_bytes(b"")
+    page = run_page(run, archive_dir=tmp_path)
+    assert f'href="/api/runs/{run["id"]}/log-archive"' in page
 
 
 def test_a_run_recorded_before_parameters_were_kept_says_so() -> None:

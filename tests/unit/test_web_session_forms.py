@@ -41,8 +41,20 @@ def test_a_good_form_becomes_register_job_arguments():
         "misfire": "run_once",
         "max_retries": 2,
         "retry_backoff_seconds": 30,
+        # Left blank: the global retention defaults.
+        "log_retention_days": None,
+        "run_retention_days": None,
+        "keep_last_runs": None,
     }
     assert parsed.secrets == {"API_KEY": "v"}
+
+
+def test_the_retention_fields_are_read_and_a_bad_one_is_reported_by_its_field():
+    parsed = parse_job_form({**GOOD, "log_retention_days": "0", "keep_last_runs": "5"}, new=True)
+    policies = command_kwargs(parsed.config)["policies"]
+    assert (policies["log_retention_days"], policies["keep_last_runs"]) == (0, 5)
+    errors = parse_job_form({**GOOD, "run_retention_days": "soon"}, new=True).errors.by_field
+    assert set(errors) == {"run_retention_days"}
 
 
 def test_every_bad_field_is_reported_by_its_form_field():
