@@ -20,6 +20,11 @@ newest first by (at, stream id, version). Each row has an `action`:
   `details` has its id and name.
 - webhook.refused: a call to a webhook trigger that started nothing (stream: the call);
   `details` has the trigger id, the caller's address, the status answered and why.
+- channel.created, channel.changed, channel.deleted: a notification channel (stream: the
+  channel); channel.tested: a test message asked for (stream: the delivery). `details`
+  has the channel's id, name and type (from the batch, else from the channel's previous
+  row), and secrets by name only (`secrets` on creation, `secret` when one is stored or
+  removed); a change's `changes` is {field: {"from", "to"}} for the name or the config.
 
 `details` never holds a token or a secret value.
 """
@@ -36,8 +41,10 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 
 from domain.access_log import Access
+from domain.delivery import Delivery
 from domain.errors import InvalidInput
 from domain.job import Job
+from domain.notification_channel import NotificationChannel
 from domain.run import Run
 from domain.trigger import Trigger
 from domain.webhook_call import WebhookCall
@@ -68,7 +75,13 @@ ACTIONS = (
     "trigger.created",
     "trigger.revoked",
     "webhook.refused",
+    "channel.created",
+    "channel.changed",
+    "channel.deleted",
+    "channel.tested",
 )
+
+CHANNEL_ACTIONS = ("channel.created", "channel.changed", "channel.deleted", "channel.tested")
 
 # Every Job event class: all of them are configuration changes worth auditing. (The
 # aggregate's metaclass also makes a `Created` class that the Job never uses: Registered
@@ -90,6 +103,14 @@ WEBHOOK_EVENTS: tuple[type, ...] = (
     Trigger.Revoked,
     WebhookCall.Accepted,
     WebhookCall.Refused,
+)
+CHANNEL_EVENTS: tuple[type, ...] = (
+    NotificationChannel.Created,
+    NotificationChannel.Renamed,
+    NotificationChannel.Reconfigured,
+    NotificationChannel.SecretStored,
+    NotificationChannel.SecretRemoved,
+    NotificationChannel.Deleted,
 )
 # Only people's run requests (run now, rerun) are "who ran what": the scheduler's and
 # retries are not. (A webhook's run request is audited from the call that made it.)
@@ -127,22 +148,44 @@ class AuditChanges:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     names: dict[UUID, str] = field(default_factory=dict)  # latest name seen in the batch
+    # A channel's name and type as the batch tells them (a type never changes).
+    channels: dict[UUID, dict[str, str]] = field(default_factory=dict)
 
     def unnamed_job_ids(self) -> list[UUID]:
-        """Jobs whose name the batch does not tell: the view looks up their last audit row."""
+        """Jobs (and channels) whose name the batch does not tell: the view looks up their
+        last audit row (a channel's stream id is its id, as a job's is)."""
         return list(
             {
-                row["job_id"]: None
-                for row in self.rows
-                if row["job_name"] is None and row["action"] in JOB_ACTIONS
+                **{
+                    row["job_id"]: None
+                    for row in self.rows
+                    if row["job_name"] is None and row["action"] in JOB_ACTIONS
+                },
+                **{channel_id: None for channel_id in self._unresolved_channels()},
             }
         )
 
-    def resolve_names(self, names: dict[UUID, str]) -> None:
-        """Fill in the names of `unnamed_job_ids` (an unknown job keeps None)."""
+    def _unresolved_channels(self) -> list[UUID]:
+        return [
+            UUID(row["details"]["channel_id"])
+            for row in self.rows
+            if row["action"] in CHANNEL_ACTIONS
+            and not (row["details"].get("channel_name") and row["details"].get("channel_type"))
+        ]
+
+    def resolve_names(
+        self, names: dict[UUID, str], details: dict[UUID, dict[str, Any]] | None = None
+    ) -> None:
+        """Fill in the names of `unnamed_job_ids` (an unknown job keeps None), and a
+        channel's name and type from `details`, its last row's details."""
         for row in self.rows:
             if row["job_name"] is None and row["action"] in JOB_ACTIONS:
                 row["job_name"] = names.get(row["job_id"])
+            elif row["action"] in CHANNEL_ACTIONS:
+                known = (details or {}).get(UUID(row["details"]["channel_id"])) or {}
+                for key in ("channel_name", "channel_type"):
+                    if not row["details"].get(key):
+                        row["details"][key] = known.get(key)
 
 
 class AuditView(BatchView):
@@ -203,7 +246,14 @@ class AuditProjection(BatchProjection[AuditView]):
     access events."""
 
     name = "audit"
-    event_classes = (*JOB_EVENTS, *RUN_EVENTS, *ACCESS_ACTIONS, *WEBHOOK_EVENTS)
+    event_classes = (
+        *JOB_EVENTS,
+        *RUN_EVENTS,
+        *ACCESS_ACTIONS,
+        *WEBHOOK_EVENTS,
+        *CHANNEL_EVENTS,
+        Delivery.Requested,
+    )
 
     def new_changes(self) -> AuditChanges:
         return AuditChanges()
@@ -227,6 +277,50 @@ class AuditProjection(BatchProjection[AuditView]):
                 self._row(changes, event, action, event.actor, _access_details(event))
         elif isinstance(event, WEBHOOK_EVENTS):
             self._webhook(changes, event)
+        elif isinstance(event, CHANNEL_EVENTS):
+            self._channel(changes, event)
+        elif isinstance(event, Delivery.Requested) and event.event == "test":
+            actor = str(event.payload.get("requested_by", "unknown"))
+            details = self._channel_details(changes, event.channel_id, event.channel_name)
+            details["delivery_id"] = str(event.originator_id)
+            self._row(changes, event, "channel.tested", actor, details)
+
+    def _channel(self, changes: AuditChanges, event: Any) -> None:
+        """A channel's row: never a secret's value or ciphertext, only its name."""
+        channel_id = event.originator_id
+        known = changes.channels.setdefault(channel_id, {})
+        action = "channel.changed"
+        diff: dict[str, Any] = {}
+        details: dict[str, Any] = {}
+        if isinstance(event, NotificationChannel.Created):
+            known.update(channel_name=event.name, channel_type=event.type)
+            action = "channel.created"
+            details = {"config": event.config, "secrets": sorted(event.secrets)}
+        elif isinstance(event, NotificationChannel.Renamed):
+            known["channel_name"] = event.name
+            diff = {"name": {"from": event.previous, "to": event.name}}
+        elif isinstance(event, NotificationChannel.Reconfigured):
+            diff = {"config": {"from": event.previous, "to": event.config}}
+        elif isinstance(event, NotificationChannel.SecretStored):
+            details = {"secret": event.name, "secret_change": "stored"}
+        elif isinstance(event, NotificationChannel.SecretRemoved):
+            details = {"secret": event.name, "secret_change": "removed"}
+        elif isinstance(event, NotificationChannel.Deleted):
+            action = "channel.deleted"
+        row_details = {**self._channel_details(changes, channel_id, None), **details}
+        self._row(changes, event, action, event.actor, row_details)
+        changes.rows[-1]["changes"] = diff
+
+    @staticmethod
+    def _channel_details(
+        changes: AuditChanges, channel_id: UUID, name: str | None
+    ) -> dict[str, Any]:
+        known = changes.channels.get(channel_id, {})
+        return {
+            "channel_id": str(channel_id),
+            "channel_name": name or known.get("channel_name"),
+            "channel_type": known.get("channel_type"),
+        }
 
     def _webhook(self, changes: AuditChanges, event: Any) -> None:
         if isinstance(event, (Trigger.Created, Trigger.Revoked)):

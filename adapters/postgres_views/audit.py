@@ -71,9 +71,10 @@ DDL = (
 SELECT = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM {{s}}.view_audit"
 QUERIES = {
     "copy": f"COPY {{s}}.view_audit ({', '.join(AUDIT_COLUMNS)}) FROM STDIN",
-    # The name each job had at its latest change (a job's changes are its own stream).
-    "latest_names": "SELECT DISTINCT ON (stream_id) stream_id, job_name FROM {s}.view_audit"
-    " WHERE stream_id = ANY(%s) ORDER BY stream_id, version DESC",
+    # The name each job had at its latest change (a job's changes are its own stream), and
+    # the details of a channel's latest row (its name and type).
+    "latest_names": "SELECT DISTINCT ON (stream_id) stream_id, job_name, details"
+    " FROM {s}.view_audit WHERE stream_id = ANY(%s) ORDER BY stream_id, version DESC",
     "history": f"{SELECT} WHERE stream_id = %s ORDER BY version",
 }
 WHERE = {
@@ -100,7 +101,11 @@ class PostgresAuditView(PostgresView, AuditView):
             unnamed = changes.unnamed_job_ids()
             if unnamed:
                 cursor.execute(self.q["latest_names"], (unnamed,))
-                changes.resolve_names({r["stream_id"]: r["job_name"] for r in cursor.fetchall()})
+                latest = cursor.fetchall()
+                changes.resolve_names(
+                    {r["stream_id"]: r["job_name"] for r in latest},
+                    {r["stream_id"]: r["details"] or {} for r in latest},
+                )
             if changes.rows:
                 with cursor.copy(self.q["copy"]) as copy:
                     for row in changes.rows:

@@ -78,7 +78,7 @@ INSERT = (
 )
 # The name each job had at its latest change (a job's changes are its own stream).
 LATEST_NAMES = (
-    "SELECT stream_id, job_name FROM view_audit AS a WHERE stream_id IN ({})"
+    "SELECT stream_id, job_name, details FROM view_audit AS a WHERE stream_id IN ({})"
     " AND version = (SELECT max(version) FROM view_audit AS b WHERE b.stream_id = a.stream_id)"
 )
 HISTORY = f"{SELECT} WHERE stream_id = ? ORDER BY version"
@@ -137,17 +137,23 @@ class SQLiteAuditView(SQLiteView, AuditView):
         with self.writing(tracking) as cursor:
             unnamed = changes.unnamed_job_ids()
             if unnamed:
-                changes.resolve_names(self._latest_names(cursor, unnamed))
+                changes.resolve_names(*self._latest_names(cursor, unnamed))
             if changes.rows:
                 cursor.executemany(INSERT, [_encode(row) for row in changes.rows])
 
     @staticmethod
-    def _latest_names(cursor: SQLiteCursor, job_ids: list[UUID]) -> dict[UUID, str]:
+    def _latest_names(
+        cursor: SQLiteCursor, job_ids: list[UUID]
+    ) -> tuple[dict[UUID, str], dict[UUID, dict[str, Any]]]:
+        """The name and details of each stream's last row (a channel's name and type)."""
         names: dict[UUID, str] = {}
+        details: dict[UUID, dict[str, Any]] = {}
         for part in chunks(job_ids):
             cursor.execute(LATEST_NAMES.format(placeholders(len(part))), [str(i) for i in part])
-            names.update({UUID(job_id): name for job_id, name in cursor.fetchall()})
-        return names
+            for stream_id, name, found in cursor.fetchall():
+                names[UUID(stream_id)] = name
+                details[UUID(stream_id)] = orjson.loads(found)
+        return names, details
 
     def history(self, job_id: UUID) -> list[dict[str, Any]]:
         with self.reading() as cursor:

@@ -131,6 +131,19 @@ ACTION_CHOICES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("webhook.refused", "Webhook call refused"),
         ),
     ),
+    (
+        "Notification channels",
+        (
+            (
+                "channel.created,channel.changed,channel.deleted,channel.tested",
+                "Any notification channel change or test",
+            ),
+            ("channel.created", "Channel created"),
+            ("channel.changed", "Channel changed"),
+            ("channel.deleted", "Channel deleted"),
+            ("channel.tested", "Test message sent"),
+        ),
+    ),
 )
 
 

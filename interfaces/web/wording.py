@@ -201,9 +201,35 @@ def describe_entry(entry: dict[str, Any]) -> str:
             return f"Created the webhook trigger “{details.get('trigger_name', '')}” of {job}"
         case "trigger.revoked":
             return f"Revoked a webhook trigger of {job}"
+        case "channel.created" | "channel.changed" | "channel.deleted" | "channel.tested":
+            return _describe_channel(entry)
         case "webhook.refused":
             return (
                 f"Refused a webhook call from {details.get('client', UNKNOWN)} "
                 f"({details.get('status', '')}): {details.get('reason', '')}"
             )
     return str(entry["event"])
+
+
+def _describe_channel(entry: dict[str, Any]) -> str:
+    """A notification channel's change in words: secrets by name only, never a value."""
+    details, changes = entry["details"], entry.get("changes") or {}
+    kind = f"{details['channel_type']} " if details.get("channel_type") else ""
+    channel = f"the {kind}channel “{details.get('channel_name') or UNKNOWN}”"
+    match entry["action"]:
+        case "channel.created":
+            secrets = ", ".join(details.get("secrets") or [])
+            return f"Created {channel}" + (f" with the secrets {secrets}" if secrets else "")
+        case "channel.deleted":
+            return f"Deleted {channel} (its secrets are destroyed)"
+        case "channel.tested":
+            return f"Sent a test message to {channel}"
+    if "name" in changes:
+        return f"Renamed {channel} from “{changes['name'].get('from', '')}”"
+    if "config" in changes:
+        return f"Changed the settings of {channel}"
+    if "secret" in details:
+        return f"{details.get('secret_change', 'changed').capitalize()} the secret " + (
+            f"{details['secret']} of {channel}"
+        )
+    return f"Changed {channel}"

@@ -113,6 +113,38 @@ class NotificationsApi:
             assert env.admin.get(path).status_code == 404
             assert env.admin.get(CHANNELS).json()["items"] == []
 
+    def test_channel_changes_and_tests_are_on_the_audit_trail_secrets_by_name(self, env):
+        with webhook_receiver() as receiver:
+            created = env.channel(receiver)
+            path = f"{CHANNELS}/{created['id']}"
+            renamed = env.admin.patch(path, json={"name": "Ops"})
+            assert renamed.status_code == 200, renamed.text
+            rotated = env.admin.patch(path, json={"secrets": {"signing_secret": SIGNING + "2"}})
+            assert rotated.status_code == 200, rotated.text
+            assert env.admin.post(f"{path}/test").status_code == 202
+            assert env.admin.delete(path).status_code == 204
+            app = env.system.app
+            assert env.system.follower.wait_until(app.recorder.max_notification_id(), timeout=10)
+            actions = "channel.created,channel.changed,channel.deleted,channel.tested"
+            found = env.viewer.get("/api/audit", params={"action": actions})
+            assert found.status_code == 200, found.text
+            items = found.json()["items"][::-1]  # oldest first
+            assert [(e["action"], e["details"]["channel_name"]) for e in items] == [
+                ("channel.created", "on-call"),
+                ("channel.changed", "Ops"),
+                ("channel.changed", "Ops"),
+                ("channel.tested", "Ops"),
+                ("channel.deleted", "Ops"),
+            ]
+            assert {e["actor"] for e in items} == {"token:admin"}
+            assert {e["details"]["channel_type"] for e in items} == {"webhook"}
+            assert {e["details"]["channel_id"] for e in items} == {created["id"]}
+            assert items[0]["details"]["secrets"] == ["authorization", "signing_secret"]
+            assert items[1]["changes"] == {"name": {"from": "on-call", "to": "Ops"}}
+            assert items[2]["details"]["secret"] == "signing_secret"
+            # The trail names secrets, never their values (checked on every body at teardown).
+            assert SIGNING not in found.text and AUTHORIZATION not in found.text
+
     def test_only_administrators_manage_channels(self, env):
         with webhook_receiver() as receiver:
             created = env.channel(receiver)

@@ -79,6 +79,18 @@ def make_history(system: System) -> list[Any]:
     app.request_webhook_run(trigger, app.trigger_job(trigger), {}, client="10.0.0.3")
     app.record_webhook_refused(str(trigger.id), trigger, client="10.0.0.4", status=401, reason="r")
     app.revoke_trigger(jobs[1].id, trigger.id, actor="token:alice")
+    # A notification channel: made (with a secret), changed, tested, deleted.
+    channel = app.create_channel(
+        name="on-call",
+        type="webhook",
+        config={"url": "https://hooks.example.com/jl"},
+        secrets={"signing_secret": SECRET + "-channel"},
+        actor="token:alice",
+    )
+    app.update_channel(channel.id, {"name": "pager"}, actor="token:alice")
+    app.update_channel(channel.id, {"secrets": {"signing_secret": None}}, actor="token:bob")
+    app.request_test_notification(channel.id, actor="token:bob", now=datetime.now(UTC))
+    app.delete_channel(channel.id, actor="token:carol")
     return jobs
 
 

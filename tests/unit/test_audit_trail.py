@@ -309,6 +309,30 @@ def test_each_run_and_access_entry_reads_as_a_sentence() -> None:
     )
 
 
+def test_each_channel_entry_names_the_channel_and_its_type_and_secrets_by_name() -> None:
+    def words(action: str, details: dict[str, Any], changes: dict[str, Any] | None = None) -> str:
+        entry = {"action": action, "details": details, "job_name": None, "changes": changes}
+        return describe_entry(entry)
+
+    hook = {"channel_id": "c", "channel_name": "on-call", "channel_type": "webhook"}
+    assert words("channel.created", {**hook, "secrets": ["signing_secret"]}) == (
+        "Created the webhook channel “on-call” with the secrets signing_secret"
+    )
+    assert words("channel.changed", hook, {"name": {"from": "old", "to": "on-call"}}) == (
+        "Renamed the webhook channel “on-call” from “old”"
+    )
+    assert words("channel.changed", hook, {"config": {"from": {}, "to": {}}}) == (
+        "Changed the settings of the webhook channel “on-call”"
+    )
+    assert words("channel.changed", {**hook, "secret": "url", "secret_change": "removed"}) == (
+        "Removed the secret url of the webhook channel “on-call”"
+    )
+    assert words("channel.tested", hook) == "Sent a test message to the webhook channel “on-call”"
+    assert words("channel.deleted", {"channel_id": "c"}) == (
+        "Deleted the channel “unknown” (its secrets are destroyed)"
+    )
+
+
 def test_the_download_link_carries_the_filters_as_the_api_takes_them() -> None:
     job_id = uuid4()
     link = csv_link(
