@@ -56,9 +56,10 @@ def parser() -> argparse.ArgumentParser:
     for module in (*modules, retention):
         module.register(commands)
     # Imported here to keep the line above as it was: the notifier's process, after the rest.
-    from interfaces.cli import notifier
+    from interfaces.cli import channels, notifier
 
     notifier.register(commands)
+    channels.register(commands)
     return root
 
 
