@@ -59,6 +59,7 @@ class System:
         default_factory=lambda: Outage("projections", logging.getLogger("jobledger.projections"))
     )
     _retention: RetentionStore | None = None
+    _notifiers: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
 
     def retention_store(self) -> RetentionStore:
         """The store's retention figures and deletions (made on first use, for /metrics)."""
@@ -91,6 +92,15 @@ class System:
     def report_loop(self, states: Callable[[], Iterable[LoopState]]) -> None:
         """Have /healthz and /metrics include a loop of this process (scheduler, worker)."""
         self._loops.append(states)
+
+    def report_notifier(self, figures: Callable[[], dict[str, Any]]) -> Callable[[], None]:
+        """Have /metrics include a notifier of this process; the callable undoes it."""
+        self._notifiers.append(figures)
+        return lambda: self._notifiers.remove(figures)
+
+    def notifier_figures(self) -> list[dict[str, Any]]:
+        """Each notifier of this process: `notifier.summary`."""
+        return [figures() for figures in self._notifiers]
 
     def loop_states(self) -> list[LoopState]:
         """The state of every loop running in this process."""

@@ -15,7 +15,7 @@ from adapters.store_backend import StoreBackend
 from application.app import JobLedger
 from application.notification_commands import NotifySettings
 from application.ports import Clock
-from notifier.notifier import Notifier
+from notifier.notifier import Notifier, summary
 from notifier.ports import Sender
 
 
@@ -75,6 +75,9 @@ def start_notifier(
     handle = NotifierHandle(notifier, thread, stop)
     handle._cleanup.append(lambda: app.after_save.remove(on_save))
     handle._cleanup.append(position.close)
+    report = getattr(views, "report_notifier", None)
+    if report is not None:  # a System: /metrics shows this notifier's figures
+        handle._cleanup.append(report(lambda: summary(notifier)))
     close_wakeup = getattr(wakeup, "close", None)
     if close_wakeup is not None:
         handle._cleanup.append(close_wakeup)

@@ -33,6 +33,7 @@ from domain.run import Run
 from domain.run_status import RunStatus
 from notifier.ports import JobsSnapshot, Outgoing, Position, RunningRuns, Sender, SendResult
 from notifier.silence import silent_slots
+from notifier.stats import DeliveryStats
 
 log = logging.getLogger("jobledger.notifier")
 
@@ -91,6 +92,7 @@ class Notifier:
         self.running = running
         self._silence_checked: datetime | None = None
         self.outage = Outage("notifier", log)
+        self.stats = DeliveryStats()
         self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="notifier-send")
         self._lock = threading.Lock()
         self._due: dict[UUID, datetime] = {}  # unsettled deliveries: when each is due
@@ -295,6 +297,7 @@ class Notifier:
             now=self.clock.now(),
         )
         self._note(delivery)
+        self.stats.record(delivery, self.clock.now())
         if result.ok:
             log.info("notifier: delivered %s (%s)", delivery.id, delivery.event)
         else:
@@ -334,4 +337,4 @@ class Notifier:
 
 def summary(notifier: Notifier) -> dict[str, Any]:
     """What /healthz may show: how many deliveries wait."""
-    return {"pending_deliveries": len(notifier.pending())}
+    return {"pending_deliveries": len(notifier.pending()), **notifier.stats.figures()}

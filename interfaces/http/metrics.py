@@ -68,6 +68,9 @@ def render_metrics(system: System, now: datetime, health: Health) -> str:
         "1 for each loop of this process (scheduler, worker, projections) that works.",
         [(f'{{loop="{_label(state.name)}"}}', int(state.healthy)) for state in health.loops],
     )
+    notifiers = getattr(system, "notifier_figures", None)  # not on every System double
+    if notifiers is not None:
+        _notifier_figures(notifiers(), metric)
     try:
         _store_figures(system, metric)
     except Exception as error:
@@ -141,6 +144,43 @@ def _store_figures(system: System, metric: Any) -> None:
         "counter",
         "Log entries deleted by retention from this store, ever.",
         [("", retention.purged_entries())],
+    )
+
+
+def _notifier_figures(notifiers: list[dict[str, Any]], metric: Any) -> None:
+    """This process's notifiers (`jobledger serve` runs one; the API alone none): their
+    counters start at zero with the process. Nothing at all where no notifier runs."""
+    if not notifiers:
+        return
+    where = "by the notifier of this process (process-local: only a process running one, "
+    where += "`jobledger serve` or `jobledger notifier`, reports it; reset on restart)"
+    metric(
+        "jobledger_notification_attempts_total",
+        "counter",
+        "Delivery attempts by outcome (delivered, retrying: failed and due again, given_up) "
+        + where
+        + ".",
+        [
+            (f'{{outcome="{outcome}"}}', sum(n["attempts"][outcome] for n in notifiers))
+            for outcome in sorted(notifiers[0]["attempts"])
+        ],
+    )
+    metric(
+        "jobledger_notification_deliveries_pending",
+        "gauge",
+        "Deliveries waiting to be sent or retried, as this process's notifier knows them (it "
+        "reads every delivery in the store at start-up, so store-wide).",
+        [("", max(n["pending_deliveries"] for n in notifiers))],
+    )
+    latencies = [n["last_latency_seconds"] for n in notifiers]
+    known = [value for value in latencies if value is not None]
+    metric(
+        "jobledger_notification_last_delivery_latency_seconds",
+        "gauge",
+        "From a delivery's request to its receiver's acknowledgement, for the last delivery "
+        + where
+        + "; NaN before the first.",
+        [("", known[-1] if known else float("nan"))],
     )
 
 

@@ -6,6 +6,7 @@ a test message reaches the receiver, and a failed run's delivery shows on the ru
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,10 @@ class NotificationsApi:
         plain = {role: tokens.create(role, role)[1] for role in ("admin", "operator", "viewer")}
         system.start_projections()
         notifier = start_notifier(
-            system.app, system.backend, NotifySettings(base_url="https://jobs.example")
+            system.app,
+            system.backend,
+            NotifySettings(base_url="https://jobs.example"),
+            views=system,  # as `jobledger serve` starts it: /metrics shows its figures
         )
         server = BackgroundServer(create_app(system, tokens), port=0).start()
         env = Env(system, server, plain)
@@ -144,6 +148,34 @@ class NotificationsApi:
             assert items[2]["details"]["secret"] == "signing_secret"
             # The trail names secrets, never their values (checked on every body at teardown).
             assert SIGNING not in found.text and AUTHORIZATION not in found.text
+
+    def test_metrics_report_this_notifiers_deliveries_by_outcome_and_latency(self, env):
+        with (
+            webhook_receiver(200) as ok,
+            webhook_receiver(500) as failing,
+            webhook_receiver(404) as gone,
+        ):
+            before = metrics(env)
+            assert before['jobledger_notification_attempts_total{outcome="delivered"}'] == 0
+            assert (
+                before["jobledger_notification_last_delivery_latency_seconds"]
+                != (before["jobledger_notification_last_delivery_latency_seconds"])
+            )  # NaN: nothing delivered yet
+            for name, receiver in (("ok", ok), ("failing", failing), ("gone", gone)):
+                channel = env.channel(receiver, name=name)
+                sent = env.admin.post(f"{CHANNELS}/{channel['id']}/test")
+                assert sent.status_code == 202
+            expected = {
+                'jobledger_notification_attempts_total{outcome="delivered"}': 1,
+                'jobledger_notification_attempts_total{outcome="retrying"}': 1,
+                'jobledger_notification_attempts_total{outcome="given_up"}': 1,
+                "jobledger_notification_deliveries_pending": 1,  # the 500, due again
+            }
+            after = wait_for_metrics(env, expected)
+            latency = after["jobledger_notification_last_delivery_latency_seconds"]
+            assert 0 <= latency < 20
+            for receiver in (ok, failing, gone):
+                assert len(receiver.wait_for(1)) == 1
 
     def test_only_administrators_manage_channels(self, env):
         with webhook_receiver() as receiver:
@@ -218,6 +250,25 @@ class NotificationsApi:
             sent = env.viewer.get(f"/api/runs/{run.id}/notifications").json()["items"]
             assert [(d["event"], d["channel_name"]) for d in sent] == [("failed", "on-call")]
             assert sent[0]["status"] in ("sending", "delivered")
+
+
+def metrics(env: Env) -> dict[str, float]:
+    answer = env.viewer.get("/metrics")
+    assert answer.status_code == 200, answer.text
+    samples = [line.rsplit(" ", 1) for line in answer.text.splitlines() if line[:1] != "#"]
+    return {name: float(value) for name, value in samples if "notification" in name}
+
+
+def wait_for_metrics(env: Env, expected: dict[str, float], timeout: float = 20) -> dict[str, float]:
+    """/metrics once it shows `expected` (the notifier counts an attempt after recording it,
+    just after the receiver answered); fails naming what it last showed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = metrics(env)
+        if all(found.get(name) == value for name, value in expected.items()):
+            return found
+        assert time.monotonic() < deadline, found
+        time.sleep(0.05)  # a poll interval: the counters have no event to wait on
 
 
 class TestNotificationsApiOnSQLite(NotificationsApi):
