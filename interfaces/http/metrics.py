@@ -152,8 +152,8 @@ def _notifier_figures(notifiers: list[dict[str, Any]], metric: Any) -> None:
     counters start at zero with the process. Nothing at all where no notifier runs."""
     if not notifiers:
         return
-    where = "by the notifier of this process (process-local: only a process running one, "
-    where += "`jobledger serve` or `jobledger notifier`, reports it; reset on restart)"
+    where = "by the notifier of this process (process-local: only a process serving the API "
+    where += "with a notifier, `jobledger serve`, reports it; reset on restart)"
     metric(
         "jobledger_notification_attempts_total",
         "counter",

@@ -74,3 +74,44 @@ def test_the_audit_page_filters_who_ran_what_and_downloads_that_as_csv(
         assert SECRET not in page.content() and SECRET not in saved.read_text()
     finally:
         context.close()
+
+
+def test_the_audit_page_shows_channel_changes_in_words_secrets_by_name(
+    browser: Any, server: Server
+) -> None:
+    viewer = server.token("viewer", "audit-page-viewer")
+    with server.api() as api:
+        made = api.post(
+            "/api/notification-channels",
+            json={
+                "name": "audit-pager",
+                "type": "webhook",
+                "config": {"url": "https://hooks.example.com/jl"},
+                "secrets": {"signing_secret": SECRET},
+            },
+        )
+        assert made.status_code == 201, made.text
+        path = f"/api/notification-channels/{made.json()['id']}"
+        assert api.patch(path, json={"name": "audit-pager-2"}).status_code == 200
+        assert api.delete(path).status_code == 204
+    context = browser.new_context(base_url=server.url)
+    try:
+        page = context.new_page()
+        sign_in(page, viewer)
+        page.goto("/audit")
+        page.get_by_label("Action").select_option(label="Any notification channel change or test")
+        page.get_by_role("button", name="Filter").click()
+        # The server is shared by the session: other tests' channels may be listed too.
+        entries = page.locator("ol.history > li", has_text="audit-pager")
+        expect(entries).to_have_count(3)
+        expect(entries.nth(0)).to_contain_text("Deleted the webhook channel “audit-pager-2”")
+        expect(entries.nth(1)).to_contain_text(
+            "Renamed the webhook channel “audit-pager-2” from “audit-pager”"
+        )
+        expect(entries.nth(2)).to_contain_text(
+            "Created the webhook channel “audit-pager” with the secrets signing_secret"
+        )
+        expect(entries.nth(2)).to_contain_text("by token:admin")
+        assert SECRET not in page.content()
+    finally:
+        context.close()
