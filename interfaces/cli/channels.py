@@ -3,7 +3,7 @@ command line, as administrators manage them through the API.
 
 A secret's value should stay out of argv (any user on the machine can read a process's
 arguments): `--secret-from-env KEY=ENVVAR` and `--secret-from-stdin KEY` read it from the
-environment or standard input; `--secret KEY=VALUE` exists for throwaway values and warns.
+environment or standard input. There is deliberately no option that takes a value inline.
 """
 
 from __future__ import annotations
@@ -60,14 +60,6 @@ def register(commands: Any) -> None:
         metavar="KEY",
         help="a secret field's value from standard input (one such field at most)",
     )
-    create.add_argument(
-        "--secret",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a secret field's value given inline: visible in the process list; prefer the "
-        "two options above",
-    )
     create.set_defaults(handler=create_channel)
 
     list_ = sub.add_parser("list", help="list channels by name (secrets by name only)")
@@ -122,14 +114,6 @@ def gather(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     elif args.secret_from_stdin:
         value = sys.stdin.read().removesuffix("\n").removesuffix("\r")
         secrets[args.secret_from_stdin[0]] = value
-    for text in args.secret:
-        pair = _pair(text)
-        if pair is None:
-            faults.add("secret", "is not KEY=VALUE")  # the text may be a value: not echoed
-        else:
-            secrets[pair[0]] = pair[1]
-    if args.secret:
-        print("jobledger: warning: --secret puts a value in the process list", file=sys.stderr)
     faults.check(lambda: values.job_name(args.name))
     kind = faults.check(lambda: channel_config.channel_type(args.type))
     try:
