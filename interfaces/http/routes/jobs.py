@@ -76,6 +76,7 @@ def create_job(
         "description": data["description"],
         "program": data["program"],
         "parameters": data["parameters"],
+        "parameters_schema": data["parameters_schema"],
         "schedule": data["schedule"],
         "log_level": data["log_level"],
         "enabled": data["enabled"],
