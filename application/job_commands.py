@@ -138,7 +138,8 @@ class JobCommands(LedgerBase):
         if "parameters_schema" in checked or "parameters" in checked:
             # The job's parameters as they will be must satisfy its schema as it will be.
             schema = checked.get("parameters_schema", job.parameters_schema)
-            check_parameters(schema, base_parameters(schema, checked.get("parameters", job.parameters)))
+            parameters = checked.get("parameters", job.parameters)
+            check_parameters(schema, base_parameters(schema, parameters))
         reservations: list[JobName] = []
         if "name" in checked:
             old_name = job.name

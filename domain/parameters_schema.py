@@ -93,7 +93,7 @@ def _check_property(errors: FieldErrors, name: str, prop: object) -> None:
         errors.add(where, "a parameter needs a name")
         return
     if not isinstance(prop, Mapping):
-        errors.add(where, "must be an object such as {\"type\": \"string\"}")
+        errors.add(where, 'must be an object such as {"type": "string"}')
         return
     kind = prop.get("type")
     if kind not in TYPES:
