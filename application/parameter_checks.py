@@ -30,10 +30,10 @@ def check_parameters_schema(value: object) -> dict[str, Any] | None:
     schema = values.json_object(check_json(value, FIELD), FIELD)
     try:
         Draft202012Validator.check_schema(schema)
-    except SchemaError as error:
-        where = ".".join(str(p) for p in error.path)
+    except SchemaError as refused:
+        where = ".".join(str(p) for p in refused.path)
         field = f"{FIELD}.{where}" if where else FIELD
-        raise InvalidInput(field, f"is not valid JSON Schema: {error.message}") from None
+        raise InvalidInput(field, f"is not valid JSON Schema: {refused.message}") from None
     typed.check_subset(schema)
     # Each default must itself be a value its parameter accepts.
     errors = FieldErrors()
