@@ -4,6 +4,7 @@ are checked against it, each refusal naming every parameter at fault."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,10 @@ import pytest
 from domain import parameters_schema as typed
 from domain.errors import InvalidInput
 from domain.job import Job
-from tests.fakes import in_memory_ledger
+from interfaces.web import run_form
+from scheduler.scheduler import Scheduler
+from tests.fakes import FakeClock, in_memory_ledger
+from tests.unit.test_scheduler import drive, scheduled_runs
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -224,3 +228,55 @@ def test_a_rerun_keeps_the_defaults_without_counting_them_as_overrides(app):
     run = app.request_run(job.id, actor="bob")
     again = app.rerun(run.id, actor="bob")
     assert again.parameters == run.parameters and again.overrides == []
+
+
+# Scheduled runs get the defaults too, as the schema changes.
+
+
+def test_scheduled_runs_get_the_schemas_defaults_as_it_changes(app):
+    start = datetime(2031, 3, 3, 10, 0, 30, tzinfo=UTC)
+    clock = FakeClock(start)
+    job = register(app, schedule={"cron": "* * * * *", "timezone": "UTC"}, policies={})
+    scheduler = Scheduler(app, clock)
+    drive(scheduler, clock, start + timedelta(minutes=1))
+    first = scheduled_runs(app, job.id)[-1]
+    assert first.parameters == {
+        "batch_size": 100,
+        "mode": "delta",
+        "dry_run": False,
+        "label": "nightly",
+    }
+    bigger = {**SCHEMA, "properties": {**SCHEMA["properties"], "mode": {"type": "string"}}}
+    bigger["properties"]["batch_size"] = {"type": "integer", "default": 500}
+    app.update_job(job.id, {"parameters_schema": bigger}, actor="alice")
+    drive(scheduler, clock, start + timedelta(minutes=2))
+    latest = scheduled_runs(app, job.id)[-1]
+    assert latest.parameters == {"batch_size": 500, "dry_run": False, "label": "nightly"}
+
+
+# The typed form's reading of what a browser sends.
+
+
+def test_the_run_form_sends_only_changed_editable_values_typed():
+    job = {
+        "parameters_schema": SCHEMA,
+        "parameters": {"label": "nightly"},
+        "policies": {"overridable_parameters": ["batch_size", "dry_run", "ratio", "label"]},
+    }
+    form = {
+        "param.batch_size": "250",
+        "param.dry_run": "on",
+        "param.ratio": "",  # blank: the run gets the job's value (here none)
+        "param.label": "nightly",  # unchanged: not an override
+        "param.mode": "full",  # not open to this operator: ignored
+    }
+    overrides, submitted = run_form.read_form(job, False, form)
+    assert overrides == {"batch_size": 250, "dry_run": True}
+    assert submitted == {"batch_size": "250", "dry_run": "on", "ratio": "", "label": "nightly"}
+    overrides, _ = run_form.read_form(job, False, {"param.batch_size": "ten", "param.ratio": "1"})
+    assert overrides == {"batch_size": "ten", "ratio": 1, "label": ""}
+    assert run_form.read_form(job, True, {"param.mode": "full"})[0]["mode"] == "full"
+    fields = {f.spec.name: f for f in run_form.run_fields(job, False)}
+    assert fields["batch_size"].text == "100" and fields["batch_size"].editable
+    assert fields["mode"].text == "delta" and not fields["mode"].editable
+    assert fields["dry_run"].text == ""  # a checkbox left unticked
