@@ -141,6 +141,23 @@ class RunsView(BatchView):
     def running_runs(self) -> list[dict[str, Any]]:
         """Runs now running: [{id, job_id, worker, started_at}], oldest start first."""
 
+    @abstractmethod
+    def finished_runs(
+        self, job_id: UUID, *, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """A job's finished runs, latest finish first: [{id, status, started_at, finished_at}].
+
+        At most `limit` (up to MAX_FINISHED_RUNS); with `since`, only those finished at or
+        after it. Read from the index on (job_id, finished_at), so the cost is the rows asked
+        for, however long the job's history.
+        """
+
+
+# The most finished runs one `finished_runs` call returns: a month of a job run every five
+# minutes is 8,640, so a month's statistics of all but the busiest jobs are exact.
+MAX_FINISHED_RUNS = 10_000
+FINISHED_RUN_COLUMNS = ("id", "status", "started_at", "finished_at")
+
 
 def check_status(status: str | None) -> str | None:
     if status is not None and status not in STATUSES:

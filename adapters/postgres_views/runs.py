@@ -21,6 +21,8 @@ from adapters.postgres_views.common import PostgresView
 from domain.run_status import RunStatus
 from projections.base import page_size
 from projections.runs import (
+    FINISHED_RUN_COLUMNS,
+    MAX_FINISHED_RUNS,
     PATCH_COLUMNS,
     RUN_COLUMNS,
     STATUSES,
@@ -118,6 +120,11 @@ QUERIES = {
     "count": "SELECT status, count(*) AS n FROM {s}.view_runs GROUP BY status",
     "running": "SELECT id, job_id, worker, started_at FROM {s}.view_runs"
     f" WHERE status = '{RunStatus.RUNNING}' ORDER BY started_at, id",
+    # A job's latest finishes, newest first, read backwards along view_runs_finished_idx.
+    "finished": f"SELECT {', '.join(FINISHED_RUN_COLUMNS)} FROM {{s}}.view_runs"
+    " WHERE job_id = %s AND finished_at IS NOT NULL"
+    " AND finished_at >= COALESCE(%s::timestamptz, '-infinity')"
+    " ORDER BY finished_at DESC LIMIT %s",
 }
 WHERE = {
     "job_id": "job_id = %s",
@@ -182,3 +189,9 @@ class PostgresRunsView(PostgresView, RunsView):
 
     def running_runs(self) -> list[dict[str, Any]]:
         return list(self.fetch(self.q["running"]))
+
+    def finished_runs(
+        self, job_id: UUID, *, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        limit = page_size(limit, MAX_FINISHED_RUNS)
+        return list(self.fetch(self.q["finished"], (job_id, since, limit)))

@@ -23,6 +23,8 @@ from adapters.sqlite_views.common import (
 from domain.run_status import RunStatus
 from projections.base import page_size
 from projections.runs import (
+    FINISHED_RUN_COLUMNS,
+    MAX_FINISHED_RUNS,
     PATCH_COLUMNS,
     RUN_COLUMNS,
     STATUSES,
@@ -114,6 +116,13 @@ COUNT = "SELECT status, count(*) FROM view_runs GROUP BY status"
 RUNNING = (
     "SELECT id, job_id, worker, started_at FROM view_runs"
     f" WHERE status = '{RunStatus.RUNNING}' ORDER BY started_at, id"
+)
+# A job's latest finishes, newest first, read backwards along view_runs_finished_idx.
+# Times are fixed-width text, so '' is before every time: no `since`, no lower bound.
+FINISHED = (
+    f"SELECT {', '.join(FINISHED_RUN_COLUMNS)} FROM view_runs"
+    " WHERE job_id = ? AND finished_at IS NOT NULL AND finished_at >= ?"
+    " ORDER BY finished_at DESC LIMIT ?"
 )
 
 _UUIDS = ("id", "job_id", "retry_of", "rerun_of")
@@ -235,4 +244,16 @@ class SQLiteRunsView(SQLiteView, RunsView):
         return [
             {"id": UUID(i), "job_id": UUID(j), "worker": worker, "started_at": dt(started)}
             for i, j, worker, started in records
+        ]
+
+    def finished_runs(
+        self, job_id: UUID, *, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        limit = page_size(limit, MAX_FINISHED_RUNS)
+        with self.reading() as cursor:
+            cursor.execute(FINISHED, (str(job_id), ts(since) or "", limit))
+            records = cursor.fetchall()
+        return [
+            {"id": UUID(i), "status": status, "started_at": dt(started), "finished_at": dt(ended)}
+            for i, status, started, ended in records
         ]
