@@ -148,7 +148,7 @@ def trend_svg(
     parts = [
         Markup(
             '<svg xmlns="http://www.w3.org/2000/svg" class="history-trend" id="{0}" role="img"'
-            ' aria-labelledby="{0}-title {0}-desc"'
+            ' aria-labelledby="{0}-title" aria-describedby="{0}-desc"'
             ' viewBox="0 0 {1} {2}" width="{1}" height="{2}">'
         ).format(ident, TREND_WIDTH, TREND_HEIGHT),
         Markup('<title id="{}-title">{}</title>').format(ident, "Median run duration per day"),

@@ -3,7 +3,8 @@ themes: both follow the system setting and keep every text at WCAG AA contrast."
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -66,8 +67,9 @@ def test_the_glance_shows_bars_linking_to_runs_and_the_figures_without_javascrip
         assert hrefs == [f"/runs/{r['id']}" for r in runs]
         for i, run in enumerate(runs):
             took = seconds_text((run["finished_at"] - run["started_at"]).total_seconds())
+            started = run["started_at"].astimezone(UTC)
             expect(bars.nth(i).locator("title")).to_have_text(
-                f"{run['status']}, started {run['started_at']:%Y-%m-%d %H:%M:%S} UTC, took {took}"
+                f"{run['status']}, started {started:%Y-%m-%d %H:%M:%S} UTC, took {took}"
             )
         heights = [
             float(bars.nth(i).locator("rect.bar").get_attribute("height") or 0) for i in range(3)
@@ -89,7 +91,9 @@ def test_the_glance_shows_bars_linking_to_runs_and_the_figures_without_javascrip
                 seconds_text(stats.p95_seconds),
             ]
         )
-        expect(glance.get_by_role("img", name="Median run duration per day")).to_be_visible()
+        trend = glance.get_by_role("img", name="Median run duration per day", exact=True)
+        expect(trend).to_be_visible()
+        expect(trend).to_have_accessible_description(re.compile(r"^From \d{4}-\d\d-\d\d to "))
         # A bar opens its run.
         bars.nth(2).click()
         expect(page).to_have_url(f"{server.url}/runs/{runs[2]['id']}")

@@ -119,7 +119,8 @@ class TestSQLiteRunHistory(RunHistoryContract):
     def plan(self, views: Views) -> str:
         from adapters.sqlite_views.runs import FINISHED
 
-        with views.runs.view.datastore.transaction(commit=False) as cursor:
+        view: Any = views.runs.view  # SQLiteRunsView
+        with view.datastore.transaction(commit=False) as cursor:
             cursor.execute(f"EXPLAIN QUERY PLAN {FINISHED}", ("x", "", 50))
             return " ".join(str(tuple(r)) for r in cursor.fetchall())
 
@@ -129,7 +130,7 @@ class TestPostgresRunHistory(RunHistoryContract):
     views = contract.TestPostgresViews.views
 
     def plan(self, views: Views) -> str:
-        view = views.runs.view
+        view: Any = views.runs.view  # PostgresRunsView
         query = view.q["finished"].as_string()
         with psycopg.connect(contract.DATABASE_URL or "", autocommit=True) as conn:
             conn.execute("SET enable_seqscan = off")  # a handful of rows: forbid the scan

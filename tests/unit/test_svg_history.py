@@ -59,7 +59,7 @@ def test_each_bar_links_to_its_run_oldest_left_as_tall_as_it_was_long() -> None:
     )
     links = svg.findall(f"{SVG}a")
     assert [link.get("href") for link in links] == [f"/runs/{run['id']}" for run in RUNS[::-1]]
-    titles = [link.find(f"{SVG}title").text for link in links]  # type: ignore[union-attr]
+    titles = [link.findtext(f"{SVG}title") or "" for link in links]
     assert titles[0] == "succeeded, started 2026-11-28 11:59:50 UTC, took 10.0 s"
     assert titles[2].startswith("skipped, never started (ended 2026-11-30 11:58:00 UTC")
     assert titles[3] == "failed, started 2026-11-30 11:58:55 UTC, took 5.0 s"
@@ -101,8 +101,8 @@ def test_the_trend_is_an_image_described_in_words_with_a_dot_per_day() -> None:
     ]
     svg = parse(trend_svg(points, first, last))
     assert svg.get("role") == "img"
-    labelled = (svg.get("aria-labelledby") or "").split()
-    assert [svg.find(f"{SVG}title").get("id"), svg.find(f"{SVG}desc").get("id")] == labelled  # type: ignore[union-attr]
+    named_by = [svg.get("aria-labelledby"), svg.get("aria-describedby")]
+    assert [svg.find(f"{SVG}title").get("id"), svg.find(f"{SVG}desc").get("id")] == named_by  # type: ignore[union-attr]
     desc = svg.find(f"{SVG}desc").text or ""  # type: ignore[union-attr]
     assert "from 2.0 s (2026-11-30) to 8.0 s (2026-11-15)" in desc
     dots = svg.findall(f"{SVG}circle")
