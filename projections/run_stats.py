@@ -99,3 +99,47 @@ def daily_trend(runs: Iterable[dict[str, Any]], now: datetime, days: int) -> lis
         assert median is not None  # a day is there because it has a duration
         points.append(TrendPoint(day=day, runs=len(durations), median_seconds=median))
     return points
+
+
+@dataclass(frozen=True)
+class HistoryFigures:
+    """What the job page says of a job's recent runs: one `WindowStats` per window, shortest
+    first, and the daily trend; `capped` when more runs ran than one read takes, so the
+    figures are of the latest `MAX_FIGURE_RUNS` of them."""
+
+    windows: list[WindowStats]
+    trend: list[TrendPoint]
+    capped: bool
+
+
+# The most runs the figures read: a month of a job run every five minutes is 8,640, so the
+# figures of all but the busiest jobs are exact, and none costs more than this many rows.
+MAX_FIGURE_RUNS = 10_000
+
+
+def figures_since(now: datetime, windows: Sequence[int], trend_days: int) -> datetime:
+    """The earliest finish any of the figures looks at: the longest window's start, or the
+    first trend day's midnight (UTC) if that is earlier."""
+    return min(now - timedelta(days=max(windows)), trend_start(now, trend_days))
+
+
+def trend_start(now: datetime, trend_days: int) -> datetime:
+    """Midnight (UTC) of the first day a trend over `trend_days` days shows, today included."""
+    first = (now.astimezone(UTC) - timedelta(days=trend_days - 1)).date()
+    return datetime(first.year, first.month, first.day, tzinfo=UTC)
+
+
+def figures_of(
+    runs: Sequence[dict[str, Any]],
+    now: datetime,
+    windows: Sequence[int],
+    trend_days: int,
+    most: int = MAX_FIGURE_RUNS,
+) -> HistoryFigures:
+    """The figures of `runs`: the runs that started and finished since `figures_since`, at
+    most `most` of them, latest first (what a store reads for them)."""
+    return HistoryFigures(
+        windows=[window_stats(runs, now, days) for days in sorted(windows)],
+        trend=daily_trend(runs, now, trend_days),
+        capped=len(runs) >= most,
+    )

@@ -8,7 +8,7 @@ requested in earlier batches become a patch of the columns they set.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from domain.errors import InvalidInput
 from domain.run import Run
 from domain.run_status import RunStatus
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
+from projections.run_stats import HistoryFigures
 
 # Every status a run can have, in the order of its life (filters and counts list them so), as
 # plain strings: they become the keys of JSON objects, which orjson wants of type str exactly.
@@ -142,6 +143,15 @@ class RunsView(BatchView):
         """Runs now running: [{id, job_id, worker, started_at}], oldest start first."""
 
     @abstractmethod
+    def history_figures(
+        self, job_id: UUID, *, now: datetime, windows: Sequence[int], trend_days: int
+    ) -> HistoryFigures:
+        """Success rate and median and p95 duration of the job's runs finished in each of
+        the last `windows` days, and the median duration per UTC day over `trend_days` days,
+        up to `now`; of runs that started, at most MAX_FIGURE_RUNS (the latest), read along
+        the index on (job_id, finished_at). `run_stats.figures_of` says what each figure is."""
+
+    @abstractmethod
     def finished_runs(
         self, job_id: UUID, *, since: datetime | None = None, limit: int = 50
     ) -> list[dict[str, Any]]:
@@ -153,9 +163,8 @@ class RunsView(BatchView):
         """
 
 
-# The most finished runs one `finished_runs` call returns: a month of a job run every five
-# minutes is 8,640, so a month's statistics of all but the busiest jobs are exact.
-MAX_FINISHED_RUNS = 10_000
+# The most finished runs one `finished_runs` call returns.
+MAX_FINISHED_RUNS = 1_000
 FINISHED_RUN_COLUMNS = ("id", "status", "started_at", "finished_at")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +23,7 @@ from adapters.sqlite_views.common import (
 )
 from domain.run_status import RunStatus
 from projections.base import page_size
+from projections.run_stats import MAX_FIGURE_RUNS, HistoryFigures, figures_of, figures_since
 from projections.runs import (
     FINISHED_RUN_COLUMNS,
     MAX_FINISHED_RUNS,
@@ -123,6 +125,12 @@ FINISHED = (
     f"SELECT {', '.join(FINISHED_RUN_COLUMNS)} FROM view_runs"
     " WHERE job_id = ? AND finished_at IS NOT NULL AND finished_at >= ?"
     " ORDER BY finished_at DESC LIMIT ?"
+)
+# The runs the history figures are computed from (runs that started), latest first.
+FIGURE_RUNS = (
+    "SELECT status, started_at, finished_at FROM view_runs"
+    " WHERE job_id = ? AND finished_at IS NOT NULL AND finished_at >= ? AND finished_at <= ?"
+    " AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?"
 )
 
 _UUIDS = ("id", "job_id", "retry_of", "rerun_of")
@@ -257,3 +265,18 @@ class SQLiteRunsView(SQLiteView, RunsView):
             {"id": UUID(i), "status": status, "started_at": dt(started), "finished_at": dt(ended)}
             for i, status, started, ended in records
         ]
+
+    def history_figures(
+        self, job_id: UUID, *, now: datetime, windows: Sequence[int], trend_days: int
+    ) -> HistoryFigures:
+        # SQLite has no percentile function: the window's durations are summed up in Python,
+        # from as few columns as will do.
+        since = figures_since(now, windows, trend_days)
+        with self.reading() as cursor:
+            cursor.execute(FIGURE_RUNS, (str(job_id), ts(since), ts(now), MAX_FIGURE_RUNS))
+            records = cursor.fetchall()
+        runs = [
+            {"status": status, "started_at": dt(started), "finished_at": dt(ended)}
+            for status, started, ended in records
+        ]
+        return figures_of(runs, now, windows, trend_days, MAX_FIGURE_RUNS)

@@ -4,7 +4,6 @@ rate and duration percentiles over 7 and 30 days, and the daily duration trend."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
@@ -12,8 +11,7 @@ from markupsafe import Markup
 
 from interfaces.web.common import now, system
 from interfaces.web.svg_history import LEGEND, seconds_text, strip_svg, trend_days, trend_svg
-from projections.run_stats import WindowStats, daily_trend, window_stats
-from projections.runs import MAX_FINISHED_RUNS
+from projections.run_stats import MAX_FIGURE_RUNS, HistoryFigures, WindowStats
 
 STRIP_RUNS = 50
 WINDOW_DAYS = (7, 30)
@@ -41,8 +39,8 @@ class Glance:
     trend: Markup
     rows: list[StatsRow]
     legend: tuple[tuple[str, str], ...]
-    # When the month held more finished runs than one read returns, that number (the
-    # figures are of the latest so many); else 0.
+    # When more runs ran in the month than the figures read, that number (the figures are
+    # of the latest so many); else 0.
     capped: int
 
 
@@ -63,18 +61,19 @@ def glance_context(request: Request, job: dict[str, Any]) -> dict[str, Any]:
     view = system(request).runs
     current = now(request)
     latest = view.finished_runs(job["id"], limit=STRIP_RUNS)
-    month: list[dict[str, Any]] = []
-    if latest and latest[0]["finished_at"] >= current - timedelta(days=max(WINDOW_DAYS)):
-        month = view.finished_runs(
-            job["id"], since=current - timedelta(days=max(WINDOW_DAYS)), limit=MAX_FINISHED_RUNS
+    if latest:
+        figures = view.history_figures(
+            job["id"], now=current, windows=WINDOW_DAYS, trend_days=TREND_DAYS
         )
+    else:  # nothing has finished: nothing to sum up
+        figures = HistoryFigures([WindowStats(d, 0, 0, None, None) for d in WINDOW_DAYS], [], False)
     first, last = trend_days(current, TREND_DAYS)
     glance = Glance(
         finished=len(latest),
         strip=strip_svg(latest),
-        trend=trend_svg(daily_trend(month, current, TREND_DAYS), first, last),
-        rows=[stats_row(window_stats(month, current, days)) for days in WINDOW_DAYS],
+        trend=trend_svg(figures.trend, first, last),
+        rows=[stats_row(stats) for stats in figures.windows],
         legend=LEGEND,
-        capped=MAX_FINISHED_RUNS if len(month) == MAX_FINISHED_RUNS else 0,
+        capped=MAX_FIGURE_RUNS if figures.capped else 0,
     )
     return {"glance": glance}

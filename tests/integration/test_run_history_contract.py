@@ -12,8 +12,11 @@ import eventsourcing.domain
 import psycopg
 import pytest
 
+from adapters.postgres_views import runs as postgres_runs
+from adapters.sqlite_views import runs as sqlite_runs
 from domain import run as runs
 from domain.errors import InvalidInput
+from projections.run_stats import figures_of
 from projections.runs import MAX_FINISHED_RUNS
 from tests.integration import test_views_contract as contract
 from tests.integration.test_views_contract import Views, new_job, new_run
@@ -58,11 +61,13 @@ def row(run: runs.Run) -> dict[str, Any]:
 
 
 class RunHistoryContract:
+    adapter_module: Any  # the module whose MAX_FIGURE_RUNS the store's view reads
+
     @pytest.fixture
     def views(self) -> Iterator[Views]:
         raise NotImplementedError
 
-    def plan(self, views: Views) -> str:
+    def plan(self, views: Views, query: str) -> str:
         raise NotImplementedError
 
     def test_a_jobs_finished_runs_latest_finish_first_with_limit_and_since(
@@ -110,33 +115,118 @@ class RunHistoryContract:
         assert len(views.runs.view.finished_runs(job.id, limit=MAX_FINISHED_RUNS * 10)) == 1
 
     def test_finished_runs_are_read_along_the_job_and_finish_index(self, views: Views) -> None:
-        assert "view_runs_finished_idx" in self.plan(views)
+        assert "view_runs_finished_idx" in self.plan(views, "finished")
+        assert "view_runs_finished_idx" in self.plan(views, "figures")
+
+    def test_history_figures_are_rate_median_p95_per_window_and_a_daily_median(
+        self, views: Views, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock = Clock(monkeypatch)
+        job, other = new_job("a"), new_job("b")
+        views.feed(job, other)
+        now = T0 + timedelta(days=40, hours=5)
+        minutes = (now - T0).total_seconds() / 60
+
+        def ago(days: float, seconds: float, ending: str, of: Any = job) -> runs.Run:
+            end = minutes - days * 24 * 60
+            return ran(clock, of, end - seconds / 60, end, ending)
+
+        made = [
+            ago(0.01, 1.25, "succeed"),
+            ago(0.02, 7.5, "fail"),
+            ago(0.1, 3.000001, "succeed"),  # the same UTC day as the two above
+            ago(2, 60.5, "succeed"),
+            ago(6.9, 12, "time_out"),
+            ago(7.1, 4, "succeed"),  # outside the week, inside the month
+            ago(20, 30, "fail"),
+            ago(29.9, 2, "succeed"),
+            ago(31, 5, "succeed"),  # outside the month
+            ago(-1, 5, "fail"),  # after `now`: not yet, as far as the figures go
+            ago(1, 99, "fail", of=other),
+        ]
+        clock.at(minutes - 60)
+        never = new_run(job)
+        never.skip("overlap")  # never started: no duration, neither success nor failure
+        views.feed(*made[:5])
+        views.feed(*made[5:], never)
+
+        figures = views.runs.view.history_figures(job.id, now=now, windows=(30, 7), trend_days=30)
+        week, month = figures.windows
+        assert (week.days, week.ran, week.succeeded) == (7, 5, 3)
+        assert (month.days, month.ran, month.succeeded) == (30, 8, 5)
+        assert week.median_seconds == pytest.approx(7.5)
+        assert week.p95_seconds == pytest.approx(12 + 0.8 * 48.5)  # rank 3.8 of 0..4
+        assert not figures.capped
+        oracle = figures_of([row(r) for r in made[:8]], now, (7, 30), 30)
+        # UTC days from Nov 12 (29 days before Dec 11): the run 29.9 days ago is on Nov 11.
+        assert [(p.day.isoformat(), p.runs) for p in figures.trend] == [
+            ("2026-11-21", 1),
+            ("2026-12-04", 2),
+            ("2026-12-09", 1),
+            ("2026-12-11", 3),
+        ]
+        for got, want in zip(figures.trend, oracle.trend, strict=True):
+            assert (got.day, got.runs) == (want.day, want.runs)
+            assert got.median_seconds == pytest.approx(want.median_seconds, abs=1e-6)
+        for got_stats, want_stats in zip(figures.windows, oracle.windows, strict=True):
+            assert got_stats.median_seconds == pytest.approx(want_stats.median_seconds, abs=1e-6)
+            assert got_stats.p95_seconds == pytest.approx(want_stats.p95_seconds, abs=1e-6)
+        assert figures.trend[-1].runs == 3 and figures.trend[-1].median_seconds == pytest.approx(3)
+
+        nothing = views.runs.view.history_figures(other.id, now=T0, windows=(7,), trend_days=30)
+        assert [(w.ran, w.median_seconds, w.p95_seconds) for w in nothing.windows] == [
+            (0, None, None)
+        ]
+        assert nothing.trend == []
+
+    def test_history_figures_read_at_most_so_many_runs_the_latest(
+        self, views: Views, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock = Clock(monkeypatch)
+        job = new_job()
+        made = [ran(clock, job, i * 10, i * 10 + i + 1, "succeed") for i in range(5)]
+        views.feed(job, *made)
+        monkeypatch.setattr(self.adapter_module, "MAX_FIGURE_RUNS", 3)
+        now = T0 + timedelta(hours=2)
+        figures = views.runs.view.history_figures(job.id, now=now, windows=(7,), trend_days=30)
+        assert figures.capped
+        assert figures.windows[0].ran == 3
+        assert figures.windows[0].median_seconds == pytest.approx(4 * 60)  # of 3, 4 and 5 min
 
 
 class TestSQLiteRunHistory(RunHistoryContract):
     views = contract.TestSQLiteViews.views
+    adapter_module = sqlite_runs
 
-    def plan(self, views: Views) -> str:
-        from adapters.sqlite_views.runs import FINISHED
-
+    def plan(self, views: Views, query: str) -> str:
         view: Any = views.runs.view  # SQLiteRunsView
+        statement, params = {
+            "finished": (sqlite_runs.FINISHED, ("x", "", 50)),
+            "figures": (sqlite_runs.FIGURE_RUNS, ("x", "", "", 50)),
+        }[query]
         with view.datastore.transaction(commit=False) as cursor:
-            cursor.execute(f"EXPLAIN QUERY PLAN {FINISHED}", ("x", "", 50))
+            cursor.execute(f"EXPLAIN QUERY PLAN {statement}", params)
             return " ".join(str(tuple(r)) for r in cursor.fetchall())
 
 
 @pytest.mark.postgres
 class TestPostgresRunHistory(RunHistoryContract):
     views = contract.TestPostgresViews.views
+    adapter_module = postgres_runs
 
-    def plan(self, views: Views) -> str:
+    def plan(self, views: Views, query: str) -> str:
         view: Any = views.runs.view  # PostgresRunsView
-        query = view.q["finished"].as_string()
+        job = "00000000-0000-0000-0000-000000000000"
+        statement, params = {
+            "finished": (view.q["finished"], (job, None, 50)),
+            "figures": (
+                view.q["figures"],
+                {"job": job, "since": T0, "now": T0, "most": 50, "first_day": T0}
+                | {"windows": [7], "starts": [T0]},
+            ),
+        }[query]
         with psycopg.connect(contract.DATABASE_URL or "", autocommit=True) as conn:
             conn.execute("SET enable_seqscan = off")  # a handful of rows: forbid the scan
             conn.execute("SET enable_bitmapscan = off")
-            rows = conn.execute(
-                f"EXPLAIN {query}",
-                ("00000000-0000-0000-0000-000000000000", None, 50),  # type: ignore[arg-type]
-            ).fetchall()
+            rows = conn.execute(f"EXPLAIN {statement.as_string()}", params).fetchall()
         return " ".join(r[0] for r in rows)

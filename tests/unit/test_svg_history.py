@@ -4,6 +4,7 @@ and duration, escapes what it shows, needs no inline style, and says it all in w
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -20,8 +21,7 @@ from interfaces.web.svg_history import (
     trend_days,
     trend_svg,
 )
-from projections.run_stats import TrendPoint
-from projections.runs import MAX_FINISHED_RUNS
+from projections.run_stats import HistoryFigures, TrendPoint, figures_of
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 SVG = "{http://www.w3.org/2000/svg}"
@@ -126,8 +126,9 @@ def test_durations_read_as_people_say_them() -> None:
 class FinishedRuns:
     """A runs view holding one job's finished runs (newest first); records each read."""
 
-    def __init__(self, runs: list[dict[str, Any]]) -> None:
+    def __init__(self, runs: list[dict[str, Any]], most: int = 10) -> None:
         self.runs = runs
+        self.most = most
         self.reads: list[dict[str, Any]] = []
 
     def finished_runs(
@@ -136,6 +137,13 @@ class FinishedRuns:
         self.reads.append({"since": since, "limit": limit})
         kept = [r for r in self.runs if since is None or r["finished_at"] >= since]
         return kept[:limit]
+
+    def history_figures(
+        self, job_id: UUID, *, now: datetime, windows: Sequence[int], trend_days: int
+    ) -> HistoryFigures:
+        self.reads.append({"now": now, "windows": windows, "trend_days": trend_days})
+        ran = [r for r in self.runs if r["started_at"] is not None]
+        return figures_of(ran, now, windows, trend_days, most=self.most)
 
 
 def glance_html(view: FinishedRuns) -> str:
@@ -155,7 +163,7 @@ def test_the_glance_says_rate_median_and_p95_per_period_beside_the_charts() -> N
     html = glance_html(view)
     assert view.reads == [
         {"since": None, "limit": STRIP_RUNS},
-        {"since": NOW - timedelta(days=30), "limit": MAX_FINISHED_RUNS},
+        {"now": NOW, "windows": (7, 30), "trend_days": 30},
     ]
     assert 'class="history-strip"' in html and 'class="history-trend"' in html
     rows = re.findall(r'<tr data-days="(\d+)">(.*?)</tr>', html, re.S)
@@ -174,8 +182,11 @@ def test_a_job_with_no_finished_run_says_so_and_reads_nothing_more() -> None:
 
 
 def test_a_job_whose_last_run_is_older_than_a_month_shows_bars_but_no_month() -> None:
-    view = FinishedRuns([finished("succeeded", 3.0, timedelta(days=40))])
-    html = glance_html(view)
-    assert len(view.reads) == 1  # nothing can be in the month
+    html = glance_html(FinishedRuns([finished("succeeded", 3.0, timedelta(days=40))]))
     assert 'class="history-strip"' in html and 'class="history-trend"' not in html
     assert re.search(r'<tr data-days="30">.*?<td>0</td>', html, re.S)
+
+
+def test_figures_of_more_runs_than_are_read_say_how_many_they_count() -> None:
+    html = glance_html(FinishedRuns(RUNS, most=3))
+    assert "Only the latest 10,000 finished runs are counted." in html
