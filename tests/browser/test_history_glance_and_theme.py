@@ -4,6 +4,7 @@ themes: both follow the system setting and keep every text at WCAG AA contrast."
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -169,6 +170,20 @@ def pages_to_check(server: Server) -> list[str]:
     job = api_job(server, "Theme check", program=TIMED, parameters={"seconds": 0, "code": 0})
     ok = finished_run(server, job["id"], 0, 0)
     failed = finished_run(server, job["id"], 0, 2)
+    # A log at every level: the log viewer colours warning and error lines.
+    levels = "; ".join(
+        f"print('{level}: a line')" for level in ("VERBOSE", "DEBUG", "INFO", "WARNING", "ERROR")
+    )
+    logger = api_job(
+        server, "Theme log", program={"argv": ["python3", "-c", levels]}, log_level="Verbose"
+    )
+    logged = run_now(server, logger["id"])
+    wait_for_run(server, logged, lambda r: r["finished_at"] is not None, timeout=60)
+    with server.api() as api:  # the log's own view may trail the run's by a moment
+        deadline = time.monotonic() + 30
+        while len(api.get(f"/api/runs/{logged}/logs").json()["items"]) < 5:
+            assert time.monotonic() < deadline, "the log's five lines never showed"
+            time.sleep(0.1)
     with server.api() as api:
         api.patch(f"/api/jobs/{job['id']}", json={"description": "changed"})
     return [
@@ -178,6 +193,7 @@ def pages_to_check(server: Server) -> list[str]:
         "/runs",
         f"/runs/{ok['id']}",
         f"/runs/{failed['id']}",
+        f"/runs/{logged}",
         f"/jobs/{job['id']}/history",
         "/audit",
         "/notifications",
