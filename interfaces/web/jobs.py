@@ -32,6 +32,7 @@ from interfaces.web.forms import (
     text,
 )
 from interfaces.web.job_filters import JobFilter, filter_context
+from interfaces.web.job_glance import glance_context
 from interfaces.web.preview import preview
 from interfaces.web.render import pretty_json, render
 from interfaces.web.session import principal_from_session
@@ -262,6 +263,7 @@ def job_page(
             "secrets_to_set": secrets_to_set or [],
             **choices(),
             **triggers_context(request, job, trigger_errors, trigger_name),
+            **glance_context(request, job),
         },
         status,
     )
