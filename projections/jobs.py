@@ -165,6 +165,15 @@ class JobsView(BatchView):
     def job_tags(self) -> dict[str, int]:
         """Each tag on a job, with its number of jobs."""
 
+    @abstractmethod
+    def scheduled_jobs(self) -> list[dict[str, Any]]:
+        """Every enabled job with a schedule, as [{id, name, schedule_cron,
+        schedule_timezone}], by name then id: what fires next is computed from these."""
+
+    @abstractmethod
+    def job_type_counts(self) -> dict[str, int]:
+        """Each job type some job has, with its number of jobs."""
+
 
 def jobs_cursor(job: dict[str, Any]) -> str:
     return encode_cursor(job["name"], str(job["id"]))

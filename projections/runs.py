@@ -8,7 +8,7 @@ requested in earlier batches become a patch of the columns they set.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,6 +140,18 @@ class RunsView(BatchView):
     @abstractmethod
     def running_runs(self) -> list[dict[str, Any]]:
         """Runs now running: [{id, job_id, worker, started_at}], oldest start first."""
+
+    @abstractmethod
+    def runs_per_hour(self, since: datetime) -> list[tuple[datetime, str, int]]:
+        """Runs requested at or after `since`, counted per UTC hour of their request and per
+        status: [(hour, status, count)], oldest hour first, then by status."""
+
+    @abstractmethod
+    def finished_since(
+        self, statuses: Sequence[str], since: datetime, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Runs with one of `statuses` that finished at or after `since`, latest finish
+        first (then newest id), at most `limit` of them."""
 
 
 def check_status(status: str | None) -> str | None:
