@@ -166,9 +166,18 @@ class JobsView(BatchView):
         """Each tag on a job, with its number of jobs."""
 
     @abstractmethod
-    def scheduled_jobs(self) -> list[dict[str, Any]]:
-        """Every enabled job with a schedule, as [{id, name, schedule_cron,
-        schedule_timezone}], by name then id: what fires next is computed from these."""
+    def schedule_counts(self) -> list[tuple[str, str, int]]:
+        """The schedules of enabled jobs, as [(cron, timezone, number of jobs)] by cron
+        then zone: when each fires next is computed once per schedule, not per job."""
+
+    @abstractmethod
+    def jobs_due(
+        self, due: Sequence[tuple[str, str, datetime]], limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The enabled jobs on the schedules `due` names as (cron, timezone, next fire), as
+        [{id, name, schedule_cron, schedule_timezone, next_run}] with next_run the fire
+        time given for the job's schedule, soonest first then by name and id, at most
+        `limit`."""
 
     @abstractmethod
     def job_type_counts(self) -> dict[str, int]:

@@ -143,8 +143,9 @@ class RunsView(BatchView):
 
     @abstractmethod
     def runs_per_hour(self, since: datetime) -> list[tuple[datetime, str, int]]:
-        """Runs requested at or after `since`, counted per UTC hour of their request and per
-        status: [(hour, status, count)], oldest hour first, then by status."""
+        """Runs requested in the UTC hour `since` is in or later, counted per UTC hour of
+        their request and per status: [(hour, status, count)], oldest hour first, then by
+        status. Whole hours, so a chart's first bar counts all of its hour."""
 
     @abstractmethod
     def finished_since(

@@ -5,24 +5,39 @@ whose QUERIES include these (composed with the view's schema)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from adapters.postgres_views.common import PostgresView
 
-# fetch() sets the session's zone to UTC, so date_trunc cuts UTC hours.
+# The UTC hour of a request, as an immutable expression (date_trunc on a timestamptz
+# depends on the session's zone), so an index can hold it: the runs per hour are then read
+# in order from the index alone, and its statistics tell the planner there are few groups.
+HOUR = "date_trunc('hour', requested_at AT TIME ZONE 'UTC')"
 RUNS_QUERIES = {
-    "per_hour": "SELECT date_trunc('hour', requested_at) AS hour, status, count(*) AS n"
-    " FROM {s}.view_runs WHERE requested_at >= %s GROUP BY 1, 2 ORDER BY 1, 2",
+    "per_hour": f"SELECT {HOUR} AS hour, status, count(*) AS n FROM {{s}}.view_runs"
+    f" WHERE {HOUR} >= date_trunc('hour', %s::timestamptz AT TIME ZONE 'UTC')"
+    " GROUP BY 1, 2 ORDER BY 1, 2",
 }
 # Recent failures and missed slots, newest finish first: one index range per status.
 RUNS_DDL = (
     "CREATE INDEX IF NOT EXISTS view_runs_status_finished_idx"
     " ON {s}.view_runs (status, finished_at DESC, id DESC)",
+    f"CREATE INDEX IF NOT EXISTS view_runs_hour_idx ON {{s}}.view_runs (({HOUR}), status)",
 )
 JOBS_QUERIES = {
-    "scheduled": "SELECT id, name, schedule_cron, schedule_timezone FROM {s}.view_jobs"
-    " WHERE enabled AND schedule_cron IS NOT NULL ORDER BY name, id",
+    "schedules": "SELECT schedule_cron AS cron, COALESCE(schedule_timezone, 'UTC') AS zone,"
+    " count(*) AS n FROM {s}.view_jobs WHERE enabled AND schedule_cron IS NOT NULL"
+    ' GROUP BY 1, 2 ORDER BY schedule_cron COLLATE "C",'
+    " COALESCE(schedule_timezone, 'UTC') COLLATE \"C\"",
+    # The due schedules go as one JSON array of {cron, zone, fire}, joined to the jobs.
+    "due": "SELECT j.id, j.name, j.schedule_cron, j.schedule_timezone, d.fire AS next_run"
+    " FROM {s}.view_jobs AS j"
+    " JOIN json_to_recordset(%s::json) AS d(cron text, zone text, fire timestamptz)"
+    " ON j.schedule_cron = d.cron AND COALESCE(j.schedule_timezone, 'UTC') = d.zone"
+    " WHERE j.enabled ORDER BY d.fire, j.name, j.id LIMIT %s",
     "types": "SELECT job_type, count(*) AS n FROM {s}.view_jobs GROUP BY job_type",
 }
 
@@ -35,7 +50,7 @@ class PostgresRunStats(PostgresView):
 
     def runs_per_hour(self, since: datetime) -> list[tuple[datetime, str, int]]:
         return [
-            (row["hour"], row["status"], row["n"])
+            (row["hour"].replace(tzinfo=UTC), row["status"], row["n"])
             for row in self.fetch(self.q["per_hour"], (since,))
         ]
 
@@ -52,10 +67,18 @@ class PostgresRunStats(PostgresView):
 
 
 class PostgresJobSchedules(PostgresView):
-    """JobsView.scheduled_jobs and .job_type_counts."""
+    """JobsView.schedule_counts, .jobs_due and .job_type_counts."""
 
-    def scheduled_jobs(self) -> list[dict[str, Any]]:
-        return list(self.fetch(self.q["scheduled"]))
+    def schedule_counts(self) -> list[tuple[str, str, int]]:
+        return [(row["cron"], row["zone"], row["n"]) for row in self.fetch(self.q["schedules"])]
+
+    def jobs_due(
+        self, due: Sequence[tuple[str, str, datetime]], limit: int = 50
+    ) -> list[dict[str, Any]]:
+        if not due:
+            return []
+        wanted = orjson.dumps([{"cron": c, "zone": z, "fire": f} for c, z, f in due]).decode()
+        return list(self.fetch(self.q["due"], (wanted, limit)))
 
     def job_type_counts(self) -> dict[str, int]:
         return {row["job_type"]: row["n"] for row in self.fetch(self.q["types"])}

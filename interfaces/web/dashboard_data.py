@@ -65,7 +65,8 @@ def gather(system: System, now: datetime) -> Dashboard:
     for run in failures:
         run["error_tail"] = error_tail(run.get("error"))
     missed = runs.finished_since(MISSED, now - DAY, LISTED)
-    upcoming = NEXT_FIRES.within(jobs.scheduled_jobs(), now, HOUR)
+    due = NEXT_FIRES.due(jobs.schedule_counts(), now, HOUR)
+    upcoming = jobs.jobs_due([(cron, zone, fire) for cron, zone, fire, _n in due], UPCOMING_LISTED)
     types = jobs.job_type_counts()
     unrunnable = [
         {"job_type": name, "jobs": types[name], "reason": found.reason}
@@ -78,8 +79,8 @@ def gather(system: System, now: datetime) -> Dashboard:
         running=running,
         failures=failures,
         missed=missed,
-        upcoming=upcoming[:UPCOMING_LISTED],
-        upcoming_total=len(upcoming),
+        upcoming=upcoming,
+        upcoming_total=sum(n for *_schedule, n in due),
         unrunnable=unrunnable,
         day=hourly_bars(counted, now, 24),
         week=hourly_bars(counted, now, 24 * 7),

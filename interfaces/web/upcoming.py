@@ -1,9 +1,9 @@
 """The next fire times of many schedules, remembered between pages.
 
 A schedule's next fire time after `t` stays the answer for every later moment until that
-fire time passes, so each (cron, zone) is computed once and reused until then: a dashboard
-with ten thousand scheduled jobs costs a cron computation only per distinct schedule that
-fired since the last page.
+fire time passes, so each (cron, zone) is computed once and reused until then: the
+dashboard reads its jobs' distinct schedules from the view and computes only those that
+fired since the last page, however many jobs share them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from domain.errors import InvalidInput
 from domain.schedule import CronSchedule
@@ -43,16 +42,16 @@ class NextFires:
             self._known[key] = (now, fire)
         return fire
 
-    def within(
-        self, jobs: Iterable[dict[str, Any]], now: datetime, horizon: timedelta
-    ) -> list[dict[str, Any]]:
-        """The jobs (scheduled_jobs rows) that fire after `now` and no later than now +
-        `horizon`, each with its `next_run`, soonest first (then by name)."""
+    def due(
+        self, schedules: Iterable[tuple[str, str, int]], now: datetime, horizon: timedelta
+    ) -> list[tuple[str, str, datetime, int]]:
+        """The schedules (JobsView.schedule_counts rows: cron, zone, jobs) that fire after
+        `now` and no later than now + `horizon`, as (cron, zone, fire, jobs), soonest first."""
         end = now + horizon
-        due = []
-        for job in jobs:
-            fire = self.next_fire(job["schedule_cron"], job["schedule_timezone"] or "UTC", now)
+        found = []
+        for cron, zone, jobs in schedules:
+            fire = self.next_fire(cron, zone, now)
             if fire is not None and fire <= end:
-                due.append({**job, "next_run": fire})
-        due.sort(key=lambda job: (job["next_run"], job["name"]))
-        return due
+                found.append((cron, zone, fire, jobs))
+        found.sort(key=lambda item: (item[2], item[0], item[1]))
+        return found

@@ -44,8 +44,12 @@ class DashboardQueriesContract:
         assert {hour for hour, _s, _n in counted} == hours
         assert all(hour.utcoffset() == timedelta(0) for hour, _s, _n in counted)
         assert counted == sorted(counted)  # oldest hour first, then by status
-        later = max(r.created_on for r in (ok, bad, waiting, other)) + timedelta(seconds=1)
-        assert views.runs.view.runs_per_hour(later) == []
+        last = max(r.created_on for r in (ok, bad, waiting, other))
+        # Whole hours: a time inside the last run's hour counts that hour, the next does not.
+        assert views.runs.view.runs_per_hour(last + timedelta(microseconds=1)) == [
+            row for row in counted if row[0] == hour_of(last)
+        ]
+        assert views.runs.view.runs_per_hour(hour_of(last) + timedelta(hours=1)) == []
 
     def test_failures_and_missed_slots_since_a_time_newest_finish_first(self, views: Views) -> None:
         job = new_job()
@@ -73,28 +77,45 @@ class DashboardQueriesContract:
         assert views.runs.view.finished_since(("failed", "timed_out"), future) == []
         assert views.runs.view.finished_since((), since) == []
 
-    def test_scheduled_jobs_are_the_enabled_ones_with_a_schedule(self, views: Views) -> None:
-        hourly = new_job("b-hourly", schedule=CronSchedule.parse("0 * * * *", "Europe/Paris"))
-        daily = new_job("a-daily", schedule=CronSchedule.parse("30 2 * * *", "UTC"))
+    def test_schedules_of_enabled_jobs_are_counted_and_their_jobs_found_by_fire_time(
+        self, views: Views
+    ) -> None:
+        hourly = CronSchedule.parse("0 * * * *", "Europe/Paris")
+        daily = CronSchedule.parse("30 2 * * *", "UTC")
+        b_hourly = new_job("b-hourly", schedule=hourly)
+        a_hourly = new_job("a-hourly", schedule=hourly)
+        a_daily = new_job("a-daily", schedule=daily)
         off = new_job("c-off", schedule=CronSchedule.parse("* * * * *", "UTC"))
         manual = new_job("d-manual")
-        views.feed(hourly, daily, off, manual)
+        views.feed(b_hourly, a_hourly, a_daily, off, manual)
         off.disable("alice")
         views.feed(off)
-        assert views.jobs.view.scheduled_jobs() == [
-            {
-                "id": daily.id,
-                "name": "a-daily",
-                "schedule_cron": "30 2 * * *",
-                "schedule_timezone": "UTC",
-            },
-            {
-                "id": hourly.id,
-                "name": "b-hourly",
-                "schedule_cron": "0 * * * *",
-                "schedule_timezone": "Europe/Paris",
-            },
+        assert views.jobs.view.schedule_counts() == [
+            ("0 * * * *", "Europe/Paris", 2),
+            ("30 2 * * *", "UTC", 1),
         ]
+        soon = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+        later = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)
+        due = [("30 2 * * *", "UTC", later), ("0 * * * *", "Europe/Paris", soon)]
+        found = views.jobs.view.jobs_due(due)
+        assert [(j["name"], j["next_run"]) for j in found] == [
+            ("a-hourly", soon),
+            ("b-hourly", soon),
+            ("a-daily", later),
+        ]
+        assert found[0] == {
+            "id": a_hourly.id,
+            "name": "a-hourly",
+            "schedule_cron": "0 * * * *",
+            "schedule_timezone": "Europe/Paris",
+            "next_run": soon,
+        }
+        assert [j["name"] for j in views.jobs.view.jobs_due(due, limit=2)] == [
+            "a-hourly",
+            "b-hourly",
+        ]
+        gone = [("* * * * *", "UTC", soon)]  # the disabled job's schedule
+        assert views.jobs.view.jobs_due(gone) == [] and views.jobs.view.jobs_due([]) == []
 
     def test_job_types_are_counted(self, views: Views) -> None:
         views.feed(new_job("a"), new_job("b"), new_job("c", job_type="powershell"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
 
 from interfaces.web.dashboard_data import elapsed_words
 from interfaces.web.svg_bars import Bar, _nice_top, bar_chart, hourly_bars
@@ -54,16 +53,16 @@ def test_bars_are_drawn_to_scale_and_escaped() -> None:
 
 def test_next_fires_are_remembered_until_they_pass() -> None:
     fires = NextFires()
-    jobs = [
-        {"id": uuid4(), "name": "b", "schedule_cron": "30 * * * *", "schedule_timezone": "UTC"},
-        {"id": uuid4(), "name": "a", "schedule_cron": "30 * * * *", "schedule_timezone": "UTC"},
-        {"id": uuid4(), "name": "c", "schedule_cron": "0 0 1 1 *", "schedule_timezone": "UTC"},
-        {"id": uuid4(), "name": "bad", "schedule_cron": "not cron", "schedule_timezone": "UTC"},
+    schedules = [
+        ("0 0 1 1 *", "UTC", 4),
+        ("30 * * * *", "UTC", 2),
+        ("25 * * * *", "Asia/Kolkata", 1),  # :25 in UTC+05:30 is :55 in UTC
+        ("not cron", "UTC", 9),
     ]
-    due = fires.within(jobs, NOW, timedelta(hours=1))
-    assert [(job["name"], job["next_run"]) for job in due] == [
-        ("a", HOUR + timedelta(minutes=30)),
-        ("b", HOUR + timedelta(minutes=30)),
+    due = fires.due(schedules, NOW, timedelta(hours=1))
+    assert due == [
+        ("30 * * * *", "UTC", HOUR + timedelta(minutes=30), 2),
+        ("25 * * * *", "Asia/Kolkata", HOUR + timedelta(minutes=55), 1),
     ]
     later = NOW + timedelta(minutes=15)  # past 14:30: the remembered fire time is stale
     assert fires.next_fire("30 * * * *", "UTC", later) == HOUR + timedelta(hours=1, minutes=30)

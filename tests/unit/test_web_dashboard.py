@@ -94,20 +94,21 @@ class DashboardViews:
             (hour - timedelta(days=3), "succeeded", 9),
         ]
 
-    def scheduled_jobs(self) -> list[dict[str, Any]]:
+    def schedule_counts(self) -> list[tuple[str, str, int]]:
+        return [("45 * * * *", "UTC", 3), ("0 3 * * *", "UTC", 1)]
+
+    def jobs_due(self, due: Any, limit: int = 50) -> list[dict[str, Any]]:
+        self.asked_due = list(due)
+        names = {"45 * * * *": "Soon", "0 3 * * *": "Later"}
         return [
             {
                 "id": uuid4(),
-                "name": "Soon",
-                "schedule_cron": "45 * * * *",
-                "schedule_timezone": "UTC",
-            },
-            {
-                "id": uuid4(),
-                "name": "Later",
-                "schedule_cron": "0 3 * * *",
-                "schedule_timezone": "UTC",
-            },
+                "name": names[cron],
+                "schedule_cron": cron,
+                "schedule_timezone": zone,
+                "next_run": fire,
+            }
+            for cron, zone, fire in due
         ]
 
     def job_type_counts(self) -> dict[str, int]:
@@ -168,6 +169,8 @@ def test_the_dashboard_lists_running_failed_upcoming_missed_and_unrunnable(
     upcoming = section(text, "upcoming")
     assert "Soon" in upcoming and "2026-11-30T14:45:00+00:00" in upcoming
     assert "Later" not in upcoming  # 03:00 is not within the hour
+    assert views.asked_due == [("45 * * * *", "UTC", NOW.replace(minute=45, second=0))]
+    assert '<span class="count">3</span>' in upcoming  # every job on the due schedule
     missed = section(text, "missed")
     assert "Hourly sync" in missed and "the previous run was still running" in missed
     unrunnable = section(text, "unrunnable")
