@@ -6,6 +6,7 @@ the runs or jobs views move (and once a minute, as time moves the windows)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -64,8 +65,31 @@ def _version(request: Request) -> tuple[Any, ...]:
     )
 
 
-def _fragment(request: Request, principal: Principal, token: str) -> bytes:
-    board = gather(system(request), now(request))
+class SharedBoard:
+    """The last board gathered, by the version it was gathered at: every stream open on the
+    dashboard wants the same one after a change, so the views are read once, not per viewer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[Any, ...] | None = None
+        self._board: Dashboard | None = None
+
+    def get(self, request: Request, version: tuple[Any, ...]) -> Dashboard:
+        key = (id(system(request)), *version)
+        with self._lock:  # one stream gathers; the others wait for its board
+            if self._key != key or self._board is None:
+                self._board = gather(system(request), now(request))
+                self._key = key
+            return self._board.at(now(request))
+
+
+SHARED = SharedBoard()
+
+
+def _fragment(
+    request: Request, principal: Principal, token: str, version: tuple[Any, ...]
+) -> bytes:
+    board = SHARED.get(request, version)
     html = ENV.get_template("dashboard_live.html").render(
         principal=principal, csrf_token=token, **_parts(board)
     )
@@ -89,7 +113,7 @@ async def dashboard_events(
         version = await run_in_threadpool(_version, request)
         if version != seen:
             seen = version
-            yield await run_in_threadpool(_fragment, request, principal, token)
+            yield await run_in_threadpool(_fragment, request, principal, token, version)
             last_sent = time.monotonic()
         elif time.monotonic() - last_sent > HEARTBEAT_SECONDS:
             yield b": keep-alive\n\n"

@@ -4,7 +4,7 @@ the runs per hour. The page and its live stream render the same `Dashboard`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,12 @@ class Dashboard:
     day: list[Bar]
     week: list[Bar]
 
+    def at(self, moment: datetime) -> Dashboard:
+        """The same board with the running runs' elapsed times as of `moment` (a board
+        shared by several streams is rendered for each at its own time)."""
+        running = [{**run, "elapsed_seconds": _elapsed(run, moment)} for run in self.running]
+        return replace(self, running=running)
+
     def totals(self, bars: list[Bar]) -> dict[str, int]:
         counts: dict[str, int] = {}
         for bar in bars:
@@ -59,8 +65,7 @@ def gather(system: System, now: datetime) -> Dashboard:
     running, _ = runs.list_runs(status="running", limit=RUNNING_LISTED)
     running.sort(key=lambda run: (run["started_at"] or now, str(run["id"])))
     for run in running:
-        started = run["started_at"] or now
-        run["elapsed_seconds"] = max(0, int((now - started).total_seconds()))
+        run["elapsed_seconds"] = _elapsed(run, now)
     failures = runs.finished_since(FAILED, now - DAY, LISTED)
     for run in failures:
         run["error_tail"] = error_tail(run.get("error"))
@@ -85,6 +90,11 @@ def gather(system: System, now: datetime) -> Dashboard:
         day=hourly_bars(counted, now, 24),
         week=hourly_bars(counted, now, 24 * 7),
     )
+
+
+def _elapsed(run: dict[str, Any], now: datetime) -> int:
+    started = run["started_at"] or now
+    return max(0, int((now - started).total_seconds()))
 
 
 def elapsed_words(seconds: int) -> str:

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from adapters.master_key import MasterKey
 from engine.capabilities import summarize
-from interfaces.web import mount
+from interfaces.web import dashboard, mount
 from interfaces.web.dashboard import dashboard_events
 from interfaces.web.dashboard_data import error_tail
 from tests.fakes import FakeClock
@@ -137,6 +137,12 @@ def make_app(views: DashboardViews) -> FastAPI:
 @pytest.fixture
 def views() -> DashboardViews:
     return DashboardViews()
+
+
+@pytest.fixture(autouse=True)
+def fresh_shared_board(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees a board another gathered (the streams share one per process)."""
+    monkeypatch.setattr(dashboard, "SHARED", dashboard.SharedBoard())
 
 
 def signed_in(app: FastAPI, token: str = "jl_admin") -> TestClient:
@@ -261,3 +267,27 @@ def test_an_error_tail_is_the_last_lines_clipped() -> None:
     long = "\n".join(str(n) for n in range(100))
     assert error_tail(long) == "\n".join(str(n) for n in range(94, 100))
     assert error_tail("x" * 5000) == "…" + "x" * 800
+
+
+def test_streams_at_one_version_share_one_read_of_the_views(views: DashboardViews) -> None:
+    from domain.access import Principal
+
+    app = make_app(views)
+    request = StreamRequest(app, polls=0)
+    calls: list[datetime] = []
+    counted = views.runs_per_hour
+
+    def counting(since: datetime) -> list[tuple[datetime, str, int]]:
+        calls.append(since)
+        return counted(since)
+
+    views.runs_per_hour = counting  # type: ignore[method-assign]
+    ada, vic = Principal("ada", "admin", "t-admin"), Principal("vic", "viewer", "t-view")
+    first = dashboard._fragment(request, ada, "csrf-a", (7, 7, 1))  # type: ignore[arg-type]
+    app.state.clock.advance(10)  # the same minute, the same views: the same board
+    second = dashboard._fragment(request, vic, "csrf-v", (7, 7, 1))  # type: ignore[arg-type]
+    assert len(calls) == 1
+    assert b'data-seconds=\\"187\\"' in first and b'data-seconds=\\"197\\"' in second
+    assert b"csrf-a" in first and b"/cancel" not in second  # rendered for each viewer
+    dashboard._fragment(request, ada, "csrf-a", (8, 7, 1))  # type: ignore[arg-type]
+    assert len(calls) == 2
