@@ -22,7 +22,7 @@ from interfaces.web import dashboard, mount
 from interfaces.web.dashboard import dashboard_events
 from interfaces.web.dashboard_data import error_tail
 from tests.fakes import FakeClock
-from tests.unit.test_web_session import FakeTokens, sign_in
+from tests.unit.test_web_session import FakeTokens, session_csrf, sign_in
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient warns about httpx on import
@@ -76,6 +76,7 @@ class DashboardViews:
             )
         ]
         self.position = 7
+        self.cancelled: list[tuple[UUID, str]] = []
         self.asked_since: list[datetime] = []
 
     def list_runs(self, *, status: str | None = None, limit: int = 50) -> Any:
@@ -124,7 +125,10 @@ def make_app(views: DashboardViews) -> FastAPI:
         master_key=MasterKey.generate(),
         jobs=views,
         runs=views,
-        app=SimpleNamespace(record_sign_in=lambda *a, **k: None),
+        app=SimpleNamespace(
+            record_sign_in=lambda *a, **k: None,
+            cancel_run=lambda run_id, actor: views.cancelled.append((run_id, actor)),
+        ),
         # No worker has recorded what it can run: every type is unrunnable.
         job_type_availability=lambda names=(): summarize(names, []),
     )
@@ -291,3 +295,17 @@ def test_streams_at_one_version_share_one_read_of_the_views(views: DashboardView
     assert b"csrf-a" in first and b"/cancel" not in second  # rendered for each viewer
     dashboard._fragment(request, ada, "csrf-a", (8, 7, 1))  # type: ignore[arg-type]
     assert len(calls) == 2
+
+
+def test_a_cancel_from_the_dashboard_comes_back_to_it(views: DashboardViews) -> None:
+    app = make_app(views)
+    c = signed_in(app)
+    run_id = views.running[0]["id"]
+    form = {"csrf_token": session_csrf(c, app), "back": "dashboard"}
+    answer = c.post(f"/runs/{run_id}/cancel", data=form)
+    assert answer.status_code == 303 and answer.headers["location"] == "/?notice=cancel-requested"
+    assert views.cancelled == [(run_id, "token:ada")]
+    # From the run page (no `back`), back to the run page, as before.
+    answer = c.post(f"/runs/{run_id}/cancel", data={"csrf_token": form["csrf_token"]})
+    assert answer.headers["location"] == f"/runs/{run_id}?notice=cancel-requested"
+    assert "Cancellation requested." in c.get("/?notice=cancel-requested").text
