@@ -166,9 +166,9 @@ def raw_reads(system: Any) -> dict[str, list[tuple[str, tuple[Any, ...]]]]:
             ),
             ("SELECT job_type, count(*) FROM {s}.view_jobs GROUP BY job_type", ()),
             (
-                "SELECT date_trunc('hour', requested_at), status, count(*) FROM {s}.view_runs"
-                " WHERE requested_at >= %s GROUP BY 1, 2 ORDER BY 1, 2",
-                (now - WEEK,),
+                "SELECT date_trunc('hour', requested_at AT TIME ZONE 'UTC'), status, count(*)"
+                " FROM {s}.view_runs WHERE requested_at >= %s GROUP BY 1, 2 ORDER BY 1, 2",
+                ((now - WEEK).replace(minute=0, second=0, microsecond=0),),
             ),
         ],
         "/jobs": [

@@ -13,13 +13,14 @@ import orjson
 from adapters.postgres_views.common import PostgresView
 
 # The UTC hour of a request, as an immutable expression (date_trunc on a timestamptz
-# depends on the session's zone), so an index can hold it: the runs per hour are then read
-# in order from the index alone, and its statistics tell the planner there are few groups.
+# depends on the session's zone), so an index can hold it: its statistics tell the planner
+# there are a few thousand groups, not one per run, so it hashes them instead of sorting
+# every run (measured: a sort spilling to disk). The range is on requested_at itself, from
+# the start of `since`'s hour, so the expression is computed once per row, not twice.
 HOUR = "date_trunc('hour', requested_at AT TIME ZONE 'UTC')"
 RUNS_QUERIES = {
     "per_hour": f"SELECT {HOUR} AS hour, status, count(*) AS n FROM {{s}}.view_runs"
-    f" WHERE {HOUR} >= date_trunc('hour', %s::timestamptz AT TIME ZONE 'UTC')"
-    " GROUP BY 1, 2 ORDER BY 1, 2",
+    " WHERE requested_at >= %s GROUP BY 1, 2 ORDER BY 1, 2",
 }
 # Recent failures and missed slots, newest finish first: one index range per status.
 RUNS_DDL = (
@@ -42,6 +43,11 @@ JOBS_QUERIES = {
 }
 
 
+def hour_start(at: datetime) -> datetime:
+    """The start of the UTC hour `at` is in."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 class PostgresRunStats(PostgresView):
     """RunsView.runs_per_hour and .finished_since. The runs view gives its SELECT of every
     run column (a template with `{s}`)."""
@@ -51,7 +57,7 @@ class PostgresRunStats(PostgresView):
     def runs_per_hour(self, since: datetime) -> list[tuple[datetime, str, int]]:
         return [
             (row["hour"].replace(tzinfo=UTC), row["status"], row["n"])
-            for row in self.fetch(self.q["per_hour"], (since,))
+            for row in self.fetch(self.q["per_hour"], (hour_start(since),))
         ]
 
     def finished_since(
