@@ -23,6 +23,7 @@ from bench import (
     job_search,
     log_entries,
     notify_latency,
+    page_speed,
     rebuild,
     register_jobs,
     retention,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, st
     "retention": (retention.run, "", "API p99 during a sweep within 2x of without"),
     "http_api": (http_api.run, "req/s", ">=2,000 req/s, p99 <20 ms for one job (postgres)"),
     "notify_latency": (notify_latency.run, "ms", "p50 <200 ms, p99 <1 s; storm: 1 alert/job"),
+    "page_speed": (page_speed.run, "ms", "p95 <150 ms for / and /jobs, 10,000 jobs (postgres)"),
 }
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

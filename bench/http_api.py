@@ -268,6 +268,7 @@ RUN_TYPES = [
     *("uuid", "uuid", "text", "int4", "text", "text", "text", "timestamptz", "timestamptz"),
     *("text", "timestamptz", "timestamptz", "int4", "text", "int4", "uuid", "text", "text"),
     *("int4", "text", "int4", "int4", "jsonb", "jsonb"),
+    *("uuid", "timestamptz", "int8"),  # rerun_of, log_purged_at, log_purged_entries
 ]
 FINISHED = [
     *(["succeeded"] * 180),
@@ -374,6 +375,9 @@ class RunMaker:
                 0,  # discarded_entries
                 {"tenant": "acme", "batch": 500},  # parameters
                 [],  # overrides
+                None,  # rerun_of
+                None,  # log_purged_at
+                None,  # log_purged_entries
             )
 
     def copy(self, first: int, end: int) -> None:

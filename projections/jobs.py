@@ -166,6 +166,24 @@ class JobsView(BatchView):
     def job_tags(self) -> dict[str, int]:
         """Each tag on a job, with its number of jobs."""
 
+    @abstractmethod
+    def schedule_counts(self) -> list[tuple[str, str, int]]:
+        """The schedules of enabled jobs, as [(cron, timezone, number of jobs)] by cron
+        then zone: when each fires next is computed once per schedule, not per job."""
+
+    @abstractmethod
+    def jobs_due(
+        self, due: Sequence[tuple[str, str, datetime]], limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The enabled jobs on the schedules `due` names as (cron, timezone, next fire), as
+        [{id, name, schedule_cron, schedule_timezone, next_run}] with next_run the fire
+        time given for the job's schedule, soonest first then by name and id, at most
+        `limit`."""
+
+    @abstractmethod
+    def job_type_counts(self) -> dict[str, int]:
+        """Each job type some job has, with its number of jobs."""
+
 
 def jobs_cursor(job: dict[str, Any]) -> str:
     return encode_cursor(job["name"], str(job["id"]))

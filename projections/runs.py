@@ -162,6 +162,19 @@ class RunsView(BatchView):
         for, however long the job's history.
         """
 
+    @abstractmethod
+    def runs_per_hour(self, since: datetime) -> list[tuple[datetime, str, int]]:
+        """Runs requested in the UTC hour `since` is in or later, counted per UTC hour of
+        their request and per status: [(hour, status, count)], oldest hour first, then by
+        status. Whole hours, so a chart's first bar counts all of its hour."""
+
+    @abstractmethod
+    def finished_since(
+        self, statuses: Sequence[str], since: datetime, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Runs with one of `statuses` that finished at or after `since`, latest finish
+        first (then newest id), at most `limit` of them."""
+
 
 # The most finished runs one `finished_runs` call returns.
 MAX_FINISHED_RUNS = 1_000

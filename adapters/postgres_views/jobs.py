@@ -13,6 +13,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from adapters.postgres_views.common import PostgresView
+from adapters.postgres_views.dashboard import JOBS_QUERIES, PostgresJobSchedules
 from adapters.postgres_views.search_index import create_search_index
 from projections.base import page_size
 from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
@@ -155,12 +156,12 @@ def _decode(row: DictRow) -> dict[str, Any]:
     return row
 
 
-class PostgresJobsView(PostgresView, JobsView):
+class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
     """The jobs view in table view_jobs."""
 
     TABLES = ("view_jobs",)
     DDL = DDL
-    QUERIES = QUERIES
+    QUERIES = {**QUERIES, **JOBS_QUERIES}
 
     def create_table(self) -> None:
         super().create_table()

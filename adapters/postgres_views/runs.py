@@ -19,6 +19,7 @@ from eventsourcing.persistence import Tracking
 
 from adapters.keyset import keyset_query
 from adapters.postgres_views.common import PostgresView
+from adapters.postgres_views.dashboard import RUNS_DDL, RUNS_QUERIES, PostgresRunStats
 from domain.run_status import RunStatus
 from projections.base import page_size
 from projections.run_stats import (
@@ -172,12 +173,13 @@ def _json(rows: list[dict[str, Any]]) -> str:
     return orjson.dumps(rows).decode()
 
 
-class PostgresRunsView(PostgresView, RunsView):
+class PostgresRunsView(PostgresRunStats, PostgresView, RunsView):
     """The runs view in table view_runs."""
 
     TABLES = ("view_runs",)
-    DDL = DDL
-    QUERIES = QUERIES
+    DDL = (*DDL, *RUNS_DDL)
+    QUERIES = {**QUERIES, **RUNS_QUERIES}
+    SELECT_RUNS = SELECT
 
     def apply(self, changes: RunsChanges, tracking: Tracking) -> None:
         with self.writing(tracking) as cursor:

@@ -20,6 +20,7 @@ from adapters.sqlite_views.common import (
     to_uuid,
     ts,
 )
+from adapters.sqlite_views.dashboard import SQLiteJobSchedules
 from projections.base import page_size
 from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
 from projections.jobs import (
@@ -173,7 +174,7 @@ def _last_run(job_id: UUID, last: LastRun) -> tuple[Any, ...]:
     return (str(last.run_id), last.status, at, str(job_id), at)
 
 
-class SQLiteJobsView(SQLiteView, JobsView):
+class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
     """The jobs view in table view_jobs."""
 
     TABLES = ("view_jobs",)

@@ -21,6 +21,7 @@ from adapters.sqlite_views.common import (
     ts,
     uid,
 )
+from adapters.sqlite_views.dashboard import RUNS_DDL, SQLiteRunStats
 from domain.run_status import RunStatus
 from projections.base import page_size
 from projections.run_stats import MAX_FIGURE_RUNS, HistoryFigures, figures_of, figures_since
@@ -171,11 +172,13 @@ def _decode(record: Any) -> dict[str, Any]:
     return run
 
 
-class SQLiteRunsView(SQLiteView, RunsView):
+class SQLiteRunsView(SQLiteRunStats, SQLiteView, RunsView):
     """The runs view in table view_runs."""
 
     TABLES = ("view_runs",)
-    DDL = DDL
+    DDL = (*DDL, *RUNS_DDL)
+    SELECT_RUNS = SELECT
+    decode_run = staticmethod(_decode)
 
     def _create_table(self, c: SQLiteCursor) -> None:
         super()._create_table(c)

@@ -14,6 +14,8 @@ from domain.run_status import RunStatus
 from projections.job_order import SORTS
 from projections.jobs import JobsView
 
+# The jobs page (the dashboard is at "/").
+PATH = "/jobs"
 STATUSES = tuple(status.value for status in RunStatus)
 # What the sort menu says for each of projections.jobs.SORTS.
 SORT_WORDS = {
@@ -94,7 +96,7 @@ class JobFilter:
         pairs += [("tag", tag) for tag in wanted.tags]
         if cursor:
             pairs.append(("cursor", cursor))
-        return "/?" + urlencode(pairs) if pairs else "/"
+        return PATH + "?" + urlencode(pairs) if pairs else PATH
 
     def with_tag_toggled(self, tag: str) -> str:
         tags = tuple(t for t in self.tags if t != tag) if tag in self.tags else (*self.tags, tag)
@@ -102,7 +104,7 @@ class JobFilter:
 
     @property
     def active(self) -> bool:
-        return self.url(sort="name") != "/"
+        return self.url(sort="name") != PATH
 
 
 @dataclass

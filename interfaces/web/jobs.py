@@ -81,7 +81,7 @@ def choices() -> dict[str, Any]:
 # The list.
 
 
-@router.get("/")
+@router.get("/jobs")
 def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     params = request.query_params
     cursor = params.get("cursor") or None
@@ -463,4 +463,4 @@ async def delete_job(
         raise PageError(400, "Not deleted", "Tick the confirmation box to delete a job.")
     with refused_as_pages("Not deleted", f"There is no job {ident}."):
         await run_in_threadpool(system(request).app.delete_job, ident, actor=principal.actor)
-    return RedirectResponse("/?notice=deleted", status_code=303)
+    return RedirectResponse("/jobs?notice=deleted", status_code=303)

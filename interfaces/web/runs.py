@@ -170,7 +170,7 @@ async def cancel_run(
     run_id: str,
     checked: tuple[Principal, Any] = Depends(form_with_csrf("operator")),
 ) -> Response:
-    principal, _form = checked
+    principal, form = checked
     ident = parse_id(run_id, "run")
     try:
         await run_in_threadpool(system(request).app.cancel_run, ident, actor=principal.actor)
@@ -178,6 +178,8 @@ async def cancel_run(
         raise PageError(404, "No such run", f"There is no run {ident}.") from None
     except (Conflict, InvalidInput) as error:
         raise PageError(409, "Cannot cancel", str(error)) from None
+    if form.get("back") == "dashboard":  # cancelled from the dashboard: back to it
+        return RedirectResponse("/?notice=cancel-requested", status_code=303)
     return RedirectResponse(f"/runs/{ident}?notice=cancel-requested", status_code=303)
 
 

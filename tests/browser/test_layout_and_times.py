@@ -61,6 +61,7 @@ def test_every_page_fits_a_390_px_screen(browser: Any, server: Server) -> None:
         expect(page.locator("#run-status")).to_contain_text("succeeded")
         for path in (
             "/",
+            "/jobs",
             f"/jobs/{job['id']}",
             "/jobs/new",
             "/runs",

@@ -82,7 +82,7 @@ def test_the_jobs_page_filters_by_folder_tree_and_tag_chips_and_keeps_the_filter
     expect(other.locator("table.list tbody tr")).to_have_count(1)
 
     # Choosing the chip again removes the tag; the row's chips filter by their tag.
-    page.goto(f"/?folder={top}")
+    page.goto(f"/jobs?folder={top}")
     expect(rows).to_have_count(3)
     page.locator("tbody a.chip", has_text="backup").click()
     assert query_of(page.url)["tag"] == ["backup"]
@@ -90,11 +90,11 @@ def test_the_jobs_page_filters_by_folder_tree_and_tag_chips_and_keeps_the_filter
     page.locator("#tag-chips a[data-tag='backup']").click()
     assert "tag" not in query_of(page.url)
     page.locator("#clear-filter").click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page).to_have_url(re.compile(r"/jobs$"))
 
     # A filter no store could hold is refused, naming what is wrong, not a server error.
     for bad, words in (("folder=a//b", "folder"), ("sort=colour", "sort"), ("tag=a%20b", "tags")):
-        response = page.goto("/?" + bad)
+        response = page.goto("/jobs?" + bad)
         assert response is not None and response.status == 400, bad
         expect(page.locator("main")).to_contain_text(words)
 

@@ -33,8 +33,8 @@ expect.set_options(timeout=20_000)
 
 
 def sign_in(page: Page, token: str) -> None:
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+    page.goto("/jobs")
+    expect(page).to_have_url(re.compile(r"/login\?next=/jobs$"))
     page.get_by_label("Token").fill(token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
@@ -258,7 +258,7 @@ def test_the_jobs_filter_finds_a_word_in_a_name_or_description_ignoring_case(
     sign_in(page, server.admin_token)
     page.get_by_label("Name or description contains").fill("zebraFILTER")
     page.get_by_role("button", name="Filter").click()
-    expect(page).to_have_url(re.compile(r"/\?q=zebraFILTER$"))
+    expect(page).to_have_url(re.compile(r"/jobs\?q=zebraFILTER$"))
     names = page.locator("table.list tbody tr td:first-child a")
     expect(names).to_have_text(["Nightly backup", "Zebrafilter invoices"])
     expect(page.get_by_label("Name or description contains")).to_have_value("zebraFILTER")
@@ -315,7 +315,7 @@ def test_a_viewer_sees_but_cannot_change(browser: Any, server: Server) -> None:
         assert api.get(f"/api/jobs/{job['id']}").json()["name"] == "Viewer check"
 
 
-@pytest.mark.parametrize("path", ["/", "/runs", "/audit"])
+@pytest.mark.parametrize("path", ["/", "/jobs", "/runs", "/audit"])
 def test_pages_need_signing_in(browser: Any, server: Server, path: str) -> None:
     context = browser.new_context(base_url=server.url)
     try:

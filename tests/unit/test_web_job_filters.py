@@ -24,13 +24,13 @@ def test_a_filter_round_trips_through_its_url():
         "job_type": "powershell",
         "sort": "last_run",
     }
-    again = JobFilter.from_query(QueryParams(wanted.url().removeprefix("/?")))
+    again = JobFilter.from_query(QueryParams(wanted.url().removeprefix("/jobs?")))
     assert again == wanted
     assert wanted.with_tag_toggled("eu").count("tag=") == 1
     assert wanted.with_tag_toggled("new").count("tag=") == 3
-    assert JobFilter().url() == "/" and not JobFilter().active
-    assert JobFilter(sort="last_run").url() == "/?sort=last_run"
-    assert JobFilter().url(cursor="abc") == "/?cursor=abc"
+    assert JobFilter().url() == "/jobs" and not JobFilter().active
+    assert JobFilter(sort="last_run").url() == "/jobs?sort=last_run"
+    assert JobFilter().url(cursor="abc") == "/jobs?cursor=abc"
 
 
 @pytest.mark.parametrize(
