@@ -188,6 +188,7 @@ def pages_to_check(server: Server) -> list[str]:
         api.patch(f"/api/jobs/{job['id']}", json={"description": "changed"})
     return [
         "/",
+        "/jobs",
         f"/jobs/{job['id']}?notice=saved",
         "/jobs/new",
         "/runs",
