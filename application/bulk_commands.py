@@ -29,13 +29,18 @@ ROLE_OF: dict[str, str] = {
 MAX_IDS = 500  # a page of jobs or runs, ten times over; more is a script's job
 
 
+class Started(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
 class Commands(Protocol):
     """The single commands a bulk action is made of (application.app.JobLedger has them)."""
 
     def enable_job(self, job_id: UUID, *, actor: str) -> object: ...
     def disable_job(self, job_id: UUID, *, actor: str) -> object: ...
     def delete_job(self, job_id: UUID, *, actor: str) -> object: ...
-    def request_run(self, job_id: UUID, *, actor: str, override_any: bool = False) -> object: ...
+    def request_run(self, job_id: UUID, *, actor: str, override_any: bool = False) -> Started: ...
     def cancel_run(self, run_id: UUID, *, actor: str) -> object: ...
 
 
@@ -76,7 +81,7 @@ def act_on_jobs(
     def act(job_id: UUID) -> UUID | None:
         if action == "run":
             run = app.request_run(job_id, actor=actor, override_any=override_any)
-            return run.id  # type: ignore[attr-defined, no-any-return]
+            return run.id
         command = {
             "enable": app.enable_job,
             "disable": app.disable_job,

@@ -98,8 +98,7 @@ def test_an_operator_runs_many_jobs_now_but_may_not_disable_them(api: Api) -> No
     assert "admin" in refused.json()["detail"]
     assert all(api.viewer.get(f"/api/jobs/{i}").json()["enabled"] for i in ids)
     assert (
-        api.viewer.post("/api/jobs/bulk", json={"action": "run", "job_ids": ids}).status_code
-        == 403
+        api.viewer.post("/api/jobs/bulk", json={"action": "run", "job_ids": ids}).status_code == 403
     )
     ran = api.operator.post("/api/jobs/bulk", json={"action": "run", "job_ids": ids})
     assert ran.status_code == 200, ran.text
@@ -125,9 +124,7 @@ def test_many_runs_are_cancelled_and_a_finished_one_is_a_409_result(api: Api) ->
     for run_id in run_ids:
         run = api.viewer.get(f"/api/runs/{run_id}").json()
         assert run["status"] == "cancelled" and run["cancel_requested_by"] == "token:operator"
-    assert (
-        api.viewer.post("/api/runs/bulk-cancel", json={"run_ids": run_ids}).status_code == 403
-    )
+    assert api.viewer.post("/api/runs/bulk-cancel", json={"run_ids": run_ids}).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -141,7 +138,7 @@ def test_many_runs_are_cancelled_and_a_finished_one_is_a_409_result(api: Api) ->
             {"action": "run", "job_ids": [str(uuid4()) for _ in range(MAX_IDS + 1)]},
             "job_ids",
         ),
-        ("/api/runs/bulk-cancel", {"run_ids": [str(uuid4()) for _ in range(MAX_IDS + 1)]}, "run_ids"),
+        ("/api/runs/bulk-cancel", {"run_ids": [str(uuid4())] * (MAX_IDS + 1)}, "run_ids"),
         ("/api/runs/bulk-cancel", {}, "run_ids"),
     ],
 )

@@ -72,9 +72,7 @@ def check_role(principal: Principal, action: str) -> None:
     "delete need the admin role, run the operator role (403 for the whole request "
     "otherwise, and nothing is done).",
 )
-def bulk_jobs(
-    request: Request, system: SystemDep, body: JobsBulk, principal: Operator
-) -> Response:
+def bulk_jobs(request: Request, system: SystemDep, body: JobsBulk, principal: Operator) -> Response:
     check_role(principal, body.action)
     outcomes = act_on_jobs(
         system.app,
@@ -101,4 +99,3 @@ def bulk_cancel(
     outcomes = cancel_runs(system.app, body.run_ids, actor=principal.actor)
     settle(request)
     return OrjsonResponse(results("cancel", outcomes, 202))
-
