@@ -10,7 +10,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from interfaces.web import auth, clone_rerun, history, jobs, notifications, runs, triggers
+from interfaces.web import (
+    auth,
+    bulk,
+    clone_rerun,
+    history,
+    jobs,
+    notifications,
+    runs,
+    triggers,
+)
 from interfaces.web.render import STATIC_DIR, STATIC_PREFIX
 
 
@@ -18,6 +27,7 @@ def mount(app: FastAPI) -> None:
     """Add the pages, their error pages and /assets to `app`."""
     auth.install_error_pages(app)
     app.include_router(auth.router)
+    app.include_router(bulk.router)
     app.include_router(jobs.router)
     app.include_router(triggers.router)
     app.include_router(history.router)
