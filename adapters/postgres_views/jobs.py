@@ -239,14 +239,28 @@ class PostgresJobsView(PostgresView, JobsView):
         *,
         limit: int = 50,
         cursor: str | None = None,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+        search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
         sort: str = "name",
         offset: int = 0,
-        **filters: Any,
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
         sort = check_sort(sort)
         offset = check_offset(offset)
-        where, params = self._filter(**filters)
+        where, params = self._filter(
+            enabled=enabled,
+            job_type=job_type,
+            name_prefix=name_prefix,
+            search=search,
+            folder=folder,
+            tags=tags,
+            status=status,
+        )
         after, order = SORTED.get(sort, (WHERE["cursor"], ORDER))
         if cursor is not None:
             *key, after_id = parse_sort_cursor(cursor, sort)
@@ -257,8 +271,26 @@ class PostgresJobsView(PostgresView, JobsView):
         jobs = [job_dict(_decode(row)) for row in rows[:limit]]
         return jobs, sort_cursor(jobs[-1], sort) if len(rows) > limit else None
 
-    def count_jobs(self, **filters: Any) -> int:
-        where, params = self._filter(**filters)
+    def count_jobs(
+        self,
+        *,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+        search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
+    ) -> int:
+        where, params = self._filter(
+            enabled=enabled,
+            job_type=job_type,
+            name_prefix=name_prefix,
+            search=search,
+            folder=folder,
+            tags=tags,
+            status=status,
+        )
         query = COUNT + (" WHERE " + " AND ".join(where) if where else "")
         return int(self.fetch(self.compose(query), params)[0]["n"])
 
