@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from application.bulk_commands import JOB_ACTIONS, MAX_IDS, ROLE_OF, act_on_jobs, cancel_runs
 from domain.access import Principal
-from interfaces.web.auth import ROLE_NAMES, PageError, form_with_csrf
+from interfaces.web.auth import ROLE_NAMES, PageError, form_with_csrf, safe_next
 from interfaces.web.common import system
 from interfaces.web.render import render
 
@@ -60,6 +60,12 @@ def check_role(principal: Principal, action: str) -> None:
         )
 
 
+def back_to(form: Any, default: str) -> str:
+    """The list the choice was made on (its filter and page kept), a path on this site."""
+    raw = form.get("back")
+    return safe_next(raw) if isinstance(raw, str) and raw.startswith("/") else default
+
+
 def _page(request: Request, context: dict[str, Any]) -> Response:
     return render(request, "bulk.html", context)
 
@@ -80,7 +86,7 @@ async def jobs_bulk(request: Request, checked: tuple[Principal, Any] = OperatorF
         "verb": VERBS[action],
         "post_to": "/jobs/bulk",
         "field": "job_id",
-        "back": "/",
+        "back": back_to(form, "/"),
     }
     if form.get("confirmed") != "yes":
         items = [{"id": i, "name": names.get(i, f"unknown job {i}")} for i in ids]
@@ -125,7 +131,7 @@ async def runs_bulk_cancel(
         "verb": VERBS["cancel"],
         "post_to": "/runs/bulk-cancel",
         "field": "run_id",
-        "back": "/runs",
+        "back": back_to(form, "/runs"),
     }
     if form.get("confirmed") != "yes":
         items = [{"id": i, "name": name(i)} for i in ids]

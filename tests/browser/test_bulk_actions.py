@@ -5,6 +5,7 @@ JavaScript."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import uuid4
 
@@ -52,6 +53,10 @@ def test_an_administrator_disables_jobs_chosen_on_the_list_after_one_confirmatio
         for job in (jobs[0], jobs[2]):
             last = api.get(f"/api/jobs/{job['id']}/history").json()["items"][-1]
             assert last["event"] == "Disabled" and last["actor"].startswith("token:")
+    # Back to the list as it was filtered.
+    page.get_by_role("link", name="Back to the jobs").click()
+    expect(page).to_have_url(re.compile(rf"/\?q={word}$"))
+    expect(page.locator("table.list tbody tr")).to_have_count(3)
 
 
 def test_an_operator_runs_chosen_jobs_now_and_is_offered_no_other_action(
@@ -129,3 +134,26 @@ def test_jobs_are_deleted_in_bulk_without_javascript(browser: Any, server: Serve
         expect(page.get_by_role("heading", name="Nothing chosen")).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_viewer_is_offered_no_bulk_action(browser: Any, server: Server) -> None:
+    word = f"bulkview{uuid4().hex[:6]}"
+    job = api_job(server, word, program=SLEEPER)
+    with server.api() as api:
+        api.post(f"/api/jobs/{job['id']}/runs", json={})
+    token = server.token("viewer", f"bulk-viewer-{uuid4().hex[:6]}")
+    context = browser.new_context(base_url=server.url)
+    try:
+        page = context.new_page()
+        sign_in(page, token)
+        page.goto(f"/?q={word}")
+        expect(page.locator("table.list tbody tr")).to_have_count(1)
+        expect(page.locator("#bulk-jobs, table.list input[type=checkbox]")).to_have_count(0)
+        page.goto(f"/runs?job_id={job['id']}")
+        expect(page.locator("#runs-table tbody tr")).to_have_count(1)
+        expect(page.locator("#bulk-runs, #runs-table input[type=checkbox]")).to_have_count(0)
+    finally:
+        context.close()
+    with server.api() as api:
+        for run in api.get("/api/runs", params={"job_id": job["id"]}).json()["items"]:
+            api.post(f"/api/runs/{run['id']}/cancel")
