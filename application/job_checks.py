@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+from application.parameter_checks import check_parameters_schema
 from application.ports import JobTypeCatalog
 from domain import values
 from domain.errors import FieldErrors, InvalidInput
@@ -82,6 +83,7 @@ def _rules(catalog: JobTypeCatalog, job_type: str | None) -> dict[str, Callable[
         "job_type": values.job_type_name,
         "program": program,
         "parameters": values.parameters,
+        "parameters_schema": check_parameters_schema,
         "schedule": parse_schedule,
         "log_level": lambda value: LogLevel.parse(value).name,
         "enabled": _enabled,

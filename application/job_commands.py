@@ -10,11 +10,13 @@ from uuid import UUID
 from application import job_names
 from application.base import LedgerBase
 from application.job_checks import POLICY_FIELDS, check_job_fields, parse_schedule
+from application.parameter_checks import check_parameters
 from domain import job as job_model
 from domain import values
 from domain.errors import Conflict, InvalidInput, NameTaken
 from domain.job import Job
 from domain.job_name import JobName
+from domain.parameters_schema import base_parameters
 
 # parse_schedule is imported from here by callers that build schedules (the benchmarks).
 __all__ = ["POLICY_FIELDS", "UPDATABLE", "JobCommands", "parse_schedule"]
@@ -24,6 +26,7 @@ UPDATABLE = (
     "name",
     "description",
     "program",
+    "parameters_schema",
     "parameters",
     "schedule",
     "log_level",
@@ -64,6 +67,7 @@ class JobCommands(LedgerBase):
         folder: object = None,
         tags: object = None,
         cloned_from: UUID | None = None,
+        parameters_schema: object = None,
     ) -> Job:
         # Every field is checked before anything is built, so one refusal names them all.
         fields = {
@@ -71,6 +75,7 @@ class JobCommands(LedgerBase):
             "description": description,
             "program": program,
             "parameters": parameters,
+            "parameters_schema": parameters_schema,
             "secrets": secrets,
             "schedule": schedule,
             "log_level": log_level,
@@ -84,6 +89,8 @@ class JobCommands(LedgerBase):
             fields.update(policies)
         checked = check_job_fields(self.job_types, job_type, fields)
         secrets = checked["secrets"]
+        schema = checked["parameters_schema"]
+        check_parameters(schema, base_parameters(schema, checked["parameters"]))
         job = job_model.register(
             name=checked["name"],
             job_type=job_type,
@@ -98,6 +105,7 @@ class JobCommands(LedgerBase):
             folder=checked["folder"],
             tags=checked["tags"],
             cloned_from=cloned_from,
+            parameters_schema=checked["parameters_schema"],
         )
         # Everything is valid: encrypt, then record the job and its secrets in one write.
         for secret, value in secrets.items():
@@ -127,6 +135,11 @@ class JobCommands(LedgerBase):
         job = self.get_job(job_id, expected_version=expected_version)
         # Every change is checked before any is applied: one refusal names every bad field.
         checked = check_job_fields(self.job_types, job.job_type, changes, allowed=UPDATABLE)
+        if "parameters_schema" in checked or "parameters" in checked:
+            # The job's parameters as they will be must satisfy its schema as it will be.
+            schema = checked.get("parameters_schema", job.parameters_schema)
+            parameters = checked.get("parameters", job.parameters)
+            check_parameters(schema, base_parameters(schema, parameters))
         reservations: list[JobName] = []
         if "name" in checked:
             old_name = job.name
@@ -140,6 +153,8 @@ class JobCommands(LedgerBase):
             job.retag(checked["tags"], actor)
         if "program" in checked:
             job.change_program(checked["program"], actor)
+        if "parameters_schema" in checked:
+            job.change_parameters_schema(checked["parameters_schema"], actor)
         if "parameters" in checked:
             job.change_parameters(checked["parameters"], actor)
         if "schedule" in checked:
@@ -172,6 +187,7 @@ class JobCommands(LedgerBase):
             actor=actor,
             description=source.description,
             parameters=source.parameters,
+            parameters_schema=source.parameters_schema,
             schedule=source.schedule,
             log_level=source.log_level,
             enabled=source.enabled and not secret_names,

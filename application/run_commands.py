@@ -12,6 +12,7 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError
 
 from application.base import LedgerBase
+from application.parameter_checks import check_parameters
 from domain import run as run_model
 from domain import values
 from domain.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -123,11 +124,17 @@ class RunCommands(LedgerBase):
         attempt: int = 1,
         override_any: bool = False,
         rerun_of: UUID | None = None,
+        overrides_field: str = "parameters",
     ) -> Run:
         """`request_run`'s run, checked but not saved: for a command that saves it with
-        other events in one transaction (a webhook call's audit record)."""
+        other events in one transaction (a webhook call's audit record).
+
+        The run's parameters are the job's schema defaults, then its own, then the overrides;
+        with a schema, they must satisfy it (InvalidInput naming each parameter, an override
+        under `overrides_field`, as the caller sent it)."""
         overrides = values.parameters(parameters, "parameters")
-        effective = values.parameters({**job.parameters, **overrides}, "parameters")
+        base = job.base_parameters()
+        effective = values.parameters({**base, **overrides}, "parameters")
         if overrides and not override_any:
             allowed = set(job.policies.get("overridable_parameters") or ())
             refused = sorted(set(overrides) - allowed)
@@ -137,7 +144,10 @@ class RunCommands(LedgerBase):
                     f"this job does not let operators override {', '.join(refused)} (an "
                     "administrator may, or may add them to its overridable_parameters)",
                 )
-            self.job_types.check_overrides(job.job_type, job.program, job.parameters, effective)
+            self.job_types.check_overrides(job.job_type, job.program, base, effective)
+        check_parameters(
+            job.parameters_schema, effective, given=overrides, given_field=overrides_field
+        )
         return run_model.request(
             job_id=job.id,
             job_version=job.version,
@@ -165,10 +175,11 @@ class RunCommands(LedgerBase):
         original = self.get_run(run_id)
         job = self.get_job(original.job_id)
         missing = object()
+        base = job.base_parameters()
         overrides = {
             key: value
             for key, value in original.parameters.items()
-            if job.parameters.get(key, missing) != value
+            if base.get(key, missing) != value
         }
         allowed = set(job.policies.get("overridable_parameters") or ())
         refused = sorted(set(overrides) - allowed)

@@ -85,7 +85,9 @@ class TriggerCommands(RunCommands, LedgerBase):
                 f"overridable_parameters ({', '.join(sorted(allowed)) or 'none'})",
             )
         actor = trigger_model.run_trigger(trigger.name)
-        run = self.new_run(job, actor=actor, parameters=overrides or None, trigger=actor)
+        run = self.new_run(
+            job, actor=actor, parameters=overrides or None, trigger=actor, overrides_field="body"
+        )
         record = webhook_call.accepted(
             actor=actor,
             trigger_id=str(trigger.id),

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain import parameters_schema as typed
 from domain import values
 from domain.errors import InvalidInput, NotFound
 from domain.job_name import normalize
@@ -48,9 +49,12 @@ class Job(Aggregate):
         folder: str = ""
         tags: tuple[str, ...] = ()
         cloned_from: UUID | None = None
+        parameters_schema: dict[str, Any] | None = None
 
         def changes(self) -> dict[str, dict[str, Any]]:
             organised: dict[str, Any] = {"folder": self.folder} if self.folder else {}
+            if self.parameters_schema is not None:
+                organised["parameters_schema"] = self.parameters_schema
             if self.tags:
                 organised["tags"] = list(self.tags)
             if self.cloned_from is not None:
@@ -110,6 +114,18 @@ class Job(Aggregate):
 
         def changes(self) -> dict[str, dict[str, Any]]:
             return {"parameters": {"from": self.previous, "to": self.parameters}}
+
+    class ParametersSchemaChanged(Event):
+        """The JSON Schema the job's parameters follow: set, changed, or removed (None)."""
+
+        parameters_schema: dict[str, Any] | None
+        previous: dict[str, Any] | None
+
+        def apply(self, job: Job) -> None:
+            job.parameters_schema = self.parameters_schema
+
+        def changes(self) -> dict[str, dict[str, Any]]:
+            return {"parameters_schema": {"from": self.previous, "to": self.parameters_schema}}
 
     class FolderChanged(Event):
         folder: str
@@ -250,6 +266,7 @@ class Job(Aggregate):
         folder: str = "",
         tags: tuple[str, ...] = (),
         cloned_from: UUID | None = None,
+        parameters_schema: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.folder = folder
@@ -259,6 +276,7 @@ class Job(Aggregate):
         self.job_type = job_type
         self.program = program
         self.parameters = parameters
+        self.parameters_schema = parameters_schema
         self.schedule = schedule
         self.log_level = log_level
         self.enabled = enabled
@@ -275,6 +293,11 @@ class Job(Aggregate):
             f"job_type={self.job_type!r}, secrets={sorted(self.secrets)})"
         )
 
+    def base_parameters(self) -> dict[str, Any]:
+        """What a run of the job gets before overrides: its schema's defaults, then its own
+        parameters (stored as given, so a default changed later reaches every run)."""
+        return typed.base_parameters(self.parameters_schema, self.parameters)
+
     @property
     def timeout_seconds(self) -> int | None:
         return self.policies.get("timeout_seconds")
@@ -290,6 +313,7 @@ class Job(Aggregate):
             "job_type": self.job_type,
             "program": self.program,
             "parameters": self.parameters,
+            "parameters_schema": self.parameters_schema,
             "schedule": self.schedule,
             "log_level": self.log_level,
             "enabled": self.enabled,
@@ -343,6 +367,19 @@ class Job(Aggregate):
                 self.ParametersChanged,
                 parameters=parameters,
                 previous=self.parameters,
+                actor=actor,
+            )
+
+    def change_parameters_schema(self, schema: dict[str, Any] | None, actor: str) -> None:
+        """`schema` (None: no schema) must already be checked as JSON Schema by the caller,
+        and the job's parameters against it; the domain holds it to the supported subset."""
+        self.check_not_deleted()
+        schema = None if schema is None else typed.check_subset(schema)
+        if schema != self.parameters_schema:
+            self.trigger_event(
+                self.ParametersSchemaChanged,
+                parameters_schema=schema,
+                previous=self.parameters_schema,
                 actor=actor,
             )
 
@@ -440,6 +477,7 @@ def register(
     folder: object = None,
     tags: object = None,
     cloned_from: UUID | None = None,
+    parameters_schema: dict[str, Any] | None = None,
 ) -> Job:
     """Validate everything first, so bad input creates nothing."""
     if not isinstance(enabled, bool):
@@ -458,4 +496,7 @@ def register(
         folder=values.folder(folder),
         tags=tuple(values.tags(tags)),
         cloned_from=cloned_from,
+        parameters_schema=None
+        if parameters_schema is None
+        else typed.check_subset(parameters_schema),
     )

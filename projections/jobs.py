@@ -47,6 +47,7 @@ CONFIG_COLUMNS = (
     "updated_by",
     "folder",
     "tags",
+    "parameters_schema",
 )
 
 
@@ -118,7 +119,7 @@ class JobsView(BatchView):
     A job dict has: id, version, name, description, job_type, program, parameters,
     schedule ({"cron", "timezone"} or None), schedule_cron, schedule_timezone, log_level,
     enabled, policies, secrets ([{name, updated_at, updated_by}], by name), folder
-    ("" for none), tags (a list),
+    ("" for none), tags (a list), parameters_schema (None for none),
     last_run_id, last_run_status, last_run_at (the run's request time), created_at,
     created_by, updated_at, updated_by.
     """
@@ -276,6 +277,7 @@ def _registered(changes: JobsChanges, e: Job.Registered) -> None:
         "updated_by": e.actor,
         "folder": e.folder,
         "tags": list(e.tags),
+        "parameters_schema": e.parameters_schema,
     }
 
 
@@ -360,6 +362,7 @@ HANDLERS: dict[type, Handler] = {
     Job.DescriptionChanged: _setter("description", "description"),
     Job.ProgramChanged: _setter("program", "program"),
     Job.ParametersChanged: _setter("parameters", "parameters"),
+    Job.ParametersSchemaChanged: _setter("parameters_schema", "parameters_schema"),
     Job.FolderChanged: _setter("folder", "folder"),
     Job.TagsChanged: _tags_changed,
     Job.Scheduled: _scheduled,

@@ -8,7 +8,7 @@ requested in earlier batches become a patch of the columns they set.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from domain.errors import InvalidInput
 from domain.run import Run
 from domain.run_status import RunStatus
 from projections.base import BatchProjection, BatchView, decode_cursor, encode_cursor
+from projections.run_stats import HistoryFigures
 
 # Every status a run can have, in the order of its life (filters and counts list them so), as
 # plain strings: they become the keys of JSON objects, which orjson wants of type str exactly.
@@ -153,6 +154,31 @@ class RunsView(BatchView):
     @abstractmethod
     def running_runs(self) -> list[dict[str, Any]]:
         """Runs now running: [{id, job_id, worker, started_at}], oldest start first."""
+
+    @abstractmethod
+    def history_figures(
+        self, job_id: UUID, *, now: datetime, windows: Sequence[int], trend_days: int
+    ) -> HistoryFigures:
+        """Success rate and median and p95 duration of the job's runs finished in each of
+        the last `windows` days, and the median duration per UTC day over `trend_days` days,
+        up to `now`; of runs that started, at most MAX_FIGURE_RUNS (the latest), read along
+        the index on (job_id, finished_at). `run_stats.figures_of` says what each figure is."""
+
+    @abstractmethod
+    def finished_runs(
+        self, job_id: UUID, *, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """A job's finished runs, latest finish first: [{id, status, started_at, finished_at}].
+
+        At most `limit` (up to MAX_FINISHED_RUNS); with `since`, only those finished at or
+        after it. Read from the index on (job_id, finished_at), so the cost is the rows asked
+        for, however long the job's history.
+        """
+
+
+# The most finished runs one `finished_runs` call returns.
+MAX_FINISHED_RUNS = 1_000
+FINISHED_RUN_COLUMNS = ("id", "status", "started_at", "finished_at")
 
 
 def check_status(status: str | None) -> str | None:

@@ -8,6 +8,7 @@ from eventsourcing.utils import get_topic
 
 from domain.job import Job
 from domain.job_policies import DEFAULT_POLICIES
+from domain.parameters_schema import defaults
 from domain.run import Run
 from scheduler.job_index import IndexedJob, JobIndex
 
@@ -40,6 +41,7 @@ def indexed_job(event: Job.Registered, index: JobIndex) -> IndexedJob:
         name=event.name,
         job_type=event.job_type,
         parameters=event.parameters,
+        defaults=defaults(event.parameters_schema),
         log_level=event.log_level,
         timeout_seconds=policies["timeout_seconds"],
         schedule=(

@@ -33,6 +33,7 @@ class IndexedJob:
         "name",
         "job_type",
         "_parameters",
+        "_defaults",
         "log_level",
         "timeout_seconds",
         "schedule",
@@ -58,12 +59,14 @@ class IndexedJob:
         enabled: bool,
         overlap: str,
         misfire: str,
+        defaults: dict[str, Any] | None = None,
     ) -> None:
         self.job_id = job_id
         self.version = version
         self.name = name
         self.job_type = sys.intern(job_type)
         self.parameters = parameters
+        self.defaults = defaults or {}
         self.log_level = sys.intern(log_level)
         self.timeout_seconds = timeout_seconds
         self.schedule = schedule
@@ -87,6 +90,16 @@ class IndexedJob:
         self._parameters = json.dumps(value, separators=(",", ":")).encode() if value else None
 
     @property
+    def defaults(self) -> dict[str, Any]:
+        """The defaults of the job's parameters schema: a scheduled run gets them, then the
+        job's parameters (as every run does, `Job.base_parameters`)."""
+        return json.loads(self._defaults) if self._defaults else {}
+
+    @defaults.setter
+    def defaults(self, value: dict[str, Any]) -> None:
+        self._defaults = json.dumps(value, separators=(",", ":")).encode() if value else None
+
+    @property
     def schedulable(self) -> bool:
         return self.enabled and self.schedule is not None
 
@@ -96,7 +109,7 @@ class IndexedJob:
             job_version=self.version,
             job_name=self.name,
             job_type=self.job_type,
-            parameters=self.parameters,
+            parameters={**self.defaults, **self.parameters} if self._defaults else self.parameters,
             log_level=self.log_level,
             timeout_seconds=self.timeout_seconds,
         )

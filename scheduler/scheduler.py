@@ -39,6 +39,7 @@ from application.outage import Outage
 from application.ports import Clock, ThreadWakeup, Wakeup
 from domain.errors import Conflict, NotFound
 from domain.job import Job
+from domain.parameters_schema import defaults
 from domain.run import Run
 from domain.run_status import RunStatus
 from scheduler.checkpoint import Checkpoint, MemoryCheckpoint
@@ -195,6 +196,8 @@ class Scheduler:
             job.name = event.name
         elif isinstance(event, Job.ParametersChanged):
             job.parameters = event.parameters
+        elif isinstance(event, Job.ParametersSchemaChanged):
+            job.defaults = defaults(event.parameters_schema)
         elif isinstance(event, Job.LogLevelChanged):
             job.log_level = event.log_level
         elif isinstance(event, Job.PoliciesChanged):

@@ -53,7 +53,8 @@ DDL = (
         updated_by text NOT NULL,
         search text NOT NULL DEFAULT '',
         folder text COLLATE "C" NOT NULL DEFAULT '',
-        tags jsonb NOT NULL DEFAULT '[]'
+        tags jsonb NOT NULL DEFAULT '[]',
+        parameters_schema jsonb
     )""",
     # Tables created before the column existed get it on their next start.
     "ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS name_shared_with uuid",
@@ -62,6 +63,8 @@ DDL = (
     'ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS folder text COLLATE "C"'
     " NOT NULL DEFAULT ''",
     "ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS tags jsonb NOT NULL DEFAULT '[]'",
+    # SQL NULL: the job has no parameters schema.
+    "ALTER TABLE {s}.view_jobs ADD COLUMN IF NOT EXISTS parameters_schema jsonb",
     "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON {s}.view_jobs (name, id)",
     # A folder and its subfolders are one range of this index; `tags @> '["x"]'` uses the GIN.
     "CREATE INDEX IF NOT EXISTS view_jobs_folder_idx ON {s}.view_jobs (folder, name, id)",
@@ -73,7 +76,7 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS view_jobs_last_run_idx ON {s}.view_jobs (last_run_id)",
 )
 
-JSON_COLUMNS = ("program", "parameters", "policies", "secrets", "tags")
+JSON_COLUMNS = ("program", "parameters", "policies", "secrets", "tags", "parameters_schema")
 COLUMNS = (*CONFIG_COLUMNS, "last_run_id", "last_run_status", "last_run_at")
 _VALUES = ["%s::jsonb" if c in JSON_COLUMNS else "%s" for c in CONFIG_COLUMNS]
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM {{s}}.view_jobs"
@@ -140,7 +143,11 @@ def _dumps(value: Any) -> str:
 
 def _encode(row: dict[str, Any]) -> list[Any]:
     """A job row (CONFIG_COLUMNS) as statement parameters, in CONFIG_COLUMNS order."""
-    return [_dumps(row[c]) if c in JSON_COLUMNS else row[c] for c in CONFIG_COLUMNS]
+    # None stays SQL NULL (a JSON column with nothing in it: no parameters schema).
+    return [
+        _dumps(row[c]) if c in JSON_COLUMNS and row[c] is not None else row[c]
+        for c in CONFIG_COLUMNS
+    ]
 
 
 def _decode(row: DictRow) -> dict[str, Any]:

@@ -9,7 +9,8 @@ Python, value by value).
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +21,17 @@ from adapters.keyset import keyset_query
 from adapters.postgres_views.common import PostgresView
 from domain.run_status import RunStatus
 from projections.base import check_offset, page_size
+from projections.run_stats import (
+    MAX_FIGURE_RUNS,
+    HistoryFigures,
+    TrendPoint,
+    WindowStats,
+    figures_since,
+    trend_start,
+)
 from projections.runs import (
+    FINISHED_RUN_COLUMNS,
+    MAX_FINISHED_RUNS,
     PATCH_COLUMNS,
     RUN_COLUMNS,
     STATUSES,
@@ -102,6 +113,14 @@ PATCH_TYPES = {
     "log_purged_entries": "bigint",
 }
 SELECT = f"SELECT {', '.join(RUN_COLUMNS)} FROM {{s}}.view_runs"
+# The runs the history figures are computed from (runs that started), latest first.
+FIGURE_RUNS = (
+    "WITH runs AS (SELECT finished_at, status = 'succeeded' AS ok,"
+    " extract(epoch FROM finished_at - started_at)::float8 AS seconds FROM {s}.view_runs"
+    " WHERE job_id = %(job)s AND finished_at IS NOT NULL AND finished_at >= %(since)s"
+    " AND finished_at <= %(now)s AND started_at IS NOT NULL"
+    " ORDER BY finished_at DESC LIMIT %(most)s)"
+)
 QUERIES = {
     "select_one": f"{SELECT} WHERE id = %s",
     "insert": f"INSERT INTO {{s}}.view_runs ({', '.join(RUN_COLUMNS)})"
@@ -118,6 +137,26 @@ QUERIES = {
     "count": "SELECT status, count(*) AS n FROM {s}.view_runs GROUP BY status",
     "running": "SELECT id, job_id, worker, started_at FROM {s}.view_runs"
     f" WHERE status = '{RunStatus.RUNNING}' ORDER BY started_at, id",
+    # The history figures, summed up by the server in one statement (one read of the runs):
+    # percentile_cont interpolates as run_stats.percentile does, so both stores agree.
+    "figures": FIGURE_RUNS + ", windows AS (SELECT w.days, count(r.seconds) AS ran,"
+    " count(*) FILTER (WHERE r.ok) AS succeeded,"
+    " percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY r.seconds) AS p"
+    " FROM unnest(%(windows)s::integer[], %(starts)s::timestamptz[]) AS w(days, start)"
+    " LEFT JOIN runs AS r ON r.finished_at >= w.start GROUP BY w.days),"
+    " days AS (SELECT (finished_at AT TIME ZONE 'UTC')::date AS day, count(*) AS runs,"
+    " percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median FROM runs"
+    " WHERE finished_at >= %(first_day)s GROUP BY day)"
+    " SELECT (SELECT count(*) FROM runs) AS read,"
+    " (SELECT json_agg(json_build_array(days, ran, succeeded, p) ORDER BY days)"
+    " FROM windows) AS windows,"
+    " (SELECT coalesce(json_agg(json_build_array(day, runs, median) ORDER BY day), '[]')"
+    " FROM days) AS trend",
+    # A job's latest finishes, newest first, read backwards along view_runs_finished_idx.
+    "finished": f"SELECT {', '.join(FINISHED_RUN_COLUMNS)} FROM {{s}}.view_runs"
+    " WHERE job_id = %s AND finished_at IS NOT NULL"
+    " AND finished_at >= COALESCE(%s::timestamptz, '-infinity')"
+    " ORDER BY finished_at DESC LIMIT %s",
 }
 WHERE = {
     "job_id": "job_id = %s",
@@ -197,3 +236,35 @@ class PostgresRunsView(PostgresView, RunsView):
 
     def running_runs(self) -> list[dict[str, Any]]:
         return list(self.fetch(self.q["running"]))
+
+    def finished_runs(
+        self, job_id: UUID, *, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        limit = page_size(limit, MAX_FINISHED_RUNS)
+        return list(self.fetch(self.q["finished"], (job_id, since, limit)))
+
+    def history_figures(
+        self, job_id: UUID, *, now: datetime, windows: Sequence[int], trend_days: int
+    ) -> HistoryFigures:
+        days = sorted(windows)
+        params = {
+            "job": job_id,
+            "since": figures_since(now, windows, trend_days),
+            "now": now,
+            "most": MAX_FIGURE_RUNS,
+            "windows": days,
+            "starts": [now - timedelta(days=d) for d in days],
+            "first_day": trend_start(now, trend_days),
+        }
+        (row,) = self.fetch(self.q["figures"], params)
+        return HistoryFigures(
+            windows=[
+                WindowStats(d, ran, succeeded, *(p or (None, None)))
+                for d, ran, succeeded, p in row["windows"]
+            ],
+            trend=[
+                TrendPoint(date.fromisoformat(day), runs, median)
+                for day, runs, median in row["trend"]
+            ],
+            capped=row["read"] >= MAX_FIGURE_RUNS,
+        )

@@ -58,7 +58,8 @@ DDL = (
         updated_by TEXT NOT NULL,
         search TEXT NOT NULL DEFAULT '',
         folder TEXT NOT NULL DEFAULT '',
-        tags TEXT NOT NULL DEFAULT '[]'
+        tags TEXT NOT NULL DEFAULT '[]',
+        parameters_schema TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS view_jobs_name_idx ON view_jobs (name, id)",
     # Later run events name only the run: their status goes to the job whose last run it is.
@@ -76,6 +77,7 @@ ADD_COLUMNS = {
     "name_shared_with": "TEXT",
     "folder": "TEXT NOT NULL DEFAULT ''",
     "tags": "TEXT NOT NULL DEFAULT '[]'",
+    "parameters_schema": "TEXT",
 }
 COLUMNS = (*CONFIG_COLUMNS, "last_run_id", "last_run_status", "last_run_at")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM view_jobs"
@@ -146,6 +148,7 @@ def _encode(row: dict[str, Any]) -> list[Any]:
         row["updated_by"],
         row["folder"],
         dumps(row["tags"]),
+        None if row["parameters_schema"] is None else dumps(row["parameters_schema"]),
     ]
 
 
@@ -157,6 +160,8 @@ def _decode(record: Any) -> dict[str, Any]:
         row[column] = orjson.loads(row[column])
     for secret in row["secrets"]:
         secret["updated_at"] = datetime.fromisoformat(secret["updated_at"])
+    schema = row["parameters_schema"]
+    row["parameters_schema"] = None if schema is None else orjson.loads(schema)
     row["enabled"] = bool(row["enabled"])
     row["last_run_id"] = to_uuid(row["last_run_id"])
     row["name_shared_with"] = to_uuid(row["name_shared_with"])

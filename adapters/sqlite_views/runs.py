@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,7 +23,10 @@ from adapters.sqlite_views.common import (
 )
 from domain.run_status import RunStatus
 from projections.base import check_offset, page_size
+from projections.run_stats import MAX_FIGURE_RUNS, HistoryFigures, figures_of, figures_since
 from projections.runs import (
+    FINISHED_RUN_COLUMNS,
+    MAX_FINISHED_RUNS,
     PATCH_COLUMNS,
     RUN_COLUMNS,
     STATUSES,
@@ -115,6 +119,19 @@ COUNT_ALL = "SELECT count(*) FROM view_runs"
 RUNNING = (
     "SELECT id, job_id, worker, started_at FROM view_runs"
     f" WHERE status = '{RunStatus.RUNNING}' ORDER BY started_at, id"
+)
+# A job's latest finishes, newest first, read backwards along view_runs_finished_idx.
+# Times are fixed-width text, so '' is before every time: no `since`, no lower bound.
+FINISHED = (
+    f"SELECT {', '.join(FINISHED_RUN_COLUMNS)} FROM view_runs"
+    " WHERE job_id = ? AND finished_at IS NOT NULL AND finished_at >= ?"
+    " ORDER BY finished_at DESC LIMIT ?"
+)
+# The runs the history figures are computed from (runs that started), latest first.
+FIGURE_RUNS = (
+    "SELECT status, started_at, finished_at FROM view_runs"
+    " WHERE job_id = ? AND finished_at IS NOT NULL AND finished_at >= ? AND finished_at <= ?"
+    " AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?"
 )
 
 _UUIDS = ("id", "job_id", "retry_of", "rerun_of")
@@ -261,3 +278,30 @@ class SQLiteRunsView(SQLiteView, RunsView):
             {"id": UUID(i), "job_id": UUID(j), "worker": worker, "started_at": dt(started)}
             for i, j, worker, started in records
         ]
+
+    def finished_runs(
+        self, job_id: UUID, *, since: datetime | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        limit = page_size(limit, MAX_FINISHED_RUNS)
+        with self.reading() as cursor:
+            cursor.execute(FINISHED, (str(job_id), ts(since) or "", limit))
+            records = cursor.fetchall()
+        return [
+            {"id": UUID(i), "status": status, "started_at": dt(started), "finished_at": dt(ended)}
+            for i, status, started, ended in records
+        ]
+
+    def history_figures(
+        self, job_id: UUID, *, now: datetime, windows: Sequence[int], trend_days: int
+    ) -> HistoryFigures:
+        # SQLite has no percentile function: the window's durations are summed up in Python,
+        # from as few columns as will do.
+        since = figures_since(now, windows, trend_days)
+        with self.reading() as cursor:
+            cursor.execute(FIGURE_RUNS, (str(job_id), ts(since), ts(now), MAX_FIGURE_RUNS))
+            records = cursor.fetchall()
+        runs = [
+            {"status": status, "started_at": dt(started), "finished_at": dt(ended)}
+            for status, started, ended in records
+        ]
+        return figures_of(runs, now, windows, trend_days, MAX_FIGURE_RUNS)

@@ -38,6 +38,13 @@ def register(commands: Any) -> None:
     )
     create.add_argument("--description", default="")
     create.add_argument("--parameters", type=_json, default=None, help="a JSON object")
+    create.add_argument(
+        "--parameters-schema",
+        type=_json,
+        default=None,
+        help="a JSON Schema of the parameters (types, defaults, enums, required): Run now "
+        "then shows a form, and every run's parameters are checked against it",
+    )
     create.add_argument("--cron", help="CRON expression (5 fields, or 6 with seconds first)")
     create.add_argument("--timezone", default="UTC", help="IANA time zone of the schedule")
     create.add_argument(
@@ -122,6 +129,7 @@ def create_job(args: argparse.Namespace) -> int:
             actor=actor(),
             description=args.description,
             parameters=args.parameters,
+            parameters_schema=args.parameters_schema,
             schedule=schedule,
             log_level=args.log_level,
             enabled=not args.disabled,

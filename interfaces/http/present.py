@@ -107,6 +107,7 @@ def _job(
         "job_type": state["job_type"],
         "program": state["program"],
         "parameters": state["parameters"],
+        "parameters_schema": state.get("parameters_schema"),
         "schedule": None
         if schedule is None
         else {"cron": schedule["cron"], "timezone": schedule["timezone"]},

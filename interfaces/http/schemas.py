@@ -88,12 +88,35 @@ Tags = Annotated[
 ]
 
 
+# A job's typed parameters: a subset of JSON Schema (see README, "Typed parameters"),
+# checked by the application, which names the place at fault.
+ParametersSchema = Annotated[
+    JsonObject | None,
+    Field(
+        description="JSON Schema (Draft 2020-12 subset) of the job's parameters: an object "
+        "whose properties are strings, integers, numbers or booleans, with enum, default, "
+        "title, description, minimum/maximum, minLength/maxLength/pattern and required; "
+        "null for none",
+        examples=[
+            {
+                "type": "object",
+                "properties": {
+                    "batch_size": {"type": "integer", "minimum": 1, "default": 100},
+                    "mode": {"type": "string", "enum": ["full", "delta"]},
+                },
+            }
+        ],
+    ),
+]
+
+
 class JobCreate(Request):
     name: Name
     description: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] = ""
     job_type: Annotated[str, Field(examples=["command"])]
     program: Annotated[JsonObject, Field(examples=[{"argv": ["python3", "sync.py"]}])]
     parameters: JsonObject = Field(default_factory=dict)
+    parameters_schema: ParametersSchema = None
     secrets: Annotated[
         dict[str, SecretValue], Field(description="name -> value; write-only, never returned")
     ] = Field(default_factory=dict)
@@ -132,6 +155,7 @@ class JobPatch(Request):
     description: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] = unset("")
     program: JsonObject = unset({})
     parameters: JsonObject = unset({})
+    parameters_schema: ParametersSchema = unset(None)
     schedule: Schedule | None = unset(None, description="null removes the schedule")
     log_level: LogLevelName = unset("Info")
     enabled: bool = unset(True)
@@ -207,6 +231,9 @@ class Job(Response):
     job_type: str
     program: JsonObject
     parameters: JsonObject
+    parameters_schema: JsonObject | None = Field(
+        default=None, description="the JSON Schema of its parameters, or null for none"
+    )
     schedule: ScheduleOut | None
     schedule_description: str | None
     log_level: LogLevelName

@@ -31,6 +31,7 @@ JOB_FIELDS = (
     "cron",
     "timezone",
     "parameters",
+    "parameters_schema",
     "log_level",
     "enabled",
     "timeout_seconds",
@@ -61,7 +62,7 @@ def form_field(error_field: str) -> str:
 
 # Fields whose messages name the field (and a sub-field's path): a JSON editor's error is
 # read beside a long text, and the message may point into it ("program.argv: ...").
-NAMED_IN_MESSAGE = ("program", "parameters", "secrets")
+NAMED_IN_MESSAGE = ("program", "parameters", "parameters_schema", "secrets")
 
 
 def error_text(error: FieldError) -> str:
@@ -149,6 +150,7 @@ def parse_job_form(form: Any, *, new: bool) -> JobForm:
     checks: list[tuple[str, Any]] = [
         ("program", lambda: json_object_field(raw["program"], "program")),
         ("parameters", lambda: json_object_field(raw["parameters"], "parameters", empty={})),
+        ("parameters_schema", lambda: _optional_json_object(raw, "parameters_schema")),
         ("schedule", lambda: _schedule(raw["cron"], raw["timezone"])),
         ("timeout_seconds", lambda: optional_int(raw["timeout_seconds"], "timeout_seconds")),
         ("max_retries", lambda: _int_or(raw["max_retries"], "max_retries", 0)),
@@ -184,6 +186,14 @@ def check_the_rest(app: Any, parsed: JobForm, job_type: object, *, new: bool) ->
         app.check_job_fields(job_type, fields, change=not new)
     except InvalidInput as error:
         parsed.errors.add(error)
+
+
+def _optional_json_object(raw: dict[str, str], name: str) -> dict[str, Any] | None:
+    """A JSON editor that may be left empty: empty means none (a parameters schema)."""
+    if not raw[name].strip():
+        return None
+    value: dict[str, Any] = json_object_field(raw[name], name)
+    return value
 
 
 def _int_or(raw: str, name: str, default: int) -> int:
@@ -236,6 +246,9 @@ def job_raw(job: dict[str, Any]) -> dict[str, str]:
         "cron": schedule.get("cron", ""),
         "timezone": schedule.get("timezone", "UTC"),
         "parameters": json.dumps(job["parameters"], indent=2, ensure_ascii=False),
+        "parameters_schema": ""
+        if job.get("parameters_schema") is None
+        else json.dumps(job["parameters_schema"], indent=2, ensure_ascii=False),
         "log_level": job["log_level"],
         "enabled": "on" if job["enabled"] else "",
         "timeout_seconds": "" if timeout is None else str(timeout),

@@ -16,7 +16,7 @@ from domain.errors import Conflict, InvalidInput, NameTaken, NotFound
 from domain.job_policies import DEFAULT_POLICIES
 from domain.log_level import LogLevel
 from domain.values import MISFIRE_POLICIES, OVERLAP_POLICIES, SECRET_NAME, SECRET_NAME_RULE
-from interfaces.web import clone_rerun
+from interfaces.web import clone_rerun, run_form
 from interfaces.web.auth import Admin, PageError, Viewer, form_with_csrf
 from interfaces.web.common import next_run, now, parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
@@ -32,9 +32,11 @@ from interfaces.web.forms import (
     text,
 )
 from interfaces.web.job_filters import JobFilter, filter_context
+from interfaces.web.job_glance import glance_context
 from interfaces.web.paging import Pager, page_of
 from interfaces.web.preview import preview
 from interfaces.web.render import pretty_json, render
+from interfaces.web.session import principal_from_session
 from interfaces.web.trigger_list import triggers_context
 
 router = APIRouter(include_in_schema=False)
@@ -161,6 +163,7 @@ NEW_JOB_DEFAULTS = {
     "cron": "",
     "timezone": "UTC",
     "parameters": "{}",
+    "parameters_schema": "",
     "log_level": "Info",
     "enabled": "on",
     "timeout_seconds": "",
@@ -231,6 +234,7 @@ def job_page(
     secret_name: str = "",
     run_errors: Errors | None = None,
     run_parameters: str = "{}",
+    run_submitted: dict[str, str] | None = None,
     conflict: str = "",
     form_version: int | None = None,
     status: int = 200,
@@ -253,6 +257,7 @@ def job_page(
             "secret_name": secret_name,
             "run_errors": (run_errors or Errors()).by_field,
             "run_parameters": run_parameters,
+            "run_fields": _run_fields(request, job, run_submitted, run_errors),
             "conflict": conflict,
             # After a conflict the form keeps the version it was based on, so sending it
             # again cannot overwrite the other change unseen: reloading takes the new one.
@@ -263,6 +268,7 @@ def job_page(
             "secrets_to_set": secrets_to_set or [],
             **choices(),
             **triggers_context(request, job, trigger_errors, trigger_name),
+            **glance_context(request, job),
         },
         status,
     )
@@ -327,6 +333,29 @@ def _save_job(
     return RedirectResponse(f"/jobs/{job_id}?v={saved.version}&notice={notice}", status_code=303)
 
 
+def _may_override_any(request: Request) -> bool:
+    principal = principal_from_session(request)
+    return principal is not None and principal.role == "admin"
+
+
+def _run_fields(
+    request: Request,
+    job: dict[str, Any],
+    submitted: dict[str, str] | None,
+    errors: Errors | None,
+) -> list[run_form.RunField] | None:
+    """The typed Run now form's fields, for a job with a parameters schema (else None: the
+    free JSON editor)."""
+    if not job.get("parameters_schema"):
+        return None
+    by_parameter = {
+        key.partition(".")[2]: message
+        for key, message in (errors or Errors()).by_field.items()
+        if key.startswith(run_form.PREFIX)
+    }
+    return run_form.run_fields(job, _may_override_any(request), submitted, by_parameter)
+
+
 def _with_type(parsed: JobForm, job: dict[str, Any]) -> dict[str, str]:
     return {**parsed.raw, "job_type": job["job_type"]}
 
@@ -387,28 +416,46 @@ async def run_now(
     principal, form = checked
     ident = parse_id(job_id, "job")
     raw = text(form, "parameters")
+    override_any = principal.role == "admin"
 
     def request_run() -> Response:
+        submitted: dict[str, str] | None = None
         try:
-            overrides = json_object_field(raw, "parameters", empty={})
             with refused_as_pages("Not run", f"There is no job {ident}."):
+                # The form was made from the jobs view's row, so it is read by that row;
+                # the command checks the overrides against the job itself.
+                job = system(request).jobs.get_job(ident)
+                if job is not None and job.get("parameters_schema"):  # the typed form
+                    overrides, submitted = run_form.read_form(job, override_any, form)
+                else:
+                    overrides = json_object_field(raw, "parameters", empty={})
                 run = system(request).app.request_run(
-                    ident,
-                    actor=principal.actor,
-                    parameters=overrides,
-                    override_any=principal.role == "admin",
+                    ident, actor=principal.actor, parameters=overrides, override_any=override_any
                 )
         except InvalidInput as error:
-            errors = Errors()
-            errors.add(error)
             return job_page(
-                request, load_job(request, ident), run_errors=errors, run_parameters=raw,
-                status=422,
+                request, load_job(request, ident), run_errors=_run_errors(error, submitted),
+                run_parameters=raw, run_submitted=submitted, status=422,
             )  # fmt: skip
         # `new` tells the run page to wait for the runs view to show the run just requested.
         return RedirectResponse(f"/runs/{run.id}?new=1", status_code=303)
 
     return await run_in_threadpool(request_run)
+
+
+def _run_errors(error: InvalidInput, submitted: dict[str, str] | None) -> Errors:
+    """A refused run's errors: beside each field of the typed form (keys param.<name>), or
+    beside the JSON editor."""
+    errors = Errors()
+    if submitted is None:
+        errors.add(error)
+        return errors
+    by_parameter, general = run_form.errors_by_parameter(error)
+    for name, message in by_parameter.items():
+        errors.by_field[run_form.PREFIX + name] = message
+    if general:
+        errors.by_field["form"] = "; ".join(general)
+    return errors
 
 
 @router.post("/jobs/{job_id}/delete")

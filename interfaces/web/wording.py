@@ -29,6 +29,7 @@ FIELD_LABELS: dict[str, str] = {
     "job_type": "Job type",
     "program": "Program",
     "parameters": "Parameters",
+    "parameters_schema": "Parameters schema",
     "schedule": "Schedule",
     "cron": "CRON expression",
     "timezone": "Time zone",
@@ -99,7 +100,9 @@ def _from_to(field: str, change: Mapping[str, Any]) -> str:
         if after is None:
             return f"{subject} removed"
         return f"{subject} replaced" if before is not None else f"{subject} set"
-    if field in ("description", "program", "parameters"):
+    if field == "parameters_schema" and (before is None or after is None):
+        return f"{subject} {'removed' if after is None else 'set'}"
+    if field in ("description", "program", "parameters", "parameters_schema"):
         return f"{subject} changed"  # too long for a sentence: the table shows both
     if before is None and field == "schedule":
         return f"{subject} set to {value_words(field, after)}"

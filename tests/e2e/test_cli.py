@@ -205,6 +205,20 @@ class CommandLineContract:
         assert "schedule.cron" in done.stderr
         assert json.loads(cli("jobs", "list", "--json").stdout) == []
 
+    def test_a_job_takes_a_parameters_schema_and_its_parameters_are_held_to_it(self, cli):
+        schema = {"type": "object", "properties": {"size": {"type": "integer", "default": 5}}}
+        done = cli(
+            "jobs", "create", "--name", "typed", "--type", "command",
+            "--program", '{"argv": ["true"]}', "--parameters", '{"size": "big"}',
+            "--parameters-schema", json.dumps(schema), expect=2,
+        )  # fmt: skip
+        assert "parameters.size" in done.stderr
+        created = cli(
+            "jobs", "create", "--name", "typed", "--type", "command", "--json",
+            "--program", '{"argv": ["true"]}', "--parameters-schema", json.dumps(schema),
+        )  # fmt: skip
+        assert json.loads(created.stdout)["parameters_schema"] == schema
+
     def test_a_taken_name_exits_1_naming_the_name(self, cli):
         self.create(cli)
         done = cli(

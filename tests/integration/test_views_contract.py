@@ -237,6 +237,44 @@ class ViewsContract:
         views.jobs.view.create_table()  # what every start does
         assert views.jobs.view.get_job(job.id)["name_shared_with"] is None  # type: ignore[index]
 
+    def test_a_jobs_parameters_schema_is_set_changed_and_removed(self, views: Views) -> None:
+        schema = {
+            "type": "object",
+            "properties": {
+                "mode": {"type": "string", "enum": ["full", "delta"], "default": "delta"},
+                "size": {"type": "integer", "minimum": 1, "description": "rows"},
+            },
+            "required": ["size"],
+        }
+        typed, free = new_job("typed", parameters_schema=schema), new_job("free")
+        views.feed(typed, free)
+        listed = {j["name"]: j["parameters_schema"] for j in views.jobs.view.list_jobs()[0]}
+        assert listed == {"typed": schema, "free": None}
+        wider = {**schema, "required": []}
+        typed.change_parameters_schema(wider, "bob")
+        views.feed(typed)
+        assert views.jobs.view.get_job(typed.id)["parameters_schema"] == wider  # type: ignore[index]
+        typed.change_parameters_schema(None, "bob")
+        free.change_parameters_schema(schema, "bob")
+        views.feed(typed, free)
+        assert views.jobs.view.get_job(typed.id)["parameters_schema"] is None  # type: ignore[index]
+        assert views.jobs.view.get_job(free.id)["parameters_schema"] == schema  # type: ignore[index]
+        changes = [e["changes"] for e in views.audit.view.history(typed.id)]
+        assert changes[-2] == {"parameters_schema": {"from": schema, "to": wider}}
+        assert changes[-1] == {"parameters_schema": {"from": wider, "to": None}}
+
+    def test_a_jobs_table_made_before_parameters_schemas_gets_the_column(
+        self, views: Views
+    ) -> None:
+        job = new_job()
+        views.feed(job)
+        self.drop_column(views, "view_jobs", "parameters_schema")
+        views.jobs.view.create_table()  # what every start does
+        assert views.jobs.view.get_job(job.id)["parameters_schema"] is None  # type: ignore[index]
+        job.change_parameters_schema({"type": "object"}, "bob")
+        views.feed(job)
+        assert views.jobs.view.get_job(job.id)["parameters_schema"] == {"type": "object"}  # type: ignore[index]
+
     def test_no_ciphertext_anywhere(self, views: Views) -> None:
         job = new_job()
         job.store_secret("TOKEN", CIPHERTEXT, "alice")

@@ -148,6 +148,9 @@ class NoJobs:
     def list_runs(self, **_kwargs: Any) -> tuple[list[Any], None]:
         return [], None
 
+    def finished_runs(self, _job_id: Any, **_kwargs: Any) -> list[Any]:
+        return []  # the job page's history at a glance: nothing has run
+
 
 @pytest.fixture
 def api(ledger) -> FastAPI:

@@ -316,7 +316,7 @@ def test_each_projection_names_the_events_it_reads(projection: Any) -> None:
 
 
 def test_every_job_event_is_audited_and_shapes_the_jobs_view() -> None:
-    assert len(JOB_EVENTS) == 17 and Job.Registered in JOB_EVENTS
+    assert len(JOB_EVENTS) == 18 and Job.Registered in JOB_EVENTS
     assert set(JOB_EVENTS) <= set(JobsProjection.event_classes)
     assert RunLog.EntriesRecorded in LogsProjection.event_classes
 

@@ -57,6 +57,21 @@ def change(before: Any, after: Any) -> dict[str, Any]:
         ("DescriptionChanged", {"description": change("old", "new")}, "description changed"),
         ("ParametersChanged", {"parameters": change({}, {"a": 1})}, "parameters changed"),
         (
+            "ParametersSchemaChanged",
+            {"parameters_schema": change(None, {"type": "object"})},
+            "parameters schema set",
+        ),
+        (
+            "ParametersSchemaChanged",
+            {"parameters_schema": change({"type": "object"}, {"type": "object", "required": []})},
+            "parameters schema changed",
+        ),
+        (
+            "ParametersSchemaChanged",
+            {"parameters_schema": change({"type": "object"}, None)},
+            "parameters schema removed",
+        ),
+        (
             "Scheduled",
             {"schedule": change(None, {"cron": "0 2 * * *", "timezone": "Europe/London"})},
             "schedule set to “0 2 * * *” in Europe/London",

@@ -76,6 +76,7 @@ def create_job(
         "description": data["description"],
         "program": data["program"],
         "parameters": data["parameters"],
+        "parameters_schema": data["parameters_schema"],
         "schedule": data["schedule"],
         "log_level": data["log_level"],
         "enabled": data["enabled"],
@@ -316,7 +317,9 @@ def delete_secret(
     description="Optional parameter overrides, merged key by key over the job's parameters. "
     "An operator may override only the parameters the job lists in `overridable_parameters` "
     "(403 naming the parameter otherwise, and nothing runs); an administrator may override "
-    "any, but for an `http` job only an administrator may change the URL's host.",
+    "any, but for an `http` job only an administrator may change the URL's host. With a "
+    "`parameters_schema`, the run's parameters (its defaults, the job's, the overrides) must "
+    "satisfy it: 422 naming each parameter at fault, and nothing runs.",
 )
 def run_job(
     request: Request,
