@@ -217,12 +217,25 @@ class AuditView(BatchView):
         until: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        offset: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of audit entries, newest first by (at, stream_id, version), and the next
         page's cursor or None. `job_id` matches a job's changes and its runs' requests and
         cancellations; `actions` any of those names; `since` is inclusive and `until`
-        exclusive, on `at`.
+        exclusive, on `at`. `offset` skips that many entries after the cursor.
         """
+
+    @abstractmethod
+    def count_entries(
+        self,
+        *,
+        job_id: UUID | None = None,
+        actor: str | None = None,
+        actions: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """How many entries `entries` with the same filter lists, over all its pages."""
 
 
 def audit_cursor(entry: dict[str, Any]) -> str:

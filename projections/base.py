@@ -103,3 +103,13 @@ def page_size(limit: int, maximum: int = MAX_PAGE_SIZE) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidInput("limit", "must be a positive integer")
     return min(limit, maximum)
+
+
+MAX_OFFSET = 1_000_000
+
+
+def check_offset(offset: int) -> int:
+    """How many rows a numbered page skips: 0 or more (a page past the end is empty)."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput("page", "is not a page number of this list")
+    return offset

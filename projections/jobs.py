@@ -148,15 +148,31 @@ class JobsView(BatchView):
         tags: Sequence[str] = (),
         status: str | None = None,
         sort: str = "name",
+        offset: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of jobs ordered by `sort` (one of projections.job_order.SORTS), and the
-        cursor of the next page or None.
+        cursor of the next page or None. `offset` skips that many jobs after the cursor
+        (a numbered page: see interfaces.web.paging).
 
         `name_prefix` matches case-sensitively, by code point. `search` matches jobs whose
         name or description contains it, ignoring case (see `search_text`). `folder` matches
         the folder and its subfolders; every one of `tags` must be on the job; `status` is
         the last run's status.
         """
+
+    @abstractmethod
+    def count_jobs(
+        self,
+        *,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+        search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
+    ) -> int:
+        """How many jobs `list_jobs` with the same filter lists, over all its pages."""
 
     @abstractmethod
     def job_folders(self) -> dict[str, int]:

@@ -124,11 +124,24 @@ class RunsView(BatchView):
         until: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        offset: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of runs, newest first by (requested_at, id), and the next page's cursor.
 
-        `since` is inclusive and `until` exclusive, both on requested_at.
+        `since` is inclusive and `until` exclusive, both on requested_at. `offset` skips
+        that many runs after the cursor (a numbered page).
         """
+
+    @abstractmethod
+    def count_runs(
+        self,
+        *,
+        job_id: UUID | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """How many runs `list_runs` with the same filter lists, over all its pages."""
 
     @abstractmethod
     def next_attempt(self, run_id: UUID) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from projections.audit import (
     audit_cursor,
     parse_audit_cursor,
 )
-from projections.base import page_size
+from projections.base import check_offset, page_size
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS {s}.view_audit (
@@ -86,6 +86,7 @@ WHERE = {
     "cursor": "(at, stream_id, version) < (%s, %s, %s)",
 }
 ORDER = " ORDER BY at DESC, stream_id DESC, version DESC LIMIT %s"
+COUNT_ALL = "SELECT count(*) AS n FROM {s}.view_audit"
 _ROW = itemgetter(*AUDIT_COLUMNS[:-2])
 
 
@@ -130,8 +131,10 @@ class PostgresAuditView(PostgresView, AuditView):
         until: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        offset: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
+        offset = check_offset(offset)
         filters = {
             "job_id": job_id,
             "actor": actor,
@@ -140,7 +143,26 @@ class PostgresAuditView(PostgresView, AuditView):
             "until": until,
         }
         after = None if cursor is None else list(parse_audit_cursor(cursor))
-        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER)
-        rows = self.fetch(self.compose(query), [*params, limit + 1])  # +1: a next page?
+        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER + " OFFSET %s")
+        rows = self.fetch(self.compose(query), [*params, limit + 1, offset])  # +1: next page?
         entries: list[dict[str, Any]] = rows[:limit]
         return entries, audit_cursor(entries[-1]) if len(rows) > limit else None
+
+    def count_entries(
+        self,
+        *,
+        job_id: UUID | None = None,
+        actor: str | None = None,
+        actions: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        filters = {
+            "job_id": job_id,
+            "actor": actor,
+            "actions": actions or None,
+            "since": since,
+            "until": until,
+        }
+        query, params = keyset_query(COUNT_ALL, WHERE, filters, None, "")
+        return int(self.fetch(self.compose(query), params)[0]["n"])

@@ -15,7 +15,7 @@ from psycopg.rows import DictRow
 from adapters.postgres_views.common import PostgresView
 from adapters.postgres_views.dashboard import JOBS_QUERIES, PostgresJobSchedules
 from adapters.postgres_views.search_index import create_search_index
-from projections.base import page_size
+from projections.base import check_offset, page_size
 from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
 from projections.jobs import (
     CONFIG_COLUMNS,
@@ -131,6 +131,8 @@ SORTED = {
         f" ORDER BY {STATUS}, name, id LIMIT %s",
     ),
 }
+COUNT = "SELECT count(*) AS n FROM {s}.view_jobs"
+OFFSET = " OFFSET %s"
 # The sentinel each sort key stands for when the job has none (see SORTED).
 NO_KEY = {"last_run": "-infinity", "last_status": ""}
 
@@ -203,11 +205,9 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
         rows = self.fetch(self.q["select_one"], (job_id,))
         return job_dict(_decode(rows[0])) if rows else None
 
-    def list_jobs(
+    def _filter(
         self,
         *,
-        limit: int = 50,
-        cursor: str | None = None,
         enabled: bool | None = None,
         job_type: str | None = None,
         name_prefix: str | None = None,
@@ -215,10 +215,8 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
         folder: str | None = None,
         tags: Sequence[str] = (),
         status: str | None = None,
-        sort: str = "name",
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        limit = page_size(limit)
-        sort = check_sort(sort)
+    ) -> tuple[list[str], list[Any]]:
+        """The conditions and parameters of a filter, shared by the list and its count."""
         where: list[str] = []
         params: list[Any] = []
         if enabled is not None:
@@ -242,15 +240,67 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
         if status:
             where.append(WHERE["status"])
             params.append(status)
+        return where, params
+
+    def list_jobs(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+        search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
+        sort: str = "name",
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        limit = page_size(limit)
+        sort = check_sort(sort)
+        offset = check_offset(offset)
+        where, params = self._filter(
+            enabled=enabled,
+            job_type=job_type,
+            name_prefix=name_prefix,
+            search=search,
+            folder=folder,
+            tags=tags,
+            status=status,
+        )
         after, order = SORTED.get(sort, (WHERE["cursor"], ORDER))
         if cursor is not None:
             *key, after_id = parse_sort_cursor(cursor, sort)
             where.append(after)
             params += [*(NO_KEY[sort] if k is None else k for k in key), after_id]
-        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order
-        rows = self.fetch(self.compose(query), [*params, limit + 1])  # +1: a next page?
+        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order + OFFSET
+        rows = self.fetch(self.compose(query), [*params, limit + 1, offset])  # +1: a next page?
         jobs = [job_dict(_decode(row)) for row in rows[:limit]]
         return jobs, sort_cursor(jobs[-1], sort) if len(rows) > limit else None
+
+    def count_jobs(
+        self,
+        *,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+        search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
+    ) -> int:
+        where, params = self._filter(
+            enabled=enabled,
+            job_type=job_type,
+            name_prefix=name_prefix,
+            search=search,
+            folder=folder,
+            tags=tags,
+            status=status,
+        )
+        query = COUNT + (" WHERE " + " AND ".join(where) if where else "")
+        return int(self.fetch(self.compose(query), params)[0]["n"])
 
     def job_folders(self) -> dict[str, int]:
         return {row["folder"]: row["n"] for row in self.fetch(self.q["folders"], ())}

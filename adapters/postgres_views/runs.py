@@ -21,7 +21,7 @@ from adapters.keyset import keyset_query
 from adapters.postgres_views.common import PostgresView
 from adapters.postgres_views.dashboard import RUNS_DDL, RUNS_QUERIES, PostgresRunStats
 from domain.run_status import RunStatus
-from projections.base import page_size
+from projections.base import check_offset, page_size
 from projections.run_stats import (
     MAX_FIGURE_RUNS,
     HistoryFigures,
@@ -167,6 +167,7 @@ WHERE = {
     "cursor": "(requested_at, id) < (%s, %s)",
 }
 ORDER = " ORDER BY requested_at DESC, id DESC LIMIT %s"
+COUNT_ALL = "SELECT count(*) AS n FROM {s}.view_runs"
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
@@ -203,14 +204,28 @@ class PostgresRunsView(PostgresRunStats, PostgresView, RunsView):
         until: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        offset: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
+        offset = check_offset(offset)
         filters = {"job_id": job_id, "status": check_status(status), "since": since, "until": until}
         after = None if cursor is None else list(parse_runs_cursor(cursor))
-        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER)
-        rows = self.fetch(self.compose(query), [*params, limit + 1])  # +1: a next page?
+        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER + " OFFSET %s")
+        rows = self.fetch(self.compose(query), [*params, limit + 1, offset])  # +1: next page?
         runs: list[dict[str, Any]] = rows[:limit]
         return runs, runs_cursor(runs[-1]) if len(rows) > limit else None
+
+    def count_runs(
+        self,
+        *,
+        job_id: UUID | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        filters = {"job_id": job_id, "status": check_status(status), "since": since, "until": until}
+        query, params = keyset_query(COUNT_ALL, WHERE, filters, None, "")
+        return int(self.fetch(self.compose(query), params)[0]["n"])
 
     def next_attempt(self, run_id: UUID) -> dict[str, Any] | None:
         rows = self.fetch(self.q["next_attempt"], (run_id,))

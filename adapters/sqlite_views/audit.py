@@ -28,7 +28,7 @@ from projections.audit import (
     audit_cursor,
     parse_audit_cursor,
 )
-from projections.base import page_size
+from projections.base import check_offset, page_size
 
 TABLE = """CREATE TABLE IF NOT EXISTS {table} (
         stream_id TEXT NOT NULL,
@@ -92,6 +92,7 @@ WHERE = {
     "cursor": "(at, stream_id, version) < (?, ?, ?)",
 }
 ORDER = " ORDER BY at DESC, stream_id DESC, version DESC LIMIT ?"
+COUNT_ALL = "SELECT count(*) FROM view_audit"
 
 
 def _encode(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -170,22 +171,51 @@ class SQLiteAuditView(SQLiteView, AuditView):
         until: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        offset: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
-        filters: dict[str, Any] = {
-            "job_id": uid(job_id),
-            "actor": actor,
-            "actions": dumps(actions) if actions else None,
-            "since": ts(since),
-            "until": ts(until),
-        }
+        offset = check_offset(offset)
+        filters = _filters(job_id, actor, actions, since, until)
         after = None
         if cursor is not None:
             at, after_stream, version = parse_audit_cursor(cursor)
             after = [ts(at), str(after_stream), version]
-        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER)
+        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER + " OFFSET ?")
         with self.reading() as db:
-            db.execute(query, [*params, limit + 1])  # one more: is there a next page?
+            db.execute(query, [*params, limit + 1, offset])  # one more: a next page?
             records = db.fetchall()
         entries = [_decode(record) for record in records[:limit]]
         return entries, audit_cursor(entries[-1]) if len(records) > limit else None
+
+    def count_entries(
+        self,
+        *,
+        job_id: UUID | None = None,
+        actor: str | None = None,
+        actions: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        filters = _filters(job_id, actor, actions, since, until)
+        query, params = keyset_query(COUNT_ALL, WHERE, filters, None, "")
+        with self.reading() as db:
+            db.execute(query, params)
+            (total,) = db.fetchone()
+        return int(total)
+
+
+def _filters(
+    job_id: UUID | None,
+    actor: str | None,
+    actions: list[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> dict[str, Any]:
+    """A list's filter as SQLite values, for keyset_query."""
+    return {
+        "job_id": uid(job_id),
+        "actor": actor,
+        "actions": dumps(actions) if actions else None,
+        "since": ts(since),
+        "until": ts(until),
+    }

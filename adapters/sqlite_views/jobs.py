@@ -21,7 +21,7 @@ from adapters.sqlite_views.common import (
     ts,
 )
 from adapters.sqlite_views.dashboard import SQLiteJobSchedules
-from projections.base import page_size
+from projections.base import check_offset, page_size
 from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
 from projections.jobs import (
     CONFIG_COLUMNS,
@@ -120,6 +120,8 @@ SORTED = {
     "last_run": (f"({LAST_RUN}, id) < (?, ?)", f" ORDER BY {LAST_RUN} DESC, id DESC LIMIT ?"),
     "last_status": (f"({STATUS}, name, id) > (?, ?, ?)", f" ORDER BY {STATUS}, name, id LIMIT ?"),
 }
+COUNT = "SELECT count(*) FROM view_jobs"
+OFFSET = " OFFSET ?"
 FOLDERS = "SELECT folder, count(*) FROM view_jobs GROUP BY folder"
 TAGS = "SELECT t.value, count(*) FROM view_jobs, json_each(view_jobs.tags) AS t GROUP BY t.value"
 
@@ -247,11 +249,9 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
             record = cursor.fetchone()
         return None if record is None else job_dict(_decode(record))
 
-    def list_jobs(
+    def _filter(
         self,
         *,
-        limit: int = 50,
-        cursor: str | None = None,
         enabled: bool | None = None,
         job_type: str | None = None,
         name_prefix: str | None = None,
@@ -259,10 +259,8 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
         folder: str | None = None,
         tags: Sequence[str] = (),
         status: str | None = None,
-        sort: str = "name",
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        limit = page_size(limit)
-        sort = check_sort(sort)
+    ) -> tuple[list[str], list[Any]]:
+        """The conditions and parameters of a filter, shared by the list and its count."""
         where: list[str] = []
         params: list[Any] = []
         if enabled is not None:
@@ -286,17 +284,71 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
         if status:
             where.append(WHERE["status"])
             params.append(status)
+        return where, params
+
+    def list_jobs(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+        search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
+        sort: str = "name",
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        limit = page_size(limit)
+        sort = check_sort(sort)
+        offset = check_offset(offset)
+        where, params = self._filter(
+            enabled=enabled,
+            job_type=job_type,
+            name_prefix=name_prefix,
+            search=search,
+            folder=folder,
+            tags=tags,
+            status=status,
+        )
         after, order = SORTED.get(sort, (WHERE["cursor"], ORDER))
         if cursor is not None:
             *key, after_id = parse_sort_cursor(cursor, sort)
             where.append(after)
             params += [*("" if k is None else k for k in key), str(after_id)]
-        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order
+        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order + OFFSET
         with self.reading() as db:
-            db.execute(query, [*params, limit + 1])  # one more: is there a next page?
+            db.execute(query, [*params, limit + 1, offset])  # one more: is there a next page?
             records = db.fetchall()
         jobs = [job_dict(_decode(record)) for record in records[:limit]]
         return jobs, sort_cursor(jobs[-1], sort) if len(records) > limit else None
+
+    def count_jobs(
+        self,
+        *,
+        enabled: bool | None = None,
+        job_type: str | None = None,
+        name_prefix: str | None = None,
+        search: str | None = None,
+        folder: str | None = None,
+        tags: Sequence[str] = (),
+        status: str | None = None,
+    ) -> int:
+        where, params = self._filter(
+            enabled=enabled,
+            job_type=job_type,
+            name_prefix=name_prefix,
+            search=search,
+            folder=folder,
+            tags=tags,
+            status=status,
+        )
+        with self.reading() as db:
+            db.execute(COUNT + (" WHERE " + " AND ".join(where) if where else ""), params)
+            (total,) = db.fetchone()
+        return int(total)
 
     def job_folders(self) -> dict[str, int]:
         with self.reading() as db:

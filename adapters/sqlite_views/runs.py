@@ -23,7 +23,7 @@ from adapters.sqlite_views.common import (
 )
 from adapters.sqlite_views.dashboard import RUNS_DDL, SQLiteRunStats
 from domain.run_status import RunStatus
-from projections.base import page_size
+from projections.base import check_offset, page_size
 from projections.run_stats import MAX_FIGURE_RUNS, HistoryFigures, figures_of, figures_since
 from projections.runs import (
     FINISHED_RUN_COLUMNS,
@@ -116,6 +116,7 @@ WHERE = {
 ORDER = " ORDER BY requested_at DESC, id DESC LIMIT ?"
 NEXT_ATTEMPT = f"{SELECT} WHERE retry_of = ? ORDER BY requested_at, id LIMIT 1"
 COUNT = "SELECT status, count(*) FROM view_runs GROUP BY status"
+COUNT_ALL = "SELECT count(*) FROM view_runs"
 RUNNING = (
     "SELECT id, job_id, worker, started_at FROM view_runs"
     f" WHERE status = '{RunStatus.RUNNING}' ORDER BY started_at, id"
@@ -172,6 +173,18 @@ def _decode(record: Any) -> dict[str, Any]:
     return run
 
 
+def _filters(
+    job_id: UUID | None, status: str | None, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
+    """A list's filter as SQLite values, for keyset_query."""
+    return {
+        "job_id": uid(job_id),
+        "status": check_status(status),
+        "since": ts(since),
+        "until": ts(until),
+    }
+
+
 class SQLiteRunsView(SQLiteRunStats, SQLiteView, RunsView):
     """The runs view in table view_runs."""
 
@@ -216,24 +229,36 @@ class SQLiteRunsView(SQLiteRunStats, SQLiteView, RunsView):
         until: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        offset: int = 0,
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
-        filters: dict[str, Any] = {
-            "job_id": uid(job_id),
-            "status": check_status(status),
-            "since": ts(since),
-            "until": ts(until),
-        }
+        offset = check_offset(offset)
+        filters = _filters(job_id, status, since, until)
         after = None
         if cursor is not None:
             requested_at, run_id = parse_runs_cursor(cursor)
             after = [ts(requested_at), str(run_id)]
-        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER)
+        query, params = keyset_query(SELECT, WHERE, filters, after, ORDER + " OFFSET ?")
         with self.reading() as db:
-            db.execute(query, [*params, limit + 1])  # one more: is there a next page?
+            db.execute(query, [*params, limit + 1, offset])  # one more: a next page?
             records = db.fetchall()
         runs = [_decode(record) for record in records[:limit]]
         return runs, runs_cursor(runs[-1]) if len(records) > limit else None
+
+    def count_runs(
+        self,
+        *,
+        job_id: UUID | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        filters = _filters(job_id, status, since, until)
+        query, params = keyset_query(COUNT_ALL, WHERE, filters, None, "")
+        with self.reading() as db:
+            db.execute(query, params)
+            (total,) = db.fetchone()
+        return int(total)
 
     def next_attempt(self, run_id: UUID) -> dict[str, Any] | None:
         with self.reading() as cursor:

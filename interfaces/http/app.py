@@ -36,6 +36,7 @@ from interfaces.http.routes import (
     schedules,
     triggers,
 )
+from interfaces.http.routes.bulk import router as bulk_router
 from interfaces.http.routes.log_archive import router as log_archive_router
 from interfaces.http.routes.notification_channels import router as notification_router
 from interfaces.http.schemas import Problem
@@ -97,6 +98,7 @@ def create_app(
     problems.install(app)
     for module in (jobs, triggers, hooks, runs, logs, audit, job_types, schedules, health, docs):
         app.include_router(module.router)
+    app.include_router(bulk_router)
     app.include_router(notification_router)
     app.include_router(log_archive_router)
     _install_openapi(app)

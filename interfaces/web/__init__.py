@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from interfaces.web import (
     auth,
+    bulk,
     clone_rerun,
     dashboard,
     history,
@@ -28,6 +29,7 @@ def mount(app: FastAPI) -> None:
     auth.install_error_pages(app)
     app.include_router(auth.router)
     app.include_router(dashboard.router)
+    app.include_router(bulk.router)
     app.include_router(jobs.router)
     app.include_router(triggers.router)
     app.include_router(history.router)

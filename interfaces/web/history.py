@@ -16,6 +16,7 @@ from domain.errors import InvalidInput, NotFound
 from interfaces.web.auth import PageError, Viewer
 from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import read_after_write, wanted_version
+from interfaces.web.paging import Pager, page_of
 from interfaces.web.render import render
 from interfaces.web.runs import parse_time
 from interfaces.web.saves import change_rows, group_saves
@@ -188,14 +189,17 @@ def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
     filters, raw, errors = _audit_filters(params)
     entries: list[dict[str, Any]] = []
     next_cursor = None
-    cursor = params.get("cursor") or None
+    page, offset, cursor = page_of(params, PAGE_SIZE)
+    total = 0
     if not errors:
         try:
             entries, next_cursor = system(request).audit.entries(
-                limit=PAGE_SIZE, cursor=cursor, **filters
+                limit=PAGE_SIZE, cursor=cursor, offset=offset, **filters
             )
+            total = system(request).audit.count_entries(**filters)
         except InvalidInput as error:
             errors[error.field] = error.message
+    query = {key: value for key, value in raw.items() if value}
     return render(
         request,
         "audit.html",
@@ -212,8 +216,16 @@ def audit_trail(request: Request, principal: Principal = Viewer) -> Response:
             "next_cursor": next_cursor,
             "raw": raw,
             "errors": errors,
-            "query": {key: value for key, value in raw.items() if value},
+            "query": query,
             "paged": cursor is not None,
+            "pages": Pager(
+                page,
+                PAGE_SIZE,
+                total,
+                len(entries),
+                "/audit" + ("?" + urlencode(query) if query else ""),
+                next_cursor,
+            ),
             "action_choices": ACTION_CHOICES,
             # A combination typed into the address, shown as what it is rather than "any".
             "other_action": raw["action"] not in {v for _g, cs in ACTION_CHOICES for v, _l in cs},

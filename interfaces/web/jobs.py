@@ -33,6 +33,7 @@ from interfaces.web.forms import (
 )
 from interfaces.web.job_filters import JobFilter, filter_context
 from interfaces.web.job_glance import glance_context
+from interfaces.web.paging import Pager, page_of
 from interfaces.web.preview import preview
 from interfaces.web.render import pretty_json, render
 from interfaces.web.session import principal_from_session
@@ -84,7 +85,7 @@ def choices() -> dict[str, Any]:
 @router.get("/jobs")
 def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
     params = request.query_params
-    cursor = params.get("cursor") or None
+    page, offset, cursor = page_of(params, PAGE_SIZE)
     try:
         wanted = JobFilter.from_query(params)
     except InvalidInput as error:  # no store can hold it, or no such choice: not a 500
@@ -93,10 +94,13 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
         # The filter form sends its empty choices too: keep the address short and canonical.
         return RedirectResponse(wanted.url(cursor=cursor), status_code=303)
     view = system(request).jobs
+    kwargs = wanted.list_kwargs()
     try:
-        jobs, next_cursor = view.list_jobs(limit=PAGE_SIZE, cursor=cursor, **wanted.list_kwargs())
+        jobs, next_cursor = view.list_jobs(limit=PAGE_SIZE, cursor=cursor, offset=offset, **kwargs)
     except (InvalidInput, ValueError):
         raise PageError(400, "Bad page link", "That page link is not valid.") from None
+    kwargs.pop("sort")
+    pages = Pager(page, PAGE_SIZE, view.count_jobs(**kwargs), len(jobs), wanted.url(), next_cursor)
     current = now(request)
     for job in jobs:
         job["next_run"] = next_run(job, current)
@@ -114,6 +118,7 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
             "q": wanted.q,
             **filter_context(view, wanted),
             "paged": cursor is not None,
+            "pages": pages,
             "unrunnable": unrunnable,
         },
     )

@@ -53,14 +53,17 @@ def utc_text(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def when(value: datetime | None, zone: str | None = None) -> Markup:
+def when(value: datetime | None, zone: str | None = None, relative: bool = False) -> Markup:
     """Every time a page shows: a <time> in UTC, with UTC on hover. static/times.js shows it in
     the browser's zone, or in `zone` (a job's, for its fire times) when given, unless the
-    reader chose UTC; without JavaScript it stays UTC, in the same format."""
+    reader chose UTC; without JavaScript it stays UTC, in the same format. A `relative` one
+    (on lists) is shown as "3 min ago" by times.js, the time itself on hover."""
     if value is None:
         return Markup("—")
     text = utc_text(value)
     zoned = Markup(' data-zone="{}"').format(zone) if zone else ""
+    if relative:
+        zoned += Markup(" data-relative")
     return Markup('<time datetime="{}" title="{}"{}>{}</time>').format(
         iso(value), text, zoned, escape(text)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +20,7 @@ from interfaces.http.routes.log_archive import archive_of
 from interfaces.web.auth import PageError, Viewer, form_with_csrf
 from interfaces.web.common import parse_id, system
 from interfaces.web.consistency import read_after_write
+from interfaces.web.paging import Pager, page_of
 from interfaces.web.render import SECURITY_HEADERS, render
 from interfaces.web.run_view import (
     attempts_of,
@@ -67,12 +69,14 @@ def runs_list(request: Request, principal: Principal = Viewer) -> Response:
             errors[key] = error.message
     runs: list[dict[str, Any]] = []
     next_cursor = None
-    cursor = params.get("cursor") or None
+    page, offset, cursor = page_of(params, PAGE_SIZE)
+    total = 0
     if not errors:
         try:
             runs, next_cursor = system(request).runs.list_runs(
-                limit=PAGE_SIZE, cursor=cursor, **filters
+                limit=PAGE_SIZE, cursor=cursor, offset=offset, **filters
             )
+            total = system(request).runs.count_runs(**filters)
         except InvalidInput as error:
             errors[error.field] = error.message
     jobs_view = system(request).jobs
@@ -83,6 +87,7 @@ def runs_list(request: Request, principal: Principal = Viewer) -> Response:
         job = jobs_view.get_job(chosen)
         jobs.insert(0, {"id": chosen, "name": job["name"] if job else str(chosen)})
     query = {key: value for key, value in raw.items() if value}
+    base = "/runs" + ("?" + urlencode(query) if query else "")
     return render(
         request,
         "runs.html",
@@ -95,6 +100,7 @@ def runs_list(request: Request, principal: Principal = Viewer) -> Response:
             "jobs": jobs,
             "query": query,
             "paged": cursor is not None,
+            "pages": Pager(page, PAGE_SIZE, total, len(runs), base, next_cursor),
         },
         422 if errors else 200,
     )

@@ -23,7 +23,9 @@ with warnings.catch_warnings():
 @pytest.fixture
 def signed_in() -> TestClient:
     app = FastAPI(title="JobLedger", version="9.9", docs_url=None, redoc_url=None, openapi_url=None)
-    no_entries = SimpleNamespace(entries=lambda **_filters: ([], None))
+    no_entries = SimpleNamespace(
+        entries=lambda **_filters: ([], None), count_entries=lambda **_filters: 0
+    )
     signing_in = SimpleNamespace(record_sign_in=lambda *_a, **_k: None)  # not audited here
     app.state.system = SimpleNamespace(
         master_key=MasterKey.generate(), audit=no_entries, app=signing_in

@@ -3,7 +3,8 @@
 // `when`); this rewrites each into the browser's zone, or into its data-zone (a job's zone,
 // for fire times), in the same format with the zone's abbreviation, keeping UTC on hover.
 // "Times in UTC" in the header turns that off, remembered in localStorage. Without this
-// file the pages show UTC, in the same format.
+// file the pages show UTC, in the same format. Times on lists marked data-relative show
+// how long ago they were ("3 min ago"), refreshed every 30 s, the time itself on hover.
 "use strict";
 
 (function () {
@@ -43,6 +44,26 @@
       p.second + " " + zoneName(date, zone);
   }
 
+  // "3 min ago", "in 5 h", "2 days ago": how far a moment is from now, in whole units.
+  function relative(date, now) {
+    const seconds = Math.round((date.getTime() - now) / 1000);
+    const past = seconds <= 0;
+    const size = Math.abs(seconds);
+    if (size < 60) return past ? "just now" : "in under a minute";
+    const units = [
+      [365 * 86400, "year", "years"], [30 * 86400, "month", "months"],
+      [86400, "day", "days"], [3600, "h", "h"], [60, "min", "min"],
+    ];
+    for (const [length, one, many] of units) {
+      if (size >= length) {
+        const count = Math.floor(size / length);
+        const words = count + " " + (count === 1 ? one : many);
+        return past ? words + " ago" : "in " + words;
+      }
+    }
+    return "";
+  }
+
   function show(element) {
     const date = new Date(element.getAttribute("datetime"));
     if (isNaN(date)) return;
@@ -55,8 +76,15 @@
       shown = text(date, zone);
     }
     if (zone === "UTC") shown = shown.replace(/ (GMT|UTC)$/, " UTC");
+    const inUtc = text(date, "UTC").replace(/ (GMT|UTC)$/, " UTC");
+    if (element.hasAttribute("data-relative")) {
+      // On lists: how long ago, with the time itself (and its UTC instant) on hover.
+      element.textContent = relative(date, Date.now());
+      element.title = shown === inUtc ? shown : shown + " (" + inUtc + ")";
+      return;
+    }
     element.textContent = shown;
-    element.title = text(date, "UTC").replace(/ (GMT|UTC)$/, " UTC");
+    element.title = inUtc;
   }
 
   function showAll(root) {
@@ -66,6 +94,10 @@
 
   window.JobLedgerTimes = { show: show };
   showAll(document);
+  // Relative times age: "just now" becomes "1 min ago" without a reload.
+  window.setInterval(function () {
+    document.querySelectorAll("time[data-relative]").forEach(show);
+  }, 30000);
   // Times added later (a live log, the schedule preview) are shown the same way.
   new MutationObserver(function (mutations) {
     mutations.forEach(function (mutation) {
