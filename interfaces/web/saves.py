@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from interfaces.web.script_diff import program_diffs
 from interfaces.web.wording import describe_events, field_label, form_order, value_words
 
 # Within a save the events are milliseconds apart (a name check may read the store between
@@ -77,6 +78,10 @@ def change_rows(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             "label": field_label(name),
             "before": _shown(name, change.get("from")),
             "after": _shown(name, change.get("to")),
+            # A script or body that changed, line by line (script_diff.py).
+            "diffs": program_diffs(change.get("from"), change.get("to"))
+            if name == "program"
+            else [],
         }
         for name, change in sorted(changes.items(), key=lambda item: form_order(item[0]))
     ]

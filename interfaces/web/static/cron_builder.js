@@ -86,7 +86,7 @@
       case "weekly": {
         const chosen = weekdays.filter(function (box) { return box.checked; })
           .map(function (box) { return box.value; });
-        return mm + " " + hh + " * * " + (chosen.length ? chosen.join(",") : "*");
+        return chosen.length ? mm + " " + hh + " * * " + chosen.join(",") : null; // none: wait
       }
       case "monthly": return mm + " " + hh + " " + day.value + " * *";
       default: return null;
