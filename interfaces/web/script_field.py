@@ -20,7 +20,7 @@ NEWLINES = {"lf": "\n", "crlf": "\r\n"}
 
 
 def newline_of(script: str) -> str:
-    """"crlf" for a script written with Windows line endings, else "lf"."""
+    """ "crlf" for a script written with Windows line endings, else "lf"."""
     return "crlf" if "\r\n" in script else "lf"
 
 

@@ -81,7 +81,11 @@ def site(server: Server) -> dict[str, str]:
         assert command.status_code == 201, command.text
         channel = api.post(
             "/api/notification-channels",
-            json={"name": "a11y hooks", "type": "webhook", "config": {"url": "https://example.com/h"}},
+            json={
+                "name": "a11y hooks",
+                "type": "webhook",
+                "config": {"url": "https://example.com/h"},
+            },
         )
         assert channel.status_code == 201, channel.text
     job_id = command.json()["id"]

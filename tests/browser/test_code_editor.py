@@ -33,12 +33,7 @@ expect.set_options(timeout=20_000)
 # Tabs, a blank line, a brace (the editor would indent after it if typed as keystrokes)
 # and a trailing newline: all must come back as written.
 SCRIPT = (
-    "param($name)\n"
-    "\n"
-    "foreach ($i in 1..2) {\n"
-    '\tWrite-Output "Hello, $name #$i"\n'
-    "\t\t# two tabs\n"
-    "}\n"
+    'param($name)\n\nforeach ($i in 1..2) {\n\tWrite-Output "Hello, $name #$i"\n\t\t# two tabs\n}\n'
 )
 CRLF_SCRIPT = 'Write-Output "one"\r\n\tWrite-Output "two"\r\n'
 
@@ -47,7 +42,8 @@ CRLF_SCRIPT = 'Write-Output "one"\r\n\tWrite-Output "two"\r\n'
 FAKE_PWSH = r"""#!/bin/sh
 if [ "$5" = '$PSVersionTable.PSVersion.ToString()' ]; then echo 7.4.6; exit 0; fi
 read -r wrapper
-script=$(printf '%s' "$wrapper" | base64 -d | sed -n "s/.*FromBase64String('\([A-Za-z0-9+\/=]*\)')).*/\1/p")
+script=$(printf '%s' "$wrapper" | base64 -d |
+    sed -n "s/.*FromBase64String('\([A-Za-z0-9+\/=]*\)')).*/\1/p")
 echo "INFO: script-base64 $script"
 """
 
@@ -69,9 +65,9 @@ def listen_for_csp(page: Page) -> list[str]:
     page.on("console", on_console)
     page.on(
         "response",
-        lambda response: seen.append(f"{response.status} {response.url}")
-        if response.status == 404
-        else None,
+        lambda response: (
+            seen.append(f"{response.status} {response.url}") if response.status == 404 else None
+        ),
     )
     page.add_init_script(
         "document.addEventListener('securitypolicyviolation', (e) => "
@@ -220,6 +216,15 @@ def test_editing_a_crlf_script_in_the_browser_keeps_its_line_endings(
         "script": CRLF_SCRIPT + "exit 3\r\n",
         "fail_on_native_exit_code": True,
     }
+    # History shows the script change line by line: the added line marked as added.
+    page.goto(f"/jobs/{job_id}/history")
+    diff = page.locator("li.card").first.locator("ol.line-diff")
+    expect(diff.locator("li.added")).to_have_text(["added: +exit 3"])
+    expect(diff.locator("li.removed")).to_have_count(0)
+    expect(diff.locator("li.same")).to_have_count(2)
+    # Marked by classes, styled by code.css: an added line has its own background.
+    background = diff.locator("li.added").evaluate("(el) => getComputedStyle(el).backgroundColor")
+    assert background == "rgb(230, 244, 234)", background
     assert problems == [], problems
 
 

@@ -33,7 +33,9 @@ def test_a_crlf_script_keeps_its_crlf_line_endings() -> None:
     crlf = "Write-Output 1\r\n\tWrite-Output 2\r\n"
     raw = job_raw(job(crlf))
     assert raw["script_newline"] == "crlf"
-    parsed = parse_job_form(form(script=browser_sent(raw["script"]), script_newline="crlf"), new=True)
+    parsed = parse_job_form(
+        form(script=browser_sent(raw["script"]), script_newline="crlf"), new=True
+    )
     assert parsed.config["program"] == {"script": crlf}
     assert submitted_script("a\r\nb", "lf") == "a\nb"
 
@@ -79,9 +81,9 @@ def test_other_job_types_ignore_the_script_field() -> None:
         form(job_type="command", program='{"argv": ["true"]}', script="Get-Date"), new=True
     )
     assert parsed.config["program"] == {"argv": ["true"]}
-    assert job_raw({**job(""), "job_type": "command", "program": {"argv": ["true"]}})[
-        "script"
-    ] == ""
+    assert (
+        job_raw({**job(""), "job_type": "command", "program": {"argv": ["true"]}})["script"] == ""
+    )
 
 
 def test_a_script_change_is_a_line_diff_with_added_and_removed_lines_marked() -> None:
