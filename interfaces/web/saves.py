@@ -71,20 +71,20 @@ def _joins(group: list[dict[str, Any]], entry: dict[str, Any]) -> bool:
 
 
 def change_rows(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """An event's changes as table rows: field, its label, before, after (secrets "(set)")."""
-    return [
-        {
+    """An event's changes as table rows: field, its label, before, after (secrets "(set)");
+    a program's row also has `diffs`, its changed script or body line by line."""
+    rows = []
+    for name, change in sorted(changes.items(), key=lambda item: form_order(item[0])):
+        row = {
             "field": name,
             "label": field_label(name),
             "before": _shown(name, change.get("from")),
             "after": _shown(name, change.get("to")),
-            # A script or body that changed, line by line (script_diff.py).
-            "diffs": program_diffs(change.get("from"), change.get("to"))
-            if name == "program"
-            else [],
         }
-        for name, change in sorted(changes.items(), key=lambda item: form_order(item[0]))
-    ]
+        if name == "program":
+            row["diffs"] = program_diffs(change.get("from"), change.get("to"))
+        rows.append(row)
+    return rows
 
 
 def _shown(field: str, value: Any) -> Any:

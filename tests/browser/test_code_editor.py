@@ -216,6 +216,13 @@ def test_editing_a_crlf_script_in_the_browser_keeps_its_line_endings(
         "script": CRLF_SCRIPT + "exit 3\r\n",
         "fail_on_native_exit_code": True,
     }
+    # The job as it was shows its script as text, its other options as JSON.
+    page.goto(f"/jobs/{job_id}/at?version=1")
+    shown = page.locator("dd[data-field=script] pre").evaluate("(el) => el.textContent")
+    assert shown == CRLF_SCRIPT.replace("\r\n", "\n")  # HTML reads CRLF as LF
+    expect(page.locator("dd[data-field=program] pre")).to_have_text(
+        '{\n  "fail_on_native_exit_code": true\n}'
+    )
     # History shows the script change line by line: the added line marked as added.
     page.goto(f"/jobs/{job_id}/history")
     diff = page.locator("li.card").first.locator("ol.line-diff")
