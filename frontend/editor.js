@@ -88,8 +88,12 @@ function attach(area) {
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
     }
   });
-  // The browser's check of a refused field cannot focus a hidden textarea: focus the editor.
-  area.addEventListener("invalid", () => view.focus());
+  // The browser cannot point at a hidden textarea it refuses: the editor takes the focus, and
+  // the field's own status line (app.js) says what is wrong.
+  area.addEventListener("invalid", (event) => {
+    event.preventDefault();
+    view.focus();
+  });
   area.addEventListener("focus", () => view.focus());
   const wrapper = document.createElement("div");
   wrapper.className = "code-editor";

@@ -251,6 +251,12 @@ def test_the_program_json_editor_feeds_the_live_json_check(context: Any, server:
     status = page.locator("#program").locator("xpath=..").locator(".json-status")
     expect(status).to_contain_text("not valid JSON")
     expect(program).to_have_attribute("aria-invalid", "true")
+    # The form is not sent; the editor (not its hidden textarea) gets the focus.
+    page.get_by_label("Name", exact=True).fill("Not sent")
+    page.get_by_role("button", name="Create job").click()
+    expect(program).to_be_focused()
+    expect(page).to_have_url(re.compile(r"/jobs/new$"))
+    page.keyboard.press("Control+End")
     page.keyboard.insert_text("}")
     expect(status).to_have_text("Well-formed JSON object.")
     # Choosing another type leaves a program the user wrote alone.
