@@ -156,3 +156,10 @@ def test_the_pages_after_a_form_is_refused_and_a_trigger_is_made(
     expect(page).to_have_url(re.compile(r"/triggers"))
     violations = axe_violations(page)
     assert violations == [], f"trigger created:\n{described(violations)}"
+
+
+def test_a_viewers_read_only_job_page(page: Page, server: Server, site: dict[str, str]) -> None:
+    """The read-only form: disabled fields, a read-only code editor, no CRON builder."""
+    sign_in(page, server.token("viewer", "a11y viewer"))
+    check(page, f"/jobs/{site['powershell']}")
+    expect(page.locator(".code-editor .cm-content[contenteditable=false]")).to_have_count(2)
