@@ -37,7 +37,14 @@ await build({
   format: "iife",
   target: ["es2020"],
   legalComments: "none",
-  banner: { js: "/* JobLedger code editor, built by `make assets` from " + versions.join(" ") + " (MIT) */" },
+  // Line 1 names the versions (the freshness test reads it); line 2 is the MIT notice of
+  // CodeMirror, Lezer, style-mod, crelt and w3c-keyname.
+  banner: {
+    js:
+      "/* JobLedger code editor, built by `make assets` from " + versions.join(" ") + " */\n" +
+      "/* CodeMirror 6 and its dependencies: MIT License, Copyright (C) 2018-2021 by Marijn " +
+      "Haverbeke <marijn@haverbeke.berlin> and others */",
+  },
   plugins: [adoptedStyleSheets],
   logLevel: "info",
 });
