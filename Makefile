@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_DB ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-unit test-integration test-pwsh lint bench clean
+.PHONY: run test test-unit test-integration test-pwsh lint bench assets clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	JOBLEDGER_BENCH_DATABASE_URL=$${JOBLEDGER_BENCH_DATABASE_URL:-$(TEST_DB)} \
 		$(BIN)/python -m bench
+
+# The job form's code editor (interfaces/web/static/vendor/editor.js, committed) rebuilt from
+# frontend/ with the versions frontend/package-lock.json pins. Needs node and npm; nothing
+# else does (the Python package ships the built file), except the accessibility tests' axe-core.
+assets:
+	npm ci --prefix frontend --no-audit --no-fund
+	npm run --prefix frontend build
 
 clean:
 	rm -rf $(VENV) build *.egg-info

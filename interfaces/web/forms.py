@@ -19,6 +19,7 @@ from domain.errors import FieldError, InvalidInput
 from domain.job_policies import DEFAULT_POLICIES
 from domain.schedule import CronSchedule
 from interfaces.json_syntax import parse_json
+from interfaces.web.script_field import SCRIPT_KEYS, form_values, merge_script, submitted_script
 
 # Form fields of the job form, in page order; errors are keyed by these names.
 JOB_FIELDS = (
@@ -28,6 +29,7 @@ JOB_FIELDS = (
     "tags",
     "job_type",
     "program",
+    "script",
     "cron",
     "timezone",
     "parameters",
@@ -54,6 +56,8 @@ def form_field(error_field: str) -> str:
         return "cron"
     if error_field == "schedule.timezone":
         return "timezone"
+    if error_field == "program.script":  # edited in its own field (script_field.py)
+        return "script"
     if error_field.startswith(("secret", "secrets")):
         return "secrets"
     head = error_field.split(".", 1)[0].split("[", 1)[0]  # tags[2] is the tags field
@@ -62,7 +66,7 @@ def form_field(error_field: str) -> str:
 
 # Fields whose messages name the field (and a sub-field's path): a JSON editor's error is
 # read beside a long text, and the message may point into it ("program.argv: ...").
-NAMED_IN_MESSAGE = ("program", "parameters", "parameters_schema", "secrets")
+NAMED_IN_MESSAGE = ("program", "script", "parameters", "parameters_schema", "secrets")
 
 
 def error_text(error: FieldError) -> str:
@@ -133,6 +137,7 @@ def parse_job_form(form: Any, *, new: bool) -> JobForm:
     """Read and check a job form. `config` holds the command arguments that parsed."""
     raw = {name: text(form, name) for name in JOB_FIELDS}
     raw["enabled"] = "on" if form.get("enabled") else ""
+    raw["script_newline"] = text(form, "script_newline") or "lf"
     errors = Errors()
     config: dict[str, Any] = {
         "name": raw["name"],
@@ -148,7 +153,7 @@ def parse_job_form(form: Any, *, new: bool) -> JobForm:
     if new:
         config["job_type"] = raw["job_type"]
     checks: list[tuple[str, Any]] = [
-        ("program", lambda: json_object_field(raw["program"], "program")),
+        ("program", lambda: _program(raw)),
         ("parameters", lambda: json_object_field(raw["parameters"], "parameters", empty={})),
         ("parameters_schema", lambda: _optional_json_object(raw, "parameters_schema")),
         ("schedule", lambda: _schedule(raw["cron"], raw["timezone"])),
@@ -194,6 +199,15 @@ def _optional_json_object(raw: dict[str, str], name: str) -> dict[str, Any] | No
         return None
     value: dict[str, Any] = json_object_field(raw[name], name)
     return value
+
+
+def _program(raw: dict[str, str]) -> Any:
+    """The program JSON, with the Script field's text in it for a script job type. The
+    job type is the form's (an edit form sends its job's type in a hidden field)."""
+    job_type = raw["job_type"]
+    empty: dict[str, Any] | None = {} if job_type in SCRIPT_KEYS else None
+    program = json_object_field(raw["program"], "program", empty=empty)
+    return merge_script(job_type, program, submitted_script(raw["script"], raw["script_newline"]))
 
 
 def _int_or(raw: str, name: str, default: int) -> int:
@@ -242,7 +256,7 @@ def job_raw(job: dict[str, Any]) -> dict[str, str]:
         "folder": job.get("folder") or "",
         "tags": ", ".join(job.get("tags") or ()),
         "job_type": job["job_type"],
-        "program": json.dumps(job["program"], indent=2, ensure_ascii=False),
+        **form_values(job["job_type"], job["program"]),
         "cron": schedule.get("cron", ""),
         "timezone": schedule.get("timezone", "UTC"),
         "parameters": json.dumps(job["parameters"], indent=2, ensure_ascii=False),

@@ -20,6 +20,7 @@ from interfaces.web.paging import Pager, page_of
 from interfaces.web.render import render
 from interfaces.web.runs import parse_time
 from interfaces.web.saves import change_rows, group_saves
+from interfaces.web.script_field import split_program
 from interfaces.web.wording import describe_entry
 from projections.audit import JOB_ACTIONS, parse_actions
 
@@ -85,6 +86,8 @@ def job_as_of(request: Request, job_id: str, principal: Principal = Viewer) -> R
             "job_id": ident,
             "at": at,
             "secret_names": job.secret_names(),
+            # A script reads as text, as the job form shows it (script_field.py).
+            "program": split_program(job.job_type, job.program),
             "policies": job.policies,
         },
     )

@@ -36,6 +36,7 @@ from interfaces.web.job_glance import glance_context
 from interfaces.web.paging import Pager, page_of
 from interfaces.web.preview import preview
 from interfaces.web.render import pretty_json, render
+from interfaces.web.script_field import SCRIPT_EXAMPLES
 from interfaces.web.session import principal_from_session
 from interfaces.web.trigger_list import triggers_context
 
@@ -137,6 +138,7 @@ def _new_page(request: Request, raw: dict[str, str], errors: Errors, status: int
             "errors": errors.by_field,
             "job_types": job_types,
             "examples": PROGRAM_EXAMPLES,
+            "script_examples": SCRIPT_EXAMPLES,
             "secret_rows": range(1, NEW_SECRET_ROWS + 1),
             "preview": preview(raw["cron"], raw["timezone"], now(request)),
             **choices(),
@@ -148,7 +150,7 @@ def _new_page(request: Request, raw: dict[str, str], errors: Errors, status: int
 # A starting program per job type, put in the editor when the type is chosen.
 PROGRAM_EXAMPLES: dict[str, dict[str, Any]] = {
     "command": {"argv": ["python3", "-c", "print('hello')"]},
-    "powershell": {"script": 'Write-Output "Hello, $($Parameters.name)"'},
+    "powershell": {},  # its script is in the Script field (script_field.py)
     "python": {"callable": "package.module:function"},
     "http": {"method": "GET", "url": "https://example.com/health"},
 }
@@ -160,6 +162,8 @@ NEW_JOB_DEFAULTS = {
     "tags": "",
     "job_type": "command",
     "program": pretty_json(PROGRAM_EXAMPLES["command"]),
+    "script": "",
+    "script_newline": "lf",
     "cron": "",
     "timezone": "UTC",
     "parameters": "{}",

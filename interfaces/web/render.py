@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from domain.errors import InvalidInput
 from domain.schedule import CronSchedule
+from interfaces.web.script_field import SCRIPT_KEYS
 from interfaces.web.session import csrf_token, principal_from_session
 from interfaces.web.wording import describe_event, field_label
 
@@ -124,6 +125,7 @@ def _environment() -> Environment:
         static=STATIC_PREFIX,
         describe_event=describe_event,
         field_label=field_label,
+        script_types=SCRIPT_KEYS,
     )
     return env
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from interfaces.web.script_diff import program_diffs
 from interfaces.web.wording import describe_events, field_label, form_order, value_words
 
 # Within a save the events are milliseconds apart (a name check may read the store between
@@ -70,16 +71,20 @@ def _joins(group: list[dict[str, Any]], entry: dict[str, Any]) -> bool:
 
 
 def change_rows(changes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """An event's changes as table rows: field, its label, before, after (secrets "(set)")."""
-    return [
-        {
+    """An event's changes as table rows: field, its label, before, after (secrets "(set)");
+    a program's row also has `diffs`, its changed script or body line by line."""
+    rows = []
+    for name, change in sorted(changes.items(), key=lambda item: form_order(item[0])):
+        row = {
             "field": name,
             "label": field_label(name),
             "before": _shown(name, change.get("from")),
             "after": _shown(name, change.get("to")),
         }
-        for name, change in sorted(changes.items(), key=lambda item: form_order(item[0]))
-    ]
+        if name == "program":
+            row["diffs"] = program_diffs(change.get("from"), change.get("to"))
+        rows.append(row)
+    return rows
 
 
 def _shown(field: str, value: Any) -> Any:

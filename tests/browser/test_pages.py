@@ -56,6 +56,7 @@ def assert_no_secret(page: Page, recorded: Recorded | None = None) -> None:
 
 UNLABELLED = """() => Array.from(document.querySelectorAll(
     'input:not([type=hidden]), select, textarea'))
+  .filter((el) => !el.closest('[hidden]'))  // a code editor's textarea: the editor is labelled
   .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
   .map((el) => el.outerHTML)"""
 
