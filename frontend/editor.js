@@ -11,9 +11,9 @@ import {
 } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import {
-  StreamLanguage, syntaxHighlighting, defaultHighlightStyle, indentOnInput, bracketMatching,
-  indentUnit,
+  StreamLanguage, syntaxHighlighting, indentOnInput, bracketMatching, indentUnit,
 } from "@codemirror/language";
+import { classHighlighter } from "@lezer/highlight";
 import { powerShell } from "@codemirror/legacy-modes/mode/powershell";
 import { json } from "@codemirror/lang-json";
 
@@ -61,7 +61,9 @@ function attach(area) {
       indentOnInput(),
       bracketMatching(),
       highlightActiveLine(),
-      syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+      // Tokens get classes (tok-string, tok-keyword, ...) that static/code.css colours, in
+      // the light and the dark theme alike; CodeMirror's default style has light-only colours.
+      syntaxHighlighting(classHighlighter),
       indentUnit.of("    "),
       // Tab indents; Escape then Tab leaves the editor (CodeMirror's rule), so the
       // keyboard is never trapped.

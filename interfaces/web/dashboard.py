@@ -43,7 +43,7 @@ def _parts(board: Dashboard) -> dict[str, Any]:
 
 
 # The jobs page's filter parameters: links and bookmarks from when the jobs list was at "/".
-JOBS_PAGE_PARAMETERS = {"q", "name", "folder", "tag", "status", "enabled", "type", "sort", "cursor"}
+JOBS_PAGE_PARAMETERS = {"q", "name", "folder", "tag", "status", "enabled", "type", "sort", "cursor", "page"}
 
 
 @router.get("/")

@@ -30,7 +30,7 @@ def test_an_administrator_disables_jobs_chosen_on_the_list_after_one_confirmatio
     jobs = three_jobs(server, word)
     page: Page = context.new_page()
     sign_in(page, server.admin_token)
-    page.goto(f"/?q={word}")
+    page.goto(f"/jobs?q={word}")
     bar = page.locator("#bulk-jobs")
     expect(bar.get_by_role("button", name="Disable")).to_be_disabled()
     page.get_by_label("Choose every job on this page").check()
@@ -55,7 +55,7 @@ def test_an_administrator_disables_jobs_chosen_on_the_list_after_one_confirmatio
             assert last["event"] == "Disabled" and last["actor"].startswith("token:")
     # Back to the list as it was filtered.
     page.get_by_role("link", name="Back to the jobs").click()
-    expect(page).to_have_url(re.compile(rf"/\?q={word}$"))
+    expect(page).to_have_url(re.compile(rf"/jobs\?q={word}$"))
     expect(page.locator("table.list tbody tr")).to_have_count(3)
 
 
@@ -69,7 +69,7 @@ def test_an_operator_runs_chosen_jobs_now_and_is_offered_no_other_action(
     try:
         page = context.new_page()
         sign_in(page, token)
-        page.goto(f"/?q={word}")
+        page.goto(f"/jobs?q={word}")
         bar = page.locator("#bulk-jobs")
         expect(bar.get_by_role("button")).to_have_text(["Run now"])
         page.get_by_label("Choose every job on this page").check()
@@ -116,7 +116,7 @@ def test_jobs_are_deleted_in_bulk_without_javascript(browser: Any, server: Serve
     try:
         page = context.new_page()
         sign_in(page, server.admin_token)
-        page.goto(f"/?q={word}")
+        page.goto(f"/jobs?q={word}")
         # Without JavaScript there is no "choose all" box; each row's box still posts.
         expect(page.get_by_label("Choose every job on this page")).to_be_hidden()
         page.get_by_label(f"Choose {word} 0").check()
@@ -129,7 +129,7 @@ def test_jobs_are_deleted_in_bulk_without_javascript(browser: Any, server: Serve
             statuses = [api.get(f"/api/jobs/{job['id']}").status_code for job in jobs]
         assert statuses == [404, 404, 200]
         # Nothing chosen: the server says so, and nothing changes.
-        page.goto(f"/?q={word}")
+        page.goto(f"/jobs?q={word}")
         page.locator("#bulk-jobs").get_by_role("button", name="Delete").click()
         expect(page.get_by_role("heading", name="Nothing chosen")).to_be_visible()
     finally:
@@ -146,7 +146,7 @@ def test_a_viewer_is_offered_no_bulk_action(browser: Any, server: Server) -> Non
     try:
         page = context.new_page()
         sign_in(page, token)
-        page.goto(f"/?q={word}")
+        page.goto(f"/jobs?q={word}")
         expect(page.locator("table.list tbody tr")).to_have_count(1)
         expect(page.locator("#bulk-jobs, table.list input[type=checkbox]")).to_have_count(0)
         page.goto(f"/runs?job_id={job['id']}")

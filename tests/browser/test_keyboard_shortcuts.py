@@ -28,7 +28,7 @@ def test_shortcuts_find_go_and_list_themselves_but_never_while_typing(
     page.keyboard.type("ngr?")
     expect(search).to_have_value("ngr?")
     expect(page.locator("#shortcut-help")).to_have_count(0)
-    assert page.url.rstrip("/") == server.url
+    assert page.url.rstrip("/") == server.url + "/jobs"
     page.locator("h1").click()  # out of the field
 
     page.keyboard.press("?")

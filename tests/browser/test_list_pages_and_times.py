@@ -31,12 +31,12 @@ def test_the_jobs_list_shows_its_total_and_numbered_pages(context: Any, server: 
             assert made.status_code == 201, made.text
     page: Page = context.new_page()
     sign_in(page, server.admin_token)
-    page.goto(f"/?q={word}")
+    page.goto(f"/jobs?q={word}")
     pager = page.get_by_role("navigation", name="Pages")
     expect(pager.locator(".page-summary")).to_have_text("1–50 of 53")
     expect(pager.get_by_role("link", name="Page 1")).to_have_attribute("aria-current", "page")
     pager.get_by_role("link", name="Page 2").click()
-    expect(page).to_have_url(re.compile(rf"/\?q={word}&page=2$"))
+    expect(page).to_have_url(re.compile(rf"/jobs\?q={word}&page=2$"))
     expect(page.locator(".page-summary")).to_have_text("51–53 of 53")
     names = page.locator("table.list tbody tr td:first-child a")
     expect(names).to_have_text([f"{word} {n}" for n in (50, 51, 52)])
@@ -48,10 +48,10 @@ def test_the_jobs_list_shows_its_total_and_numbered_pages(context: Any, server: 
     expect(page.locator(".page-summary")).to_have_text("51–53 of 53")
     expect(names).to_have_count(3)
     # A filter narrows the total too; a bad page number is a page saying so.
-    page.goto(f"/?q={word}+0")
+    page.goto(f"/jobs?q={word}+0")
     expect(page.locator(".page-summary")).to_have_text("1–10 of 10")
     expect(page.get_by_role("link", name="Page 2")).to_have_count(0)
-    page.goto(f"/?q={word}&page=zero")
+    page.goto(f"/jobs?q={word}&page=zero")
     expect(page.get_by_role("heading", name="Bad page link")).to_be_visible()
 
 
