@@ -116,6 +116,7 @@ def test_the_sign_in_page(page: Page) -> None:
 
 PAGES = [
     "/",
+    "/jobs",
     "/jobs/new",
     "/jobs/{powershell}",
     "/jobs/{command}",
@@ -163,3 +164,18 @@ def test_a_viewers_read_only_job_page(page: Page, server: Server, site: dict[str
     sign_in(page, server.token("viewer", "a11y viewer"))
     check(page, f"/jobs/{site['powershell']}")
     expect(page.locator(".code-editor .cm-content[contenteditable=false]")).to_have_count(2)
+
+
+def test_the_bulk_confirmation_and_summary_pages(page: Page, server: Server) -> None:
+    """Choosing jobs on the list, the one confirmation page, and the summary after it."""
+    sign_in(page, server.admin_token)
+    page.goto("/jobs")
+    page.get_by_label("Choose every job on this page").check()
+    page.locator("#bulk-jobs").get_by_role("button", name="Enable").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Enable \d+ jobs?\?$"))).to_be_visible()
+    violations = axe_violations(page)
+    assert violations == [], f"bulk confirmation:\n{described(violations)}"
+    page.get_by_role("button", name=re.compile(r"^Enable \d+ jobs?$")).click()
+    expect(page.locator("#bulk-summary")).to_be_visible()
+    violations = axe_violations(page)
+    assert violations == [], f"bulk summary:\n{described(violations)}"
