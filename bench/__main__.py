@@ -22,6 +22,7 @@ from bench import (
     http_api,
     job_search,
     log_entries,
+    notifier_start,
     notify_latency,
     rebuild,
     register_jobs,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, st
     "retention": (retention.run, "", "API p99 during a sweep within 2x of without"),
     "http_api": (http_api.run, "req/s", ">=2,000 req/s, p99 <20 ms for one job (postgres)"),
     "notify_latency": (notify_latency.run, "ms", "p50 <200 ms, p99 <1 s; storm: 1 alert/job"),
+    "notifier_start": (notifier_start.run, "ms", "start-up flat in the history of deliveries"),
 }
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
