@@ -23,6 +23,7 @@ from adapters.postgres_views import (
     PostgresLogsView,
     PostgresRunsView,
 )
+from adapters.postgres_views.notifications import PostgresNotificationsView
 from adapters.retention_postgres import PostgresRetentionStore
 from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint
 from adapters.store_presence import StorePresence, postgres_presence
@@ -106,6 +107,7 @@ class PostgresBackend:
             runs=open_view("runs", PostgresRunsView, env),
             logs=open_view("logs", PostgresLogsView, env),
             audit=open_view("audit", PostgresAuditView, env),
+            notifications=open_view("notifications", PostgresNotificationsView, env),
         )
 
     def data_key_store(self) -> DataKeyStore:

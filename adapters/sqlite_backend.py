@@ -18,6 +18,7 @@ from adapters.notifier_deliveries import SQLiteNotifierDeliveries
 from adapters.retention_sqlite import SQLiteRetentionStore, prepare_new_store
 from adapters.scheduler_checkpoint import SQLiteSchedulerCheckpoint
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
+from adapters.sqlite_views.notifications import SQLiteNotificationsView
 from adapters.store_presence import StorePresence, sqlite_presence
 from adapters.token_store_sqlite import SQLiteTokenStore
 from adapters.worker_capabilities_sqlite import SQLiteWorkerCapabilities
@@ -84,6 +85,7 @@ class SQLiteBackend:
             runs=open_view("runs", SQLiteRunsView, env),
             logs=open_view("logs", SQLiteLogsView, env),
             audit=open_view("audit", SQLiteAuditView, env),
+            notifications=open_view("notifications", SQLiteNotificationsView, env),
         )
 
     def data_key_store(self) -> DataKeyStore:

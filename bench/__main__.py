@@ -70,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         help="give up a benchmark on one store after this many seconds (default 900)",
     )
     parser.add_argument(
+        "--full-retention",
+        action="store_true",
+        help=f"retention at its full size, {retention.FULL_ENTRIES:,} log entries (default "
+        f"{retention.N_ENTRIES:,}, times --scale); the full size takes tens of minutes",
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "latest.json", help="where to write JSON"
     )
     args = parser.parse_args(argv)
@@ -81,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHMARKS)}")
     if args.scale <= 0:
         parser.error("--scale must be positive")
+    if args.full_retention:
+        retention.N_ENTRIES = retention.FULL_ENTRIES
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
     pg_url = env_pg_url()
 
