@@ -9,8 +9,9 @@ milliseconds. PostgreSQL's identity column never hands a deleted id out again, s
 followers meet only gaps, which they skip. Autovacuum gives the space back for reuse.
 
 `retention_pending` holds the sweep's marks (`mark_purge`): a run whose log is about to go,
-with its count. The batches are idempotent; the last transaction clears the mark and counts
-the marked entries as purged, so a deletion resumed after a crash counts them once.
+with its count. The batches are idempotent; the last transaction closes the mark (`done_at`)
+and counts the marked entries then, so a deletion resumed after a crash, or a second sweep
+racing on the same run, counts them once. Closed marks go a day later (`reclaim`).
 """
 
 from __future__ import annotations
@@ -32,11 +33,14 @@ QUERIES = {
     "totals_ddl": "CREATE TABLE IF NOT EXISTS {s}.retention_totals"
     " (id integer PRIMARY KEY, entries_purged bigint NOT NULL)",
     "pending_ddl": "CREATE TABLE IF NOT EXISTS {s}.retention_pending"
-    " (run_id uuid PRIMARY KEY, entries bigint NOT NULL)",
+    " (run_id uuid PRIMARY KEY, entries bigint NOT NULL, done_at timestamptz)",
+    # A mark already there (open, or closed by a racing sweep) stays as it is.
     "mark": "INSERT INTO {s}.retention_pending (run_id, entries) VALUES (%s, %s)"
-    " ON CONFLICT (run_id) DO UPDATE SET entries = excluded.entries",
-    "pending": "SELECT run_id FROM {s}.retention_pending",
-    "unmark": "DELETE FROM {s}.retention_pending WHERE run_id = %s RETURNING entries",
+    " ON CONFLICT (run_id) DO NOTHING",
+    "pending": "SELECT run_id FROM {s}.retention_pending WHERE done_at IS NULL",
+    "close": "UPDATE {s}.retention_pending SET done_at = now()"
+    " WHERE run_id = %s AND done_at IS NULL RETURNING entries",
+    "prune": "DELETE FROM {s}.retention_pending WHERE done_at < now() - interval '1 day'",
     "job_ids": "SELECT DISTINCT job_id FROM {s}.view_runs WHERE finished_at IS NOT NULL",
     # Two queries, each served by an index of its own (adapters.postgres_views.runs): runs
     # whose log is still there, and runs past the run retention (few: reduced runs leave).
@@ -163,14 +167,15 @@ class PostgresRetentionStore:
             conn.transaction(),
             conn.cursor() as cursor,
         ):
-            cursor.execute(self.q["unmark"], (run_id,))
-            marked = cursor.fetchall()
-            counted = int(next(iter(marked[0].values()))) if marked else removed
-            cursor.execute(self.q["add_purged"], (counted,))
+            cursor.execute(self.q["close"], (run_id,))
+            closed = cursor.fetchall()
+            if closed:
+                cursor.execute(self.q["add_purged"], (int(next(iter(closed[0].values()))),))
         return removed
 
     def reclaim(self) -> None:
-        """Autovacuum makes the deleted rows' space reusable; nothing to ask for."""
+        """Autovacuum makes the deleted rows' space reusable; only closed marks go."""
+        self._write(self.q["prune"])
 
     def store_bytes(self) -> int:
         return int(self._rows(self.q["bytes"], (self.datastore.schema,))[0][0])

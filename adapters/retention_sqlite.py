@@ -7,7 +7,9 @@ the followers, already past them, would miss the events that got them. So a log 
 event is the store's newest row waits for a later sweep (anything written since moves it).
 
 `retention_pending` holds the sweep's marks (`mark_purge`): a run whose log is about to go,
-with its count; the deletion clears the mark in the same transaction.
+with its count. The deletion closes the mark (`done_at`) in its transaction and counts the
+entries then, once: a second sweep racing on the same run finds the mark closed and counts
+nothing. Closed marks are pruned a day later (`reclaim`), long after any such race.
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ RUN_CANDIDATES = (
 )
 PENDING_DDL = (
     "CREATE TABLE IF NOT EXISTS retention_pending"
-    " (run_id TEXT PRIMARY KEY, entries INTEGER NOT NULL)"
+    " (run_id TEXT PRIMARY KEY, entries INTEGER NOT NULL, done_at TEXT)"
 )
+# A mark already there (open, or closed by a racing sweep) stays as it is.
 MARK = (
-    "INSERT INTO retention_pending (run_id, entries) VALUES (?, ?)"
-    " ON CONFLICT (run_id) DO UPDATE SET entries = excluded.entries"
+    "INSERT INTO retention_pending (run_id, entries) VALUES (?, ?) ON CONFLICT (run_id) DO NOTHING"
 )
 ADD_PURGED = (
     "INSERT INTO retention_totals (id, entries_purged) VALUES (1, ?) ON CONFLICT (id)"
@@ -134,7 +136,8 @@ class SQLiteRetentionStore:
             self.db.execute(MARK, (str(run_id), entries))  # autocommit: durable on return
 
     def pending_purges(self) -> list[UUID]:
-        return [UUID(run_id) for (run_id,) in self._rows("SELECT run_id FROM retention_pending")]
+        sql = "SELECT run_id FROM retention_pending WHERE done_at IS NULL"
+        return [UUID(run_id) for (run_id,) in self._rows(sql)]
 
     def purge_log(self, run_id: UUID) -> int | None:
         with self.lock:
@@ -172,11 +175,14 @@ class SQLiteRetentionStore:
             db.execute(f"DELETE FROM {EVENTS} WHERE originator_id = ?", (log_id.hex,))
             db.execute("UPDATE view_log_totals SET entries = entries - ? WHERE id = 1", (removed,))
             # The marked count is what the run's LogPurged says went: counted once, by
-            # whichever deletion clears the mark (a resumed one may find fewer rows left).
-            marked = db.execute(
-                "DELETE FROM retention_pending WHERE run_id = ? RETURNING entries", (str(run_id),)
+            # whichever deletion closes the mark (a resumed one may find fewer rows left).
+            closed = db.execute(
+                "UPDATE retention_pending SET done_at = datetime('now')"
+                " WHERE run_id = ? AND done_at IS NULL RETURNING entries",
+                (str(run_id),),
             ).fetchall()
-            db.execute(ADD_PURGED, (int(marked[0][0]) if marked else removed,))
+            if closed:
+                db.execute(ADD_PURGED, (int(closed[0][0]),))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -187,6 +193,9 @@ class SQLiteRetentionStore:
     def reclaim(self) -> None:
         # Frees the pages the sweep emptied (a no-op on a store without incremental vacuum).
         with self.lock:
+            self.db.execute(
+                "DELETE FROM retention_pending WHERE done_at < datetime('now', '-1 day')"
+            )
             # It frees one page per step, and Python's execute() steps a statement without
             # result columns once: executescript (sqlite3_exec) steps it to the end.
             self.db.executescript("PRAGMA incremental_vacuum;")

@@ -29,7 +29,8 @@ class FakeRetentionStore:
     def __init__(self) -> None:
         self.logs: dict[UUID, int] = {}
         self.finished: dict[UUID, tuple[UUID, datetime]] = {}
-        self.marks: dict[UUID, int] = {}
+        self.marks: dict[UUID, int] = {}  # open marks
+        self.closed: set[UUID] = set()
         self.purged = 0
         self.crash_in_purge = False
 
@@ -61,7 +62,8 @@ class FakeRetentionStore:
         return True
 
     def mark_purge(self, run_id: UUID, entries: int) -> None:
-        self.marks[run_id] = entries
+        if run_id not in self.closed:
+            self.marks.setdefault(run_id, entries)
 
     def pending_purges(self) -> list[UUID]:
         return list(self.marks)
@@ -71,7 +73,9 @@ class FakeRetentionStore:
             self.crash_in_purge = False
             raise Crash("killed before the deletion")
         removed = self.logs.pop(run_id, 0)
-        self.purged += self.marks.pop(run_id, removed)
+        if run_id in self.marks:
+            self.purged += self.marks.pop(run_id)
+            self.closed.add(run_id)
         return removed
 
     def reclaim(self) -> None:
