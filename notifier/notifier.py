@@ -115,6 +115,8 @@ class Notifier:
         self._decided_to: int | None = None
         self.deliveries = deliveries if deliveries is not None else MemoryPendingDeliveries()
         self._tracked_to: int | None = None
+        self._saved_to = 0
+        self._unsaved: dict[UUID, datetime | None] = {}  # learnt, not yet saved
 
     # The loop.
 
@@ -139,8 +141,10 @@ class Notifier:
         self.decide()
         self.check_long_running()
         self.check_silence()
-        self.track()
-        return self.send_due()
+        self.track(save=False)
+        wait = self.send_due()
+        self.save_tracked()  # after the sends are on their way: off their path
+        return wait
 
     # Deciding.
 
@@ -232,15 +236,16 @@ class Notifier:
 
     # Delivering.
 
-    def track(self) -> None:
+    def track(self, *, save: bool = True) -> None:
         """Learn of deliveries requested, attempted and settled since last time; at the
-        first pass, start from the saved pending deliveries and their position."""
+        first pass, start from the saved pending deliveries and their position. What was
+        learnt is saved now, or with `save=False` at the next `save_tracked()`."""
         if self._tracked_to is None:
             position, saved = self.deliveries.load()
             changes = self._learn(saved)
             if any(due is None for due in changes.values()):
                 self.deliveries.save(position, changes)  # rows settled meanwhile: forgotten
-            self._tracked_to = position
+            self._tracked_to = self._saved_to = position
         while True:
             page = self.app.recorder.select_notifications(
                 start=self._tracked_to,
@@ -249,11 +254,21 @@ class Notifier:
                 inclusive_of_start=False,
             )
             if page:
-                changes = self._learn({UUID(str(n.originator_id)) for n in page})
-                self.deliveries.save(page[-1].id, changes)
+                self._unsaved.update(self._learn({UUID(str(n.originator_id)) for n in page}))
                 self._tracked_to = page[-1].id
+                if len(self._unsaved) >= 500:
+                    self.save_tracked()  # a long catch-up saves as it goes
             if len(page) < 500:
+                if save:
+                    self.save_tracked()
                 return
+
+    def save_tracked(self) -> None:
+        """Save the deliveries learnt since the last save, with the position learnt up to."""
+        if self._tracked_to is not None and (self._unsaved or self._tracked_to > self._saved_to):
+            self.deliveries.save(self._tracked_to, self._unsaved)
+            self._unsaved = {}
+            self._saved_to = self._tracked_to
 
     def _learn(self, ids: Iterable[UUID]) -> dict[UUID, datetime | None]:
         """Note each delivery's state; when each is due (None: settled or gone)."""
