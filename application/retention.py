@@ -7,10 +7,11 @@ one that is not due. The physical deletion is the store's (`RetentionStore`).
 
 A purge is three steps, none of which a crash may leave half-said: the entry count is read
 while the log is whole and marked in the store (`mark_purge`), then `Run.LogPurged` is saved
-with that count, then the log is deleted, which clears the mark. A sweep that dies after the
-event leaves the mark, and the next sweep finishes the deletion first thing; one that dies
-before it leaves the log whole and the run still due, so it is purged again from the start.
-So a `LogPurged` always carries the count of what was there, and no log goes unrecorded.
+with that count, then the log is deleted, which closes the mark. A sweep that dies after
+the event leaves the mark open, and the next sweep finishes the deletion first thing; one
+that dies before it leaves the log whole and the run still due, so it is purged again from
+the start. So a `LogPurged` always carries the count of what was there, and no log goes
+unrecorded.
 """
 
 from __future__ import annotations
