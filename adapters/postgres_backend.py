@@ -14,6 +14,7 @@ from adapters.data_keys import DataKeyStore
 from adapters.data_keys_postgres import PostgresDataKeyStore
 from adapters.event_store_config import StoreSettings, conninfo, encoding_env, open_view
 from adapters.notifier_checkpoint import PostgresNotifierPosition
+from adapters.notifier_deliveries import PostgresNotifierDeliveries
 from adapters.pg_wakeup import PostgresWakeup
 from adapters.postgres_pools import tune_pools
 from adapters.postgres_views import (
@@ -22,6 +23,7 @@ from adapters.postgres_views import (
     PostgresLogsView,
     PostgresRunsView,
 )
+from adapters.postgres_views.notifications import PostgresNotificationsView
 from adapters.retention_postgres import PostgresRetentionStore
 from adapters.scheduler_checkpoint import PostgresSchedulerCheckpoint
 from adapters.store_presence import StorePresence, postgres_presence
@@ -105,6 +107,7 @@ class PostgresBackend:
             runs=open_view("runs", PostgresRunsView, env),
             logs=open_view("logs", PostgresLogsView, env),
             audit=open_view("audit", PostgresAuditView, env),
+            notifications=open_view("notifications", PostgresNotificationsView, env),
         )
 
     def data_key_store(self) -> DataKeyStore:
@@ -126,6 +129,9 @@ class PostgresBackend:
 
     def notifier_position(self, name: str = "default") -> PostgresNotifierPosition:
         return PostgresNotifierPosition(self.conninfo, self.store.schema, name)
+
+    def notifier_deliveries(self, name: str = "default") -> PostgresNotifierDeliveries:
+        return PostgresNotifierDeliveries(self.conninfo, self.store.schema, name)
 
     def wakeup(self, recorder: ApplicationRecorder) -> Wakeup:
         # Its own LISTEN connection: saves by other processes wake the loop at once.

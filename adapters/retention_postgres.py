@@ -7,6 +7,11 @@ it: one big DELETE would stop every writer (workers recording logs, the API) for
 it ran. A batch of a few events (each up to ~1,000 entries) holds that lock for
 milliseconds. PostgreSQL's identity column never hands a deleted id out again, so
 followers meet only gaps, which they skip. Autovacuum gives the space back for reuse.
+
+`retention_pending` holds the sweep's marks (`mark_purge`): a run whose log is about to go,
+with its count. The batches are idempotent; the last transaction closes the mark (`done_at`)
+and counts the marked entries then, so a deletion resumed after a crash, or a second sweep
+racing on the same run, counts them once. Closed marks go a day later (`reclaim`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ ENTRY_BATCH = 5_000  # view rows per transaction
 QUERIES = {
     "totals_ddl": "CREATE TABLE IF NOT EXISTS {s}.retention_totals"
     " (id integer PRIMARY KEY, entries_purged bigint NOT NULL)",
+    "pending_ddl": "CREATE TABLE IF NOT EXISTS {s}.retention_pending"
+    " (run_id uuid PRIMARY KEY, entries bigint NOT NULL, done_at timestamptz)",
+    # A mark already there (open, or closed by a racing sweep) stays as it is.
+    "mark": "INSERT INTO {s}.retention_pending (run_id, entries) VALUES (%s, %s)"
+    " ON CONFLICT (run_id) DO NOTHING",
+    "pending": "SELECT run_id FROM {s}.retention_pending WHERE done_at IS NULL",
+    "close": "UPDATE {s}.retention_pending SET done_at = now()"
+    " WHERE run_id = %s AND done_at IS NULL RETURNING entries",
+    "prune": "DELETE FROM {s}.retention_pending WHERE done_at < now() - interval '1 day'",
     "job_ids": "SELECT DISTINCT job_id FROM {s}.view_runs WHERE finished_at IS NOT NULL",
     # Two queries, each served by an index of its own (adapters.postgres_views.runs): runs
     # whose log is still there, and runs past the run retention (few: reduced runs leave).
@@ -69,6 +83,7 @@ class PostgresRetentionStore:
         names = {"s": Identifier(datastore.schema), "events": Identifier(events_table)}
         self.q: dict[str, Composed] = {k: SQL(v).format(**names) for k, v in QUERIES.items()}
         self._write(self.q["totals_ddl"])
+        self._write(self.q["pending_ddl"])
 
     def close(self) -> None:
         """The datastore is the application's: it closes it."""
@@ -121,6 +136,12 @@ class PostgresRetentionStore:
         (seen,) = self._rows(self.q["seen"])[0]
         return seen is not None and seen >= last
 
+    def mark_purge(self, run_id: UUID, entries: int) -> None:
+        self._write(self.q["mark"], (run_id, entries))
+
+    def pending_purges(self) -> list[UUID]:
+        return [run_id for (run_id,) in self._rows(self.q["pending"])]
+
     def purge_log(self, run_id: UUID) -> int | None:
         log_id = run_log_id(run_id)
         if not self.log_settled(run_id):
@@ -141,11 +162,20 @@ class PostgresRetentionStore:
                 cursor.execute(self.q["delete_events"], (log_id, log_id, EVENT_BATCH))
                 if cursor.rowcount < EVENT_BATCH:
                     break
-        self._write(self.q["add_purged"], (removed,))
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cursor,
+        ):
+            cursor.execute(self.q["close"], (run_id,))
+            closed = cursor.fetchall()
+            if closed:
+                cursor.execute(self.q["add_purged"], (int(next(iter(closed[0].values()))),))
         return removed
 
     def reclaim(self) -> None:
-        """Autovacuum makes the deleted rows' space reusable; nothing to ask for."""
+        """Autovacuum makes the deleted rows' space reusable; only closed marks go."""
+        self._write(self.q["prune"])
 
     def store_bytes(self) -> int:
         return int(self._rows(self.q["bytes"], (self.datastore.schema,))[0][0])

@@ -5,6 +5,11 @@ SQLite numbers notifications by rowid, and a rowid table without AUTOINCREMENT g
 row the largest rowid + 1: deleting the newest rows would hand their numbers out again, and
 the followers, already past them, would miss the events that got them. So a log whose last
 event is the store's newest row waits for a later sweep (anything written since moves it).
+
+`retention_pending` holds the sweep's marks (`mark_purge`): a run whose log is about to go,
+with its count. The deletion closes the mark (`done_at`) in its transaction and counts the
+entries then, once: a second sweep racing on the same run finds the mark closed and counts
+nothing. Closed marks are pruned a day later (`reclaim`), long after any such race.
 """
 
 from __future__ import annotations
@@ -36,6 +41,14 @@ RUN_CANDIDATES = (
     " WHERE job_id = ? AND finished_at IS NOT NULL AND finished_at < ?"
     " ORDER BY finished_at LIMIT ?"
 )
+PENDING_DDL = (
+    "CREATE TABLE IF NOT EXISTS retention_pending"
+    " (run_id TEXT PRIMARY KEY, entries INTEGER NOT NULL, done_at TEXT)"
+)
+# A mark already there (open, or closed by a racing sweep) stays as it is.
+MARK = (
+    "INSERT INTO retention_pending (run_id, entries) VALUES (?, ?) ON CONFLICT (run_id) DO NOTHING"
+)
 ADD_PURGED = (
     "INSERT INTO retention_totals (id, entries_purged) VALUES (1, ?) ON CONFLICT (id)"
     " DO UPDATE SET entries_purged = entries_purged + excluded.entries_purged"
@@ -55,6 +68,7 @@ def prepare_new_store(path: Path) -> None:
     with _connect(path) as db:
         db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         db.execute(TOTALS_DDL)
+        db.execute(PENDING_DDL)
     db.close()
 
 
@@ -75,6 +89,7 @@ class SQLiteRetentionStore:
         self.path = path
         self.db = _connect(path)
         self.db.execute(TOTALS_DDL)
+        self.db.execute(PENDING_DDL)
         # One connection, used by the sweep's thread and by /metrics: one user at a time.
         self.lock = threading.RLock()
 
@@ -116,9 +131,17 @@ class SQLiteRetentionStore:
         rows = self._rows(sql, (run_log_id(run_id).bytes, after, limit))
         return [(int(seq), str(at), int(level), str(message)) for seq, at, level, message in rows]
 
+    def mark_purge(self, run_id: UUID, entries: int) -> None:
+        with self.lock:
+            self.db.execute(MARK, (str(run_id), entries))  # autocommit: durable on return
+
+    def pending_purges(self) -> list[UUID]:
+        sql = "SELECT run_id FROM retention_pending WHERE done_at IS NULL"
+        return [UUID(run_id) for (run_id,) in self._rows(sql)]
+
     def purge_log(self, run_id: UUID) -> int | None:
         with self.lock:
-            return self._purge_log(run_log_id(run_id))
+            return self._purge_log(run_id, run_log_id(run_id))
 
     def log_settled(self, run_id: UUID) -> bool:
         with self.lock:
@@ -139,7 +162,7 @@ class SQLiteRetentionStore:
         ).fetchone()
         return bool(last < newest and seen is not None and seen >= last)
 
-    def _purge_log(self, log_id: UUID) -> int | None:
+    def _purge_log(self, run_id: UUID, log_id: UUID) -> int | None:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -151,7 +174,15 @@ class SQLiteRetentionStore:
             ).rowcount
             db.execute(f"DELETE FROM {EVENTS} WHERE originator_id = ?", (log_id.hex,))
             db.execute("UPDATE view_log_totals SET entries = entries - ? WHERE id = 1", (removed,))
-            db.execute(ADD_PURGED, (removed,))
+            # The marked count is what the run's LogPurged says went: counted once, by
+            # whichever deletion closes the mark (a resumed one may find fewer rows left).
+            closed = db.execute(
+                "UPDATE retention_pending SET done_at = datetime('now')"
+                " WHERE run_id = ? AND done_at IS NULL RETURNING entries",
+                (str(run_id),),
+            ).fetchall()
+            if closed:
+                db.execute(ADD_PURGED, (int(closed[0][0]),))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -162,6 +193,9 @@ class SQLiteRetentionStore:
     def reclaim(self) -> None:
         # Frees the pages the sweep emptied (a no-op on a store without incremental vacuum).
         with self.lock:
+            self.db.execute(
+                "DELETE FROM retention_pending WHERE done_at < datetime('now', '-1 day')"
+            )
             # It frees one page per step, and Python's execute() steps a statement without
             # result columns once: executescript (sqlite3_exec) steps it to the end.
             self.db.executescript("PRAGMA incremental_vacuum;")

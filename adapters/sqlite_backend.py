@@ -14,9 +14,11 @@ from adapters.data_keys_sqlite import SQLiteDataKeyStore
 from adapters.event_store_config import StoreSettings, encoding_env, open_view
 from adapters.file_modes import private_directory, private_sqlite_file
 from adapters.notifier_checkpoint import SQLiteNotifierPosition
+from adapters.notifier_deliveries import SQLiteNotifierDeliveries
 from adapters.retention_sqlite import SQLiteRetentionStore, prepare_new_store
 from adapters.scheduler_checkpoint import SQLiteSchedulerCheckpoint
 from adapters.sqlite_views import SQLiteAuditView, SQLiteJobsView, SQLiteLogsView, SQLiteRunsView
+from adapters.sqlite_views.notifications import SQLiteNotificationsView
 from adapters.store_presence import StorePresence, sqlite_presence
 from adapters.token_store_sqlite import SQLiteTokenStore
 from adapters.worker_capabilities_sqlite import SQLiteWorkerCapabilities
@@ -83,6 +85,7 @@ class SQLiteBackend:
             runs=open_view("runs", SQLiteRunsView, env),
             logs=open_view("logs", SQLiteLogsView, env),
             audit=open_view("audit", SQLiteAuditView, env),
+            notifications=open_view("notifications", SQLiteNotificationsView, env),
         )
 
     def data_key_store(self) -> DataKeyStore:
@@ -102,6 +105,9 @@ class SQLiteBackend:
 
     def notifier_position(self, name: str = "default") -> SQLiteNotifierPosition:
         return SQLiteNotifierPosition(self.path, name)
+
+    def notifier_deliveries(self, name: str = "default") -> SQLiteNotifierDeliveries:
+        return SQLiteNotifierDeliveries(self.path, name)
 
     def wakeup(self, recorder: ApplicationRecorder) -> Wakeup:
         # Only saves in this process can wake a loop: they call `set` from `after_save`.

@@ -22,6 +22,7 @@ from adapters.sqlite_backend import SQLiteBackend
 from adapters.store_presence import StorePresence
 from application.ports import RetentionStore, TokenStore, Wakeup
 from engine.ports import WorkerCapabilities, WorkerLeases
+from notifier.ports import PendingDeliveries
 from projections.read_models import ReadModels
 
 
@@ -92,6 +93,10 @@ class StoreBackend(Protocol):
 
     def notifier_position(self, name: str = "default") -> NotifierPosition:
         """The notifier's position in the log (notifier.ports.Position), in the store."""
+        ...
+
+    def notifier_deliveries(self, name: str = "default") -> PendingDeliveries:
+        """The notifier's pending deliveries and their position, in the store."""
         ...
 
     def wakeup(self, recorder: ApplicationRecorder) -> Wakeup:

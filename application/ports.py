@@ -167,10 +167,24 @@ class RetentionStore(Protocol):
         view has processed the whole stream (and the store allows its deletion)."""
         ...
 
+    def mark_purge(self, run_id: UUID, entries: int) -> None:
+        """Record durably, before `Run.LogPurged` is saved, that the run's log (`entries`
+        long) is about to go: a sweep that dies between the event and the deletion leaves
+        the mark, and a later sweep finishes the deletion (`pending_purges`). A mark the run
+        already has is kept as it is."""
+        ...
+
+    def pending_purges(self) -> list[UUID]:
+        """The runs marked by `mark_purge` whose deletion has not finished."""
+        ...
+
     def purge_log(self, run_id: UUID) -> int | None:
         """Delete the run's log stream from the event store and its entries from the logs
-        view; returns how many entries went, or None when it is not safe yet (the logs
-        view has not processed the whole stream) and a later sweep should try again."""
+        view, and close its mark (counting the marked entries as purged, once, whichever of
+        two racing sweeps closes it); returns how
+        many entries went now, or None when it is not safe yet (the logs view has not
+        processed the whole stream) and a later sweep should try again. Idempotent: a
+        second call, or one after a crash half-way, deletes what is left."""
         ...
 
     def reclaim(self) -> None:

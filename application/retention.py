@@ -4,6 +4,14 @@ runs past its run retention, recording each on the run (`Run.LogPurged`, `Run.Re
 It reads the runs view to find candidates (as the scheduler reads its index), then loads
 each run to decide: a view behind the store can only make it find fewer runs, never purge
 one that is not due. The physical deletion is the store's (`RetentionStore`).
+
+A purge is three steps, none of which a crash may leave half-said: the entry count is read
+while the log is whole and marked in the store (`mark_purge`), then `Run.LogPurged` is saved
+with that count, then the log is deleted, which closes the mark. A sweep that dies after
+the event leaves the mark open, and the next sweep finishes the deletion first thing; one
+that dies before it leaves the log whole and the run still due, so it is purged again from
+the start. So a `LogPurged` always carries the count of what was there, and no log goes
+unrecorded.
 """
 
 from __future__ import annotations
@@ -53,6 +61,8 @@ class SweepReport:
     runs: list[RunVerdict] = field(default_factory=list)
     # Logs the logs view had not processed yet: left for the next sweep.
     deferred: int = 0
+    # Deletions an interrupted sweep had recorded (LogPurged) but not finished, done now.
+    resumed: int = 0
 
     @property
     def logs_purged(self) -> int:
@@ -86,20 +96,40 @@ class RetentionSweep:
 
     def run(self, *, dry_run: bool = False) -> SweepReport:
         report = SweepReport(dry_run=dry_run)
+        if not dry_run:
+            self._finish_interrupted(report)
         for job_id in self.store.job_ids():
             self._sweep_job(job_id, self._policy(job_id), report)
-        if not dry_run and report.runs:
+        if not dry_run and (report.runs or report.resumed):
             self.store.reclaim()
-        if report.runs or report.deferred:
+        if report.runs or report.deferred or report.resumed:
             log.info(
-                "retention%s: %d logs purged (%d entries), %d runs reduced, %d deferred",
+                "retention%s: %d logs purged (%d entries), %d runs reduced, %d deferred,"
+                " %d interrupted purges finished",
                 " (dry run)" if dry_run else "",
                 report.logs_purged,
                 report.entries_purged,
                 report.runs_reduced,
                 report.deferred,
+                report.resumed,
             )
         return report
+
+    def _finish_interrupted(self, report: SweepReport) -> None:
+        """Finish the deletions a sweep recorded on their runs but died before doing."""
+        for run_id in self.store.pending_purges():
+            try:
+                run: object = self.app.repository.get(run_id)
+            except AggregateNotFoundError:
+                continue
+            if not isinstance(run, Run) or run.log_purged_at is None:
+                # It died before the event: the log is whole and the run still due; its
+                # purge starts over (and marks it again) when the sweep reaches it.
+                continue
+            if self.store.purge_log(run_id) is None:
+                report.deferred += 1
+            else:
+                report.resumed += 1
 
     def _policy(self, job_id: UUID) -> RetentionPolicy:
         # A deleted job's runs follow its last policies; a job never found, the defaults.
@@ -149,25 +179,26 @@ class RetentionSweep:
             if report.dry_run:
                 entries = self.store.count_log(run_id)
             else:
-                if self.archive is not None:
-                    # Read whole from the view only once it has all of it; written durably
-                    # before the deletion: a failed write stops the sweep, the log kept.
-                    if not self.store.log_settled(run_id):
-                        report.deferred += 1
-                        return
-                    self.archive.write(run_id, self._log_lines(run_id))
-                purged = self.store.purge_log(run_id)
-                if purged is None:
+                # Counted (and archived) only once the logs view holds all of the log.
+                if not self.store.log_settled(run_id):
                     report.deferred += 1
                     return
-                entries = purged
+                if self.archive is not None:
+                    # Written durably before the deletion: a failed write stops the sweep
+                    # with the log kept.
+                    self.archive.write(run_id, self._log_lines(run_id))
+                entries = self.store.count_log(run_id)
+                self.store.mark_purge(run_id, entries)  # before the event: see the docstring
                 run_model.purge_log(run, entries, reason)
         if not report.dry_run:
             if due is Due.REDUCTION:
                 run_model.reduce(run, reason)
-            # A concurrent sweep (another scheduler) recorded it first: nothing left to do.
+            # A concurrent sweep (another scheduler) recorded it first: the deletion below
+            # is idempotent, whichever of the two gets there first.
             with contextlib.suppress(RecordConflictError):
                 self.app.save(run)
+            if had_log and self.store.purge_log(run_id) is None:
+                report.deferred += 1  # recorded and marked: the next sweep finishes it
         report.runs.append(RunVerdict(run_id, job_id, due, entries, reason, log_purged=had_log))
 
     def _log_lines(self, run_id: UUID) -> Iterator[str]:

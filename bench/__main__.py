@@ -23,6 +23,7 @@ from bench import (
     job_search,
     list_pages,
     log_entries,
+    notifier_start,
     notify_latency,
     page_speed,
     rebuild,
@@ -49,6 +50,7 @@ BENCHMARKS: dict[str, tuple[Callable[[BenchStore, float], list[Result]], str, st
     "http_api": (http_api.run, "req/s", ">=2,000 req/s, p99 <20 ms for one job (postgres)"),
     "notify_latency": (notify_latency.run, "ms", "p50 <200 ms, p99 <1 s; storm: 1 alert/job"),
     "page_speed": (page_speed.run, "ms", "p95 <150 ms for / and /jobs, 10,000 jobs (postgres)"),
+    "notifier_start": (notifier_start.run, "ms", "start-up flat in the history of deliveries"),
 }
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -72,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         help="give up a benchmark on one store after this many seconds (default 900)",
     )
     parser.add_argument(
+        "--full-retention",
+        action="store_true",
+        help=f"retention at its full size, {retention.FULL_ENTRIES:,} log entries (default "
+        f"{retention.N_ENTRIES:,}, times --scale); the full size takes tens of minutes",
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "latest.json", help="where to write JSON"
     )
     args = parser.parse_args(argv)
@@ -83,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHMARKS)}")
     if args.scale <= 0:
         parser.error("--scale must be positive")
+    if args.full_retention:
+        retention.N_ENTRIES = retention.FULL_ENTRIES
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
     pg_url = env_pg_url()
 

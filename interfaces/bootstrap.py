@@ -31,6 +31,7 @@ from projections.base import BatchProjection
 from projections.follower import EventFollower
 from projections.jobs import JobsView
 from projections.logs import LogsView
+from projections.notifications import NotificationsView
 from projections.runs import RunsView
 
 
@@ -48,6 +49,7 @@ class System:
     runs: RunsView
     logs: LogsView
     audit: AuditView
+    notifications: NotificationsView
     projections: list[BatchProjection[Any]]
     follower: EventFollower
     # Which job types the live workers can run (they record it; the API reads it).
@@ -199,6 +201,7 @@ def build(
         runs=views.runs,
         logs=views.logs,
         audit=views.audit,
+        notifications=views.notifications,
         projections=projections,
         follower=follower,
         capabilities=backend.worker_capabilities(),

@@ -52,6 +52,7 @@ def start_notifier(
     system's read models (`views`, a built System), it also notices scheduled jobs that did
     not run, and watches runs already running for `long_running`."""
     position = backend.notifier_position(name)
+    deliveries = backend.notifier_deliveries(name)
     wakeup = backend.wakeup(app.recorder)
     notifier = Notifier(
         app,
@@ -62,6 +63,7 @@ def start_notifier(
         wakeup,
         jobs=views.jobs if views is not None else None,
         running=views.runs if views is not None else None,
+        deliveries=deliveries,
         **options,
     )
 
@@ -75,6 +77,7 @@ def start_notifier(
     handle = NotifierHandle(notifier, thread, stop)
     handle._cleanup.append(lambda: app.after_save.remove(on_save))
     handle._cleanup.append(position.close)
+    handle._cleanup.append(deliveries.close)
     report = getattr(views, "report_notifier", None)
     if report is not None:  # a System: /metrics shows this notifier's figures
         handle._cleanup.append(report(lambda: summary(notifier)))

@@ -3,9 +3,12 @@
 
 It keeps two positions in the log. Run outcomes are read from a saved position (`Position`),
 moved after each page's decisions are saved; a crash re-reads a page, and the decisions
-already saved are not made again. Deliveries are read from the start of the log at each
-start-up (they are few), so a delivery requested before a restart, or by another process
-(a test message from the API), is still sent. Each attempt is claimed first (an event at the
+already saved are not made again. Deliveries are learnt from their events too, and the
+unsettled ones are saved with the position they were learnt up to (`PendingDeliveries`):
+a restart starts from those (each checked against its aggregate) and the delivery events
+after that position, so a delivery requested before a restart, or by another process (a
+test message from the API), is still sent, and start-up does not grow with the history
+of settled deliveries. Each attempt is claimed first (an event at the
 delivery's next version, with a lease), so two notifiers never send the same delivery at
 once.
 """
@@ -16,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +35,16 @@ from domain.delivery import Delivery
 from domain.errors import Conflict, JobLedgerError, NotFound
 from domain.run import Run
 from domain.run_status import RunStatus
-from notifier.ports import JobsSnapshot, Outgoing, Position, RunningRuns, Sender, SendResult
+from notifier.ports import (
+    JobsSnapshot,
+    MemoryPendingDeliveries,
+    Outgoing,
+    PendingDeliveries,
+    Position,
+    RunningRuns,
+    Sender,
+    SendResult,
+)
 from notifier.silence import silent_slots
 from notifier.stats import DeliveryStats
 
@@ -78,6 +91,7 @@ class Notifier:
         parallel: int = 4,
         jobs: JobsSnapshot | None = None,
         running: RunningRuns | None = None,
+        deliveries: PendingDeliveries | None = None,
     ) -> None:
         self.app = app
         self.clock = clock
@@ -99,7 +113,10 @@ class Notifier:
         self._sending: set[UUID] = set()
         self._long: dict[UUID, datetime] = {}  # running runs: when they become long-running
         self._decided_to: int | None = None
-        self._tracked_to = 0
+        self.deliveries = deliveries if deliveries is not None else MemoryPendingDeliveries()
+        self._tracked_to: int | None = None
+        self._saved_to = 0
+        self._unsaved: dict[UUID, datetime | None] = {}  # learnt, not yet saved
 
     # The loop.
 
@@ -124,8 +141,10 @@ class Notifier:
         self.decide()
         self.check_long_running()
         self.check_silence()
-        self.track()
-        return self.send_due()
+        self.track(save=False)
+        wait = self.send_due()
+        self.save_tracked()  # after the sends are on their way: off their path
+        return wait
 
     # Deciding.
 
@@ -217,8 +236,16 @@ class Notifier:
 
     # Delivering.
 
-    def track(self) -> None:
-        """Learn of deliveries requested, attempted and settled since last time."""
+    def track(self, *, save: bool = True) -> None:
+        """Learn of deliveries requested, attempted and settled since last time; at the
+        first pass, start from the saved pending deliveries and their position. What was
+        learnt is saved now, or with `save=False` at the next `save_tracked()`."""
+        if self._tracked_to is None:
+            position, saved = self.deliveries.load()
+            changes = self._learn(saved)
+            if any(due is None for due in changes.values()):
+                self.deliveries.save(position, changes)  # rows settled meanwhile: forgotten
+            self._tracked_to = self._saved_to = position
         while True:
             page = self.app.recorder.select_notifications(
                 start=self._tracked_to,
@@ -226,15 +253,34 @@ class Notifier:
                 topics=DELIVERY_TOPICS,
                 inclusive_of_start=False,
             )
-            ids = {UUID(str(n.originator_id)) for n in page}
-            for ident in ids:
-                delivery = self.app.aggregate_or_none(ident)
-                if isinstance(delivery, Delivery):
-                    self._note(delivery)
             if page:
+                self._unsaved.update(self._learn({UUID(str(n.originator_id)) for n in page}))
                 self._tracked_to = page[-1].id
+                if len(self._unsaved) >= 500:
+                    self.save_tracked()  # a long catch-up saves as it goes
             if len(page) < 500:
+                if save:
+                    self.save_tracked()
                 return
+
+    def save_tracked(self) -> None:
+        """Save the deliveries learnt since the last save, with the position learnt up to."""
+        if self._tracked_to is not None and (self._unsaved or self._tracked_to > self._saved_to):
+            self.deliveries.save(self._tracked_to, self._unsaved)
+            self._unsaved = {}
+            self._saved_to = self._tracked_to
+
+    def _learn(self, ids: Iterable[UUID]) -> dict[UUID, datetime | None]:
+        """Note each delivery's state; when each is due (None: settled or gone)."""
+        changes: dict[UUID, datetime | None] = {}
+        for ident in ids:
+            delivery = self.app.aggregate_or_none(ident)
+            if isinstance(delivery, Delivery):
+                self._note(delivery)
+                changes[ident] = delivery.due_at()
+            else:
+                changes[ident] = None
+        return changes
 
     def _note(self, delivery: Delivery) -> None:
         due = delivery.due_at()

@@ -4,8 +4,11 @@ notifier keeps its position in the event log. Adapters implement them
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 
 @dataclass(frozen=True, repr=False)
@@ -84,3 +87,42 @@ class RunningRuns(Protocol):
     def running_runs(self) -> list[dict[str, Any]]:
         """[{id, job_id, started_at, ...}]"""
         ...
+
+
+class PendingDeliveries(Protocol):
+    """The deliveries not yet settled and when each is due, with the log position up to
+    which they were learnt, saved together: a restarted notifier starts from them instead of
+    reading every delivery event in the log (`adapters.notifier_deliveries`)."""
+
+    def load(self) -> tuple[int, dict[UUID, datetime]]:
+        """(position, {delivery id: due}) as last saved; (0, {}) at first."""
+        ...
+
+    def save(self, position: int, changes: Mapping[UUID, datetime | None]) -> None:
+        """In one transaction: set each delivery's due time (None: settled, forgotten) and
+        move the position forward (never back)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MemoryPendingDeliveries:
+    """Pending deliveries in memory: a notifier using it re-reads the log at each start."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.due: dict[UUID, datetime] = {}
+
+    def load(self) -> tuple[int, dict[UUID, datetime]]:
+        return self.position, dict(self.due)
+
+    def save(self, position: int, changes: Mapping[UUID, datetime | None]) -> None:
+        for ident, due in changes.items():
+            if due is None:
+                self.due.pop(ident, None)
+            else:
+                self.due[ident] = due
+        self.position = max(self.position, position)
+
+    def close(self) -> None:
+        pass

@@ -155,8 +155,8 @@ def create_channel(args: argparse.Namespace) -> int:
 
 
 def list_channels(args: argparse.Namespace) -> int:
-    with opened() as system:
-        rows = [present(channel) for channel in system.app.list_channels()]
+    with opened(catch_up=True) as system:  # from the notifications view
+        rows = system.notifications.channels()
     if args.json:
         print_json(rows)
     else:

@@ -14,8 +14,9 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "projections",
         help="run (the default) or rebuild the read models",
-        description="Keep the jobs, runs, logs and audit views up to date until stopped (the "
-        "projection process of a multi-process deployment), or rebuild them from history.",
+        description="Keep the jobs, runs, logs, audit and notifications views up to date until "
+        "stopped (the projection process of a multi-process deployment), or rebuild them from "
+        "history.",
     )
     # `jobledger projections` alone runs them: the process a deployment starts.
     parser.set_defaults(handler=run_views)
@@ -23,8 +24,8 @@ def register(commands: Any) -> None:
     rebuild = sub.add_parser(
         "rebuild",
         help="drop every view and replay the whole history into it",
-        description="Drop the jobs, runs, logs and audit views and rebuild them from the "
-        "event history. Stop other projection processes first.",
+        description="Drop the jobs, runs, logs, audit and notifications views and rebuild them "
+        "from the event history. Stop other projection processes first.",
     )
     rebuild.set_defaults(handler=rebuild_views)
     run = sub.add_parser(

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 from uuid import UUID
 
+from domain.errors import NotFound
 from interfaces.cli.context import actor, add_json_flag, job_id, opened
 from interfaces.cli.output import print_json, print_table
 
@@ -73,8 +74,10 @@ def create_trigger(args: argparse.Namespace) -> int:
 
 
 def list_triggers(args: argparse.Namespace) -> int:
-    with opened() as system:
-        rows = system.app.job_triggers(args.job_id)
+    with opened(catch_up=True) as system:  # from the views
+        if system.jobs.get_job(args.job_id) is None:
+            raise NotFound("job", args.job_id)
+        rows = system.notifications.job_triggers(args.job_id)
     if args.json:
         print_json(rows)
     else:

@@ -51,8 +51,13 @@ class Channel(Response):
     created_by: str
 
 
+class ListedChannel(Channel):
+    created_at: datetime
+    updated_at: datetime = Field(description="when its name, settings or secrets last changed")
+
+
 class ChannelList(Response):
-    items: list[Channel]
+    items: list[ListedChannel]
 
 
 class TestAccepted(Response):

@@ -11,13 +11,19 @@ from fastapi import Request
 from domain.errors import InvalidInput
 from domain.schedule import CronSchedule
 from interfaces.bootstrap import System
-from interfaces.http.deps import get_system
+from interfaces.http.deps import get_system, settle
 from interfaces.web.auth import PageError
 
 
 def system(request: Request) -> System:
     """The built System (interfaces.bootstrap) the API's create_app put on the app."""
     return get_system(request)
+
+
+def settle_views(request: Request) -> None:
+    """Wait, within the app's bound, until the views hold every event stored so far: after
+    a change to something listed from a view (channels, triggers), the next page shows it."""
+    settle(request)
 
 
 def now(request: Request) -> datetime:

@@ -18,7 +18,7 @@ from domain.access import Principal
 from domain.channel_config import CHANNEL_TYPES, SECRET_FIELDS
 from domain.errors import Conflict, InvalidInput, NotFound
 from interfaces.web.auth import Admin, PageError, form_with_csrf
-from interfaces.web.common import now, parse_id, system
+from interfaces.web.common import now, parse_id, settle_views, system
 from interfaces.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +44,7 @@ def _page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    channels = system(request).app.list_channels()
+    channels = system(request).notifications.channels()
     code = request.query_params.get("notice", "")
     return render(
         request,
@@ -100,6 +100,7 @@ async def create_channel(request: Request, checked: tuple[Principal, Any] = Admi
             return _page(request, shown, {field: f"{error.field}: {error.message}"}, 422)
         except ChannelNameTaken as error:
             return _page(request, shown, {"name": str(error).removeprefix("name: ")}, 409)
+        settle_views(request)  # the page it redirects to lists the new channel
         return RedirectResponse("/notifications?notice=created", status_code=303)
 
     return await run_in_threadpool(create)
@@ -134,6 +135,7 @@ async def delete_channel(
         )
     except NotFound:
         raise PageError(404, "No such channel", f"There is no channel {ident}.") from None
+    await run_in_threadpool(settle_views, request)
     return RedirectResponse("/notifications?notice=deleted", status_code=303)
 
 

@@ -157,7 +157,7 @@ def show_run(request: Request, run_id: str, principal: Principal = Viewer) -> Re
             "levels": [lvl.name for lvl in LogLevel],
             "live": run["status"] not in FINISHED_STATUSES,
             "last_seq": entries[-1]["seq"] if entries else after,
-            "notifications": system(request).app.run_notifications(ident),
+            "notifications": system(request).notifications.run_deliveries(ident),
             "sentence": status_sentence(run),
             "empty_sentence": empty_log_sentence(run, level.name if level else ""),
             "next_attempt": following,

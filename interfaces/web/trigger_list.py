@@ -18,7 +18,8 @@ def triggers_context(
     request: Request, job: dict[str, Any], errors: Errors | None, name: str
 ) -> dict[str, Any]:
     try:
-        triggers = [] if job.get("deleted") else system(request).app.job_triggers(job["id"])
+        views = system(request).notifications
+        triggers = [] if job.get("deleted") else views.job_triggers(job["id"])
     except NotFound:  # deleted since the view was read
         triggers = []
     return {

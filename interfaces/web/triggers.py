@@ -13,7 +13,7 @@ from domain.access import Principal
 from domain.errors import Conflict, InvalidInput, NotFound
 from interfaces.http.routes.triggers import hook_url
 from interfaces.web.auth import PageError
-from interfaces.web.common import parse_id, system
+from interfaces.web.common import parse_id, settle_views, system
 from interfaces.web.forms import Errors, text
 from interfaces.web.jobs import AdminForm, job_page, load_job, refused_as_pages
 from interfaces.web.render import render
@@ -42,6 +42,7 @@ async def create_trigger(
             )
             job = load_job(request, ident)
             return job_page(request, job, trigger_errors=errors, trigger_name=name, status=422)
+        settle_views(request)  # the job page, next, lists it
         # The token is in this response only (no-store, like every page), never in a URL.
         return render(
             request,
@@ -69,6 +70,7 @@ async def revoke_trigger(
     def revoke() -> Response:
         with refused_as_pages("Trigger not revoked", f"Job {ident} has no live trigger {trigger}."):
             system(request).app.revoke_trigger(ident, trigger, actor=principal.actor)
+        settle_views(request)  # the job page it redirects to lists the live triggers
         return RedirectResponse(f"/jobs/{ident}?notice=trigger-revoked#triggers", status_code=303)
 
     return await run_in_threadpool(revoke)

@@ -113,6 +113,10 @@ class NotificationsApi:
             assert changed.status_code == 200, changed.text
             assert changed.json()["name"] == "Ops"
             assert changed.json()["secrets"] == ["signing_secret"]
+            # Listed from the notifications view, at once after the change: its times too.
+            [row] = env.admin.get(CHANNELS).json()["items"]
+            assert (row["name"], row["secrets"], row["version"]) == ("Ops", ["signing_secret"], 3)
+            assert row["created_at"] < row["updated_at"]
             assert env.admin.delete(path).status_code == 204
             assert env.admin.get(path).status_code == 404
             assert env.admin.get(CHANNELS).json()["items"] == []

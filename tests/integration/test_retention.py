@@ -343,6 +343,58 @@ class RetentionContract:
         system.rebuild_projections()
         assert system.logs.entries(extra.id)[0] == []
 
+    def test_a_sweep_killed_between_the_event_and_the_deletion_is_finished_by_the_next(
+        self, system: System, sweep: RetentionSweep, clock: FakeClock
+    ) -> None:
+        job = self.register(system, "interrupted", log_retention_days=1)
+        run = finished_run(system, job)
+        self.register(system, "later")  # the log's events are not the newest
+        system.catch_up()
+        store = sweep.store
+
+        class Killed(Exception):
+            pass
+
+        def killed(run_id: UUID) -> int | None:
+            raise Killed  # the process dies after LogPurged is saved, before the deletion
+
+        clock.at += timedelta(days=2)
+        real_purge = store.purge_log
+        store.purge_log = killed  # type: ignore[method-assign]
+        with pytest.raises(Killed):
+            sweep.run()
+        store.purge_log = real_purge  # type: ignore[method-assign]
+        events = [
+            system.app.mapper.to_domain_event(e) for e in system.app.recorder.select_events(run.id)
+        ]
+        assert isinstance(events[-1], Run.LogPurged) and events[-1].entries == LINES
+        assert log_rows(system, run.id) > 0 and store.pending_purges() == [run.id]
+
+        # A new sweep (a restarted process) on a store of its own finishes the deletion.
+        again = retention_sweep(system.app, system.backend, RetentionSettings(), clock=clock)
+        try:
+            report = again.run()
+            assert (report.resumed, report.runs) == (1, [])
+            assert again.store.pending_purges() == []
+            assert again.store.purged_entries() == LINES
+            # A second sweep racing on the run (it marked it and lost the event's save)
+            # deletes what is left, nothing, and counts nothing again.
+            again.store.mark_purge(run.id, LINES)
+            assert again.store.purge_log(run.id) == 0
+            assert again.store.purged_entries() == LINES
+            assert again.store.pending_purges() == []
+        finally:
+            again.store.close()
+        assert log_rows(system, run.id) == 0
+        system.catch_up()
+        assert system.logs.entries(run.id)[0] == []
+        row = system.runs.get_run(run.id)
+        assert row is not None and row["log_purged_entries"] == LINES
+        events = [
+            system.app.mapper.to_domain_event(e) for e in system.app.recorder.select_events(run.id)
+        ]
+        assert sum(isinstance(e, Run.LogPurged) for e in events) == 1
+
     def test_an_expired_run_is_reduced_and_its_slot_never_fires_again(
         self, system: System, sweep: RetentionSweep, clock: FakeClock
     ) -> None:

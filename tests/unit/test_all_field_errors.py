@@ -159,6 +159,7 @@ def api(ledger) -> FastAPI:
         master_key=MasterKey.generate(),
         jobs=NoJobs(),
         runs=NoJobs(),
+        notifications=SimpleNamespace(job_triggers=lambda _job_id: [], channels=lambda: []),
         # No worker has recorded what it can run.
         job_type_availability=lambda names=(): summarize(names, []),
     )

@@ -419,3 +419,23 @@ def test_a_jobs_alert_state_loads_from_two_events_as_a_full_replay_would(ledger,
     assert restored is not None and restored.version == replayed.version == 12
     assert restored._state() == replayed._state()
     assert (restored.failing, restored.streak, restored.suppressed) == (True, 3, 2)
+
+
+def test_a_storm_of_1000_failing_runs_in_a_minute_alerts_once_per_job_per_window(ledger, clock):
+    channel(ledger)
+    jobs = [job(ledger, [{"channel": "on-call", "on": ["failed"]}], f"storm {i}") for i in range(5)]
+    sender = RecordingSender()
+    n = notifier(ledger, clock, sender)  # the default one-hour window
+    for i in range(1000):  # 1,000 failures over 60 s, the jobs taking turns
+        run_ending(ledger, jobs[i % len(jobs)], "failed")
+        clock.advance(0.06)
+        if i % 100 == 99:
+            drain(n)  # the notifier keeps up as it goes
+    drain(n)
+    assert sorted(s.payload["job_name"] for s in sender.sent) == [f"storm {i}" for i in range(5)]
+    # The next failure of each job after the window alerts again, counting those kept quiet.
+    clock.advance(3600)
+    for job_id in jobs:
+        run_ending(ledger, job_id, "failed")
+    drain(n)
+    assert [s.payload["suppressed"] for s in sender.sent[5:]] == [199] * 5

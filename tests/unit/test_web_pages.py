@@ -46,6 +46,15 @@ class EmptyViews:
         EmptyViews.reads += 1
         return []
 
+    def run_deliveries(self, _run_id: Any) -> list[Any]:
+        return []  # the run page lists what was sent for the run: nothing here
+
+    def job_triggers(self, _job_id: Any) -> list[Any]:
+        return []
+
+    def channels(self) -> list[Any]:
+        return []
+
 
 class ClashingLedger:
     """Every command loses a race with another writer of the same job."""
@@ -62,9 +71,6 @@ class ClashingLedger:
     def record_sign_in(self, *_args: Any, **_kwargs: Any) -> None:
         """Signing in is not a command on a job: it goes through."""
 
-    def run_notifications(self, _run_id: Any) -> list[Any]:
-        return []  # the run page lists what was sent for the run: nothing here
-
 
 def fake_system(views: Any) -> SimpleNamespace:
     """A System as the pages use it: one fake for every view, and a ledger that clashes."""
@@ -74,6 +80,7 @@ def fake_system(views: Any) -> SimpleNamespace:
         runs=views,
         logs=views,
         audit=views,
+        notifications=EmptyViews(),
         app=ClashingLedger(),
         # No worker has recorded what it can run; the fakes' runs have ended, so none waits.
         job_type_availability=lambda names=(): summarize(names, []),

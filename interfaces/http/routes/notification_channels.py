@@ -1,8 +1,9 @@
 """/api/notification-channels: administrators manage where notifications go, and send a
 test message; /api/runs/{id}/notifications: what was sent for a run, where, and how it went.
 
-Channels are few and administrators alone read them, so these routes read the channels
-themselves rather than a view (see `ChannelCommands.list_channels`).
+Listings read the notifications view (`projections.notifications`); one channel is read
+from its aggregate, whose version is the ETag a change must match. A change waits for the
+views (`settle`), so a listing right after it shows it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi.responses import Response
 from domain.notification_channel import NotificationChannel
 from interfaces.http import notification_schemas as schemas
 from interfaces.http.auth import Admin, Viewer
-from interfaces.http.deps import SystemDep, now
+from interfaces.http.deps import SystemDep, now, settle
 from interfaces.http.inputs import check_json, check_text
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes.common import IfMatch, etag, expected_version
@@ -41,7 +42,9 @@ def present(channel: NotificationChannel) -> dict[str, Any]:
 
 
 @router.post(PREFIX, status_code=201, response_model=schemas.Channel, summary="Add a channel")
-def create_channel(system: SystemDep, body: schemas.ChannelCreate, principal: Admin) -> Response:
+def create_channel(
+    request: Request, system: SystemDep, body: schemas.ChannelCreate, principal: Admin
+) -> Response:
     data = body.model_dump()
     check_text(data["name"], "name")
     check_json(data["config"], "config")
@@ -52,13 +55,14 @@ def create_channel(system: SystemDep, body: schemas.ChannelCreate, principal: Ad
         secrets=data["secrets"],
         actor=principal.actor,
     )
+    settle(request)
     headers = {"Location": f"{PREFIX}/{channel.id}", **etag(channel.version)}
     return OrjsonResponse(present(channel), status_code=201, headers=headers)
 
 
 @router.get(PREFIX, response_model=schemas.ChannelList, summary="List channels, by name")
 def list_channels(system: SystemDep, _principal: Admin) -> Response:
-    return OrjsonResponse({"items": [present(c) for c in system.app.list_channels()]})
+    return OrjsonResponse({"items": system.notifications.channels()})
 
 
 @router.get(f"{PREFIX}/{{channel_id}}", response_model=schemas.Channel, summary="Show a channel")
@@ -71,6 +75,7 @@ def get_channel(system: SystemDep, channel_id: ChannelId, _principal: Admin) -> 
     f"{PREFIX}/{{channel_id}}", response_model=schemas.Channel, summary="Change a channel"
 )
 def update_channel(
+    request: Request,
     system: SystemDep,
     channel_id: ChannelId,
     body: schemas.ChannelPatch,
@@ -86,6 +91,7 @@ def update_channel(
     channel = system.app.update_channel(
         channel_id, changes, actor=principal.actor, expected_version=version
     )
+    settle(request)
     return OrjsonResponse(present(channel), headers=etag(channel.version))
 
 
@@ -96,10 +102,15 @@ def update_channel(
     summary="Delete a channel (its secrets are destroyed)",
 )
 def delete_channel(
-    system: SystemDep, channel_id: ChannelId, principal: Admin, if_match: IfMatch = None
+    request: Request,
+    system: SystemDep,
+    channel_id: ChannelId,
+    principal: Admin,
+    if_match: IfMatch = None,
 ) -> Response:
     version = expected_version(if_match, lambda: system.app.get_channel(channel_id).version)
     system.app.delete_channel(channel_id, actor=principal.actor, expected_version=version)
+    settle(request)
     return Response(status_code=204)
 
 
@@ -139,9 +150,13 @@ def get_delivery(
     summary="What was sent for a run, where, and each delivery's status",
 )
 def run_notifications(
+    request: Request,
     system: SystemDep,
     run_id: Annotated[UUID, Path(description="the run's id")],
     _principal: Viewer,
 ) -> Response:
     system.app.get_run(run_id)  # 404 for an unknown run
-    return OrjsonResponse({"items": system.app.run_notifications(run_id)})
+    # Deliveries are written by the notifier, perhaps in another process: wait (bounded)
+    # until the view holds what is stored now, so what a receiver got is listed.
+    settle(request)
+    return OrjsonResponse({"items": system.notifications.run_deliveries(run_id)})

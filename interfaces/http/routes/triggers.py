@@ -9,11 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from domain.errors import NotFound
 from domain.trigger import Trigger
 from interfaces.http import trigger_schemas as schemas
 from interfaces.http.auth import Admin, Viewer
 from interfaces.http.deps import SystemDep, settle
 from interfaces.http.responses import OrjsonResponse
+
+LISTED = ("id", "job_id", "name", "created_at", "created_by")  # schemas.Trigger
 
 router = APIRouter(prefix="/api/jobs/{job_id}/triggers", tags=["triggers"])
 
@@ -57,7 +60,11 @@ def create_trigger(
     summary="List a job's webhook triggers (never their tokens)",
 )
 def list_triggers(system: SystemDep, job_id: JobId, _principal: Viewer) -> Response:
-    return OrjsonResponse({"items": system.app.job_triggers(job_id)})
+    # From the views: the job's row (404 when there is none) and the notifications view.
+    if system.jobs.get_job(job_id) is None:
+        raise NotFound("job", job_id)
+    rows = system.notifications.job_triggers(job_id)
+    return OrjsonResponse({"items": [{k: row[k] for k in LISTED} for row in rows]})
 
 
 @router.delete(
