@@ -43,7 +43,8 @@ def _parts(board: Dashboard) -> dict[str, Any]:
 
 
 # The jobs page's filter parameters: links and bookmarks from when the jobs list was at "/".
-JOBS_PAGE_PARAMETERS = {"q", "name", "folder", "tag", "status", "enabled", "type", "sort", "cursor", "page"}
+JOBS_PAGE_PARAMETERS = {"q", "name", "folder", "tag", "status", "enabled", "type", "sort"}
+JOBS_PAGE_PARAMETERS |= {"cursor", "page"}
 
 
 @router.get("/")
