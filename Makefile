@@ -13,11 +13,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# axe-core for the accessibility tests, at the version frontend/package-lock.json pins.
+AXE := frontend/node_modules/axe-core/axe.min.js
+$(AXE): frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs npm for the accessibility tests' axe-core (apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix frontend --no-audit --no-fund
+	touch $(AXE)
+
 run: $(STAMP)
 	$(BIN)/jobledger serve
 
 # The whole suite. PostgreSQL tests use JOBLEDGER_TEST_DATABASE_URL (default: the local server).
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	JOBLEDGER_TEST_DATABASE_URL=$${JOBLEDGER_TEST_DATABASE_URL:-$(TEST_DB)} \
 		$(BIN)/pytest -q $(PYTEST_ARGS)
 
