@@ -16,6 +16,7 @@ from interfaces.web import (
     clone_rerun,
     dashboard,
     history,
+    job_list,
     jobs,
     notifications,
     runs,
@@ -30,6 +31,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(dashboard.router)
     app.include_router(bulk.router)
+    app.include_router(job_list.router)
     app.include_router(jobs.router)
     app.include_router(triggers.router)
     app.include_router(history.router)

@@ -1,4 +1,5 @@
-"""The jobs pages: the list, a new job, and a job's page (configuration, secrets, run now)."""
+"""The jobs pages: a new job, and a job's page (configuration, secrets, run now); the list
+is in job_list.py."""
 
 from __future__ import annotations
 
@@ -31,9 +32,7 @@ from interfaces.web.forms import (
     parse_job_form,
     text,
 )
-from interfaces.web.job_filters import JobFilter, filter_context
 from interfaces.web.job_glance import glance_context
-from interfaces.web.paging import Pager, page_of
 from interfaces.web.preview import preview
 from interfaces.web.render import pretty_json, render
 from interfaces.web.script_field import SCRIPT_EXAMPLES
@@ -42,7 +41,6 @@ from interfaces.web.trigger_list import triggers_context
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SIZE = 50
 # A command clashed with someone else's change to the same job saved at the same moment.
 CONCURRENT_CHANGE = (
     "Someone else changed this job at the same moment, so nothing was done. "
@@ -78,51 +76,6 @@ def choices() -> dict[str, Any]:
         "secret_name_pattern": SECRET_NAME.pattern,
         "secret_name_rule": SECRET_NAME_RULE[:1].upper() + SECRET_NAME_RULE[1:] + ".",
     }
-
-
-# The list.
-
-
-@router.get("/jobs")
-def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
-    params = request.query_params
-    page, offset, cursor = page_of(params, PAGE_SIZE)
-    try:
-        wanted = JobFilter.from_query(params)
-    except InvalidInput as error:  # no store can hold it, or no such choice: not a 500
-        raise PageError(400, "Bad filter", f"{error.field}: {error.message}.") from None
-    if any(value == "" for _key, value in params.multi_items()):
-        # The filter form sends its empty choices too: keep the address short and canonical.
-        return RedirectResponse(wanted.url(cursor=cursor), status_code=303)
-    view = system(request).jobs
-    kwargs = wanted.list_kwargs()
-    try:
-        jobs, next_cursor = view.list_jobs(limit=PAGE_SIZE, cursor=cursor, offset=offset, **kwargs)
-    except (InvalidInput, ValueError):
-        raise PageError(400, "Bad page link", "That page link is not valid.") from None
-    kwargs.pop("sort")
-    pages = Pager(page, PAGE_SIZE, view.count_jobs(**kwargs), len(jobs), wanted.url(), next_cursor)
-    current = now(request)
-    for job in jobs:
-        job["next_run"] = next_run(job, current)
-    if wanted.sort == "next_run":  # computed on read: the page is ordered, not all jobs
-        jobs.sort(key=lambda job: (job["next_run"] is None, job["next_run"] or current))
-    types = system(request).job_type_availability({job["job_type"] for job in jobs})
-    # Job type -> why no live worker can run it, for a warning beside each such job.
-    unrunnable = {name: found.reason for name, found in types.items() if not found.available}
-    return render(
-        request,
-        "jobs.html",
-        {
-            "jobs": jobs,
-            "next_cursor": next_cursor,
-            "q": wanted.q,
-            **filter_context(view, wanted),
-            "paged": cursor is not None,
-            "pages": pages,
-            "unrunnable": unrunnable,
-        },
-    )
 
 
 # A new job.
