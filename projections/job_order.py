@@ -3,18 +3,24 @@ cursors that carry each sort's key so every sort pages by keyset, on either stor
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidInput
 from projections.base import decode_cursor, encode_cursor
 from projections.jobs import jobs_cursor, parse_jobs_cursor, prefix_upper_bound
+from projections.next_fires import NextFires
 
 # How a page of jobs may be ordered: by name; by last run, newest first; by last run
-# status, then name. "next_run" is computed on read from the schedule (no stored column),
-# so the view orders it by name and the caller orders each page by next run.
+# status, then name; by next run, soonest first (jobs that will not fire last, by id).
+# The next run is a function of the schedule and the clock, not of any event, so no view
+# stores it: `next_run_page` computes it on read for every job the filter keeps.
 SORTS = ("name", "last_run", "last_status", "next_run")
+
+NEXT_FIRES = NextFires()  # one memory per process: many jobs share few schedules
+NEVER = "~"  # sorts after every ISO instant: the key of a job that will not fire
 
 
 def check_sort(sort: str) -> str:
@@ -38,8 +44,8 @@ def sort_cursor(job: dict[str, Any], sort: str) -> str:
 
 def parse_sort_cursor(cursor: str, sort: str) -> list[Any]:
     """The sort key in a cursor `sort_cursor` issued for `sort`, its id as a UUID."""
-    if sort in ("last_run", "last_status"):
-        size = 3 if sort == "last_run" else 4
+    if sort in ("last_run", "last_status", "next_run"):
+        size = 4 if sort == "last_status" else 3
         key = decode_cursor(cursor, size)
         texts = key[1:-1]
         if key[0] != sort or not all(t is None or isinstance(t, str) for t in texts):
@@ -55,3 +61,40 @@ def folder_range(folder: str) -> tuple[str, str, str]:
     """(the folder, and the bounds of its subfolders): a folder filter matches both."""
     below = folder + "/"
     return folder, below, prefix_upper_bound(below)
+
+
+# (id, cron, zone, enabled) of each job a filter keeps: what `next_run_page` orders.
+ScheduleRow = tuple[UUID, str | None, str | None, bool]
+
+
+def next_run_page(
+    schedules: Iterable[ScheduleRow],
+    at: datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+    offset: int,
+    fetch: Callable[[list[UUID]], dict[UUID, dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of jobs by next run after `at`, over ALL the jobs in `schedules` (not one page
+    taken by name): each job's next fire time, soonest first, then those that will not fire
+    (disabled or unscheduled), each tie by id; `fetch` reads the page's rows by id. The
+    cursor carries (next run, id), so a later page starts after the last job shown even if
+    the clock has moved; a job whose fire passed meanwhile moves on to its next one."""
+    keyed = []
+    for job_id, cron, zone, enabled in schedules:
+        fire = NEXT_FIRES.next_fire(cron, zone or "UTC", at) if enabled and cron else None
+        key = NEVER if fire is None else fire.astimezone(UTC).isoformat(timespec="microseconds")
+        keyed.append((key, str(job_id)))
+    keyed.sort()
+    if cursor is not None:
+        after, after_id = parse_sort_cursor(cursor, "next_run")
+        bound = (NEVER if after is None else after, str(after_id))
+        keyed = [key for key in keyed if key > bound]
+    chosen = keyed[offset : offset + limit + 1]  # one more: is there a next page?
+    rows = fetch([UUID(job_id) for _key, job_id in chosen[:limit]])
+    jobs = [rows[UUID(job_id)] for _key, job_id in chosen[:limit] if UUID(job_id) in rows]
+    if len(chosen) <= limit or not jobs:
+        return jobs, None
+    last_key, last_id = chosen[limit - 1]
+    return jobs, encode_cursor("next_run", None if last_key == NEVER else last_key, last_id)

@@ -149,6 +149,7 @@ class JobsView(BatchView):
         status: str | None = None,
         sort: str = "name",
         offset: int = 0,
+        at: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of jobs ordered by `sort` (one of projections.job_order.SORTS), and the
         cursor of the next page or None. `offset` skips that many jobs after the cursor

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +16,14 @@ from adapters.postgres_views.common import PostgresView
 from adapters.postgres_views.dashboard import JOBS_QUERIES, PostgresJobSchedules
 from adapters.postgres_views.search_index import create_search_index
 from projections.base import check_offset, page_size
-from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
+from projections.job_order import (
+    ScheduleRow,
+    check_sort,
+    folder_range,
+    next_run_page,
+    parse_sort_cursor,
+    sort_cursor,
+)
 from projections.jobs import (
     CONFIG_COLUMNS,
     JobsChanges,
@@ -256,6 +263,7 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
         status: str | None = None,
         sort: str = "name",
         offset: int = 0,
+        at: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
         sort = check_sort(sort)
@@ -269,6 +277,15 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
             tags=tags,
             status=status,
         )
+        if sort == "next_run":
+            return next_run_page(
+                self._schedules(where, params),
+                at or datetime.now(UTC),
+                limit=limit,
+                cursor=cursor,
+                offset=offset,
+                fetch=self._jobs_by_id,
+            )
         after, order = SORTED.get(sort, (WHERE["cursor"], ORDER))
         if cursor is not None:
             *key, after_id = parse_sort_cursor(cursor, sort)
@@ -278,6 +295,17 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
         rows = self.fetch(self.compose(query), [*params, limit + 1, offset])  # +1: a next page?
         jobs = [job_dict(_decode(row)) for row in rows[:limit]]
         return jobs, sort_cursor(jobs[-1], sort) if len(rows) > limit else None
+
+    def _schedules(self, where: list[str], params: list[Any]) -> list[ScheduleRow]:
+        query = "SELECT id, schedule_cron, schedule_timezone, enabled FROM {s}.view_jobs"
+        rows = self.fetch(
+            self.compose(query + (" WHERE " + " AND ".join(where) if where else "")), params
+        )
+        return [(r["id"], r["schedule_cron"], r["schedule_timezone"], r["enabled"]) for r in rows]
+
+    def _jobs_by_id(self, job_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+        rows = self.fetch(self.q["select_many"], (job_ids,))
+        return {row["id"]: job_dict(_decode(row)) for row in rows}
 
     def count_jobs(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,14 @@ from adapters.sqlite_views.common import (
 )
 from adapters.sqlite_views.dashboard import SQLiteJobSchedules
 from projections.base import check_offset, page_size
-from projections.job_order import check_sort, folder_range, parse_sort_cursor, sort_cursor
+from projections.job_order import (
+    ScheduleRow,
+    check_sort,
+    folder_range,
+    next_run_page,
+    parse_sort_cursor,
+    sort_cursor,
+)
 from projections.jobs import (
     CONFIG_COLUMNS,
     JobsChanges,
@@ -300,6 +307,7 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
         status: str | None = None,
         sort: str = "name",
         offset: int = 0,
+        at: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         limit = page_size(limit)
         sort = check_sort(sort)
@@ -313,6 +321,15 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
             tags=tags,
             status=status,
         )
+        if sort == "next_run":
+            return next_run_page(
+                self._schedules(where, params),
+                at or datetime.now(UTC),
+                limit=limit,
+                cursor=cursor,
+                offset=offset,
+                fetch=self._jobs_by_id,
+            )
         after, order = SORTED.get(sort, (WHERE["cursor"], ORDER))
         if cursor is not None:
             *key, after_id = parse_sort_cursor(cursor, sort)
@@ -324,6 +341,16 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
             records = db.fetchall()
         jobs = [job_dict(_decode(record)) for record in records[:limit]]
         return jobs, sort_cursor(jobs[-1], sort) if len(records) > limit else None
+
+    def _schedules(self, where: list[str], params: list[Any]) -> list[ScheduleRow]:
+        query = "SELECT id, schedule_cron, schedule_timezone, enabled FROM view_jobs"
+        with self.reading() as db:
+            db.execute(query + (" WHERE " + " AND ".join(where) if where else ""), params)
+            return [(UUID(r[0]), r[1], r[2], bool(r[3])) for r in db.fetchall()]
+
+    def _jobs_by_id(self, job_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+        with self.reading() as db:
+            return {job_id: job_dict(row) for job_id, row in self._select(db, job_ids).items()}
 
     def count_jobs(
         self,

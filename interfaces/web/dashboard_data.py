@@ -10,7 +10,7 @@ from typing import Any
 
 from interfaces.bootstrap import System
 from interfaces.web.svg_bars import Bar, hourly_bars
-from interfaces.web.upcoming import NextFires
+from projections.next_fires import NextFires
 
 DAY = timedelta(hours=24)
 WEEK = timedelta(days=7)

@@ -22,7 +22,7 @@ SORT_WORDS = {
     "name": "Name",
     "last_run": "Last run, newest first",
     "last_status": "Last run's status",
-    "next_run": "Next run (within the page)",
+    "next_run": "Next run",
 }
 
 

@@ -32,17 +32,17 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
         return RedirectResponse(wanted.url(cursor=cursor), status_code=303)
     view = system(request).jobs
     kwargs = wanted.list_kwargs()
+    current = now(request)
     try:
-        jobs, next_cursor = view.list_jobs(limit=PAGE_SIZE, cursor=cursor, offset=offset, **kwargs)
+        jobs, next_cursor = view.list_jobs(
+            limit=PAGE_SIZE, cursor=cursor, offset=offset, at=current, **kwargs
+        )
     except (InvalidInput, ValueError):
         raise PageError(400, "Bad page link", "That page link is not valid.") from None
     kwargs.pop("sort")
     pages = Pager(page, PAGE_SIZE, view.count_jobs(**kwargs), len(jobs), wanted.url(), next_cursor)
-    current = now(request)
     for job in jobs:
         job["next_run"] = next_run(job, current)
-    if wanted.sort == "next_run":  # computed on read: the page is ordered, not all jobs
-        jobs.sort(key=lambda job: (job["next_run"] is None, job["next_run"] or current))
     types = system(request).job_type_availability({job["job_type"] for job in jobs})
     # Job type -> why no live worker can run it, for a warning beside each such job.
     unrunnable = {name: found.reason for name, found in types.items() if not found.available}

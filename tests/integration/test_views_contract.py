@@ -40,6 +40,7 @@ from domain.errors import InvalidInput
 from domain.job import Job, register
 from domain.log_level import LogLevel
 from domain.run_log import open_log
+from domain.schedule import CronSchedule
 from projections.audit import AuditProjection
 from projections.base import BatchProjection, BatchTracking, encode_cursor
 from projections.jobs import JobsProjection
@@ -151,8 +152,6 @@ class ViewsContract:
     # --- jobs ---------------------------------------------------------------------------
 
     def test_job_lifecycle(self, views: Views) -> None:
-        from domain.schedule import CronSchedule
-
         job = new_job(schedule=CronSchedule.parse("0 2 * * *", "UTC"))
         views.feed(job)
         state = views.jobs.view.get_job(job.id)
@@ -450,6 +449,39 @@ class ViewsContract:
         _, name_cursor = views.jobs.view.list_jobs(limit=1)
         with pytest.raises(InvalidInput):  # a cursor of one order does not page another
             views.jobs.view.list_jobs(cursor=name_cursor, sort="last_run")
+
+    def test_jobs_sort_by_next_run_over_all_jobs_not_one_page(self, views: Views) -> None:
+        at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+        def daily(hhmm: str, zone: str = "UTC") -> CronSchedule:
+            return CronSchedule.parse(f"{hhmm[3:]} {hhmm[:2]} * * *", zone)
+
+        # Names in the opposite order of next runs, so a sort of one page by name would fail.
+        jobs = [
+            new_job("a-unscheduled"),
+            new_job("b-disabled", schedule=daily("12:30"), enabled=False),
+            new_job("c-tomorrow", schedule=daily("09:00")),
+            new_job("d-tokyo-evening", schedule=daily("23:00", "Asia/Tokyo")),  # 14:00 UTC
+            new_job("e-soon", schedule=daily("12:05")),
+            new_job("f-same-minute", schedule=daily("12:05")),
+        ]
+        views.feed(*jobs)
+        ids = {job.name: str(job.id) for job in jobs}
+        tied = sorted(["e-soon", "f-same-minute"], key=ids.__getitem__)  # a tie goes by id
+        never = sorted(["a-unscheduled", "b-disabled"], key=ids.__getitem__)
+        expected = [*tied, "d-tokyo-evening", "c-tomorrow", *never]
+        for limit in (1, 2, 4, 10):
+            found = page_all(views.jobs.view.list_jobs, limit, sort="next_run", at=at)
+            assert [j["name"] for j in found] == expected
+        second, _ = views.jobs.view.list_jobs(limit=2, offset=2, sort="next_run", at=at)
+        assert [j["name"] for j in second] == expected[2:4]  # a numbered page
+        kept, _ = views.jobs.view.list_jobs(sort="next_run", at=at, search="o")
+        assert [j["name"] for j in kept] == [
+            n for n in expected if "o" in n
+        ]  # the filter applies first
+        _, name_cursor = views.jobs.view.list_jobs(limit=1)
+        with pytest.raises(InvalidInput):  # a cursor of one order does not page another
+            views.jobs.view.list_jobs(cursor=name_cursor, sort="next_run", at=at)
 
     def test_a_jobs_table_made_before_folders_and_tags_gets_them(self, views: Views) -> None:
         job = new_job()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from interfaces.web.dashboard_data import elapsed_words
 from interfaces.web.svg_bars import Bar, _nice_top, bar_chart, hourly_bars
-from interfaces.web.upcoming import NextFires
+from projections.next_fires import NextFires
 
 NOW = datetime(2026, 11, 30, 14, 20, tzinfo=UTC)
 HOUR = datetime(2026, 11, 30, 14, tzinfo=UTC)

@@ -115,8 +115,8 @@ TypeName = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_.-
     summary="List jobs, by name or another sort",
     description="Filters combine: `folder` matches the folder and its subfolders, each "
     "`tag` must be on the job, `status` is the last run's. `sort` is name, last_run (newest "
-    "first), last_status (then name) or next_run: next run is computed from the schedule "
-    "on read, so that sort orders each page (taken by name) by next run, not all jobs.",
+    "first), last_status (then name) or next_run (soonest first over all the jobs the filter "
+    "keeps; jobs that will not fire last).",
 )
 def list_jobs(
     request: Request,
@@ -163,11 +163,9 @@ def list_jobs(
         tags=values.tags(tag),
         status=status,
         sort=sort,
+        at=(at := now(request)),
     )
-    at = now(request)
     jobs = [job_from_view(row, at) for row in items]
-    if sort == "next_run":  # within the page: see the description above
-        jobs.sort(key=lambda job: (job["next_run_at"] is None, job["next_run_at"] or at))
     return OrjsonResponse({"items": jobs, "next_cursor": next_cursor})
 
 

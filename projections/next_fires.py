@@ -2,8 +2,8 @@
 
 A schedule's next fire time after `t` stays the answer for every later moment until that
 fire time passes, so each (cron, zone) is computed once and reused until then: the
-dashboard reads its jobs' distinct schedules from the view and computes only those that
-fired since the last page, however many jobs share them.
+dashboard and the jobs list sorted by next run read their jobs' schedules from the view
+and compute only those that fired since the last page, however many jobs share them.
 """
 
 from __future__ import annotations
