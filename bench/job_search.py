@@ -6,10 +6,10 @@ follower writes them (batches of 500); on PostgreSQL then `ANALYZE view_jobs`, a
 does soon after. Names and descriptions mix a few words, so a search
 for a rare word matches 1 job in 100, a common one about 1 in 4, and a missing one none.
 
-JobLedger: `JobsView.list_jobs(limit=50, search=word)`, the first page, as the API asks for
-it: on PostgreSQL a LIKE over the case-folded `search` column served by a pg_trgm GIN index;
-on SQLite the same LIKE as a scan of the table. The figure is the median time per query
-over the repeats (after a warm-up), in ms.
+JobLedger: `JobsView.list_jobs(JobQuery(search=word), limit=50)`, the first page, as the
+API asks for it: on PostgreSQL a LIKE over the case-folded `search` column served by a
+pg_trgm GIN index; on SQLite the same LIKE as a scan of the table. The figure is the median
+time per query over the repeats (after a warm-up), in ms.
 
 Baseline: the raw driver (psycopg / sqlite3) running the same statement on the same table
 and index, returning the same columns undecoded: the floor the view's query can reach. The
@@ -27,7 +27,7 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 
 from bench.common import BenchStore, Result, build_system, progress, scaled
-from projections.jobs import search_pattern
+from projections.jobs import JobQuery, search_pattern
 
 N_JOBS = 10_000
 REPEATS = 200
@@ -113,7 +113,9 @@ def run(bench: BenchStore, scale: float) -> list[Result]:
         view = system.jobs
         indexed = search_index_in_use(bench)
         for label, word in SEARCHES.items():
-            ours, found = timed(lambda w=word: len(view.list_jobs(limit=50, search=w)[0]), repeats)
+            ours, found = timed(
+                lambda w=word: len(view.list_jobs(JobQuery(search=w), limit=50)[0]), repeats
+            )
             pattern = search_pattern(word)
             same, close_same = raw_query(bench, "search LIKE ? ESCAPE '\\'", pattern)
             naive, close_naive = raw_query(

@@ -19,6 +19,7 @@ import statistics
 
 from bench.common import BenchStore, Result, build_system, progress, scaled
 from bench.job_search import fill_view, timed
+from projections.jobs import ALL_JOBS, JobQuery
 
 N_JOBS = 10_000
 REPEATS = 100
@@ -40,20 +41,20 @@ def run(bench: BenchStore, scale: float) -> list[Result]:
         base, _ = timed(lambda: len(view.list_jobs(limit=SIZE)[0]), repeats)
         baseline = statistics.median(base)
         cases = {
-            "first page + total": ({}, 0),
-            "last page + total": ({}, last_offset),
-            "filtered first page + total": ({"search": "nightly"}, 0),
+            "first page + total": (ALL_JOBS, 0),
+            "last page + total": (ALL_JOBS, last_offset),
+            "filtered first page + total": (JobQuery(search="nightly"), 0),
         }
-        for label, (filters, offset) in cases.items():
+        for label, (query, offset) in cases.items():
 
-            def page(filters: dict[str, str] = filters, offset: int = offset) -> int:
-                rows, _ = view.list_jobs(limit=SIZE, offset=offset, **filters)
-                view.count_jobs(**filters)
+            def page(query: JobQuery = query, offset: int = offset) -> int:
+                rows, _ = view.list_jobs(query, limit=SIZE, offset=offset)
+                view.count_jobs(query)
                 return len(rows)
 
             ours, shown = timed(page, repeats)
             figure = statistics.median(ours)
-            total = view.count_jobs(**filters)
+            total = view.count_jobs(query)
             progress(
                 f"list_pages {label} [{bench.kind}]: {figure:.2f} ms "
                 f"({shown} of {total:,} jobs), keyset first page alone {baseline:.2f} ms"

@@ -73,10 +73,10 @@ class JobsSnapshot(Protocol):
     run (the projections' JobsView is one)."""
 
     def list_jobs(
-        self, *, limit: int = 50, cursor: str | None = None, enabled: bool | None = None
+        self, *, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of jobs (with `schedule`, `policies`, `last_run_at`, `created_at`,
-        `updated_at`) and the next page's cursor, or None."""
+        """A page of jobs (with `enabled`, `schedule`, `policies`, `last_run_at`,
+        `created_at`, `updated_at`) and the next page's cursor, or None."""
         ...
 
 

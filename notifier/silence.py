@@ -53,9 +53,9 @@ def silent_slots(
 ) -> Iterator[SilentSlot]:
     cursor: str | None = None
     while True:
-        page, cursor = jobs.list_jobs(limit=PAGE, cursor=cursor, enabled=True)
+        page, cursor = jobs.list_jobs(limit=PAGE, cursor=cursor)
         for row in page:
-            if not _asks_for_missed(row, settings):
+            if not row.get("enabled") or not _asks_for_missed(row, settings):
                 continue
             expected = _expected(row)
             if expected is not None and expected + settings.missed_grace < now:

@@ -113,6 +113,28 @@ class JobsChanges:
         return inserts, updates, deletes
 
 
+@dataclass(frozen=True)
+class JobQuery:
+    """Which jobs a list keeps; every filter is optional and they combine.
+
+    `name_prefix` matches case-sensitively, by code point. `search` matches jobs whose name
+    or description contains it, ignoring case (see `search_text`). `folder` matches the
+    folder and its subfolders; every one of `tags` must be on the job; `status` is the last
+    run's status.
+    """
+
+    enabled: bool | None = None
+    job_type: str | None = None
+    name_prefix: str | None = None
+    search: str | None = None
+    folder: str | None = None
+    tags: Sequence[str] = ()
+    status: str | None = None
+
+
+ALL_JOBS = JobQuery()
+
+
 class JobsView(BatchView):
     """The jobs view: writes `JobsChanges`, answers job queries with JSON-ready dicts.
 
@@ -137,43 +159,22 @@ class JobsView(BatchView):
     @abstractmethod
     def list_jobs(
         self,
+        query: JobQuery = ALL_JOBS,
         *,
         limit: int = 50,
         cursor: str | None = None,
-        enabled: bool | None = None,
-        job_type: str | None = None,
-        name_prefix: str | None = None,
-        search: str | None = None,
-        folder: str | None = None,
-        tags: Sequence[str] = (),
-        status: str | None = None,
         sort: str = "name",
         offset: int = 0,
         at: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of jobs ordered by `sort` (one of projections.job_order.SORTS), and the
-        cursor of the next page or None. `offset` skips that many jobs after the cursor
-        (a numbered page: see interfaces.web.paging).
-
-        `name_prefix` matches case-sensitively, by code point. `search` matches jobs whose
-        name or description contains it, ignoring case (see `search_text`). `folder` matches
-        the folder and its subfolders; every one of `tags` must be on the job; `status` is
-        the last run's status.
-        """
+        """A page of the jobs `query` keeps, ordered by `sort` (one of
+        projections.job_order.SORTS; "next_run" is reckoned from `at`, default now), and the
+        cursor of the next page or None. `offset` skips that many jobs after the cursor (a
+        numbered page: see interfaces.web.paging)."""
 
     @abstractmethod
-    def count_jobs(
-        self,
-        *,
-        enabled: bool | None = None,
-        job_type: str | None = None,
-        name_prefix: str | None = None,
-        search: str | None = None,
-        folder: str | None = None,
-        tags: Sequence[str] = (),
-        status: str | None = None,
-    ) -> int:
-        """How many jobs `list_jobs` with the same filter lists, over all its pages."""
+    def count_jobs(self, query: JobQuery = ALL_JOBS) -> int:
+        """How many jobs `list_jobs` with the same query lists, over all its pages."""
 
     @abstractmethod
     def job_folders(self) -> dict[str, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -25,7 +24,9 @@ from projections.job_order import (
     sort_cursor,
 )
 from projections.jobs import (
+    ALL_JOBS,
     CONFIG_COLUMNS,
+    JobQuery,
     JobsChanges,
     JobsView,
     job_dict,
@@ -212,55 +213,39 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
         rows = self.fetch(self.q["select_one"], (job_id,))
         return job_dict(_decode(rows[0])) if rows else None
 
-    def _filter(
-        self,
-        *,
-        enabled: bool | None = None,
-        job_type: str | None = None,
-        name_prefix: str | None = None,
-        search: str | None = None,
-        folder: str | None = None,
-        tags: Sequence[str] = (),
-        status: str | None = None,
-    ) -> tuple[list[str], list[Any]]:
-        """The conditions and parameters of a filter, shared by the list and its count."""
+    def _filter(self, query: JobQuery) -> tuple[list[str], list[Any]]:
+        """The conditions and parameters of a query, shared by the list and its count."""
         where: list[str] = []
         params: list[Any] = []
-        if enabled is not None:
+        if query.enabled is not None:
             where.append(WHERE["enabled"])
-            params.append(enabled)
-        if job_type is not None:
+            params.append(query.enabled)
+        if query.job_type is not None:
             where.append(WHERE["job_type"])
-            params.append(job_type)
-        if name_prefix:
+            params.append(query.job_type)
+        if query.name_prefix:
             where.append(WHERE["name_prefix"])
-            params += [name_prefix, prefix_upper_bound(name_prefix)]
-        if search:
+            params += [query.name_prefix, prefix_upper_bound(query.name_prefix)]
+        if query.search:
             where.append(WHERE["search"])
-            params.append(search_pattern(search))
-        if folder:
+            params.append(search_pattern(query.search))
+        if query.folder:
             where.append(WHERE["folder"])
-            params += folder_range(folder)
-        for tag in tags:
+            params += folder_range(query.folder)
+        for tag in query.tags:
             where.append(WHERE["tag"])
             params.append(_dumps([tag]))
-        if status:
+        if query.status:
             where.append(WHERE["status"])
-            params.append(status)
+            params.append(query.status)
         return where, params
 
     def list_jobs(
         self,
+        query: JobQuery = ALL_JOBS,
         *,
         limit: int = 50,
         cursor: str | None = None,
-        enabled: bool | None = None,
-        job_type: str | None = None,
-        name_prefix: str | None = None,
-        search: str | None = None,
-        folder: str | None = None,
-        tags: Sequence[str] = (),
-        status: str | None = None,
         sort: str = "name",
         offset: int = 0,
         at: datetime | None = None,
@@ -268,15 +253,7 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
         limit = page_size(limit)
         sort = check_sort(sort)
         offset = check_offset(offset)
-        where, params = self._filter(
-            enabled=enabled,
-            job_type=job_type,
-            name_prefix=name_prefix,
-            search=search,
-            folder=folder,
-            tags=tags,
-            status=status,
-        )
+        where, params = self._filter(query)
         if sort == "next_run":
             return next_run_page(
                 self._schedules(where, params),
@@ -291,8 +268,8 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
             *key, after_id = parse_sort_cursor(cursor, sort)
             where.append(after)
             params += [*(NO_KEY[sort] if k is None else k for k in key), after_id]
-        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order + OFFSET
-        rows = self.fetch(self.compose(query), [*params, limit + 1, offset])  # +1: a next page?
+        statement = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order + OFFSET
+        rows = self.fetch(self.compose(statement), [*params, limit + 1, offset])  # +1: next page?
         jobs = [job_dict(_decode(row)) for row in rows[:limit]]
         return jobs, sort_cursor(jobs[-1], sort) if len(rows) > limit else None
 
@@ -307,28 +284,10 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
         rows = self.fetch(self.q["select_many"], (job_ids,))
         return {row["id"]: job_dict(_decode(row)) for row in rows}
 
-    def count_jobs(
-        self,
-        *,
-        enabled: bool | None = None,
-        job_type: str | None = None,
-        name_prefix: str | None = None,
-        search: str | None = None,
-        folder: str | None = None,
-        tags: Sequence[str] = (),
-        status: str | None = None,
-    ) -> int:
-        where, params = self._filter(
-            enabled=enabled,
-            job_type=job_type,
-            name_prefix=name_prefix,
-            search=search,
-            folder=folder,
-            tags=tags,
-            status=status,
-        )
-        query = COUNT + (" WHERE " + " AND ".join(where) if where else "")
-        return int(self.fetch(self.compose(query), params)[0]["n"])
+    def count_jobs(self, query: JobQuery = ALL_JOBS) -> int:
+        where, params = self._filter(query)
+        statement = COUNT + (" WHERE " + " AND ".join(where) if where else "")
+        return int(self.fetch(self.compose(statement), params)[0]["n"])
 
     def job_folders(self) -> dict[str, int]:
         return {row["folder"]: row["n"] for row in self.fetch(self.q["folders"], ())}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -31,7 +30,9 @@ from projections.job_order import (
     sort_cursor,
 )
 from projections.jobs import (
+    ALL_JOBS,
     CONFIG_COLUMNS,
+    JobQuery,
     JobsChanges,
     JobsView,
     LastRun,
@@ -256,55 +257,39 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
             record = cursor.fetchone()
         return None if record is None else job_dict(_decode(record))
 
-    def _filter(
-        self,
-        *,
-        enabled: bool | None = None,
-        job_type: str | None = None,
-        name_prefix: str | None = None,
-        search: str | None = None,
-        folder: str | None = None,
-        tags: Sequence[str] = (),
-        status: str | None = None,
-    ) -> tuple[list[str], list[Any]]:
-        """The conditions and parameters of a filter, shared by the list and its count."""
+    def _filter(self, query: JobQuery) -> tuple[list[str], list[Any]]:
+        """The conditions and parameters of a query, shared by the list and its count."""
         where: list[str] = []
         params: list[Any] = []
-        if enabled is not None:
+        if query.enabled is not None:
             where.append(WHERE["enabled"])
-            params.append(int(enabled))
-        if job_type is not None:
+            params.append(int(query.enabled))
+        if query.job_type is not None:
             where.append(WHERE["job_type"])
-            params.append(job_type)
-        if name_prefix:
+            params.append(query.job_type)
+        if query.name_prefix:
             where.append(WHERE["name_prefix"])
-            params += [name_prefix, prefix_upper_bound(name_prefix)]
-        if search:
+            params += [query.name_prefix, prefix_upper_bound(query.name_prefix)]
+        if query.search:
             where.append(WHERE["search"])
-            params.append(search_pattern(search))
-        if folder:
+            params.append(search_pattern(query.search))
+        if query.folder:
             where.append(WHERE["folder"])
-            params += folder_range(folder)
-        for tag in tags:
+            params += folder_range(query.folder)
+        for tag in query.tags:
             where.append(WHERE["tag"])
             params.append(tag)
-        if status:
+        if query.status:
             where.append(WHERE["status"])
-            params.append(status)
+            params.append(query.status)
         return where, params
 
     def list_jobs(
         self,
+        query: JobQuery = ALL_JOBS,
         *,
         limit: int = 50,
         cursor: str | None = None,
-        enabled: bool | None = None,
-        job_type: str | None = None,
-        name_prefix: str | None = None,
-        search: str | None = None,
-        folder: str | None = None,
-        tags: Sequence[str] = (),
-        status: str | None = None,
         sort: str = "name",
         offset: int = 0,
         at: datetime | None = None,
@@ -312,15 +297,7 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
         limit = page_size(limit)
         sort = check_sort(sort)
         offset = check_offset(offset)
-        where, params = self._filter(
-            enabled=enabled,
-            job_type=job_type,
-            name_prefix=name_prefix,
-            search=search,
-            folder=folder,
-            tags=tags,
-            status=status,
-        )
+        where, params = self._filter(query)
         if sort == "next_run":
             return next_run_page(
                 self._schedules(where, params),
@@ -335,9 +312,9 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
             *key, after_id = parse_sort_cursor(cursor, sort)
             where.append(after)
             params += [*("" if k is None else k for k in key), str(after_id)]
-        query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order + OFFSET
+        statement = SELECT + (" WHERE " + " AND ".join(where) if where else "") + order + OFFSET
         with self.reading() as db:
-            db.execute(query, [*params, limit + 1, offset])  # one more: is there a next page?
+            db.execute(statement, [*params, limit + 1, offset])  # one more: a next page?
             records = db.fetchall()
         jobs = [job_dict(_decode(record)) for record in records[:limit]]
         return jobs, sort_cursor(jobs[-1], sort) if len(records) > limit else None
@@ -352,26 +329,8 @@ class SQLiteJobsView(SQLiteJobSchedules, SQLiteView, JobsView):
         with self.reading() as db:
             return {job_id: job_dict(row) for job_id, row in self._select(db, job_ids).items()}
 
-    def count_jobs(
-        self,
-        *,
-        enabled: bool | None = None,
-        job_type: str | None = None,
-        name_prefix: str | None = None,
-        search: str | None = None,
-        folder: str | None = None,
-        tags: Sequence[str] = (),
-        status: str | None = None,
-    ) -> int:
-        where, params = self._filter(
-            enabled=enabled,
-            job_type=job_type,
-            name_prefix=name_prefix,
-            search=search,
-            folder=folder,
-            tags=tags,
-            status=status,
-        )
+    def count_jobs(self, query: JobQuery = ALL_JOBS) -> int:
+        where, params = self._filter(query)
         with self.reading() as db:
             db.execute(COUNT + (" WHERE " + " AND ".join(where) if where else ""), params)
             (total,) = db.fetchone()

@@ -12,7 +12,7 @@ from domain import values
 from domain.errors import InvalidInput
 from domain.run_status import RunStatus
 from projections.job_order import SORTS
-from projections.jobs import JobsView
+from projections.jobs import JobQuery, JobsView
 
 # The jobs page (the dashboard is at "/").
 PATH = "/jobs"
@@ -66,17 +66,16 @@ class JobFilter:
             sort=sort,
         )
 
-    def list_kwargs(self) -> dict[str, Any]:
-        """The jobs view's list_jobs arguments for this filter."""
-        return {
-            "search": self.q or None,
-            "folder": self.folder or None,
-            "tags": self.tags,
-            "status": self.status or None,
-            "enabled": None if not self.enabled else self.enabled == "true",
-            "job_type": self.job_type or None,
-            "sort": self.sort,
-        }
+    def query(self) -> JobQuery:
+        """The jobs view's query for this filter."""
+        return JobQuery(
+            search=self.q or None,
+            folder=self.folder or None,
+            tags=self.tags,
+            status=self.status or None,
+            enabled=None if not self.enabled else self.enabled == "true",
+            job_type=self.job_type or None,
+        )
 
     def url(self, cursor: str | None = None, **changes: Any) -> str:
         """The jobs page's address with this filter, changed by `changes`, at `cursor`."""

@@ -31,16 +31,15 @@ def jobs_list(request: Request, principal: Principal = Viewer) -> Response:
         # The filter form sends its empty choices too: keep the address short and canonical.
         return RedirectResponse(wanted.url(cursor=cursor), status_code=303)
     view = system(request).jobs
-    kwargs = wanted.list_kwargs()
+    query = wanted.query()
     current = now(request)
     try:
         jobs, next_cursor = view.list_jobs(
-            limit=PAGE_SIZE, cursor=cursor, offset=offset, at=current, **kwargs
+            query, limit=PAGE_SIZE, cursor=cursor, offset=offset, sort=wanted.sort, at=current
         )
     except (InvalidInput, ValueError):
         raise PageError(400, "Bad page link", "That page link is not valid.") from None
-    kwargs.pop("sort")
-    pages = Pager(page, PAGE_SIZE, view.count_jobs(**kwargs), len(jobs), wanted.url(), next_cursor)
+    pages = Pager(page, PAGE_SIZE, view.count_jobs(query), len(jobs), wanted.url(), next_cursor)
     for job in jobs:
         job["next_run"] = next_run(job, current)
     types = system(request).job_type_availability({job["job_type"] for job in jobs})

@@ -4,11 +4,13 @@ pages, with the same filter; an offset page is the same slice of that list."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 
 from domain.errors import InvalidInput
+from projections.jobs import JobQuery
 from tests.integration import test_views_contract as contract
 from tests.integration.test_views_contract import Views, new_job, new_run, page_all
 
@@ -50,8 +52,9 @@ class CountsContract:
             {"name_prefix": "job 1"},
             {"job_type": "nothing-of-that-type"},
         ):
-            slices_agree(view.list_jobs, view.count_jobs, 4, **filters)
-        for sort in ("last_run", "last_status"):
+            query = JobQuery(**filters)
+            slices_agree(partial(view.list_jobs, query), partial(view.count_jobs, query), 4)
+        for sort in ("last_run", "last_status", "next_run"):
             slices_agree(view.list_jobs, view.count_jobs, 3, sort=sort)
         # After an offset page, its cursor leads on to the next slice.
         page, cursor = view.list_jobs(limit=4, offset=4)

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -43,7 +44,7 @@ from domain.run_log import open_log
 from domain.schedule import CronSchedule
 from projections.audit import AuditProjection
 from projections.base import BatchProjection, BatchTracking, encode_cursor
-from projections.jobs import JobsProjection
+from projections.jobs import JobQuery, JobsProjection
 from projections.logs import LogsProjection
 from projections.runs import RunsProjection
 
@@ -316,7 +317,8 @@ class ViewsContract:
         assert [j["name"] for j in listed][:4] == ["Alpha", "alpha", "alpha-2", "alphabet"]
 
         def names(**filters: Any) -> list[str]:
-            return [j["name"] for j in page_all(views.jobs.view.list_jobs, 1, **filters)]
+            listed = partial(views.jobs.view.list_jobs, JobQuery(**filters))
+            return [j["name"] for j in page_all(listed, 1)]
 
         assert names(name_prefix="alpha") == ["alpha", "alpha-2", "alphabet"]
         assert names(name_prefix="alpha", enabled=True) == ["alpha", "alpha-2"]
@@ -339,7 +341,8 @@ class ViewsContract:
         views.feed(*jobs)
 
         def found(search: str, **filters: Any) -> list[str]:
-            page = page_all(views.jobs.view.list_jobs, 1, search=search, **filters)
+            listed = partial(views.jobs.view.list_jobs, JobQuery(search=search, **filters))
+            page = page_all(listed, 1)
             return [j["name"] for j in page]
 
         everywhere = ["Backup", "Invoice sync", "nightly INVOICE export"]
@@ -367,7 +370,7 @@ class ViewsContract:
         views.feed(new_job("Invoice sync"), new_job("Backup", description="the INVOICE archive"))
         self.drop_search_column(views)
         views.jobs.view.create_table()  # what every start does
-        found = views.jobs.view.list_jobs(search="invoice")[0]
+        found = views.jobs.view.list_jobs(JobQuery(search="invoice"))[0]
         assert [j["name"] for j in found] == ["Backup", "Invoice sync"]
 
     def drop_search_column(self, views: Views) -> None:
@@ -392,7 +395,8 @@ class ViewsContract:
         views.feed(failed, succeeded)
 
         def names(**filters: Any) -> list[str]:
-            return [j["name"] for j in page_all(views.jobs.view.list_jobs, 1, **filters)]
+            listed = partial(views.jobs.view.list_jobs, JobQuery(**filters))
+            return [j["name"] for j in page_all(listed, 1)]
 
         assert names(folder="Customers/Contoso") == ["a", "b"]
         assert names(folder="Customers") == ["a", "b", "c"]
@@ -417,8 +421,13 @@ class ViewsContract:
         views.feed(first, second)
         assert views.jobs.view.job_folders() == {"Ops": 1, "Ops/Backups": 1}
         assert views.jobs.view.job_tags() == {"x": 1, "y": 2}
-        assert [j["name"] for j in views.jobs.view.list_jobs(tags=["y"])[0]] == ["first", "second"]
-        assert [j["name"] for j in views.jobs.view.list_jobs(folder="Ops/Backups")[0]] == ["first"]
+        assert [j["name"] for j in views.jobs.view.list_jobs(JobQuery(tags=["y"]))[0]] == [
+            "first",
+            "second",
+        ]
+        assert [
+            j["name"] for j in views.jobs.view.list_jobs(JobQuery(folder="Ops/Backups"))[0]
+        ] == ["first"]
         history = views.audit.view.history(first.id)
         assert [entry["changes"] for entry in history[1:]] == [
             {"folder": {"from": "", "to": "Ops/Backups"}},
@@ -475,7 +484,7 @@ class ViewsContract:
             assert [j["name"] for j in found] == expected
         second, _ = views.jobs.view.list_jobs(limit=2, offset=2, sort="next_run", at=at)
         assert [j["name"] for j in second] == expected[2:4]  # a numbered page
-        kept, _ = views.jobs.view.list_jobs(sort="next_run", at=at, search="o")
+        kept, _ = views.jobs.view.list_jobs(JobQuery(search="o"), sort="next_run", at=at)
         assert [j["name"] for j in kept] == [
             n for n in expected if "o" in n
         ]  # the filter applies first
@@ -492,7 +501,7 @@ class ViewsContract:
         assert row is not None and (row["folder"], row["tags"]) == ("", [])
         job.move_to_folder("A/B", "bob")
         views.feed(job)
-        assert [j["id"] for j in views.jobs.view.list_jobs(folder="A")[0]] == [job.id]
+        assert [j["id"] for j in views.jobs.view.list_jobs(JobQuery(folder="A"))[0]] == [job.id]
 
     def drop_folder_and_tags(self, views: Views) -> None:
         raise NotImplementedError
@@ -1213,4 +1222,4 @@ class TestPostgresViews(ViewsContract):
         with view.datastore.transaction(commit=True) as cursor:
             cursor.execute(view.compose("DROP INDEX {s}.view_jobs_search_idx"))
         views.feed(new_job("Invoice sync"))
-        assert [j["name"] for j in view.list_jobs(search="VOICE")[0]] == ["Invoice sync"]
+        assert [j["name"] for j in view.list_jobs(JobQuery(search="VOICE"))[0]] == ["Invoice sync"]

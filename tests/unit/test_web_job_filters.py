@@ -7,6 +7,7 @@ from starlette.datastructures import QueryParams
 
 from domain.errors import InvalidInput
 from interfaces.web.job_filters import JobFilter, folder_tree
+from projections.jobs import JobQuery
 
 
 def test_a_filter_round_trips_through_its_url():
@@ -15,15 +16,15 @@ def test_a_filter_round_trips_through_its_url():
         "&type=powershell&sort=last_run"
     )
     wanted = JobFilter.from_query(QueryParams(query))
-    assert wanted.list_kwargs() == {
-        "search": "sync",
-        "folder": "Customers/Contoso",
-        "tags": ("billing", "eu"),
-        "status": "failed",
-        "enabled": True,
-        "job_type": "powershell",
-        "sort": "last_run",
-    }
+    assert wanted.query() == JobQuery(
+        search="sync",
+        folder="Customers/Contoso",
+        tags=("billing", "eu"),
+        status="failed",
+        enabled=True,
+        job_type="powershell",
+    )
+    assert wanted.sort == "last_run"
     again = JobFilter.from_query(QueryParams(wanted.url().removeprefix("/jobs?")))
     assert again == wanted
     assert wanted.with_tag_toggled("eu").count("tag=") == 1

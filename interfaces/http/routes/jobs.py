@@ -28,6 +28,7 @@ from interfaces.http.present import (
 from interfaces.http.responses import OrjsonResponse
 from interfaces.http.routes.common import Cursor, IfMatch, Limit, etag, expected_version
 from interfaces.http.routes.job_fields import JobFieldsRoute
+from projections.jobs import JobQuery
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], route_class=JobFieldsRoute)
 
@@ -152,9 +153,7 @@ def list_jobs(
 ) -> Response:
     if job_type is not None and type_ is not None and job_type != type_:
         raise InvalidInput("type", f"names {type_!r} but job_type names {job_type!r}")
-    items, next_cursor = system.jobs.list_jobs(
-        limit=limit,
-        cursor=cursor,
+    query = JobQuery(
         enabled=enabled,
         job_type=job_type or type_,
         name_prefix=name_prefix,
@@ -162,6 +161,11 @@ def list_jobs(
         folder=values.folder(folder) or None,
         tags=values.tags(tag),
         status=status,
+    )
+    items, next_cursor = system.jobs.list_jobs(
+        query,
+        limit=limit,
+        cursor=cursor,
         sort=sort,
         at=(at := now(request)),
     )
