@@ -22,6 +22,7 @@ def test_shortcuts_find_go_and_list_themselves_but_never_while_typing(
     page: Page = context.new_page()
     sign_in(page, server.admin_token)
     search = page.locator("#q")
+    page.wait_for_load_state("load")
     page.keyboard.press("/")
     expect(search).to_be_focused()
     # Typed into the field, keys are text: "g r" does not leave the page.
@@ -41,13 +42,17 @@ def test_shortcuts_find_go_and_list_themselves_but_never_while_typing(
     page.keyboard.press("g")
     page.keyboard.press("r")
     expect(page).to_have_url(re.compile(r"/runs$"))
+    # Keys pressed before the new page's scripts ran would be lost: wait for them.
+    page.wait_for_load_state("load")
     page.keyboard.press("g")
     page.keyboard.press("a")
     expect(page).to_have_url(re.compile(r"/audit$"))
+    page.wait_for_load_state("load")
     page.keyboard.press("g")
     page.keyboard.press("j")
     expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
     # With a modifier held a key is the browser's, not ours.
+    page.wait_for_load_state("load")
     page.keyboard.press("Alt+n")
     expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
     page.keyboard.press("n")
