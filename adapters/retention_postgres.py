@@ -23,6 +23,7 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier
 
+from adapters.postgres_setup import setup_lock
 from application.ports import RetentionCandidate
 from domain.run_log import run_log_id
 
@@ -82,8 +83,16 @@ class PostgresRetentionStore:
         self.datastore = datastore
         names = {"s": Identifier(datastore.schema), "events": Identifier(events_table)}
         self.q: dict[str, Composed] = {k: SQL(v).format(**names) for k, v in QUERIES.items()}
-        self._write(self.q["totals_ddl"])
-        self._write(self.q["pending_ddl"])
+        # Processes of a cluster start together: the schema's set-up lock makes their
+        # CREATE ... IF NOT EXISTS take turns (adapters.postgres_setup).
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cursor,
+        ):
+            cursor.execute(setup_lock(datastore.schema))
+            cursor.execute(self.q["totals_ddl"])
+            cursor.execute(self.q["pending_ddl"])
 
     def close(self) -> None:
         """The datastore is the application's: it closes it."""

@@ -7,6 +7,7 @@ import asyncio
 import html
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -257,7 +258,10 @@ def test_the_stream_sends_the_live_part_again_only_when_the_views_move(
                 views.position += 1
         return sent
 
-    sent = asyncio.run(collect())
+    # A thread of its own: in a full run the browser tests' Playwright (sync API) keeps an
+    # event loop running in the main thread, where asyncio.run refuses to start another.
+    with ThreadPoolExecutor(1) as thread:
+        sent = thread.submit(asyncio.run, collect()).result()
     assert len(sent) == 2  # the first, then one for the move; none while nothing moved
     first, second = (orjson.loads(chunk.split(b"data: ", 1)[1])["html"] for chunk in sent)
     assert all(chunk.startswith(b"event: dashboard\n") for chunk in sent)
