@@ -81,20 +81,30 @@ def next_run_page(
     (disabled or unscheduled), each tie by id; `fetch` reads the page's rows by id. The
     cursor carries (next run, id), so a later page starts after the last job shown even if
     the clock has moved; a job whose fire passed meanwhile moves on to its next one."""
-    keyed = []
+    # Many jobs share few schedules: each distinct one is reckoned (and formatted) once.
+    keys: dict[tuple[str, str], str] = {}
+    keyed: list[tuple[str, str, UUID]] = []
     for job_id, cron, zone, enabled in schedules:
-        fire = NEXT_FIRES.next_fire(cron, zone or "UTC", at) if enabled and cron else None
-        key = NEVER if fire is None else fire.astimezone(UTC).isoformat(timespec="microseconds")
-        keyed.append((key, str(job_id)))
+        key = NEVER
+        if enabled and cron:
+            schedule = (cron, zone or "UTC")
+            key = keys.get(schedule) or keys.setdefault(schedule, _fire_key(schedule, at))
+        keyed.append((key, str(job_id), job_id))
     keyed.sort()
     if cursor is not None:
         after, after_id = parse_sort_cursor(cursor, "next_run")
         bound = (NEVER if after is None else after, str(after_id))
-        keyed = [key for key in keyed if key > bound]
+        keyed = [item for item in keyed if item[:2] > bound]
     chosen = keyed[offset : offset + limit + 1]  # one more: is there a next page?
-    rows = fetch([UUID(job_id) for _key, job_id in chosen[:limit]])
-    jobs = [rows[UUID(job_id)] for _key, job_id in chosen[:limit] if UUID(job_id) in rows]
+    rows = fetch([job_id for _key, _text, job_id in chosen[:limit]])
+    jobs = [rows[job_id] for _key, _text, job_id in chosen[:limit] if job_id in rows]
     if len(chosen) <= limit or not jobs:
         return jobs, None
-    last_key, last_id = chosen[limit - 1]
+    last_key, last_id, _ = chosen[limit - 1]
     return jobs, encode_cursor("next_run", None if last_key == NEVER else last_key, last_id)
+
+
+def _fire_key(schedule: tuple[str, str], at: datetime) -> str:
+    """The sort key of a schedule's next fire after `at`: its UTC instant as ISO text."""
+    fire = NEXT_FIRES.next_fire(*schedule, at)
+    return NEVER if fire is None else fire.astimezone(UTC).isoformat(timespec="microseconds")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import orjson
@@ -275,10 +275,9 @@ class PostgresJobsView(PostgresJobSchedules, PostgresView, JobsView):
 
     def _schedules(self, where: list[str], params: list[Any]) -> list[ScheduleRow]:
         query = "SELECT id, schedule_cron, schedule_timezone, enabled FROM {s}.view_jobs"
-        rows = self.fetch(
-            self.compose(query + (" WHERE " + " AND ".join(where) if where else "")), params
-        )
-        return [(r["id"], r["schedule_cron"], r["schedule_timezone"], r["enabled"]) for r in rows]
+        where_clause = " WHERE " + " AND ".join(where) if where else ""
+        rows = self.fetch_tuples(self.compose(query + where_clause), params)
+        return cast(list[ScheduleRow], rows)  # (uuid, text, text, boolean): the row's shape
 
     def _jobs_by_id(self, job_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
         rows = self.fetch(self.q["select_many"], (job_ids,))
