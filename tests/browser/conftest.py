@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,16 +98,16 @@ class Server:
         )
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("jobledger-browser")
+@contextmanager
+def serving(data_dir: Path, **settings: str) -> Iterator[Server]:
+    """A `jobledger serve` on a free port with its own data directory (and `settings` as
+    more environment), ready once /healthz answers 200; stopped on leaving."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("JOBLEDGER_DATABASE_URL", "JOBLEDGER_MASTER_KEY")
     }
-    env["JOBLEDGER_DATA_DIR"] = str(data_dir)
-    env["PYTHONUNBUFFERED"] = "1"
+    env.update(JOBLEDGER_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", **settings)
     port = free_port()
     process = subprocess.Popen(
         [*JOBLEDGER, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -143,6 +144,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         reader.join(timeout=5)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory.mktemp("jobledger-browser")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -10,21 +10,16 @@ violation is reported) and the page still works without it (plain textareas).
 from __future__ import annotations
 
 import base64
-import os
 import re
-import subprocess
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import JOBLEDGER, START_SECONDS, Server, free_port
+from tests.browser.conftest import Server, serving
 from tests.browser.test_pages import sign_in
 from tests.browser.test_run_page import run_now, wait_for_run
 
@@ -90,42 +85,8 @@ def pwsh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     pwsh = bin_dir / "pwsh"
     pwsh.write_text(FAKE_PWSH)
     pwsh.chmod(0o755)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("JOBLEDGER_DATABASE_URL", "JOBLEDGER_MASTER_KEY")
-    }
-    env.update(
-        JOBLEDGER_DATA_DIR=str(tmp_path_factory.mktemp("jobledger-pwsh")),
-        JOBLEDGER_PWSH=str(pwsh),
-        PYTHONUNBUFFERED="1",
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [*JOBLEDGER, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    running = Server(process=process, env=env)
-    reader = threading.Thread(target=running.read_output, daemon=True)
-    reader.start()
-    try:
-        running._ready.wait(START_SECONDS)
-        assert running.url and running.admin_token, running.output()
-        deadline = time.monotonic() + START_SECONDS
-        while httpx.get(running.url + "/healthz", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, running.output()
-            time.sleep(0.1)
+    with serving(tmp_path_factory.mktemp("jobledger-pwsh"), JOBLEDGER_PWSH=str(pwsh)) as running:
         yield running
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        reader.join(timeout=5)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def test_a_multi_line_powershell_script_typed_in_the_editor_is_saved_and_run_as_written(
