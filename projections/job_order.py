@@ -88,7 +88,9 @@ def next_run_page(
         key = NEVER
         if enabled and cron:
             schedule = (cron, zone or "UTC")
-            key = keys.get(schedule) or keys.setdefault(schedule, _fire_key(schedule, at))
+            if schedule not in keys:
+                keys[schedule] = _fire_key(schedule, at)
+            key = keys[schedule]
         keyed.append((key, str(job_id), job_id))
     keyed.sort()
     if cursor is not None:
