@@ -4,44 +4,21 @@ no secret value, token or token hash reaches a view table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import orjson
-import pytest
 
-from adapters.event_store_config import StoreSettings, parse_database_url
 from application.notification_commands import NotifySettings
 from application.ports import ThreadWakeup
-from interfaces.bootstrap import System, build
+from interfaces.bootstrap import System
 from interfaces.http.routes.notification_channels import present
-from interfaces.settings import Settings
 from notifier.notifier import Notifier
 from notifier.ports import MemoryPosition, Outgoing, SendResult
 from tests.fakes import FakeClock
 
 SECRET = "whsec-view-7d1e-never-in-a-view"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSettings:
-    if request.param == "sqlite":
-        return StoreSettings(kind="sqlite", sqlite_path=tmp_path / "jobledger.sqlite3")
-    url, schema = request.getfixturevalue("pg_schema")
-    return parse_database_url(f"{url}?schema={schema}")
-
-
-@pytest.fixture
-def system(store: StoreSettings, tmp_path: Path) -> Iterator[System]:
-    built = build(
-        Settings(store=store, data_dir=tmp_path / "data", master_key=None),
-        announce=lambda _m: None,
-    )
-    yield built
-    built.close()
 
 
 class Flaky:

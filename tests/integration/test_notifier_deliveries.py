@@ -4,43 +4,21 @@ still sends what was pending, and forgets a saved row whose delivery has settled
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.event_store_config import StoreSettings, parse_database_url
 from adapters.senders import default_senders
 from application.notification_commands import NotifySettings
 from application.ports import ThreadWakeup
 from domain.delivery import DELIVERED
-from interfaces.bootstrap import System, build
-from interfaces.settings import Settings
+from interfaces.bootstrap import System
 from notifier.notifier import DELIVERY_TOPICS, Notifier
 from notifier.ports import MemoryPosition
 from tests.fakes import FakeClock
 from tests.integration.test_notifier_receivers import drain, fail_a_run
 from tests.receivers import webhook_receiver
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSettings:
-    if request.param == "sqlite":
-        return StoreSettings(kind="sqlite", sqlite_path=tmp_path / "jobledger.sqlite3")
-    url, schema = request.getfixturevalue("pg_schema")
-    return parse_database_url(f"{url}?schema={schema}")
-
-
-@pytest.fixture
-def system(store: StoreSettings, tmp_path: Path) -> Iterator[System]:
-    built = build(
-        Settings(store=store, data_dir=tmp_path / "data", master_key=None),
-        announce=lambda _m: None,
-    )
-    yield built
-    built.close()
 
 
 def new_notifier(system: System, clock: FakeClock) -> Notifier:

@@ -89,14 +89,6 @@ def needs_file_plugin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path / "the-file"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSettings:
-    if request.param == "sqlite":
-        return StoreSettings(kind="sqlite", sqlite_path=tmp_path / "store.sqlite3")
-    url, schema = request.getfixturevalue("pg_schema")
-    return parse_database_url(f"{url}?schema={schema}")
-
-
 class Served:
     """A system on the store, its API on a real port, and the workers a test starts."""
 
